@@ -1,0 +1,29 @@
+# The two commands of the README: `make demo` (the main job) and `make test` (the tests).
+# Each creates .venv and installs what it needs, so it works alone on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dynsys analyze examples/double_well.toml --out out/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check dynsys phase tests examples benchmarks
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info

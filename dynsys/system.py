@@ -1,0 +1,489 @@
+"""Systems: an autonomous ODE ``x' = f(x; p)`` with named states and parameters.
+
+A :class:`System` wraps a user vector field ``f(x, p)`` that accepts states of any leading batch
+shape ``(..., n)`` and a mapping ``p`` of parameter values, and returns ``(..., n)``. The Jacobian is
+the user's analytic one when given, and a fourth-order finite difference otherwise. A
+:class:`GradientSystem` comes from a potential ``V(x, p)``: ``f = -grad V``, ``jac = -hess V``.
+
+User callables are probed once, on construction, at a generic state: shapes, batching and
+finiteness are checked there, with errors that say what was expected and what came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._fd import fd_derivative_scalar, fd_gradient, fd_jacobian
+from ._validate import as_state_batch, check_names, check_params
+from .errors import InvalidSystemError, UnknownParameterError
+
+__all__ = ["GradientSystem", "System"]
+
+Params = Mapping[str, Any]
+VectorField = Callable[[np.ndarray, Params], np.ndarray]
+ParamDerivative = Callable[[np.ndarray, Params, str], np.ndarray]
+
+_JAC_CHECK_MAX_N = 200  # compare an analytic Jacobian with finite differences up to this size
+_JAC_CHECK_RTOL = 1e-4
+
+
+def _default_probe(n: int) -> np.ndarray:
+    """A generic state: no zeros, no symmetry between coordinates."""
+    k = np.arange(n)
+    return 0.45 + 0.3 * np.sin(1.7 * k + 0.4)
+
+
+def _shape_error(what: str, got, expected, n: int, hint: str = "") -> InvalidSystemError:
+    return InvalidSystemError(
+        f"`{what}` returned shape {tuple(got)}; expected {tuple(expected)} for n={n} states. "
+        f"{hint}".rstrip()
+    )
+
+
+class System:
+    """An autonomous ODE ``x' = f(x; p)`` with named state variables and parameters.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, p) -> (..., n)`` for ``x`` of shape ``(..., n)`` and ``p`` a mapping from parameter
+        name to value. Must work for any leading batch shape (write ``x[..., 0]``, not ``x[0]``).
+    state_names : int or sequence of str
+        Names of the state variables, or their number (then named ``x0, x1, ...``).
+    params : mapping, optional
+        Parameter names and default values.
+    jac : callable, optional
+        Analytic Jacobian ``jac(x, p) -> (..., n, n)``; for a single state it may return a
+        ``scipy.sparse`` matrix (large systems). Finite differences are used when omitted.
+    dfdp : callable, optional
+        Analytic ``dfdp(x, p, name) -> (..., n)``, the derivative with respect to parameter
+        ``name``. Finite differences are used when omitted.
+    name : str
+        Name stamped on results.
+    probe : array_like, optional
+        A state where ``f`` is finite and smooth, used to check the callables on construction.
+    check_jacobian : bool
+        Compare an analytic Jacobian with finite differences at the probe state (n <= 200).
+
+    Raises
+    ------
+    InvalidSystemError
+        If a callable returns the wrong shape, does not batch, or is not finite at the probe.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def f(x, p):
+    ...     return np.stack([x[..., 1], -p["k"] * x[..., 0]], axis=-1)
+    >>> osc = System(f, ["q", "v"], {"k": 4.0}, name="oscillator")
+    >>> osc.f(np.array([1.0, 0.0])).tolist()
+    [0.0, -4.0]
+    >>> osc.jac(np.zeros(2), {"k": 1.0}).round(6).tolist()
+    [[0.0, 1.0], [-1.0, 0.0]]
+    """
+
+    is_gradient = False
+
+    def __init__(
+        self,
+        f: VectorField,
+        state_names: int | Sequence[str],
+        params: Mapping[str, float] | None = None,
+        *,
+        jac: Callable[[np.ndarray, Params], Any] | None = None,
+        dfdp: ParamDerivative | None = None,
+        name: str = "system",
+        probe: np.ndarray | Sequence[float] | None = None,
+        check_jacobian: bool = True,
+    ) -> None:
+        if not callable(f):
+            raise InvalidSystemError(f"`f` must be callable f(x, p); got {type(f).__name__}.")
+        for label, fn in (("jac", jac), ("dfdp", dfdp)):
+            if fn is not None and not callable(fn):
+                raise InvalidSystemError(f"`{label}` must be callable; got {type(fn).__name__}.")
+        if isinstance(state_names, int | np.integer):
+            if state_names < 1:
+                raise InvalidSystemError(f"a system needs at least one state; got {state_names}.")
+            state_names = [f"x{i}" for i in range(int(state_names))]
+        self._state_names = check_names(state_names, "state_names")
+        self._params = self._clean_params(params or {})
+        self._f = f
+        self._jac = jac
+        self._dfdp = dfdp
+        self._name = str(name)
+        n = len(self._state_names)
+        self._probe = (
+            _default_probe(n) if probe is None else as_state_batch(probe, n, name="probe")
+        )
+        if self._probe.shape != (n,):
+            raise InvalidSystemError(f"`probe` must be one state of shape ({n},).")
+        self._jac_is_sparse = False
+        self._check_callables(check_jacobian)
+
+    # ------------------------------------------------------------------ construction checks
+    @staticmethod
+    def _clean_params(params: Mapping[str, float]) -> dict[str, float]:
+        names = check_names(list(params), "params")
+        out = {}
+        for key in names:
+            value = params[key]
+            try:
+                out[key] = float(value)
+            except (TypeError, ValueError):
+                raise InvalidSystemError(
+                    f"parameter `{key}` must be a real number; got {value!r}."
+                ) from None
+            if not np.isfinite(out[key]):
+                raise InvalidSystemError(f"parameter `{key}` must be finite; got {value!r}.")
+        return out
+
+    def _check_callables(self, check_jacobian: bool) -> None:
+        n, x = self.n, self._probe
+        hint_batch = "Index the last axis (x[..., i]) so that any leading batch shape works."
+        try:
+            fx = np.asarray(self._raw_f(x, self._params), dtype=float)
+        except UnknownParameterError:
+            raise
+        except Exception as exc:  # the user's code failed: say where
+            raise InvalidSystemError(
+                f"`{self._field_label}` failed at the probe state {x.tolist()}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if fx.shape != (n,):
+            raise _shape_error(self._field_label, fx.shape, (n,), n, hint_batch)
+        if not np.all(np.isfinite(fx)):
+            raise InvalidSystemError(
+                f"`{self._field_label}` is not finite at the probe state {x.tolist()} "
+                f"(got {fx.tolist()}); pass `probe=` a state where it is finite."
+            )
+        batch = np.stack([x, 0.9 * x, 1.1 * x, x[::-1].copy()]).reshape(2, 2, n)
+        fb = np.asarray(self._raw_f(batch, self._params), dtype=float)
+        if fb.shape != (2, 2, n):
+            raise _shape_error(
+                self._field_label + " on a batch of shape (2, 2, n)", fb.shape, (2, 2, n), n,
+                hint_batch,
+            )
+        if not np.allclose(fb[0, 0], fx, rtol=1e-12, atol=1e-12):
+            raise InvalidSystemError(
+                f"`{self._field_label}` gives different values for one state alone and in a batch; "
+                f"{hint_batch}"
+            )
+        if self._has_analytic_jac:
+            self._check_jacobian(x, batch, fx, check_jacobian)
+
+    _field_label = "f"
+    _jac_label = "jac"
+
+    @property
+    def _has_analytic_jac(self) -> bool:
+        return self._jac is not None
+
+    def _check_jacobian(self, x, batch, fx, check_values: bool) -> None:
+        n = self.n
+        J = self._raw_jac(x, self._params)
+        if sp.issparse(J):
+            self._jac_is_sparse = True
+            if J.shape != (n, n):
+                raise _shape_error(self._jac_label, J.shape, (n, n), n)
+            J = J.toarray()
+        else:
+            J = np.asarray(J, dtype=float)
+            if J.shape != (n, n):
+                raise _shape_error(self._jac_label, J.shape, (n, n), n)
+            Jb = np.asarray(self._raw_jac(batch, self._params), dtype=float)
+            if Jb.shape != (2, 2, n, n):
+                raise _shape_error(
+                    self._jac_label + " on a batch of shape (2, 2, n)", Jb.shape, (2, 2, n, n), n,
+                    "Return (..., n, n) for states (..., n).",
+                )
+        if not np.all(np.isfinite(J)):
+            raise InvalidSystemError(
+                f"`{self._jac_label}` is not finite at the probe state; pass `probe=` a state "
+                "where it is finite."
+            )
+        if check_values and n <= _JAC_CHECK_MAX_N:
+            J_fd = fd_jacobian(lambda z: self._raw_f(z, self._params), x)
+            scale = max(np.abs(J_fd).max(), np.abs(fx).max(), 1.0)
+            err = np.abs(J - J_fd).max() / scale
+            if err > _JAC_CHECK_RTOL:
+                i, j = np.unravel_index(np.argmax(np.abs(J - J_fd)), J.shape)
+                raise InvalidSystemError(
+                    f"`{self._jac_label}` disagrees with finite differences of "
+                    f"`{self._field_label}` at the probe state: entry ({i}, {j}) is {J[i, j]:.6g}, "
+                    f"finite differences give {J_fd[i, j]:.6g} (relative error {err:.2e}). "
+                    "Fix the Jacobian, or pass check_jacobian=False if the field is not smooth "
+                    "there."
+                )
+
+    # ------------------------------------------------------------------ raw evaluation hooks
+    def _raw_f(self, x: np.ndarray, p: Params) -> np.ndarray:
+        return self._f(x, p)
+
+    def _raw_jac(self, x: np.ndarray, p: Params):
+        return self._jac(x, p)
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def name(self) -> str:
+        """Name stamped on results."""
+        return self._name
+
+    @property
+    def n(self) -> int:
+        """Number of state variables."""
+        return len(self._state_names)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Names of the state variables, in order."""
+        return self._state_names
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """Names of the parameters."""
+        return tuple(self._params)
+
+    @property
+    def params(self) -> Mapping[str, float]:
+        """Default parameter values (read-only)."""
+        return MappingProxyType(self._params)
+
+    @property
+    def has_analytic_jacobian(self) -> bool:
+        """True when the Jacobian is the user's analytic one, not finite differences."""
+        return self._has_analytic_jac
+
+    @property
+    def jacobian_is_sparse(self) -> bool:
+        """True when the analytic Jacobian of a single state is a ``scipy.sparse`` matrix."""
+        return self._jac_is_sparse
+
+    def resolve_params(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults overridden by ``params``; an unknown name is an error.
+
+        Examples
+        --------
+        >>> from dynsys.models import lorenz
+        >>> lorenz().resolve_params({"r": 1.0})["r"]
+        1.0
+        """
+        if not params:
+            return dict(self._params)
+        check_params(params, self._params, f"system '{self._name}'")
+        merged = dict(self._params)
+        merged.update(params)
+        return merged
+
+    def with_params(self, **values: float) -> System:
+        """A copy of the system with new default parameter values.
+
+        Examples
+        --------
+        >>> from dynsys.models import lorenz
+        >>> lorenz().with_params(r=10.0).params["r"]
+        10.0
+        """
+        check_params(values, self._params, f"system '{self._name}'.with_params")
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._params = self._clean_params({**self._params, **values})
+        return new
+
+    def f(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        """The vector field at states ``x`` of shape ``(..., n)``; returns ``(..., n)``."""
+        return np.asarray(self._raw_f(np.asarray(x, dtype=float), self.resolve_params(params)))
+
+    __call__ = f
+
+    def jac(self, x, params: Mapping[str, Any] | None = None):
+        """The Jacobian ``df_i/dx_j`` at ``x``; shape ``(..., n, n)``.
+
+        For a system with a sparse analytic Jacobian and a single state, a ``scipy.sparse`` matrix
+        is returned; for a batch, a dense stack.
+        """
+        x = np.asarray(x, dtype=float)
+        p = self.resolve_params(params)
+        if not self._has_analytic_jac:
+            return fd_jacobian(lambda z: self._raw_f(z, p), x)
+        if self._jac_is_sparse:
+            if x.ndim == 1:
+                return self._raw_jac(x, p)
+            flat = x.reshape(-1, self.n)
+            dense = np.stack([self._raw_jac(xi, p).toarray() for xi in flat])
+            return dense.reshape(*x.shape, self.n)
+        return np.asarray(self._raw_jac(x, p), dtype=float)
+
+    def jac_dense(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        """The Jacobian as a dense array of shape ``(..., n, n)``, whatever its storage."""
+        J = self.jac(x, params)
+        return J.toarray() if sp.issparse(J) else J
+
+    def dfdp(self, x, name: str, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        """Derivative of the vector field with respect to the parameter ``name``; ``(..., n)``.
+
+        Examples
+        --------
+        >>> from dynsys.models import fold_normal_form
+        >>> fold_normal_form().dfdp([0.3], "mu").tolist()
+        [1.0]
+        """
+        if name not in self._params:
+            raise UnknownParameterError(
+                f"system '{self._name}' has no parameter {name!r}; it has {sorted(self._params)}."
+            )
+        x = np.asarray(x, dtype=float)
+        p = self.resolve_params(params)
+        if self._dfdp is not None:
+            return np.asarray(self._dfdp(x, p, name), dtype=float)
+        return fd_derivative_scalar(lambda v: self._raw_f(x, {**p, name: v}), p[name])
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance attributes: system name, kind, state names and parameter values."""
+        out: dict[str, Any] = {
+            "system": self._name,
+            "system_kind": "gradient" if self.is_gradient else "general",
+            "state_names": " ".join(self._state_names),
+        }
+        for key, value in self._params.items():
+            out[f"param_{key}"] = value
+        return out
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v:g}" for k, v in self._params.items())
+        names = list(self._state_names)
+        states = names if len(names) <= 6 else [*names[:3], "...", *names[-2:]]
+        kind = type(self).__name__
+        return f"{kind}({self._name!r}, n={self.n}, states={states}, params={{{params}}})"
+
+
+class GradientSystem(System):
+    """The gradient flow ``x' = -grad V(x; p)`` of a potential (a loss) ``V``.
+
+    Parameters
+    ----------
+    V : callable
+        ``V(x, p) -> (...)`` for states ``(..., n)``.
+    state_names, params, name, probe, check_jacobian
+        As for :class:`System`.
+    grad : callable, optional
+        Analytic gradient ``grad(x, p) -> (..., n)``; finite differences of ``V`` otherwise.
+    hess : callable, optional
+        Analytic Hessian ``hess(x, p) -> (..., n, n)`` (or sparse for one state); finite
+        differences of the gradient otherwise.
+    dfdp : callable, optional
+        Analytic derivative of the *vector field* ``-grad V`` with respect to a parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bowl = GradientSystem(lambda x, p: 0.5 * (x**2).sum(-1), ["x", "y"], name="bowl")
+    >>> bowl.f(np.array([1.0, -2.0])).round(9).tolist()
+    [-1.0, 2.0]
+    >>> float(bowl.potential(np.array([1.0, -2.0])))
+    2.5
+    """
+
+    is_gradient = True
+    _field_label = "grad"
+    _jac_label = "hess"
+
+    def __init__(
+        self,
+        V: Callable[[np.ndarray, Params], np.ndarray],
+        state_names: int | Sequence[str],
+        params: Mapping[str, float] | None = None,
+        *,
+        grad: Callable[[np.ndarray, Params], np.ndarray] | None = None,
+        hess: Callable[[np.ndarray, Params], Any] | None = None,
+        dfdp: ParamDerivative | None = None,
+        name: str = "gradient system",
+        probe: np.ndarray | Sequence[float] | None = None,
+        check_jacobian: bool = True,
+    ) -> None:
+        if not callable(V):
+            raise InvalidSystemError(f"`V` must be callable V(x, p); got {type(V).__name__}.")
+        for label, fn in (("grad", grad), ("hess", hess)):
+            if fn is not None and not callable(fn):
+                raise InvalidSystemError(f"`{label}` must be callable; got {type(fn).__name__}.")
+        self._V = V
+        self._grad = grad
+        self._hess = hess
+        if grad is None:
+            self._field_label = "V (finite-difference gradient)"
+        super().__init__(
+            self._neg_grad,
+            state_names,
+            params,
+            jac=None,
+            dfdp=dfdp,
+            name=name,
+            probe=probe,
+            check_jacobian=check_jacobian,
+        )
+        self._check_potential()
+
+    def _neg_grad(self, x, p):
+        return -self._raw_grad(x, p)
+
+    def _raw_grad(self, x, p):
+        if self._grad is not None:
+            return np.asarray(self._grad(x, p), dtype=float)
+        return fd_gradient(lambda z: self._V(z, p), x)
+
+    @property
+    def _has_analytic_jac(self) -> bool:
+        return self._hess is not None
+
+    def _raw_jac(self, x, p):
+        H = self._hess(x, p)
+        return -H if sp.issparse(H) else -np.asarray(H, dtype=float)
+
+    def _check_potential(self) -> None:
+        x = self._probe
+        v = np.asarray(self._V(x, self._params), dtype=float)
+        if v.shape != ():
+            raise InvalidSystemError(
+                f"`V` returned shape {v.shape} for one state; expected a scalar, shape (). "
+                "Reduce over the last axis only (e.g. `.sum(axis=-1)`)."
+            )
+        if not np.isfinite(v):
+            raise InvalidSystemError(
+                f"`V` is not finite at the probe state {x.tolist()}; pass `probe=` a state where "
+                "it is finite."
+            )
+        vb = np.asarray(self._V(np.stack([x, 0.5 * x, 2 * x]), self._params))
+        if vb.shape != (3,):
+            raise InvalidSystemError(
+                f"`V` returned shape {vb.shape} for a batch of 3 states; expected (3,). "
+                "Reduce over the last axis only."
+            )
+        if self._grad is not None and self.n <= _JAC_CHECK_MAX_N:
+            g = self._raw_grad(x, self._params)
+            g_fd = fd_gradient(lambda z: self._V(z, self._params), x)
+            err = np.abs(g - g_fd).max() / max(np.abs(g_fd).max(), abs(float(v)), 1.0)
+            if err > _JAC_CHECK_RTOL:
+                raise InvalidSystemError(
+                    f"`grad` disagrees with finite differences of `V` at the probe state "
+                    f"(relative error {err:.2e}); fix the gradient."
+                )
+
+    def potential(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        """The potential ``V`` at states ``(..., n)``; returns ``(...)``."""
+        return np.asarray(self._V(np.asarray(x, dtype=float), self.resolve_params(params)))
+
+    energy = potential
+
+    def gradient(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        """``grad V`` at states ``(..., n)``; returns ``(..., n)``."""
+        return self._raw_grad(np.asarray(x, dtype=float), self.resolve_params(params))
+
+    def hessian(self, x, params: Mapping[str, Any] | None = None):
+        """``Hess V`` at states ``(..., n)``; returns ``(..., n, n)`` (sparse for one state when
+        the analytic Hessian is sparse)."""
+        J = self.jac(x, params)
+        return -J
