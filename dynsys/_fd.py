@@ -71,7 +71,7 @@ def fd_derivative_scalar(fun: Callable[[float], np.ndarray], value: float) -> np
 
     Examples
     --------
-    >>> float(fd_derivative_scalar(lambda a: np.asarray(a**3), 2.0))
+    >>> round(float(fd_derivative_scalar(lambda a: np.asarray(a**3), 2.0)), 9)
     12.0
     """
     value = float(value)

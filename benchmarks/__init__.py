@@ -1,0 +1,1 @@
+"""Benchmarks of dynsys against public baselines, run in the same process (``make bench``)."""
