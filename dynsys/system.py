@@ -161,7 +161,7 @@ class System:
                 f"`{self._field_label}` is not finite at the probe state {x.tolist()} "
                 f"(got {fx.tolist()}); pass `probe=` a state where it is finite."
             )
-        batch = np.stack([x, 0.9 * x, 1.1 * x, x[::-1].copy()]).reshape(2, 2, n)
+        batch = (x * (1.0 + 1e-3 * np.arange(4.0))[:, None]).reshape(2, 2, n)
         fb = np.asarray(self._raw_f(batch, self._params), dtype=float)
         if fb.shape != (2, 2, n):
             raise _shape_error(
@@ -425,7 +425,10 @@ class GradientSystem(System):
             probe=probe,
             check_jacobian=check_jacobian,
         )
+
+    def _check_callables(self, check_jacobian: bool) -> None:
         self._check_potential()
+        super()._check_callables(check_jacobian)
 
     def _neg_grad(self, x, p):
         return -self._raw_grad(x, p)
@@ -445,7 +448,12 @@ class GradientSystem(System):
 
     def _check_potential(self) -> None:
         x = self._probe
-        v = np.asarray(self._V(x, self._params), dtype=float)
+        try:
+            v = np.asarray(self._V(x, self._params), dtype=float)
+        except Exception as exc:
+            raise InvalidSystemError(
+                f"`V` failed at the probe state {x.tolist()}: {type(exc).__name__}: {exc}"
+            ) from exc
         if v.shape != ():
             raise InvalidSystemError(
                 f"`V` returned shape {v.shape} for one state; expected a scalar, shape (). "
@@ -456,7 +464,7 @@ class GradientSystem(System):
                 f"`V` is not finite at the probe state {x.tolist()}; pass `probe=` a state where "
                 "it is finite."
             )
-        vb = np.asarray(self._V(np.stack([x, 0.5 * x, 2 * x]), self._params))
+        vb = np.asarray(self._V(x * (1.0 + 1e-3 * np.arange(3.0))[:, None], self._params))
         if vb.shape != (3,):
             raise InvalidSystemError(
                 f"`V` returned shape {vb.shape} for a batch of 3 states; expected (3,). "

@@ -1,0 +1,240 @@
+"""Batched damped Newton iteration with an Armijo line search and optional deflation.
+
+Every item of a batch iterates on its own: its own step length, its own convergence test, its own
+status. Finished items leave the active set, so the work shrinks as the batch converges.
+
+Deflation (Farrell, Birkisson and Funke 2015) multiplies the residual by
+``M(x) = prod_i (|x - r_i|^-p + shift)`` over known roots ``r_i``; ``M f`` has the same roots as
+``f`` except the known ones, which it pushes away. Its Newton step is the undeflated step ``d``
+rescaled by ``tau = 1 / (1 - grad(log M) . d)``, so the linear solve is the same as without
+deflation.
+
+References
+----------
+P. E. Farrell, A. Birkisson and S. W. Funke, SIAM J. Sci. Comput. 37, A2026 (2015).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ._status import Status
+
+__all__ = ["NewtonRun", "dense_solver", "newton_batch", "sparse_solver"]
+
+Residual = Callable[[np.ndarray], np.ndarray]
+StepSolver = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class NewtonRun:
+    """Outcome of a batched Newton run: final iterates and per-item results."""
+
+    x: np.ndarray  # (m, n) final iterates
+    residual: np.ndarray  # (m,) Euclidean norm of f at x
+    status: np.ndarray  # (m,) Status codes
+    n_iter: np.ndarray  # (m,) Newton iterations taken
+
+
+def _lstsq_step(J: np.ndarray, fx: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.lstsq(J, -fx, rcond=None)[0]
+    except np.linalg.LinAlgError:  # non-finite entries
+        return np.full_like(fx, np.nan)
+
+
+def dense_solver(jacobian: Callable[[np.ndarray], np.ndarray]) -> StepSolver:
+    """Newton steps ``J dx = -f`` for a batch with dense Jacobians ``(m, n, n)``.
+
+    A batch solve first; when a Jacobian of the batch is exactly singular, each item is solved on
+    its own, and the singular ones get the minimum-norm least-squares step (flagged).
+    """
+
+    def solve(x: np.ndarray, fx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        J = np.asarray(jacobian(x), dtype=float)
+        singular = np.zeros(len(x), dtype=bool)
+        try:
+            return np.linalg.solve(J, -fx[..., None])[..., 0], singular
+        except np.linalg.LinAlgError:
+            pass
+        dx = np.empty_like(fx)
+        for i in range(len(x)):
+            try:
+                dx[i] = np.linalg.solve(J[i], -fx[i])
+            except np.linalg.LinAlgError:
+                dx[i] = _lstsq_step(J[i], fx[i])
+                singular[i] = True
+        return dx, singular
+
+    return solve
+
+
+def sparse_solver(jacobian: Callable[[np.ndarray], sp.spmatrix]) -> StepSolver:
+    """Newton steps for Jacobians stored as ``scipy.sparse`` matrices, one item at a time.
+
+    A singular matrix falls back to the least-squares step of ``scipy.sparse.linalg.lsqr``.
+    """
+
+    def solve(x: np.ndarray, fx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dx = np.empty_like(fx)
+        singular = np.zeros(len(x), dtype=bool)
+        for i in range(len(x)):
+            J = sp.csc_matrix(jacobian(x[i]))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", spla.MatrixRankWarning)
+                try:
+                    dx[i] = spla.spsolve(J, -fx[i])
+                    continue
+                except (spla.MatrixRankWarning, RuntimeError):
+                    pass
+            dx[i] = spla.lsqr(J, -fx[i])[0]
+            singular[i] = True
+        return dx, singular
+
+    return solve
+
+
+class _Deflation:
+    """``log M`` and ``grad log M`` for ``M(x) = prod_i (|x - r_i|^-p + shift)``."""
+
+    def __init__(self, roots: np.ndarray, power: float, shift: float) -> None:
+        self.roots = roots
+        self.power = power
+        self.shift = shift
+
+    def _distances(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        diff = x[:, None, :] - self.roots[None, :, :]  # (m, k, n)
+        return diff, np.linalg.norm(diff, axis=-1)
+
+    def log_m(self, x: np.ndarray) -> np.ndarray:
+        _, dist = self._distances(x)
+        with np.errstate(divide="ignore", over="ignore"):
+            terms = -self.power * np.log(dist) + np.log1p(self.shift * dist**self.power)
+        return terms.sum(axis=-1)
+
+    def grad_log_m(self, x: np.ndarray) -> np.ndarray:
+        diff, dist = self._distances(x)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            weight = -self.power / (dist**2 * (1.0 + self.shift * dist**self.power))
+        return np.einsum("mk,mkn->mn", weight, diff)
+
+
+def newton_batch(
+    residual: Residual,
+    solve: StepSolver,
+    x0: np.ndarray,
+    options,
+    *,
+    deflate: np.ndarray | None = None,
+) -> NewtonRun:
+    """Run damped Newton on ``residual`` from every row of ``x0`` (shape ``(m, n)``).
+
+    ``options`` is a :class:`dynsys.fixedpoints.NewtonOptions`. With ``deflate`` (known roots,
+    shape ``(k, n)``) the iteration runs on the deflated residual. An item converges when
+    ``|f| <= tol`` and the Newton step is below ``step_tol * (1 + |x|)`` (or at ``max_iter`` with
+    ``|f| <= tol``: slow, linear convergence at a degenerate root). Failures are statuses:
+    NONFINITE (NaN or inf in f or in the step), SINGULAR_JACOBIAN (an exactly singular Jacobian
+    that gives no step, or a line search that finds no decrease: the Jacobian is near singular
+    there), MAX_ITER.
+    """
+    x = np.array(x0, dtype=float, copy=True)
+    m = x.shape[0]
+    deflation = None
+    if deflate is not None and len(deflate):
+        deflation = _Deflation(
+            np.asarray(deflate, dtype=float), options.deflation_power, options.deflation_shift
+        )
+    status = np.full(m, Status.RUNNING, dtype=np.int8)
+    n_iter = np.zeros(m, dtype=np.int64)
+    last_singular = np.zeros(m, dtype=bool)
+    fx = np.asarray(residual(x), dtype=float)
+    norm = np.linalg.norm(fx, axis=-1)
+    status[~np.isfinite(norm)] = Status.NONFINITE
+    active = np.flatnonzero(status == Status.RUNNING)
+
+    def log_merit(xa: np.ndarray, na: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            out = 2.0 * np.log(na)
+        if deflation is not None:
+            out = out + 2.0 * deflation.log_m(xa)
+        return out
+
+    for _ in range(options.max_iter):
+        if active.size == 0:
+            break
+        xa, fa, na = x[active], fx[active], norm[active]
+        exact = na == 0.0
+        dx = np.zeros_like(xa)
+        singular = np.zeros(active.size, dtype=bool)
+        if not exact.all():
+            dx[~exact], singular[~exact] = solve(xa[~exact], fa[~exact])
+        last_singular[active] = singular
+        step = np.linalg.norm(dx, axis=-1)
+        small = step <= options.step_tol * (1.0 + np.linalg.norm(xa, axis=-1))
+        finished = exact | ((na <= options.tol) & small)
+        status[active[finished]] = Status.CONVERGED
+        stuck = ~finished & singular & (step == 0.0)
+        status[active[stuck]] = Status.SINGULAR_JACOBIAN
+        if deflation is not None:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                tau = 1.0 / (1.0 - np.einsum("mn,mn->m", deflation.grad_log_m(xa), dx))
+                dx = dx * tau[:, None]
+            step = np.linalg.norm(dx, axis=-1)
+        broken = ~finished & ~stuck & ~np.isfinite(step)
+        status[active[broken]] = Status.NONFINITE
+        keep = ~(finished | stuck | broken)
+        n_iter[active] += 1
+        active, xa, fa, na, dx, step = (
+            active[keep], xa[keep], fa[keep], na[keep], dx[keep], step[keep]
+        )
+        if active.size == 0:
+            break
+        too_long = step > options.max_step
+        dx[too_long] *= (options.max_step / step[too_long])[:, None]
+        x_new, f_new, n_new, ok = _line_search(residual, log_merit, xa, na, dx, options)
+        x[active[ok]], fx[active[ok]], norm[active[ok]] = x_new[ok], f_new[ok], n_new[ok]
+        status[active[~ok]] = Status.SINGULAR_JACOBIAN
+        active = active[ok]
+    running = status == Status.RUNNING
+    status[running & (norm <= options.tol)] = Status.CONVERGED
+    status[running & (norm > options.tol) & last_singular] = Status.SINGULAR_JACOBIAN
+    status[status == Status.RUNNING] = Status.MAX_ITER
+    return NewtonRun(x=x, residual=norm, status=status, n_iter=n_iter)
+
+
+def _line_search(residual, log_merit, xa, na, dx, options):
+    """Armijo backtracking on the merit ``|f|^2`` (``|M f|^2`` when deflated), per item.
+
+    Items already within ``tol`` take the first finite trial. Returns the accepted states, their
+    residuals and norms, and a mask of items whose search succeeded.
+    """
+    k = len(xa)
+    lam = np.full(k, options.damping)
+    x_new = xa.copy()
+    f_new = np.zeros_like(xa)
+    n_new = np.zeros(k)
+    ok = np.zeros(k, dtype=bool)
+    near = na <= options.tol
+    phi0 = log_merit(xa, na)
+    pending = np.arange(k)
+    for _ in range(options.max_backtracks + 1):
+        trial = xa[pending] + lam[pending, None] * dx[pending]
+        f_trial = np.asarray(residual(trial), dtype=float)
+        n_trial = np.linalg.norm(f_trial, axis=-1)
+        phi = log_merit(trial, n_trial)
+        decrease = phi <= phi0[pending] + np.log1p(-2.0 * options.armijo * lam[pending])
+        good = np.isfinite(n_trial) & np.all(np.isfinite(trial), axis=-1)
+        good &= near[pending] | decrease
+        idx = pending[good]
+        x_new[idx], f_new[idx], n_new[idx], ok[idx] = trial[good], f_trial[good], n_trial[good], True
+        pending = pending[~good]
+        if pending.size == 0:
+            break
+        lam[pending] *= options.backtrack
+    return x_new, f_new, n_new, ok

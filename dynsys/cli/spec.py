@@ -1,0 +1,213 @@
+"""Run specifications: TOML files validated against a schema.
+
+A spec is data. It is parsed with :mod:`tomllib`, checked key by key (unknown keys, wrong types and
+out-of-range values are errors that name the dotted key), and completed with defaults. Nothing in
+it is evaluated; a user's own system enters only as an importable ``module:function`` reference.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+from ..system import System
+
+__all__ = ["Key", "Table", "load_spec", "resolve_system", "validate"]
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a spec table: its type, default, and an optional range check.
+
+    ``kind`` is one of ``"int"``, ``"float"``, ``"str"``, ``"bool"``, ``"floats"`` (a list of
+    numbers), ``"strs"`` (a list of strings) or ``"numbers"`` (a table of name -> number) or
+    ``"table"`` (a free table of name -> number, string or bool, for factory arguments).
+    ``check`` returns an error text for a bad value, or ``None``.
+    """
+
+    kind: str
+    default: Any = _REQUIRED
+    check: Callable[[Any], str | None] | None = None
+    doc: str = ""
+
+
+Table = Mapping[str, "Key | Table"]
+
+
+def positive(value) -> str | None:
+    """Range check: the value must be > 0."""
+    return None if value > 0 else f"must be > 0, got {value!r}"
+
+
+def non_negative(value) -> str | None:
+    """Range check: the value must be >= 0."""
+    return None if value >= 0 else f"must be >= 0, got {value!r}"
+
+
+def one_of(*choices: str) -> Callable[[Any], str | None]:
+    """Range check: the value must be one of ``choices``."""
+
+    def check(value):
+        return None if value in choices else f"must be one of {list(choices)}, got {value!r}"
+
+    return check
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _coerce(key: Key, value, where: str):
+    kind = key.kind
+    if kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "float":
+        ok = _is_number(value)
+        value = float(value) if ok else value
+    elif kind == "str":
+        ok = isinstance(value, str)
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "floats":
+        ok = isinstance(value, list) and all(_is_number(v) for v in value)
+        value = [float(v) for v in value] if ok else value
+    elif kind == "strs":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif kind == "numbers":
+        ok = isinstance(value, dict) and all(_is_number(v) for v in value.values())
+        value = {k: float(v) for k, v in value.items()} if ok else value
+    elif kind == "table":
+        ok = isinstance(value, dict) and all(
+            isinstance(v, int | float | str | bool) for v in value.values()
+        )
+    else:  # pragma: no cover - schema bug
+        raise AssertionError(f"unknown key kind {kind!r}")
+    if not ok:
+        names = {
+            "int": "an integer",
+            "float": "a number",
+            "str": "a string",
+            "bool": "true or false",
+            "floats": "a list of numbers",
+            "strs": "a list of strings",
+            "numbers": "a table of name = number",
+            "table": "a table of name = value",
+        }
+        raise SpecError(f"`{where}` must be {names[kind]}; got {value!r}.")
+    if key.check is not None:
+        problem = key.check(value)
+        if problem:
+            raise SpecError(f"`{where}` {problem}.")
+    return value
+
+
+def validate(data: Mapping[str, Any], schema: Table, *, prefix: str = "") -> dict[str, Any]:
+    """Check ``data`` against ``schema`` and return it completed with defaults.
+
+    Raises
+    ------
+    SpecError
+        For an unknown key, a missing required key, a wrong type or an out-of-range value; the
+        message names the dotted key.
+
+    Examples
+    --------
+    >>> validate({"a": {"n": 3}}, {"a": {"n": Key("int", 1), "t": Key("float", 2.0)}})
+    {'a': {'n': 3, 't': 2.0}}
+    """
+    unknown = [k for k in data if k not in schema]
+    if unknown:
+        where = f" in [{prefix.rstrip('.')}]" if prefix else ""
+        raise SpecError(
+            f"unknown key(s) {[prefix + k for k in unknown]}{where}; allowed: "
+            f"{sorted(schema)}."
+        )
+    out: dict[str, Any] = {}
+    for name, rule in schema.items():
+        dotted = prefix + name
+        if isinstance(rule, Key):
+            if name in data:
+                out[name] = _coerce(rule, data[name], dotted)
+            elif rule.default is _REQUIRED:
+                raise SpecError(f"missing required key `{dotted}`.")
+            else:
+                out[name] = rule.default
+        else:
+            sub = data.get(name, {})
+            if not isinstance(sub, dict):
+                raise SpecError(f"`{dotted}` must be a table ([{dotted}]); got {sub!r}.")
+            out[name] = validate(sub, rule, prefix=dotted + ".")
+    return out
+
+
+def load_spec(path: str | Path, schema: Table) -> dict[str, Any]:
+    """Read a TOML spec file and validate it against ``schema``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    SpecError
+        If it is not valid TOML or does not match the schema.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"spec file {str(path)!r} does not exist.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path} is not a valid TOML file: {exc}") from exc
+    return validate(data, schema)
+
+
+def resolve_system(model: Mapping[str, Any], registry: Mapping[str, Callable[..., System]]):
+    """Build the System a ``[model]`` table names.
+
+    ``name`` picks a factory from ``registry``; ``factory = "module:function"`` imports a user
+    factory instead. ``args`` are passed to the factory as keywords; ``params`` then override the
+    system's parameter values.
+    """
+    name, factory_ref = model.get("name") or "", model.get("factory") or ""
+    if bool(name) == bool(factory_ref):
+        raise SpecError("[model] needs exactly one of `model.name` or `model.factory`.")
+    if name:
+        if name not in registry:
+            raise SpecError(
+                f"`model.name` {name!r} is not a known model; choose one of {sorted(registry)} "
+                "or give `model.factory = \"module:function\"`."
+            )
+        factory = registry[name]
+    else:
+        factory = _import_factory(factory_ref)
+    try:
+        system = factory(**model["args"])
+    except TypeError as exc:
+        raise SpecError(f"`model.args` do not fit the factory: {exc}") from exc
+    if not isinstance(system, System):
+        raise SpecError(
+            f"the model factory returned {type(system).__name__}; it must return a dynsys System."
+        )
+    if model["params"]:
+        system = system.with_params(**model["params"])
+    return system
+
+
+def _import_factory(ref: str) -> Callable[..., System]:
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise SpecError(f"`model.factory` must look like 'package.module:function'; got {ref!r}.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SpecError(f"`model.factory`: cannot import module {module_name!r}: {exc}") from exc
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise SpecError(f"`model.factory`: {module_name!r} has no callable {attr!r}.")
+    return factory

@@ -1,0 +1,270 @@
+"""Phase portraits: streamlines of the vector field, nullclines, fixed points by kind, orbits.
+
+Every function takes ``ax=None`` (then the current axes) and returns what it drew. Systems with
+more than two states are drawn in a plane: the two named state variables vary over the region,
+the others are held at ``base`` (a slice through state space); fixed points and orbits are
+projected onto the plane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from dynsys.system import System
+
+from ._style import kind_style
+
+__all__ = ["draw_fixed_points", "draw_nullclines", "draw_orbits", "draw_vector_field", "portrait"]
+
+
+def _plane_indices(system_or_names, plane) -> tuple[int, int]:
+    names = list(getattr(system_or_names, "state_names", system_or_names))
+    if plane is None:
+        if len(names) < 2:
+            raise ValueError("a phase portrait needs at least two state variables.")
+        return 0, 1
+    if len(plane) != 2:
+        raise ValueError(f"`plane` must name two state variables; got {plane!r}.")
+    out = []
+    for item in plane:
+        if isinstance(item, str):
+            if item not in names:
+                raise ValueError(f"`plane` names {item!r}, not a state variable of {names}.")
+            out.append(names.index(item))
+        else:
+            out.append(int(item))
+    if out[0] == out[1]:
+        raise ValueError(f"`plane` must name two different state variables; got {plane!r}.")
+    return out[0], out[1]
+
+
+def _grid(system: System, region, plane, base, resolution: int):
+    (x_lo, x_hi), (y_lo, y_hi) = region
+    i, j = _plane_indices(system, plane)
+    xs = np.linspace(x_lo, x_hi, resolution)
+    ys = np.linspace(y_lo, y_hi, resolution)
+    X, Y = np.meshgrid(xs, ys)
+    base = np.zeros(system.n) if base is None else np.asarray(base, dtype=float)
+    states = np.broadcast_to(base, (*X.shape, system.n)).copy()
+    states[..., i], states[..., j] = X, Y
+    return xs, ys, states, i, j
+
+
+def draw_vector_field(
+    system: System,
+    region: Sequence[Sequence[float]],
+    *,
+    plane: Sequence[str | int] | None = None,
+    base: Sequence[float] | None = None,
+    params=None,
+    ax=None,
+    resolution: int = 60,
+    density: float = 1.3,
+    cmap: str = "Greys",
+):
+    """Draw streamlines of the vector field in a plane, coloured by speed.
+
+    Parameters
+    ----------
+    system : System
+        The system.
+    region : ((x_min, x_max), (y_min, y_max))
+        The rectangle of the plane to draw.
+    plane : pair of state names or indices, optional
+        The two state variables on the axes (default the first two).
+    base : array_like, optional
+        The values of the other state variables (default zero).
+
+    Returns
+    -------
+    matplotlib.streamplot.StreamplotSet
+
+    Examples
+    --------
+    >>> from dynsys.models import double_well
+    >>> _ = draw_vector_field(double_well(), ((-2, 2), (-1, 1)), resolution=20)
+    """
+    ax = ax or plt.gca()
+    xs, ys, states, i, j = _grid(system, region, plane, base, resolution)
+    with np.errstate(all="ignore"):
+        field = system.f(states, params)
+    U, V = field[..., i], field[..., j]
+    speed = np.hypot(U, V)
+    finite = np.isfinite(speed)
+    U, V = np.where(finite, U, 0.0), np.where(finite, V, 0.0)
+    colour = np.log1p(np.where(finite, speed, 0.0))
+    stream = ax.streamplot(
+        xs, ys, U, V, color=colour, cmap=cmap, density=density, linewidth=0.8, arrowsize=0.8
+    )
+    ax.set_xlim(*region[0])
+    ax.set_ylim(*region[1])
+    ax.set_xlabel(system.state_names[i])
+    ax.set_ylabel(system.state_names[j])
+    return stream
+
+
+def draw_nullclines(
+    system: System,
+    region,
+    *,
+    plane=None,
+    base=None,
+    params=None,
+    ax=None,
+    resolution: int = 200,
+):
+    """Draw the nullclines ``f_i = 0`` and ``f_j = 0`` of the two plane variables.
+
+    Returns
+    -------
+    list of matplotlib.contour.QuadContourSet
+
+    Examples
+    --------
+    >>> from dynsys.models import duffing
+    >>> len(draw_nullclines(duffing(), ((-2, 2), (-1, 1)), resolution=30))
+    2
+    """
+    ax = ax or plt.gca()
+    xs, ys, states, i, j = _grid(system, region, plane, base, resolution)
+    with np.errstate(all="ignore"):
+        field = system.f(states, params)
+    out = []
+    for k, colour in ((i, "#8e44ad"), (j, "#27ae60")):
+        out.append(
+            ax.contour(xs, ys, field[..., k], levels=[0.0], colors=colour, linewidths=1.0,
+                       linestyles="--")
+        )
+    return out
+
+
+def draw_fixed_points(fixed_points: xr.Dataset, *, plane=None, ax=None, legend: bool = True):
+    """Draw fixed points from a fixed-point Dataset (vars ``x``, ``kind``), styled by kind.
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+        One artist per kind present.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> ds = xr.Dataset({"x": (("point", "state"), [[1.0, 0.0], [0.0, 0.0]]),
+    ...                  "kind": ("point", ["minimum", "saddle-1"])},
+    ...                 coords={"state": ["x", "y"]})
+    >>> len(draw_fixed_points(ds))
+    2
+    """
+    ax = ax or plt.gca()
+    names = [str(s) for s in fixed_points["state"].values]
+    i, j = _plane_indices(names, plane)
+    x = np.asarray(fixed_points["x"].values, dtype=float)
+    kinds = (
+        np.asarray(fixed_points["kind"].values).astype(str)
+        if "kind" in fixed_points
+        else np.full(x.shape[0], "unclassified")
+    )
+    artists = []
+    for kind in sorted(set(kinds.tolist())):
+        sel = kinds == kind
+        (line,) = ax.plot(x[sel, i], x[sel, j], label=kind, zorder=5, **kind_style(kind))
+        artists.append(line)
+    if legend and artists:
+        ax.legend(loc="best", fontsize="small", framealpha=0.85)
+    return artists
+
+
+def draw_orbits(orbits, *, plane=None, ax=None, color: str = "#2c3e50", **line_kw):
+    """Draw orbits: a trajectory Dataset (dims ``time``, ``state``), a list of them, or a batch
+    flow Dataset with saved states ``x_saved(orbit, save, state)``.
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+
+    Examples
+    --------
+    >>> import xarray as xr, numpy as np
+    >>> t = np.linspace(0, 1, 5)
+    >>> ds = xr.Dataset({"x": (("time", "state"), np.stack([t, t**2], -1))},
+    ...                 coords={"time": t, "state": ["x", "y"]})
+    >>> len(draw_orbits(ds))
+    1
+    """
+    ax = ax or plt.gca()
+    if isinstance(orbits, xr.Dataset):
+        orbits = [orbits]
+    artists = []
+    kw = {"linewidth": 1.2, "alpha": 0.9, **line_kw}
+    for ds in orbits:
+        names = [str(s) for s in ds["state"].values]
+        i, j = _plane_indices(names, plane)
+        if "x_saved" in ds:
+            paths = np.asarray(ds["x_saved"].transpose("orbit", ..., "state").values)
+        else:
+            paths = np.asarray(ds["x"].transpose("time", "state").values)[None]
+        for path in paths:
+            artists.extend(ax.plot(path[:, i], path[:, j], color=color, **kw))
+            finite = np.isfinite(path[:, i]) & np.isfinite(path[:, j])
+            if finite.any():
+                first = np.argmax(finite)
+                ax.plot(path[first, i], path[first, j], ".", color=color, markersize=4)
+    return artists
+
+
+def portrait(
+    system: System,
+    region,
+    *,
+    fixed_points: xr.Dataset | None = None,
+    orbits=None,
+    plane=None,
+    base=None,
+    params=None,
+    nullclines: bool = False,
+    ax=None,
+    title: str | None = None,
+):
+    """Draw a full phase portrait: streamlines, optional nullclines, orbits and fixed points.
+
+    Parameters
+    ----------
+    system : System
+    region : ((x_min, x_max), (y_min, y_max))
+        The rectangle of the plane.
+    fixed_points : Dataset, optional
+        From :func:`dynsys.fixedpoints.find_fixed_points`; drawn by kind.
+    orbits : Dataset or list of Dataset, optional
+        Trajectories to overlay.
+    plane, base, params
+        As for :func:`draw_vector_field`.
+    nullclines : bool
+        Also draw the nullclines (two-dimensional systems).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from dynsys.models import double_well
+    >>> ax = portrait(double_well(), ((-2, 2), (-1, 1)), title="double well")
+    >>> ax.get_title()
+    'double well'
+    """
+    ax = ax or plt.gca()
+    draw_vector_field(system, region, plane=plane, base=base, params=params, ax=ax)
+    if nullclines:
+        draw_nullclines(system, region, plane=plane, base=base, params=params, ax=ax)
+    if orbits is not None:
+        draw_orbits(orbits, plane=plane, ax=ax)
+    if fixed_points is not None and fixed_points.sizes.get("point", 0):
+        draw_fixed_points(fixed_points, plane=plane, ax=ax)
+    ax.set_xlim(*region[0])
+    ax.set_ylim(*region[1])
+    ax.set_title(title if title is not None else system.name)
+    return ax

@@ -1,5 +1,0 @@
-"""Shared test configuration."""
-
-import matplotlib
-
-matplotlib.use("Agg")
