@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +27,8 @@ import scipy.sparse.linalg as spla
 from ._status import Status
 
 __all__ = ["NewtonRun", "dense_solver", "newton_batch", "sparse_solver"]
+
+_MAX_JACOBIAN_ELEMENTS = 8_000_000  # floats of Jacobians held at once (64 MB)
 
 Residual = Callable[[np.ndarray], np.ndarray]
 StepSolver = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -40,6 +42,9 @@ class NewtonRun:
     residual: np.ndarray  # (m,) Euclidean norm of f at x
     status: np.ndarray  # (m,) Status codes
     n_iter: np.ndarray  # (m,) Newton iterations taken
+
+
+_FIELDS = tuple(field.name for field in fields(NewtonRun))
 
 
 def _lstsq_step(J: np.ndarray, fx: np.ndarray) -> np.ndarray:
@@ -141,8 +146,22 @@ def newton_batch(
     ``|f| <= tol``: slow, linear convergence at a degenerate root). Failures are statuses:
     NONFINITE (NaN or inf in f or in the step), SINGULAR_JACOBIAN (an exactly singular Jacobian
     that gives no step, or a line search that finds no decrease: the Jacobian is near singular
-    there), MAX_ITER.
+    there), MAX_ITER. Floating-point warnings (overflow in trial steps) are silenced: failures
+    are statuses. Large batches run in chunks that bound the memory of the Jacobians.
     """
+    x0 = np.asarray(x0, dtype=float)
+    m, n = x0.shape
+    chunk = max(1, _MAX_JACOBIAN_ELEMENTS // (n * n))
+    runs = []
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for start in range(0, m, chunk):
+            runs.append(_iterate(residual, solve, x0[start : start + chunk], options, deflate))
+    if len(runs) == 1:
+        return runs[0]
+    return NewtonRun(*(np.concatenate([getattr(r, name) for r in runs]) for name in _FIELDS))
+
+
+def _iterate(residual, solve, x0, options, deflate) -> NewtonRun:
     x = np.array(x0, dtype=float, copy=True)
     m = x.shape[0]
     deflation = None
@@ -191,7 +210,12 @@ def newton_batch(
         keep = ~(finished | stuck | broken)
         n_iter[active] += 1
         active, xa, fa, na, dx, step = (
-            active[keep], xa[keep], fa[keep], na[keep], dx[keep], step[keep]
+            active[keep],
+            xa[keep],
+            fa[keep],
+            na[keep],
+            dx[keep],
+            step[keep],
         )
         if active.size == 0:
             break
@@ -232,7 +256,12 @@ def _line_search(residual, log_merit, xa, na, dx, options):
         good = np.isfinite(n_trial) & np.all(np.isfinite(trial), axis=-1)
         good &= near[pending] | decrease
         idx = pending[good]
-        x_new[idx], f_new[idx], n_new[idx], ok[idx] = trial[good], f_trial[good], n_trial[good], True
+        x_new[idx], f_new[idx], n_new[idx], ok[idx] = (
+            trial[good],
+            f_trial[good],
+            n_trial[good],
+            True,
+        )
         pending = pending[~good]
         if pending.size == 0:
             break

@@ -314,6 +314,8 @@ class System:
             if x.ndim == 1:
                 return self._raw_jac(x, p)
             flat = x.reshape(-1, self.n)
+            if flat.shape[0] == 0:
+                return np.zeros((*x.shape, self.n))
             dense = np.stack([self._raw_jac(xi, p).toarray() for xi in flat])
             return dense.reshape(*x.shape, self.n)
         return np.asarray(self._raw_jac(x, p), dtype=float)

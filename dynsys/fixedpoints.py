@@ -1,0 +1,394 @@
+"""Equilibria of ``x' = f(x; p)`` from many seeds at once: batched damped Newton, deduplication,
+deflation, classification.
+
+Newton runs on the whole batch of seeds together (one batched linear solve per iteration, an
+Armijo backtracking line search per seed, finished seeds leave the batch). The converged end points
+are clustered within a tolerance; each cluster is one fixed point. Deflation then looks for roots
+the seeds missed. Seeds that fail are counted per status in the attributes, never raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+import xarray as xr
+
+from ._cluster import cluster, dedup_radius, near_any, representatives, sort_order
+from ._dataset import provenance, status_variable
+from ._manifold import label_manifolds
+from ._newton import dense_solver, newton_batch, sparse_solver
+from ._status import Status
+from ._validate import as_state_batch, check_positive
+from .stability import classify as classify_points
+
+__all__ = ["NewtonOptions", "find_fixed_points"]
+
+
+def _require(ok: bool, name: str, expected: str, value) -> None:
+    if not ok:
+        raise ValueError(f"`{name}` must be {expected}; got {value!r}.")
+
+
+@dataclass(frozen=True)
+class NewtonOptions:
+    """Settings of the damped Newton iteration.
+
+    Parameters
+    ----------
+    tol : float
+        Convergence: the Euclidean norm of ``f`` at most ``tol`` ...
+    step_tol : float
+        ... and a Newton step at most ``step_tol * (1 + |x|)``. An item that ends at ``max_iter``
+        with ``|f| <= tol`` also counts as converged (slow convergence at a degenerate root).
+    max_iter : int
+        Maximum number of Newton iterations per seed.
+    armijo : float
+        Sufficient-decrease constant ``c`` in ``(0, 1/2)``: a step ``lam * dx`` is accepted when
+        ``|f(x + lam dx)|^2 <= (1 - 2 c lam) |f(x)|^2``.
+    backtrack : float
+        Factor in ``(0, 1)`` by which the step shrinks after a rejected trial.
+    max_backtracks : int
+        Rejected trials allowed before the seed is given up (status SINGULAR_JACOBIAN: no
+        decrease along the Newton direction means a near-singular Jacobian).
+    damping : float
+        First trial step length in ``(0, 1]``; 1 is the full Newton step.
+    max_step : float
+        Upper bound on the Euclidean length of a step (``inf`` for none).
+    deflation_power, deflation_shift : float
+        ``p > 0`` and ``shift >= 0`` of the deflation operator
+        ``M(x) = prod_i (|x - r_i|^-p + shift)``.
+
+    Raises
+    ------
+    ValueError
+        If a value is out of its range.
+
+    Examples
+    --------
+    >>> NewtonOptions(tol=1e-12).max_iter
+    50
+    """
+
+    tol: float = 1e-10
+    step_tol: float = 1e-12
+    max_iter: int = 50
+    armijo: float = 1e-4
+    backtrack: float = 0.5
+    max_backtracks: int = 30
+    damping: float = 1.0
+    max_step: float = np.inf
+    deflation_power: float = 2.0
+    deflation_shift: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_positive(self.tol, "tol")
+        check_positive(self.step_tol, "step_tol", allow_zero=True)
+        for name, low in (("max_iter", 1), ("max_backtracks", 0)):
+            value = getattr(self, name)
+            _require(
+                isinstance(value, int | np.integer)
+                and not isinstance(value, bool)
+                and value >= low,
+                name,
+                f"an integer >= {low}",
+                value,
+            )
+        _require(0 < self.armijo < 0.5, "armijo", "in (0, 0.5)", self.armijo)
+        _require(0 < self.backtrack < 1, "backtrack", "in (0, 1)", self.backtrack)
+        _require(0 < self.damping <= 1, "damping", "in (0, 1]", self.damping)
+        _require(self.max_step > 0, "max_step", "positive (inf for no bound)", self.max_step)
+        check_positive(self.deflation_power, "deflation_power")
+        check_positive(self.deflation_shift, "deflation_shift", allow_zero=True)
+
+
+def _as_seeds(seeds, n: int) -> np.ndarray:
+    arr = np.asarray(seeds, dtype=float)
+    if n == 1 and arr.ndim == 1:
+        arr = arr[:, None]
+    arr = as_state_batch(arr, n, name="seeds").reshape(-1, n)
+    if len(arr) == 0:
+        raise ValueError(f"`seeds` is empty; give at least one start state of shape ({n},).")
+    return arr
+
+
+def _as_bounds(bounds, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    if bounds is None:
+        return None
+    if isinstance(bounds, scipy.optimize.Bounds):
+        low = np.broadcast_to(np.asarray(bounds.lb, dtype=float), (n,))
+        high = np.broadcast_to(np.asarray(bounds.ub, dtype=float), (n,))
+    else:
+        box = np.asarray(bounds, dtype=float)
+        if box.shape != (n, 2):
+            raise ValueError(
+                f"`bounds` has shape {box.shape}; expected ({n}, 2): one (low, high) pair per "
+                "state, e.g. [(-1, 1)] * n, or a scipy.optimize.Bounds."
+            )
+        low, high = box[:, 0], box[:, 1]
+    if np.any(np.isnan(low) | np.isnan(high)) or np.any(low > high):
+        raise ValueError(
+            f"`bounds` must have low <= high in every state; got low={low.tolist()}, "
+            f"high={high.tolist()}."
+        )
+    return low, high
+
+
+def _as_rounds(deflation) -> int:
+    ok = isinstance(deflation, bool | int | np.integer) and int(deflation) >= 0
+    _require(ok, "deflation", "False, True (one round) or a number of rounds >= 0", deflation)
+    return int(deflation)
+
+
+def _check_symmetry(symmetry) -> None:
+    if symmetry is not None and not callable(getattr(symmetry, "canonical", None)):
+        raise TypeError(
+            "`symmetry` must have a method canonical(x) mapping states (m, n) to canonical "
+            f"representatives; got {type(symmetry).__name__}."
+        )
+
+
+def _canonical(symmetry, points: np.ndarray) -> np.ndarray:
+    if symmetry is None or len(points) == 0:
+        return points
+    out = np.asarray(symmetry.canonical(points), dtype=float)
+    if out.shape != points.shape:
+        raise ValueError(
+            f"`symmetry.canonical` returned shape {out.shape} for states {points.shape}; it "
+            "must map (m, n) to (m, n)."
+        )
+    return out
+
+
+class _Found:
+    """Distinct points found so far: canonical state, the raw Newton end point (deflated later),
+    residual, number of seeds, and the deflation round that found it."""
+
+    def __init__(self, n: int) -> None:
+        self.x = np.zeros((0, n))
+        self.raw = np.zeros((0, n))
+        self.residual = np.zeros(0)
+        self.n_seeds = np.zeros(0, dtype=np.int64)
+        self.round = np.zeros(0, dtype=np.int64)
+
+    def add(self, run, symmetry, radius: float, round_: int) -> int:
+        """Cluster the converged items of a Newton run; keep those not already known."""
+        ok = run.status == Status.CONVERGED
+        raw, residual = run.x[ok], run.residual[ok]
+        canon = _canonical(symmetry, raw)
+        fresh = ~near_any(canon, self.x, radius)
+        raw, canon, residual = raw[fresh], canon[fresh], residual[fresh]
+        labels = cluster(canon, radius)
+        reps, counts = representatives(labels, residual)
+        self.x = np.concatenate([self.x, canon[reps]])
+        self.raw = np.concatenate([self.raw, raw[reps]])
+        self.residual = np.concatenate([self.residual, residual[reps]])
+        self.n_seeds = np.concatenate([self.n_seeds, counts if round_ == 0 else 0 * counts])
+        self.round = np.concatenate([self.round, np.full(len(reps), round_)])
+        return len(reps)
+
+    def keep(self, mask: np.ndarray) -> None:
+        for name in ("x", "raw", "residual", "n_seeds", "round"):
+            setattr(self, name, getattr(self, name)[mask])
+
+
+_NEWTON_FAILURES = (Status.MAX_ITER, Status.SINGULAR_JACOBIAN, Status.NONFINITE)
+
+
+def _status_counts(status: np.ndarray) -> dict[str, int]:
+    return {f"n_{s.name.lower()}": int(np.count_nonzero(status == s)) for s in _NEWTON_FAILURES}
+
+
+def find_fixed_points(
+    system,
+    seeds,
+    *,
+    params: Mapping[str, Any] | None = None,
+    options: NewtonOptions = NewtonOptions(),  # frozen, so a shared default is safe
+    dedup_tol: float = 1e-6,
+    deflation: bool | int = False,
+    bounds=None,
+    classify: bool = True,
+    symmetry=None,
+    zero_tol: float = 1e-8,
+    connect_manifolds: bool = True,
+) -> xr.Dataset:
+    """Find equilibria ``f(x) = 0`` by damped Newton from many seeds at once.
+
+    Parameters
+    ----------
+    system : System or GradientSystem
+        The vector field; its Jacobian (analytic, sparse, or finite differences) drives Newton.
+    seeds : array_like
+        Start states, shape ``(..., n)`` (any leading shape, flattened); for a one-state system a
+        flat array of seeds is accepted too.
+    params : mapping, optional
+        Parameter values overriding the system's defaults.
+    options : NewtonOptions
+        Tolerances and line-search settings.
+    dedup_tol : float
+        End points closer than ``dedup_tol * max(1, max |x|_inf)`` (chains of them, single
+        linkage) are one fixed point; the member with the smallest residual represents it.
+    deflation : bool or int
+        Number of deflation rounds (True: one). Each round restarts Newton from the seeds on the
+        deflated residual ``M(x) f(x)``, ``M(x) = prod_i (|x - x_i|^-p + shift)`` over the points
+        found so far, so that known roots repel; new roots join the result. Rounds stop early when
+        one finds nothing new.
+    bounds : array_like of shape (n, 2) or scipy.optimize.Bounds, optional
+        A box ``[(low, high), ...]``; points outside are dropped (counted in ``n_outside_bounds``).
+    classify : bool
+        Add the stability variables of :func:`dynsys.stability.classify`.
+    symmetry : object, optional
+        An object with ``canonical(x)`` mapping states ``(m, n)`` to canonical representatives of
+        their group orbits; end points are mapped before clustering, so a result holds one point
+        per orbit.
+    zero_tol : float
+        Relative zero threshold for eigenvalues (see :func:`dynsys.stability.classify`).
+    connect_manifolds : bool
+        With ``classify``: label the points with ``nullity > 0`` that lie on one connected
+        manifold of equilibria (variable ``manifold``; see Notes).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``point``, ``state`` (coordinate: state names) and ``mode`` when classified.
+        Variables ``x(point, state)``, ``residual(point)`` (``|f(x)|``), ``status(point)``,
+        ``n_seeds(point)`` (seeds whose Newton run converged to the point; 0 for points found
+        by deflation), ``deflation_round(point)`` (0: plain Newton), ``energy(point)`` for
+        gradient systems, and with ``classify`` ``eigenvalue_real/imag(point, mode)``,
+        ``index(point)``, ``nullity(point)``, ``kind(point)``, and ``manifold(point)`` with
+        ``connect_manifolds``. Points are ordered by energy (gradient systems), then by
+        coordinates. Attributes: provenance, the settings, and the counts ``n_seeds``,
+        ``n_converged``, ``n_failed`` and its parts ``n_max_iter``, ``n_singular_jacobian``,
+        ``n_nonfinite`` (first pass), ``n_outside_bounds``, ``n_found_by_deflation``,
+        ``n_deflation_rounds_run``, ``n_newton_iterations``, and ``n_manifolds``.
+
+    Raises
+    ------
+    ValueError
+        If ``seeds``, ``bounds``, ``dedup_tol`` or ``deflation`` is malformed.
+    TypeError
+        If ``options`` is not a NewtonOptions or ``symmetry`` has no ``canonical``.
+    dynsys.errors.UnknownParameterError
+        If ``params`` names a parameter the system does not have.
+
+    Notes
+    -----
+    Non-isolated equilibria (a circle or a valley of equilibria, nullity > 0): Newton converges
+    to a point of the manifold near each seed, so several seeds give several distinct points of
+    one manifold. They are all reported, each with ``nullity > 0`` (``kind`` "degenerate" or
+    "non-hyperbolic"), and ``manifold(point)`` groups them: points joined by a path of
+    equilibria share a label ``0, 1, ...``; isolated points get -1. Two nearby degenerate points
+    are joined when Newton projects the segment between them continuously onto the equilibria
+    (checked by sampling and bisection); groups are chains of joined pairs. The number of
+    distinct equilibrium sets is the count of ``manifold == -1`` plus ``n_manifolds``.
+
+    References
+    ----------
+    P. E. Farrell, A. Birkisson and S. W. Funke, Deflation techniques for finding distinct
+    solutions of nonlinear partial differential equations, SIAM J. Sci. Comput. 37, A2026 (2015).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dynsys.models import double_well
+    >>> seeds = np.random.default_rng(0).uniform(-2, 2, size=(50, 2))
+    >>> ds = find_fixed_points(double_well(), seeds)
+    >>> ds["x"].values.round(6).tolist()
+    [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]]
+    >>> ds["kind"].values.tolist(), ds["energy"].values.tolist()
+    (['minimum', 'minimum', 'saddle-1'], [0.0, 0.0, 0.25])
+    """
+    if not isinstance(options, NewtonOptions):
+        raise TypeError(f"`options` must be a NewtonOptions; got {type(options).__name__}.")
+    n = system.n
+    x0 = _as_seeds(seeds, n)
+    dedup_tol = check_positive(dedup_tol, "dedup_tol")
+    rounds = _as_rounds(deflation)
+    box = _as_bounds(bounds, n)
+    _check_symmetry(symmetry)
+    p = system.resolve_params(params)
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        return system.f(x, p)
+
+    if system.jacobian_is_sparse:
+        solve = sparse_solver(lambda x: system.jac(x, p))
+    else:
+        solve = dense_solver(lambda x: system.jac(x, p))
+
+    first = newton_batch(residual, solve, x0, options)
+    converged = first.status == Status.CONVERGED
+    radius = dedup_radius(first.x[converged], dedup_tol)
+    found = _Found(n)
+    found.add(first, symmetry, radius, 0)
+    n_iterations = int(first.n_iter.sum())
+    rounds_run = 0
+    for round_ in range(1, rounds + 1):
+        run = newton_batch(residual, solve, x0, options, deflate=found.raw)
+        rounds_run += 1
+        n_iterations += int(run.n_iter.sum())
+        if found.add(run, symmetry, radius, round_) == 0:
+            break
+
+    n_outside = 0
+    if box is not None:
+        inside = np.all((found.x >= box[0]) & (found.x <= box[1]), axis=-1)
+        n_outside = int(np.count_nonzero(~inside))
+        found.keep(inside)
+    points = found.x
+    energy = None
+    if system.is_gradient:
+        energy = system.potential(points, p) if len(points) else np.zeros(0)
+    order = sort_order(points, energy)
+    found.keep(order)
+    points = found.x
+    variables = {
+        "x": (("point", "state"), points, {"long_name": "equilibrium state"}),
+        "residual": (
+            "point",
+            np.linalg.norm(residual(points), axis=-1) if len(points) else np.zeros(0),
+            {"long_name": "norm of the vector field at the point"},
+        ),
+        "status": status_variable(np.full(len(points), Status.CONVERGED), "point"),
+        "n_seeds": (
+            "point",
+            found.n_seeds,
+            {"long_name": "number of seeds converged to the point"},
+        ),
+        "deflation_round": (
+            "point",
+            found.round,
+            {"long_name": "deflation round that found the point (0: plain Newton)"},
+        ),
+    }
+    if energy is not None:
+        variables["energy"] = ("point", energy[order], {"long_name": "potential at the point"})
+    counts = _status_counts(first.status)
+    attrs = provenance(
+        system.with_params(**p),
+        tol=options.tol,
+        step_tol=options.step_tol,
+        max_iter=options.max_iter,
+        dedup_tol=dedup_tol,
+        dedup_radius=radius,
+        deflation=rounds,
+        n_seeds=len(x0),
+        n_converged=int(np.count_nonzero(converged)),
+        n_failed=int(np.count_nonzero(~converged)),
+        **counts,
+        n_outside_bounds=n_outside,
+        n_found_by_deflation=int(np.count_nonzero(found.round > 0)),
+        n_deflation_rounds_run=rounds_run,
+        n_newton_iterations=n_iterations,
+        symmetry=None if symmetry is None else type(symmetry).__name__,
+    )
+    ds = xr.Dataset(variables, coords={"state": list(system.state_names)}, attrs=attrs)
+    if classify:
+        ds = classify_points(system, ds, params=p, zero_tol=zero_tol)
+        if connect_manifolds:
+            ds = label_manifolds(ds, system, p, residual, solve, options, radius)
+    return ds

@@ -1,0 +1,314 @@
+"""Linear stability of equilibria: eigenvalues of the Jacobian, unstable index, nullity and kind.
+
+At an equilibrium ``x*`` the flow near ``x*`` follows ``y' = J y`` with ``J = df/dx(x*)``, as long
+as no eigenvalue of ``J`` has zero real part (Hartman-Grobman). The eigenvalues therefore give:
+
+- ``index``: the number of eigenvalues with positive real part (unstable directions). For a
+  gradient system ``J = -Hess V``, so this is the Morse index of ``V``: the number of negative
+  Hessian eigenvalues.
+- ``nullity``: the number of eigenvalues that are numerically zero. A manifold of equilibria (a
+  circle, a valley of a loss) has nullity at least its dimension.
+- ``kind``, a name for the local phase portrait. General systems: "sink node", "sink focus",
+  "source node", "source focus", "saddle", "saddle focus", "centre", "non-hyperbolic". Gradient
+  systems: "minimum", "maximum", "saddle-<k>" (index k), "degenerate" (nullity > 0).
+  "undefined" marks a Jacobian that is not finite.
+
+An eigenvalue counts as zero when ``|lambda| <= zero_tol * max(1, max |lambda|)``, and a real
+(imaginary) part counts as zero below the same threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._dataset import provenance, split_complex
+from ._validate import as_state_batch, check_positive
+
+__all__ = ["classify", "classify_eigenvalues"]
+
+CLASSIFICATION_VARIABLES = (
+    "eigenvalue_real",
+    "eigenvalue_imag",
+    "eigenvector_real",
+    "eigenvector_imag",
+    "index",
+    "nullity",
+    "kind",
+    "energy",
+)
+
+
+def _thresholds(eigenvalues: np.ndarray, zero_tol: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        scale = np.max(np.abs(eigenvalues), axis=-1, initial=0.0)
+    return zero_tol * np.maximum(scale, 1.0)[..., None]
+
+
+def classify_eigenvalues(
+    eigenvalues, *, gradient: bool, zero_tol: float = 1e-8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Classify equilibria from the eigenvalues of their Jacobians.
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Jacobian eigenvalues, shape ``(..., k)``: the last axis holds the spectrum of one point.
+        Real or complex; NaN marks an unknown spectrum.
+    gradient : bool
+        True for gradient systems (Jacobian ``-Hess V``): kinds "minimum", "maximum",
+        "saddle-<k>", "degenerate". False for the general kinds (see the module docstring).
+    zero_tol : float
+        Relative threshold: an eigenvalue (real part, imaginary part) is zero when its modulus
+        is at most ``zero_tol * max(1, max |lambda|)``.
+
+    Returns
+    -------
+    index : numpy.ndarray of int
+        Number of eigenvalues with positive real part, shape ``(...)``; -1 where unknown.
+    nullity : numpy.ndarray of int
+        Number of numerically zero eigenvalues; -1 where unknown.
+    kind : numpy.ndarray of str
+        The kind of each point; "undefined" where the spectrum holds NaN or inf.
+
+    Raises
+    ------
+    ValueError
+        If ``eigenvalues`` is a scalar or ``zero_tol`` is not a positive number.
+
+    Notes
+    -----
+    A sink (source) is a focus when its leading eigenvalue, the one closest to the imaginary axis,
+    is complex: nearby orbits spiral as they approach (leave). A saddle is a "saddle focus" when
+    its leading stable or leading unstable eigenvalue is complex (Shilnikov's convention). A
+    "centre" has only non-zero purely imaginary eigenvalues; any other spectrum touching the
+    imaginary axis is "non-hyperbolic".
+
+    Examples
+    --------
+    >>> index, nullity, kind = classify_eigenvalues([[-1.0, 2.0], [-1 + 3j, -1 - 3j]],
+    ...                                             gradient=False)
+    >>> index.tolist(), nullity.tolist(), kind.tolist()
+    ([1, 0], [0, 0], ['saddle', 'sink focus'])
+    >>> classify_eigenvalues([2.0, -1.0, -3.0], gradient=True)[2].item()
+    'saddle-1'
+    """
+    zero_tol = check_positive(zero_tol, "zero_tol")
+    lam = np.asarray(eigenvalues)
+    if lam.ndim == 0:
+        raise ValueError(
+            "`eigenvalues` must have shape (..., k) with the spectrum on the last axis; got a "
+            "scalar. Wrap one eigenvalue as [value]."
+        )
+    lam = lam.astype(complex)
+    finite = np.all(np.isfinite(lam), axis=-1)
+    lam = np.where(finite[..., None], lam, 0.0)
+    thr = _thresholds(lam, zero_tol)
+    re, im = lam.real, lam.imag
+    k = lam.shape[-1]
+    index = np.count_nonzero(re > thr, axis=-1)
+    nullity = np.count_nonzero(np.abs(lam) <= thr, axis=-1)
+    if gradient:
+        kind = _gradient_kinds(index, nullity, k)
+    else:
+        kind = _general_kinds(re, im, thr, index, nullity)
+    kind = np.where(finite, kind, "undefined")
+    index = np.where(finite, index, -1)
+    nullity = np.where(finite, nullity, -1)
+    return index, nullity, kind
+
+
+def _gradient_kinds(index: np.ndarray, nullity: np.ndarray, k: int) -> np.ndarray:
+    saddle = np.char.add("saddle-", index.astype(str))
+    out = np.where(index == 0, "minimum", np.where(index == k, "maximum", saddle))
+    return np.where(nullity > 0, "degenerate", out).astype(str)
+
+
+def _leading_is_complex(re, im, thr, side: int) -> np.ndarray:
+    """Whether the stable (side=-1) or unstable (side=+1) eigenvalue nearest the axis is complex."""
+    on_side = side * re > thr
+    distance = np.where(on_side, side * re, np.inf)
+    lead = np.argmin(distance, axis=-1)[..., None]
+    lead_im = np.take_along_axis(im, lead, axis=-1)[..., 0]
+    return on_side.any(axis=-1) & (np.abs(lead_im) > thr[..., 0])
+
+
+def _general_kinds(re, im, thr, index, nullity) -> np.ndarray:
+    k = re.shape[-1]
+    n_neg = np.count_nonzero(re < -thr, axis=-1)
+    n_axis = np.count_nonzero(np.abs(re) <= thr, axis=-1)
+    stable_focus = _leading_is_complex(re, im, thr, -1)
+    unstable_focus = _leading_is_complex(re, im, thr, +1)
+    conditions = [
+        nullity > 0,
+        (n_axis == k) & (nullity == 0),
+        n_axis > 0,
+        (index == 0) & stable_focus,
+        index == 0,
+        (n_neg == 0) & unstable_focus,
+        n_neg == 0,
+        stable_focus | unstable_focus,
+    ]
+    choices = [
+        "non-hyperbolic",
+        "centre",
+        "non-hyperbolic",
+        "sink focus",
+        "sink node",
+        "source focus",
+        "source node",
+        "saddle focus",
+    ]
+    return np.select(conditions, choices, default="saddle").astype(str)
+
+
+def _fix_phase(vectors: np.ndarray) -> np.ndarray:
+    """Make each eigenvector's largest-modulus component real and positive (deterministic)."""
+    largest = np.argmax(np.abs(vectors), axis=-2)[..., None, :]
+    pivot = np.take_along_axis(vectors, largest, axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phase = np.where(np.abs(pivot) > 0, np.abs(pivot) / pivot, 1.0)
+    return vectors * phase
+
+
+def _spectra(J: np.ndarray, symmetric: bool, vectors: bool):
+    """Eigenvalues (and eigenvectors) of ``(m, n, n)``, sorted by real part then imaginary part,
+    both descending; NaN for a non-finite matrix."""
+    m, n = J.shape[0], J.shape[-1]
+    finite = np.all(np.isfinite(J), axis=(-2, -1))
+    J = np.where(finite[:, None, None], J, 0.0)
+    if symmetric:
+        w, V = np.linalg.eigh(0.5 * (J + np.swapaxes(J, -1, -2)))
+        w, V = w.astype(complex), V.astype(complex) if vectors else None
+    elif vectors:
+        w, V = np.linalg.eig(J)
+        w, V = w.astype(complex), V.astype(complex)
+    else:
+        w, V = np.linalg.eigvals(J).astype(complex), None
+    order = np.lexsort((-w.imag, -w.real), axis=-1) if m else np.zeros((0, n), dtype=int)
+    w = np.take_along_axis(w, order, axis=-1)
+    w[~finite] = np.nan
+    if V is not None:
+        V = _fix_phase(np.take_along_axis(V, order[:, None, :], axis=-1))
+        V[~finite] = np.nan
+    return w, V
+
+
+def _points_from(system, x) -> tuple[np.ndarray, bool, xr.Dataset | None]:
+    """States ``(m, n)`` to classify, whether one state was given, and the input Dataset."""
+    if isinstance(x, xr.Dataset):
+        if "x" not in x or x["x"].dims != ("point", "state"):
+            raise ValueError(
+                "`x` is a Dataset without a variable `x(point, state)`; pass the result of "
+                "find_fixed_points() or an array of states."
+            )
+        states = np.asarray(x["x"].values, dtype=float)
+        if states.shape[1] != system.n:
+            raise ValueError(
+                f"`x` holds states with {states.shape[1]} components; the system has "
+                f"{system.n} states {list(system.state_names)}."
+            )
+        return states, False, x
+    arr = as_state_batch(x, system.n, name="x")
+    if arr.ndim > 2:
+        raise ValueError(
+            f"`x` has shape {arr.shape}; expected ({system.n},) for one state or "
+            f"(m, {system.n}) for m states."
+        )
+    return arr.reshape(-1, system.n), arr.ndim == 1, None
+
+
+def classify(
+    system,
+    x,
+    *,
+    params: Mapping[str, Any] | None = None,
+    eigenvectors: bool = False,
+    zero_tol: float = 1e-8,
+) -> xr.Dataset:
+    """Classify equilibria by the eigenvalues of the Jacobian.
+
+    Parameters
+    ----------
+    system : System or GradientSystem
+        The vector field. For a gradient system the Jacobian ``-Hess V`` is symmetrised and
+        diagonalised with ``numpy.linalg.eigh``; otherwise ``numpy.linalg.eig``.
+    x : array_like or xarray.Dataset
+        One state ``(n,)``, states ``(m, n)``, or a Dataset with ``x(point, state)`` (a result of
+        :func:`dynsys.fixedpoints.find_fixed_points`), returned with the classification variables
+        added (old ones replaced).
+    params : mapping, optional
+        Parameter values overriding the system's defaults.
+    eigenvectors : bool
+        Also return the eigenvectors, ``eigenvector_real/imag(point, state, mode)``; column
+        ``mode`` goes with eigenvalue ``mode``, unit norm, largest component real positive.
+    zero_tol : float
+        Relative zero threshold for eigenvalues (see :func:`classify_eigenvalues`).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``point``, ``state``, ``mode`` (``point`` dropped for a single state). Variables
+        ``x(point, state)``, ``eigenvalue_real/imag(point, mode)`` (Jacobian eigenvalues sorted by
+        real part, then imaginary part, descending), ``index(point)``, ``nullity(point)``,
+        ``kind(point)``, ``energy(point)`` for gradient systems, and the eigenvectors on request.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` has the wrong shape or is not finite, or ``zero_tol`` is not positive.
+    dynsys.errors.UnknownParameterError
+        If ``params`` names a parameter the system does not have.
+
+    Examples
+    --------
+    >>> from dynsys.models import double_well
+    >>> ds = classify(double_well(), [[1.0, 0.0], [0.0, 0.0]])
+    >>> ds["kind"].values.tolist(), ds["index"].values.tolist()
+    (['minimum', 'saddle-1'], [0, 1])
+    >>> ds["eigenvalue_real"].values.tolist()
+    [[-1.0, -2.0], [1.0, -1.0]]
+    """
+    zero_tol = check_positive(zero_tol, "zero_tol")
+    points, single, base = _points_from(system, x)
+    p = system.resolve_params(params)
+    n = system.n
+    J = np.zeros((0, n, n))
+    if len(points):
+        J = np.asarray(system.jac_dense(points, p), dtype=float).reshape(-1, n, n)
+    w, V = _spectra(J, system.is_gradient, eigenvectors)
+    index, nullity, kind = classify_eigenvalues(w, gradient=system.is_gradient, zero_tol=zero_tol)
+    variables: dict[str, xr.Variable] = split_complex(
+        w, ("point", "mode"), "eigenvalue", "Jacobian eigenvalue"
+    )
+    if V is not None:
+        variables.update(
+            split_complex(V, ("point", "state", "mode"), "eigenvector", "Jacobian eigenvector")
+        )
+    variables["index"] = xr.Variable(
+        "point", index, {"long_name": "number of eigenvalues with positive real part"}
+    )
+    variables["nullity"] = xr.Variable(
+        "point", nullity, {"long_name": "number of numerically zero eigenvalues"}
+    )
+    variables["kind"] = xr.Variable("point", kind, {"long_name": "kind of equilibrium"})
+    if system.is_gradient:
+        variables["energy"] = xr.Variable(
+            "point",
+            system.potential(points, p) if len(points) else np.zeros(0),
+            {"long_name": "potential at the point"},
+        )
+    if base is not None:
+        stale = [name for name in CLASSIFICATION_VARIABLES if name in base]
+        out = base.drop_vars(stale).assign(variables)
+        out.attrs["zero_tol"] = zero_tol
+        return out
+    out = xr.Dataset(
+        {"x": xr.Variable(("point", "state"), points, {"long_name": "state"}), **variables},
+        coords={"state": list(system.state_names)},
+        attrs=provenance(system.with_params(**p), zero_tol=zero_tol),
+    )
+    return out.isel(point=0) if single else out
