@@ -59,7 +59,9 @@ def split_complex(values, dims, name: str, long_name: str) -> dict[str, xr.Varia
     """Store complex ``values`` as ``<name>_real`` and ``<name>_imag`` (netCDF has no complex)."""
     values = np.asarray(values, dtype=complex)
     return {
-        f"{name}_real": xr.Variable(dims, values.real, attrs={"long_name": f"{long_name}, real part"}),
+        f"{name}_real": xr.Variable(
+            dims, values.real, attrs={"long_name": f"{long_name}, real part"}
+        ),
         f"{name}_imag": xr.Variable(
             dims, values.imag, attrs={"long_name": f"{long_name}, imaginary part"}
         ),

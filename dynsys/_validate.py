@@ -1,5 +1,7 @@
-"""Shared input checks. Each raises an error that names the argument, what came and what was expected,
-and the fix."""
+"""Shared input checks.
+
+Each raises an error that names the argument, what came and what was expected, and the fix.
+"""
 
 from __future__ import annotations
 

@@ -238,7 +238,8 @@ def find_fixed_points(
         found so far, so that known roots repel; new roots join the result. Rounds stop early when
         one finds nothing new.
     bounds : array_like of shape (n, 2) or scipy.optimize.Bounds, optional
-        A box ``[(low, high), ...]``; points outside are dropped (counted in ``n_outside_bounds``).
+        A box ``[(low, high), ...]``; points outside are dropped (counted in
+        ``n_outside_bounds``); points on the boundary, within the deduplication radius, are kept.
     classify : bool
         Add the stability variables of :func:`dynsys.stability.classify`.
     symmetry : object, optional
@@ -336,7 +337,8 @@ def find_fixed_points(
 
     n_outside = 0
     if box is not None:
-        inside = np.all((found.x >= box[0]) & (found.x <= box[1]), axis=-1)
+        # points on the boundary count as inside, up to the deduplication radius
+        inside = np.all((found.x >= box[0] - radius) & (found.x <= box[1] + radius), axis=-1)
         n_outside = int(np.count_nonzero(~inside))
         found.keep(inside)
     points = found.x

@@ -1,8 +1,8 @@
 """Systems: an autonomous ODE ``x' = f(x; p)`` with named states and parameters.
 
-A :class:`System` wraps a user vector field ``f(x, p)`` that accepts states of any leading batch
-shape ``(..., n)`` and a mapping ``p`` of parameter values, and returns ``(..., n)``. The Jacobian is
-the user's analytic one when given, and a fourth-order finite difference otherwise. A
+A :class:`System` wraps a user vector field ``f(x, p)`` that accepts states of any leading
+batch shape ``(..., n)`` and a mapping ``p`` of parameter values, and returns ``(..., n)``. The
+Jacobian is the user's analytic one when given, and a fourth-order finite difference otherwise. A
 :class:`GradientSystem` comes from a potential ``V(x, p)``: ``f = -grad V``, ``jac = -hess V``.
 
 User callables are probed once, on construction, at a generic state: shapes, batching and

@@ -4,6 +4,7 @@
 """
 
 from .portrait import (
+    draw_energy,
     draw_fixed_points,
     draw_nullclines,
     draw_orbits,
@@ -12,6 +13,7 @@ from .portrait import (
 )
 
 __all__ = [
+    "draw_energy",
     "draw_fixed_points",
     "draw_nullclines",
     "draw_orbits",

@@ -9,6 +9,7 @@ __all__ = ["kind_style", "label_from_attrs"]
 _STABLE = {"marker": "o", "color": "#1f4e9c", "markerfacecolor": "#1f4e9c"}
 _UNSTABLE = {"marker": "o", "color": "#c0392b", "markerfacecolor": "white"}
 _SADDLE = {"marker": "X", "color": "#e67e22", "markerfacecolor": "#e67e22"}
+_SADDLE_FOCUS = {"marker": "P", "color": "#d35400", "markerfacecolor": "#f5b041"}
 _CENTRE = {"marker": "D", "color": "#16a085", "markerfacecolor": "white"}
 _DEGENERATE = {"marker": "s", "color": "#7f8c8d", "markerfacecolor": "#bdc3c7"}
 
@@ -17,8 +18,8 @@ def kind_style(kind: str) -> dict[str, Any]:
     """Matplotlib line keywords for a fixed point of the given ``kind``.
 
     Stable points (sinks, minima) are filled blue circles, unstable ones (sources, maxima) open
-    red circles, saddles orange crosses, centres green diamonds, non-hyperbolic points grey
-    squares.
+    red circles, saddles orange crosses (saddle foci plus signs), centres green diamonds,
+    non-hyperbolic points grey squares.
 
     Examples
     --------
@@ -30,6 +31,8 @@ def kind_style(kind: str) -> dict[str, Any]:
         style = _STABLE
     elif k.startswith("source") or k == "maximum":
         style = _UNSTABLE
+    elif k == "saddle focus":
+        style = _SADDLE_FOCUS
     elif k.startswith("saddle"):
         style = _SADDLE
     elif k == "centre":

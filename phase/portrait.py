@@ -18,7 +18,14 @@ from dynsys.system import System
 
 from ._style import kind_style
 
-__all__ = ["draw_fixed_points", "draw_nullclines", "draw_orbits", "draw_vector_field", "portrait"]
+__all__ = [
+    "draw_energy",
+    "draw_fixed_points",
+    "draw_nullclines",
+    "draw_orbits",
+    "draw_vector_field",
+    "portrait",
+]
 
 
 def _plane_indices(system_or_names, plane) -> tuple[int, int]:
@@ -107,6 +114,45 @@ def draw_vector_field(
     return stream
 
 
+def draw_energy(
+    system,
+    region,
+    *,
+    plane=None,
+    base=None,
+    params=None,
+    ax=None,
+    resolution: int = 150,
+    levels: int = 24,
+    cmap: str = "Blues_r",
+):
+    """Shade the potential of a gradient system with filled contours.
+
+    Levels are placed at quantiles of ``V`` over the region, so deep wells and steep walls both
+    show.
+
+    Returns
+    -------
+    matplotlib.contour.QuadContourSet
+
+    Examples
+    --------
+    >>> from dynsys.models import mueller_brown
+    >>> _ = draw_energy(mueller_brown(), ((-1.5, 1.2), (-0.5, 2.0)), resolution=30)
+    """
+    if not getattr(system, "is_gradient", False):
+        raise ValueError("`draw_energy` needs a GradientSystem (a potential to shade).")
+    ax = ax or plt.gca()
+    xs, ys, states, _, _ = _grid(system, region, plane, base, resolution)
+    with np.errstate(all="ignore"):
+        energy = np.asarray(system.potential(states, params), dtype=float)
+    finite = energy[np.isfinite(energy)]
+    bounds = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, levels + 1)))
+    if bounds.size < 2:
+        bounds = np.array([finite.min(), finite.min() + 1.0])
+    return ax.contourf(xs, ys, energy, levels=bounds, cmap=cmap, alpha=0.45, zorder=0)
+
+
 def draw_nullclines(
     system: System,
     region,
@@ -136,8 +182,9 @@ def draw_nullclines(
     out = []
     for k, colour in ((i, "#8e44ad"), (j, "#27ae60")):
         out.append(
-            ax.contour(xs, ys, field[..., k], levels=[0.0], colors=colour, linewidths=1.0,
-                       linestyles="--")
+            ax.contour(
+                xs, ys, field[..., k], levels=[0.0], colors=colour, linewidths=1.0, linestyles="--"
+            )
         )
     return out
 
@@ -226,6 +273,7 @@ def portrait(
     base=None,
     params=None,
     nullclines: bool = False,
+    energy: bool | None = None,
     ax=None,
     title: str | None = None,
 ):
@@ -244,6 +292,8 @@ def portrait(
         As for :func:`draw_vector_field`.
     nullclines : bool
         Also draw the nullclines (two-dimensional systems).
+    energy : bool, optional
+        Shade the potential (default: for gradient systems).
 
     Returns
     -------
@@ -257,6 +307,8 @@ def portrait(
     'double well'
     """
     ax = ax or plt.gca()
+    if energy if energy is not None else system.is_gradient:
+        draw_energy(system, region, plane=plane, base=base, params=params, ax=ax)
     draw_vector_field(system, region, plane=plane, base=base, params=params, ax=ax)
     if nullclines:
         draw_nullclines(system, region, plane=plane, base=base, params=params, ax=ax)
@@ -266,5 +318,17 @@ def portrait(
         draw_fixed_points(fixed_points, plane=plane, ax=ax)
     ax.set_xlim(*region[0])
     ax.set_ylim(*region[1])
-    ax.set_title(title if title is not None else system.name)
+    if title is None:
+        title = system.name
+        if system.n > 2:
+            i, j = _plane_indices(system, plane)
+            values = np.zeros(system.n) if base is None else np.asarray(base, dtype=float)
+            others = [
+                f"{name} = {values[k]:.3g}"
+                for k, name in enumerate(system.state_names)
+                if k not in (i, j)
+            ]
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            title += f" (slice {shown})"
+    ax.set_title(title)
     return ax

@@ -51,7 +51,7 @@ def test_bad_keys_are_named(tmp_path, extra, pattern):
 
 
 def test_missing_region_is_named(tmp_path):
-    with pytest.raises(SpecError, match="missing required key `region.lower`"):
+    with pytest.raises(SpecError, match=r"missing required key `region\.lower`"):
         load_spec(write(tmp_path, "[model]\nname = 'lorenz'\n"), ANALYZE_SCHEMA)
 
 

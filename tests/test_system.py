@@ -103,7 +103,8 @@ def test_jacobian_of_wrong_size_is_named():
     def f(x, p):
         return -x
 
-    with pytest.raises(InvalidSystemError, match=r"`jac` returned shape \(2, 2\); expected \(3, 3\)"):
+    expected = r"`jac` returned shape \(2, 2\); expected \(3, 3\)"
+    with pytest.raises(InvalidSystemError, match=expected):
         System(f, 3, jac=lambda x, p: np.zeros((2, 2)))
 
 
@@ -140,5 +141,5 @@ def test_failing_user_code_reports_probe():
     def broken(x, p):
         return x * p["missing"]
 
-    with pytest.raises(InvalidSystemError, match="failed at the probe state.*KeyError"):
+    with pytest.raises(InvalidSystemError, match=r"failed at the probe state.*KeyError"):
         System(broken, 2)

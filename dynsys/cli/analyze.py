@@ -88,7 +88,7 @@ def fixed_point_table(ds: xr.Dataset) -> str:
     rows = []
     for k in range(ds.sizes["point"]):
         x = ds["x"].values[k]
-        row = [str(k), *(f"{v: .6f}" for v in x[: len(shown)])]
+        row = [str(k), *(f"{round(float(v), 6) + 0.0: .6f}" for v in x[: len(shown)])]
         row += [str(ds["kind"].values[k]), str(int(ds["index"].values[k]))]
         row.append(str(int(ds["nullity"].values[k])))
         if "energy" in ds:
@@ -117,7 +117,7 @@ def run_analyze(spec: dict[str, Any], system: System, out_dir: Path) -> dict[str
         options=NewtonOptions(tol=fp["tol"], max_iter=fp["max_iter"]),
         dedup_tol=fp["dedup_tol"],
         deflation=fp["deflation"],
-        bounds=(lower, upper),
+        bounds=np.stack([lower, upper], axis=1),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"fixed_points": save(points, out_dir / "fixed_points.nc")}
@@ -158,7 +158,9 @@ def _portrait_stage(spec, system, points, lower, upper, out_dir: Path) -> Path:
     base = 0.5 * (lower + upper)
     starts = sample_region(lower, upper, options["orbits"], spec["fixed_points"]["rng_seed"] + 1)
     orbits = [
-        trajectory(system, x0, (0.0, options["t_max"]), t_eval=np.linspace(0, options["t_max"], 400))
+        trajectory(
+            system, x0, (0.0, options["t_max"]), t_eval=np.linspace(0, options["t_max"], 2000)
+        )
         for x0 in starts
     ]
     fig, ax = plt.subplots(figsize=(7, 6))

@@ -126,8 +126,7 @@ def validate(data: Mapping[str, Any], schema: Table, *, prefix: str = "") -> dic
     if unknown:
         where = f" in [{prefix.rstrip('.')}]" if prefix else ""
         raise SpecError(
-            f"unknown key(s) {[prefix + k for k in unknown]}{where}; allowed: "
-            f"{sorted(schema)}."
+            f"unknown key(s) {[prefix + k for k in unknown]}{where}; allowed: {sorted(schema)}."
         )
     out: dict[str, Any] = {}
     for name, rule in schema.items():
@@ -181,7 +180,7 @@ def resolve_system(model: Mapping[str, Any], registry: Mapping[str, Callable[...
         if name not in registry:
             raise SpecError(
                 f"`model.name` {name!r} is not a known model; choose one of {sorted(registry)} "
-                "or give `model.factory = \"module:function\"`."
+                'or give `model.factory = "module:function"`.'
             )
         factory = registry[name]
     else:
