@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/dynsys analyze examples/double_well.toml --out out/demo
+	$(BIN)/dynsys analyze examples/double_well.toml --out out/demo/double_well
+	$(BIN)/dynsys analyze examples/mueller_brown.toml --out out/demo/mueller_brown
+	$(BIN)/dynsys analyze examples/lorenz.toml --out out/demo/lorenz
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
