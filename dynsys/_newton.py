@@ -47,35 +47,42 @@ class NewtonRun:
 _FIELDS = tuple(field.name for field in fields(NewtonRun))
 
 
-def _lstsq_step(J: np.ndarray, fx: np.ndarray) -> np.ndarray:
-    try:
-        return np.linalg.lstsq(J, -fx, rcond=None)[0]
-    except np.linalg.LinAlgError:  # non-finite entries
-        return np.full_like(fx, np.nan)
+_RCOND = 1e-10  # singular values below this fraction of the largest are treated as zero
+
+
+def _truncated_svd_step(J: np.ndarray, fx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-norm Newton steps ``-J^+ f`` through a truncated SVD, for a batch ``(m, n, n)``.
+
+    Directions whose singular values fall below ``_RCOND`` times the largest get no step. This
+    keeps Newton from running off along the null directions of a Jacobian that is singular on a
+    whole manifold of equilibria, or on an invariant set (for example parallel hidden units of a
+    ReLU network, where only the sum of their norms matters): the step then stays orthogonal to
+    the null space, so a start on a symmetric subspace stays on it. Items with non-finite
+    Jacobians get NaN steps. Returns the steps and a mask of items whose Jacobian was truncated.
+    """
+    dx = np.full_like(fx, np.nan)
+    truncated = np.zeros(len(fx), dtype=bool)
+    finite = np.all(np.isfinite(J), axis=(-2, -1)) & np.all(np.isfinite(fx), axis=-1)
+    if not finite.any():
+        return dx, truncated
+    U, s, Vt = np.linalg.svd(J[finite])
+    keep = s > _RCOND * s[..., :1]
+    inverse = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    coeff = np.einsum("...ji,...j->...i", U, fx[finite]) * inverse
+    dx[finite] = -np.einsum("...ki,...k->...i", Vt, coeff)
+    truncated[finite] = ~keep.all(axis=-1)
+    return dx, truncated
 
 
 def dense_solver(jacobian: Callable[[np.ndarray], np.ndarray]) -> StepSolver:
     """Newton steps ``J dx = -f`` for a batch with dense Jacobians ``(m, n, n)``.
 
-    A batch solve first; when a Jacobian of the batch is exactly singular, each item is solved on
-    its own, and the singular ones get the minimum-norm least-squares step (flagged).
+    Steps are the minimum-norm solutions from a truncated SVD (see :func:`_truncated_svd_step`);
+    items whose Jacobian is numerically singular are flagged.
     """
 
     def solve(x: np.ndarray, fx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        J = np.asarray(jacobian(x), dtype=float)
-        singular = np.zeros(len(x), dtype=bool)
-        try:
-            return np.linalg.solve(J, -fx[..., None])[..., 0], singular
-        except np.linalg.LinAlgError:
-            pass
-        dx = np.empty_like(fx)
-        for i in range(len(x)):
-            try:
-                dx[i] = np.linalg.solve(J[i], -fx[i])
-            except np.linalg.LinAlgError:
-                dx[i] = _lstsq_step(J[i], fx[i])
-                singular[i] = True
-        return dx, singular
+        return _truncated_svd_step(np.asarray(jacobian(x), dtype=float), fx)
 
     return solve
 

@@ -79,7 +79,7 @@ def duffing(delta: float = 0.25, alpha: float = -1.0, beta: float = 1.0) -> Syst
 
     def f(x, p):
         q, v = x[..., 0], x[..., 1]
-        return _stack(v, -p["delta"] * v - p["alpha"] * q - p["beta"] * q**3)
+        return _stack(v, -p["delta"] * v - p["alpha"] * q - p["beta"] * (q * q * q))
 
     def jac(x, p):
         q = x[..., 0]
