@@ -11,6 +11,10 @@ from .errors import (
     SpecError,
     UnknownParameterError,
 )
+from .fixedpoints import NewtonOptions, find_fixed_points
+from .integrate import FlowOptions, flow, trajectory
+from .io import load, load_tree, save
+from .stability import classify, classify_eigenvalues
 from .system import GradientSystem, System
 
 __version__ = "0.1.0"
@@ -18,13 +22,23 @@ __version__ = "0.1.0"
 __all__ = [
     "DynsysError",
     "FileFormatError",
+    "FlowOptions",
     "GradientSystem",
     "InvalidSystemError",
+    "NewtonOptions",
     "SpecError",
     "Status",
     "System",
     "UnknownParameterError",
     "__version__",
+    "classify",
+    "classify_eigenvalues",
     "explain",
+    "find_fixed_points",
+    "flow",
+    "load",
+    "load_tree",
+    "save",
     "status_names",
+    "trajectory",
 ]
