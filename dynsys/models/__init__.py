@@ -1,4 +1,4 @@
-"""Models built on the dynsys core: classical test systems (and, later, neural-network landscapes).
+"""Models built on the dynsys core: classical test systems and neural-network landscapes.
 
 ``MODELS`` maps the names a spec file may use to the factory functions.
 """
@@ -13,6 +13,9 @@ from .classic import (
     mueller_brown,
     pitchfork_normal_form,
 )
+from .cnn import conv_teacher_student
+from .reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
+from .relu import teacher_student
 
 MODELS = {
     "bratu": bratu,
@@ -23,11 +26,13 @@ MODELS = {
     "lorenz": lorenz,
     "mueller_brown": mueller_brown,
     "pitchfork_normal_form": pitchfork_normal_form,
+    "tian_theorem7": theorem7,
 }
 
 __all__ = [
     "MODELS",
     "bratu",
+    "conv_teacher_student",
     "brusselator",
     "double_well",
     "duffing",
@@ -35,4 +40,9 @@ __all__ = [
     "lorenz",
     "mueller_brown",
     "pitchfork_normal_form",
+    "teacher_student",
+    "theorem7",
+    "theorem7_embedding",
+    "theorem7_loss",
+    "theorem7_saddle",
 ]
