@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib.colors import Normalize
 
 from dynsys.system import System
 
@@ -104,8 +105,20 @@ def draw_vector_field(
     finite = np.isfinite(speed)
     U, V = np.where(finite, U, 0.0), np.where(finite, V, 0.0)
     colour = np.log1p(np.where(finite, speed, 0.0))
+    top = float(colour.max()) or 1.0
+    # slow streamlines stay visible: the lightest colour used is a third into the colour map
+    norm = Normalize(vmin=-0.5 * top, vmax=top)
     stream = ax.streamplot(
-        xs, ys, U, V, color=colour, cmap=cmap, density=density, linewidth=0.8, arrowsize=0.8
+        xs,
+        ys,
+        U,
+        V,
+        color=colour,
+        cmap=cmap,
+        norm=norm,
+        density=density,
+        linewidth=0.8,
+        arrowsize=0.8,
     )
     ax.set_xlim(*region[0])
     ax.set_ylim(*region[1])
