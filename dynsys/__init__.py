@@ -4,7 +4,15 @@ The public API on one screen; each name lives in a module with one job.
 """
 
 from ._status import Status, explain, status_names
+from .continuation import (
+    ContinuationOptions,
+    bifurcation_diagram,
+    continue_branch,
+    continue_fold,
+    switch_branch,
+)
 from .errors import (
+    ContinuationError,
     DynsysError,
     FileFormatError,
     InvalidSystemError,
@@ -20,6 +28,8 @@ from .system import GradientSystem, System
 __version__ = "0.1.0"
 
 __all__ = [
+    "ContinuationError",
+    "ContinuationOptions",
     "DynsysError",
     "FileFormatError",
     "FlowOptions",
@@ -31,8 +41,11 @@ __all__ = [
     "System",
     "UnknownParameterError",
     "__version__",
+    "bifurcation_diagram",
     "classify",
     "classify_eigenvalues",
+    "continue_branch",
+    "continue_fold",
     "explain",
     "find_fixed_points",
     "flow",
@@ -40,5 +53,6 @@ __all__ = [
     "load_tree",
     "save",
     "status_names",
+    "switch_branch",
     "trajectory",
 ]

@@ -9,6 +9,7 @@ reported per item through :class:`dynsys.Status`.
 from __future__ import annotations
 
 __all__ = [
+    "ContinuationError",
     "DynsysError",
     "FileFormatError",
     "InvalidSystemError",
@@ -19,6 +20,10 @@ __all__ = [
 
 class DynsysError(Exception):
     """Base class of every error dynsys raises on purpose."""
+
+
+class ContinuationError(DynsysError, RuntimeError):
+    """A continuation could not start (for example, the start state is not near an equilibrium)."""
 
 
 class InvalidSystemError(DynsysError, ValueError):

@@ -1,0 +1,34 @@
+"""Numerical continuation of equilibria: branches in one parameter, their special points (fold,
+branch point, Hopf, index changes), branch switching, bifurcation diagrams, and fold curves in two
+parameters.
+
+The public functions return xarray objects (layouts in DESIGN.md section 4):
+
+- :func:`continue_branch` -> branch Dataset (dims ``step``, ``state``, ``mode``, ``special``);
+- :func:`switch_branch` -> the other branch through a branch point;
+- :func:`bifurcation_diagram` -> DataTree with one branch Dataset per node;
+- :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points.
+
+Everything is deterministic: the same input gives the same numbers, bit for bit.
+
+References
+----------
+H. B. Keller (1977), pseudo-arclength continuation; Yu. A. Kuznetsov, Elements of Applied
+Bifurcation Theory, 3rd ed. (2004), chapters 3, 8 and 10; W. J. F. Govaerts, Numerical Methods
+for Bifurcations of Dynamical Equilibria, SIAM (2000).
+"""
+
+from ._branch import continue_branch
+from ._diagram import bifurcation_diagram
+from ._fold2 import continue_fold
+from ._options import ContinuationError, ContinuationOptions
+from ._switch import switch_branch
+
+__all__ = [
+    "ContinuationError",
+    "ContinuationOptions",
+    "bifurcation_diagram",
+    "continue_branch",
+    "continue_fold",
+    "switch_branch",
+]

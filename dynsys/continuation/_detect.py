@@ -1,0 +1,201 @@
+"""Special points of a run: test functions compared between neighbouring points, then each sign
+change located along the branch by Illinois regula falsi in arclength (or bisection for integer
+tests), every trial point corrected back onto the branch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._linalg import SingularMatrixError
+from ._palc import MIN_COS_TURN, Point, Run, evaluate, newton
+
+__all__ = ["Special", "find_specials"]
+
+_MAX_LOG_RATIO = 700.0  # keep exp() of determinant ratios finite
+_MAX_APPROACH = 12  # halvings when approaching a trial point from the nearest known one
+
+
+@dataclass
+class Special:
+    """A located special point: its type, the run interval ``[step, step + 1]`` that bracketed
+    it, the point, whether the location converged, and normal-form data."""
+
+    type: str
+    step: int
+    point: Point
+    status: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class _Branch:
+    """Points on the branch at arclength offset ``s`` from ``left``: solutions of ``G(u) = 0``,
+    ``left.t . (u - left.u) = s``. Newton starts from the nearest point already found, moved
+    along its tangent, so trial points stay on this branch even next to a branch point."""
+
+    def __init__(self, problem, left: Point, right: Point, options) -> None:
+        self.problem = problem
+        self.options = options
+        self.t = left.t
+        self.left_u = left.u
+        self.span = float(left.t @ (right.u - left.u))
+        problem.anchor(left)
+        try:
+            self.left = evaluate(problem, left.u, left.t, left.iterations)
+        except SingularMatrixError:
+            self.left = left
+        self.right = right
+        self.known: list[tuple[float, Point]] = [(0.0, self.left), (self.span, right)]
+
+    def _solve(self, s: float) -> Point | None:
+        """The point at offset ``s`` by Newton from the nearest known point; ``None`` when Newton
+        fails or the result looks like another branch (it lies farther from its start than the
+        offset allows, or its tangent turned by more than ~26 degrees)."""
+        s_near, near = min(self.known, key=lambda item: abs(item[0] - s))
+        slope = float(self.t @ near.t)
+        guess = near.u + ((s - s_near) / slope if slope > 0.1 else 0.0) * near.t
+        found = newton(
+            self.problem,
+            guess,
+            self.t,
+            float(self.t @ self.left_u) + s,
+            self.options.newton_tol,
+            self.options.newton_max_iter,
+        )
+        if found is None:
+            return None
+        u, iterations = found
+        allowed = 0.5 * abs(s - s_near) + 100.0 * self.options.newton_tol * (
+            1.0 + float(np.max(np.abs(u)))
+        )
+        if float(np.linalg.norm(u - guess)) > allowed:
+            return None
+        try:
+            point = evaluate(self.problem, u, self.t, iterations)
+        except SingularMatrixError:  # exactly at a branch point: the bordered matrix is singular
+            _, J = self.problem.linearization(u)
+            return Point(u, self.t, iterations, 0, -np.inf, self.problem.monitor(u, J))
+        if float(point.t @ near.t) < MIN_COS_TURN:
+            return None
+        return point
+
+    def at(self, s: float) -> Point | None:
+        """The point at offset ``s``, approached in halved steps from the nearest known point
+        when a direct correction fails."""
+        if s == self.span:
+            return self.right
+        for _ in range(_MAX_APPROACH):
+            point = self._solve(s)
+            if point is not None:
+                self.known.append((s, point))
+                return point
+            s_near = min(self.known, key=lambda item: abs(item[0] - s))[0]
+            middle = 0.5 * (s_near + s)
+            if middle in (s_near, s):
+                return None
+            step = self._solve(middle)
+            if step is None:
+                return None
+            self.known.append((middle, step))
+        return None
+
+
+def _value_function(detector, reference: Point):
+    value = detector["value"]
+    if value == "det":
+
+        def det(pt: Point) -> float:
+            ratio = np.clip(pt.det_log - reference.det_log, -_MAX_LOG_RATIO, _MAX_LOG_RATIO)
+            return pt.det_sign * float(np.exp(ratio))
+
+        return det
+    return lambda pt: float(value(pt))
+
+
+def _illinois(branch: _Branch, fn, options) -> tuple[Point, str]:
+    s0, s1 = 0.0, branch.span
+    f0, f1 = fn(branch.left), fn(branch.right)
+    best = branch.left if abs(f0) <= abs(f1) else branch.right
+    if not (np.isfinite(f0) and np.isfinite(f1) and f0 * f1 < 0):
+        return best, "guess"
+    tol = options.locate_tol * abs(branch.span)
+    for _ in range(options.locate_max_iter):
+        s2 = s1 - f1 * (s1 - s0) / (f1 - f0)
+        low, high = min(s0, s1), max(s0, s1)
+        if not (low < s2 < high):
+            s2 = 0.5 * (s0 + s1)
+        point = branch.at(s2)
+        if point is None:
+            return best, "guess"
+        f2 = fn(point)
+        if not np.isfinite(f2):
+            return best, "guess"
+        best = point
+        if f2 == 0.0 or abs(s2 - s1) <= tol:
+            return point, "converged"
+        if f2 * f1 < 0:
+            s0, f0 = s1, f1
+        else:
+            f0 *= 0.5
+        s1, f1 = s2, f2
+        if abs(s1 - s0) <= tol:
+            return point, "converged"
+    return best, "guess"
+
+
+def _bisect(branch: _Branch, keys, options) -> tuple[Point, str]:
+    key = next((k for k in keys if k(branch.left) != k(branch.right)), None)
+    if key is None:
+        return branch.right, "guess"
+    low, high = 0.0, branch.span
+    start = key(branch.left)
+    tol = max(options.locate_tol, 1e-10) * abs(branch.span)
+    best = branch.right
+    for _ in range(options.locate_max_iter):
+        if abs(high - low) <= tol:
+            mid = branch.at(0.5 * (low + high))
+            return (mid if mid is not None else best), "converged"
+        middle = 0.5 * (low + high)
+        point = branch.at(middle)
+        if point is None:
+            return best, "guess"
+        if key(point) == start:
+            low = middle
+        else:
+            high, best = middle, point
+    return best, "guess"
+
+
+def find_specials(problem, run: Run, options, *, skip_first: bool = False) -> list[Special]:
+    """Detect and locate the special points of a run, interval by interval.
+
+    ``skip_first`` ignores the first interval (a run that starts at a branch point, where the
+    test functions are zero or undefined).
+    """
+    detectors = problem.detectors()
+    points = run.points
+    found: list[Special] = []
+    for k in range(len(points) - 1):
+        if skip_first and k == 0:
+            continue
+        a, b = points[k], points[k + 1]
+        here: list[str] = []
+        for detector in detectors:
+            if any(kind in here for kind in detector.get("unless", ())):
+                continue
+            if not detector["changed"](a, b):
+                continue
+            branch = _Branch(problem, a, b, options)
+            if detector["value"] is None:
+                point, status = _bisect(branch, detector["bisect"], options)
+            else:
+                point, status = _illinois(branch, _value_function(detector, branch.left), options)
+            here.append(detector["type"])
+            found.append(
+                Special(
+                    detector["type"], k, point, status, problem.describe(detector["type"], point)
+                )
+            )
+    return found

@@ -1,0 +1,224 @@
+"""Pseudo-arclength continuation of a curve ``G(u) = 0``, ``G: R^(m+1) -> R^m``.
+
+Predictor: a step ``ds`` along the unit tangent ``t`` (the null vector of ``G_u``, found from the
+bordered system ``[G_u; t_prev^T] t = e_last``). Corrector: Newton on ``G(u) = 0``,
+``t_prev . (u - u_pred) = 0`` with the bordered Jacobian ``[G_u; t_prev^T]``, dense or sparse. The
+step grows after easy corrections and shrinks after hard or failed ones; a step is also refused
+when the tangent turns too much. A run stops at parameter bounds (its last point lies on the
+bound), at the state bound, after ``max_points`` points, at a closed loop, or when the step
+underflows.
+
+References
+----------
+H. B. Keller, Numerical solution of bifurcation and nonlinear eigenvalue problems, in
+Applications of Bifurcation Theory, Academic Press (1977).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._linalg import Factorization, SingularMatrixError, bordered
+
+__all__ = ["Point", "Run", "correct", "evaluate", "newton", "run"]
+
+_GROW_BELOW = 4  # corrector iterations below which the step grows
+_SHRINK_ABOVE = 5  # ... above which it shrinks
+_GROWTH = 1.5
+MIN_COS_TURN = 0.9  # refuse a step whose tangent turns by more than ~26 degrees
+
+
+@dataclass
+class Point:
+    """One point of a run: unknowns, unit tangent, corrector work, bordered determinant and the
+    problem's monitored data."""
+
+    u: np.ndarray
+    t: np.ndarray
+    iterations: int
+    det_sign: int
+    det_log: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    """The points of one direction of a continuation, and why it stopped."""
+
+    points: list[Point]
+    stop_reason: str
+    n_newton: int = 0
+    n_rejected: int = 0
+
+
+def newton(problem, u0: np.ndarray, row: np.ndarray, target: float, tol: float, max_iter: int):
+    """Solve ``G(u) = 0``, ``row . u = target`` by Newton from ``u0``.
+
+    Returns ``(u, iterations)``, or ``None`` when it fails (non-finite values, a singular
+    bordered Jacobian, divergence, or ``max_iter`` reached).
+    """
+    u = np.array(u0, dtype=float)
+    previous = np.inf
+    for it in range(1, max_iter + 1):
+        r = problem.residual(u)
+        if not np.all(np.isfinite(r)):
+            return None
+        rhs = np.append(r, row @ u - target)
+        if not np.any(rhs):  # an exact solution (e.g. on a trivial branch): nothing to do
+            return u, it - 1
+        try:
+            step = Factorization(bordered(problem.jacobian(u), row)).solve(rhs)
+        except SingularMatrixError:
+            return None
+        u = u - step
+        size = float(np.max(np.abs(step)))
+        if not np.isfinite(size):
+            return None
+        if size <= tol * (1.0 + float(np.max(np.abs(u)))):
+            return u, it
+        if it >= 3 and size > previous:
+            return None
+        previous = size
+    return None
+
+
+def correct(problem, u_pred: np.ndarray, t: np.ndarray, options):
+    """Corrector: Newton on ``G(u) = 0``, ``t . (u - u_pred) = 0``."""
+    return newton(
+        problem, u_pred, t, float(t @ u_pred), options.newton_tol, options.newton_max_iter
+    )
+
+
+def evaluate(problem, u: np.ndarray, border: np.ndarray, iterations: int = 0) -> Point:
+    """The point at ``u``: tangent (oriented along ``border``), bordered determinant, monitored
+    data. Raises :class:`SingularMatrixError` when ``[G_u; border^T]`` is singular."""
+    M, J = problem.linearization(u)
+    factor = Factorization(bordered(M, border))
+    rhs = np.zeros(problem.size)
+    rhs[-1] = 1.0
+    t = factor.solve(rhs)
+    norm = float(np.linalg.norm(t))
+    if not np.isfinite(norm) or norm == 0.0:
+        raise SingularMatrixError("tangent is not finite")
+    sign, log = factor.det_sign_log()
+    return Point(u, t / norm, iterations, sign, log, problem.monitor(u, J))
+
+
+def _jumped(u: np.ndarray, u_pred: np.ndarray, ds: float, options) -> bool:
+    """A correction longer than half the step suggests Newton left for another branch."""
+    slack = 100.0 * options.newton_tol * (1.0 + float(np.max(np.abs(u))))
+    return float(np.linalg.norm(u - u_pred)) > 0.5 * ds + slack
+
+
+def _segment_distance(point: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    seg = b - a
+    length2 = float(seg @ seg)
+    theta = 0.0 if length2 == 0.0 else min(max(float((point - a) @ seg) / length2, 0.0), 1.0)
+    return float(np.linalg.norm(a + theta * seg - point))
+
+
+def _crossed_bound(problem, u: np.ndarray):
+    for index, low, high in problem.bounds:
+        if u[index] > high:
+            return index, high
+        if u[index] < low:
+            return index, low
+    return None
+
+
+def _state_escaped(problem, u: np.ndarray, x_max: float) -> bool:
+    return float(np.max(np.abs(u[: problem.n]), initial=0.0)) > x_max
+
+
+def run(problem, start: Point, options, *, progress=None) -> Run:
+    """Continue from ``start`` along ``start.t`` until a stop condition.
+
+    ``problem.anchor(point)`` is called for every accepted point before the next step (problems
+    with bordering vectors refresh them there).
+    """
+    points = [start]
+    ds = options.ds
+    n_newton = 0
+    n_rejected = 0
+    travelled = 0.0
+    stop = "max_points"
+    while len(points) < options.max_points:
+        prev = points[-1]
+        problem.anchor(prev)
+        accepted = None
+        while accepted is None:
+            found = correct(problem, prev.u + ds * prev.t, prev.t, options)
+            if found is not None and _jumped(found[0], prev.u + ds * prev.t, ds, options):
+                found = None
+            if found is not None:
+                u, iterations = found
+                n_newton += iterations
+                try:
+                    candidate = evaluate(problem, u, prev.t, iterations)
+                except SingularMatrixError:
+                    candidate = None
+                if candidate is not None and float(candidate.t @ prev.t) >= MIN_COS_TURN:
+                    accepted = candidate
+                    break
+            n_rejected += 1
+            ds *= 0.5
+            if ds < options.ds_min:
+                break
+        if accepted is None:
+            stop = "step_underflow"
+            break
+        u = accepted.u
+        if _state_escaped(problem, u, options.x_max):
+            stop = "state_bound"
+            break
+        crossed = _crossed_bound(problem, u)
+        if crossed is not None:
+            end = _end_on_bound(problem, prev, accepted, crossed, options)
+            if end is not None:
+                points.append(end)
+            stop = "param_bound"
+            break
+        step = u - prev.u
+        seg = float(np.linalg.norm(step))
+        travelled += seg
+        if (
+            len(points) >= 3
+            and travelled > 4.0 * seg
+            and float(step @ start.t) > 0
+            and _segment_distance(start.u, prev.u, u) <= 0.25 * seg
+        ):
+            with contextlib.suppress(SingularMatrixError):
+                points.append(evaluate(problem, start.u, prev.t))
+            stop = "closed_loop"
+            break
+        points.append(accepted)
+        if progress is not None:
+            progress.update(1)
+        if accepted.iterations < _GROW_BELOW:
+            ds = min(ds * _GROWTH, options.ds_max)
+        elif accepted.iterations > _SHRINK_ABOVE:
+            ds = max(ds * 0.5, options.ds_min)
+    return Run(points, stop, n_newton, n_rejected)
+
+
+def _end_on_bound(problem, prev: Point, beyond: Point, crossed, options) -> Point | None:
+    """The point where the branch meets a parameter bound (Newton with that parameter fixed)."""
+    index, value = crossed
+    if abs(prev.u[index] - value) <= options.newton_tol * (1.0 + abs(value)):
+        return None  # the previous point already lies on the bound
+    span = beyond.u[index] - prev.u[index]
+    theta = 0.0 if span == 0 else (value - prev.u[index]) / span
+    guess = prev.u + theta * (beyond.u - prev.u)
+    row = np.zeros(problem.size)
+    row[index] = 1.0
+    found = newton(problem, guess, row, value, options.newton_tol, options.newton_max_iter)
+    if found is None:
+        return None
+    try:
+        return evaluate(problem, found[0], prev.t, found[1])
+    except SingularMatrixError:
+        return None

@@ -1,0 +1,181 @@
+"""The equilibrium problem ``f(x; p) = 0`` in the unknowns ``u = (x, p)``: residual, Jacobian
+``[J, f_p]``, the stability data monitored at every point, and the test functions of its special
+points."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..stability import classify_eigenvalues
+from ._forms import fold_coefficient, lyapunov_coefficient
+from ._linalg import monitor_eigenvalues
+from ._options import ContinuationOptions
+
+__all__ = ["EquilibriumProblem"]
+
+
+def _hopf_test(eigenvalues: np.ndarray, thr: float) -> float:
+    """Hopf test function: ``sign(prod Re) * min |Re|`` over the complex pairs (one eigenvalue of
+    each). It changes sign exactly when a pair crosses the imaginary axis, is continuous there
+    (also where the pair nearest the axis changes), and ignores real eigenvalues, so a neutral
+    saddle (``lambda1 = -lambda2`` real) does not trigger it. NaN without complex pairs."""
+    re = eigenvalues.real[eigenvalues.imag > thr]
+    if re.size == 0:
+        return float("nan")
+    return float(np.prod(np.sign(re)) * np.min(np.abs(re)))
+
+
+class EquilibriumProblem:
+    """Equilibria of a system continued in one named parameter (the last unknown)."""
+
+    kind = "equilibrium"
+
+    def __init__(
+        self, system, param: str, params: Mapping[str, Any], options: ContinuationOptions
+    ) -> None:
+        self.system = system
+        self.param = param
+        self.base = dict(params)
+        self.options = options
+        self.n = system.n
+        self.size = self.n + 1
+        self.sparse = bool(system.jacobian_is_sparse)
+        self.bounds = [(self.n, options.p_min, options.p_max)]
+
+    # ------------------------------------------------------------------ evaluation
+    def params_at(self, u: np.ndarray) -> dict[str, Any]:
+        return {**self.base, self.param: float(u[self.n])}
+
+    def residual(self, u: np.ndarray) -> np.ndarray:
+        return np.asarray(self.system.f(u[: self.n], self.params_at(u)), dtype=float)
+
+    def state_jacobian(self, u: np.ndarray):
+        return self.system.jac(u[: self.n], self.params_at(u))
+
+    def param_derivative(self, u: np.ndarray) -> np.ndarray:
+        return np.asarray(self.system.dfdp(u[: self.n], self.param, self.params_at(u)), float)
+
+    def linearization(self, u: np.ndarray):
+        """``(M, J)``: the Jacobian ``[J, f_p]`` of the residual in ``u`` and its state part."""
+        J = self.state_jacobian(u)
+        fp = self.param_derivative(u)
+        if sp.issparse(J):
+            M = sp.hstack([J, sp.csr_matrix(fp[:, None])], format="csr")
+        else:
+            M = np.hstack([np.asarray(J, dtype=float), fp[:, None]])
+        return M, J
+
+    def jacobian(self, u: np.ndarray):
+        return self.linearization(u)[0]
+
+    def anchor(self, point) -> None:
+        """Called before each step from ``point``; nothing to refresh here."""
+
+    # ------------------------------------------------------------------ monitoring
+    def monitor(self, u: np.ndarray, J) -> dict[str, Any]:
+        """Eigenvalues, index, nullity, kind, and the raw counts used by the test functions."""
+        opts = self.options
+        eig, unstable, complete = monitor_eigenvalues(J, opts.n_eigen)
+        finite = eig[np.isfinite(eig)]
+        thr = opts.zero_tol * max(1.0, float(np.max(np.abs(finite), initial=0.0)))
+        gradient = bool(getattr(self.system, "is_gradient", False))
+        if complete or unstable is None:
+            index, nullity, kind = classify_eigenvalues(
+                eig, gradient=gradient, zero_tol=opts.zero_tol
+            )
+            index, nullity, kind = int(index), int(nullity), str(kind)
+        else:  # sparse symmetric: exact index from the inertia, a real spectrum of that inertia
+            nullity = int(np.count_nonzero(np.abs(finite) <= thr))
+            index = int(unstable)
+            signs = np.concatenate(
+                [np.ones(index), np.zeros(nullity), -np.ones(max(self.n - index - nullity, 0))]
+            )
+            kind = str(classify_eigenvalues(signs, gradient=gradient, zero_tol=opts.zero_tol)[2])
+        if unstable is not None:
+            raw_unstable = int(unstable)
+        else:
+            raw_unstable = int(np.count_nonzero(finite.real > 0))
+        return {
+            "eig": eig,
+            "index": index,
+            "nullity": nullity,
+            "kind": kind,
+            "complete": complete,
+            "inertia": unstable is not None,
+            "raw_unstable": raw_unstable,
+            "hopf": _hopf_test(finite, thr),
+        }
+
+    # ------------------------------------------------------------------ special points
+    def detectors(self) -> list[dict[str, Any]]:
+        """Test functions. ``changed(a, b)`` flags a special point between two points; it is
+        located where ``value`` changes sign (``"det"``: the determinant of the bordered
+        Jacobian), or by bisection on the integer ``bisect`` when ``value`` is None."""
+        opts = self.options
+        out: list[dict[str, Any]] = []
+        if opts.detect_folds:
+            out.append(
+                {
+                    "type": "LP",
+                    "changed": lambda a, b: a.t[-1] * b.t[-1] < 0,
+                    "value": lambda pt: pt.t[-1],
+                }
+            )
+        if opts.detect_branch_points:
+            out.append(
+                {"type": "BP", "changed": lambda a, b: a.det_sign * b.det_sign < 0, "value": "det"}
+            )
+        if opts.detect_hopf:
+            out.append(
+                {
+                    "type": "H",
+                    "changed": lambda a, b: (
+                        a.data["hopf"] * b.data["hopf"] < 0  # False when either is NaN
+                        and a.data["raw_unstable"] != b.data["raw_unstable"]
+                    ),
+                    "value": lambda pt: pt.data["hopf"],
+                }
+            )
+        if opts.detect_index_changes:
+            out.append(
+                {
+                    "type": "IC",
+                    "changed": lambda a, b: a.data["index"] != b.data["index"],
+                    "value": None,
+                    "bisect": (lambda pt: pt.data["raw_unstable"], lambda pt: pt.data["index"]),
+                    "unless": ("LP", "BP", "H"),
+                }
+            )
+        return out
+
+    def describe(self, kind: str, point) -> dict[str, float]:
+        """Normal-form data of a located special point."""
+        out = {"fold_a": np.nan, "hopf_omega": np.nan, "lyapunov": np.nan}
+        u = point.u
+        x = u[: self.n]
+        p = self.params_at(u)
+
+        def jac(z):
+            return self.system.jac(z, p)
+
+        if kind == "LP":
+            J = self.state_jacobian(u)
+            out["fold_a"] = fold_coefficient(J, jac, x, self.param_derivative(u), point.t[:-1])
+        elif kind == "H":
+            eig = point.data["eig"]
+            finite = eig[np.isfinite(eig)]
+            thr = self.options.zero_tol * max(1.0, float(np.max(np.abs(finite), initial=0.0)))
+            cand = finite[(np.abs(finite.imag) > thr)]
+            if cand.size:
+                lam = cand[np.argmin(np.abs(cand.real))]
+                omega = abs(float(lam.imag))
+                out["hopf_omega"] = omega
+                if self.options.lyapunov and not self.sparse:
+                    out["lyapunov"] = lyapunov_coefficient(
+                        np.asarray(self.state_jacobian(u), dtype=float), jac, x, omega
+                    )
+        return out

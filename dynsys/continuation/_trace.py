@@ -1,0 +1,195 @@
+"""Trace a curve from a start point in one or both directions, find its special points, and join
+the two directions into one ordered branch."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._detect import Special, find_specials
+from ._linalg import (
+    Factorization,
+    SingularMatrixError,
+    bordered,
+    dense_null_vectors,
+    start_vector,
+)
+from ._options import ContinuationError
+from ._palc import Point, evaluate, newton, run
+
+__all__ = ["Traced", "initial_tangent", "orient", "refine_start", "trace"]
+
+DIRECTIONS = (1, -1, "both")
+
+
+@dataclass
+class Traced:
+    """A branch in order: points, signed pseudo-arclength from the start, special points (with
+    steps in branch order), and the start's position."""
+
+    points: list[Point]
+    arclength: np.ndarray
+    specials: list[Special]
+    start_step: int
+    stop_forward: str = ""
+    stop_backward: str = ""
+    n_newton: int = 0
+    n_rejected: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def check_direction(direction) -> None:
+    if isinstance(direction, bool) or direction not in DIRECTIONS:
+        raise ValueError(
+            f"`direction` must be +1 (parameter increasing first), -1 or 'both'; got {direction!r}."
+        )
+
+
+def refine_start(problem, u0: np.ndarray, options, what: str) -> np.ndarray:
+    """Newton with the driving parameter (the last unknown) fixed; raise if it fails."""
+    row = np.zeros(problem.size)
+    row[-1] = 1.0
+    found = newton(
+        problem, u0, row, float(u0[-1]), options.newton_tol, max(options.newton_max_iter, 30)
+    )
+    if found is None:
+        r = problem.residual(u0)
+        raise ContinuationError(
+            f"{what} is not close enough to a solution for Newton to converge (residual norm "
+            f"{float(np.linalg.norm(r)):.3g} at the start); give a better start state, or check "
+            "the parameter values."
+        )
+    return found[0]
+
+
+def initial_tangent(problem, u: np.ndarray) -> np.ndarray:
+    """A unit null vector of ``G_u`` at ``u``: SVD when dense, bordering when sparse."""
+    M = problem.jacobian(u)
+    if not sp.issparse(M):
+        return dense_null_vectors(M)[0][0]
+    for row in (np.eye(problem.size)[-1], start_vector(problem.size)):
+        try:
+            t = Factorization(bordered(M, row)).solve(np.eye(problem.size)[-1])
+        except SingularMatrixError:
+            continue
+        return t / np.linalg.norm(t)
+    raise ContinuationError("the Jacobian at the start has a null space of dimension > 1.")
+
+
+def orient(t: np.ndarray, sign: int = 1) -> np.ndarray:
+    """Orient ``t`` so its last component (the driving parameter) has sign ``sign``; when that
+    component is ~0, so that the largest component does."""
+    last = t[-1]
+    if abs(last) <= 1e-12 * float(np.max(np.abs(t))):
+        last = t[int(np.argmax(np.abs(t)))]
+    return t if last * sign > 0 else -t
+
+
+def _start(problem, u: np.ndarray, t: np.ndarray, at_branch_point: bool) -> Point:
+    problem.anchor(Point(u, t, 0, 0, 0.0, {}))
+    if not at_branch_point:
+        try:
+            return evaluate(problem, u, t)
+        except SingularMatrixError:
+            pass
+    _, J = problem.linearization(u)
+    return Point(u, t, 0, 0, 0.0, problem.monitor(u, J))
+
+
+def _arclength(points: list[Point]) -> np.ndarray:
+    s = [0.0]
+    for a, b in itertools.pairwise(points):
+        s.append(s[-1] + float(a.t @ (b.u - a.u)))
+    return np.asarray(s)
+
+
+def trace(
+    problem,
+    u: np.ndarray,
+    t: np.ndarray,
+    direction,
+    options,
+    *,
+    progress: bool = False,
+    label: str = "",
+    at_branch_point: bool = False,
+) -> Traced:
+    """Continue from ``u`` along ``t`` (``direction`` +1), ``-t`` (-1) or both, and join.
+
+    With ``both``, the backward run is reversed and placed first, so steps follow the branch
+    from one end to the other; arclength is signed, zero at the start. A closed loop found going
+    forward makes the backward run unnecessary.
+    """
+    from tqdm.auto import tqdm
+
+    signs = [1, -1] if direction == "both" else [int(direction)]
+    runs = {}
+    for sign in signs:
+        if sign == -1 and 1 in runs and runs[1][0].stop_reason == "closed_loop":
+            break
+        start = _start(problem, u, sign * t, at_branch_point)
+        bar = tqdm(
+            total=options.max_points,
+            desc=f"{label} {'+' if sign > 0 else '-'}",
+            disable=not progress,
+            leave=False,
+        )
+        try:
+            result = run(problem, start, options, progress=bar)
+        finally:
+            bar.close()
+        specials = find_specials(problem, result, options, skip_first=at_branch_point)
+        runs[sign] = (result, specials)
+    forward = runs.get(1)
+    backward = runs.get(-1)
+    if forward is None:  # direction -1 only: the run order is the branch order
+        result, specials = backward
+        return Traced(
+            result.points,
+            _arclength(result.points),
+            specials,
+            0,
+            stop_backward=result.stop_reason,
+            n_newton=result.n_newton,
+            n_rejected=result.n_rejected,
+        )
+    f_run, f_specials = forward
+    if backward is None:
+        return Traced(
+            f_run.points,
+            _arclength(f_run.points),
+            f_specials,
+            0,
+            stop_forward=f_run.stop_reason,
+            n_newton=f_run.n_newton,
+            n_rejected=f_run.n_rejected,
+        )
+    b_run, b_specials = backward
+    nb = len(b_run.points) - 1  # backward points other than the start
+    back_points = [
+        Point(p.u, -p.t, p.iterations, -p.det_sign, p.det_log, p.data)
+        for p in reversed(b_run.points[1:])
+    ]
+    points = back_points + f_run.points
+    s_back = -_arclength(b_run.points)[1:][::-1]
+    arclength = np.concatenate([s_back, _arclength(f_run.points)])
+    specials = []
+    for sp_ in b_specials:
+        pt = sp_.point
+        flipped = Point(pt.u, -pt.t, pt.iterations, -pt.det_sign, pt.det_log, pt.data)
+        specials.append(Special(sp_.type, nb - sp_.step - 1, flipped, sp_.status, sp_.info))
+    specials.reverse()
+    specials += [Special(s.type, nb + s.step, s.point, s.status, s.info) for s in f_specials]
+    return Traced(
+        points,
+        arclength,
+        specials,
+        nb,
+        stop_forward=f_run.stop_reason,
+        stop_backward=b_run.stop_reason,
+        n_newton=f_run.n_newton + b_run.n_newton,
+        n_rejected=f_run.n_rejected + b_run.n_rejected,
+    )
