@@ -20,6 +20,7 @@ from .errors import (
     UnknownParameterError,
 )
 from .fixedpoints import NewtonOptions, find_fixed_points
+from .graph import GraphOptions, critical_point_graph
 from .integrate import FlowOptions, flow, trajectory
 from .io import load, load_tree, save
 from .stability import classify, classify_eigenvalues
@@ -34,6 +35,7 @@ __all__ = [
     "FileFormatError",
     "FlowOptions",
     "GradientSystem",
+    "GraphOptions",
     "InvalidSystemError",
     "NewtonOptions",
     "SpecError",
@@ -46,6 +48,7 @@ __all__ = [
     "classify_eigenvalues",
     "continue_branch",
     "continue_fold",
+    "critical_point_graph",
     "explain",
     "find_fixed_points",
     "flow",

@@ -1,8 +1,9 @@
-"""phase: pictures of dynsys results (phase portraits; later basins, diagrams and graphs).
+"""phase: pictures of dynsys results: phase portraits, bifurcation diagrams, basins, graphs.
 
 ``phase`` imports ``dynsys``; ``dynsys`` never imports ``phase`` or matplotlib.
 """
 
+from .graph import draw_disconnectivity, draw_graph, draw_graph_on_portrait, graph_layout
 from .portrait import (
     draw_energy,
     draw_fixed_points,
@@ -13,10 +14,14 @@ from .portrait import (
 )
 
 __all__ = [
+    "draw_disconnectivity",
     "draw_energy",
     "draw_fixed_points",
+    "draw_graph",
+    "draw_graph_on_portrait",
     "draw_nullclines",
     "draw_orbits",
     "draw_vector_field",
+    "graph_layout",
     "portrait",
 ]
