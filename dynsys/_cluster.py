@@ -1,5 +1,5 @@
 """Deduplication of points found from many seeds: clustering within a radius, representatives,
-and a deterministic order."""
+the running table of distinct points (optionally up to a symmetry), and a deterministic order."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["cluster", "dedup_radius", "near_any", "representatives", "sort_order"]
+__all__ = [
+    "FoundPoints",
+    "canonical_forms",
+    "cluster",
+    "dedup_radius",
+    "near_any",
+    "representatives",
+    "sort_order",
+]
 
 _ORDER_RESOLUTION = 1e-9  # values closer than this (relative) tie in the ordering
 
@@ -66,3 +74,50 @@ def sort_order(points: np.ndarray, energy: np.ndarray | None = None) -> np.ndarr
     if energy is not None:
         keys.append(_quantize(energy))
     return np.lexsort(keys) if keys else np.arange(len(points))
+
+
+def canonical_forms(symmetry, points: np.ndarray) -> np.ndarray:
+    """``symmetry.canonical(points)`` (the points themselves without a symmetry), shape-checked."""
+    if symmetry is None or len(points) == 0:
+        return points
+    out = np.asarray(symmetry.canonical(points), dtype=float)
+    if out.shape != points.shape:
+        raise ValueError(
+            f"`symmetry.canonical` returned shape {out.shape} for states {points.shape}; it "
+            "must map (m, n) to (m, n)."
+        )
+    return out
+
+
+class FoundPoints:
+    """Distinct points found so far: canonical state, the raw Newton end point (deflated later),
+    residual, number of seeds, and the deflation round that found it."""
+
+    _FIELDS = ("x", "raw", "residual", "n_seeds", "round")
+
+    def __init__(self, n: int) -> None:
+        self.x = np.zeros((0, n))
+        self.raw = np.zeros((0, n))
+        self.residual = np.zeros(0)
+        self.n_seeds = np.zeros(0, dtype=np.int64)
+        self.round = np.zeros(0, dtype=np.int64)
+
+    def add(self, raw, residual, symmetry, radius: float, round_: int) -> int:
+        """Cluster converged end points ``raw (m, n)`` with residuals ``(m,)``; keep those not
+        already known. Returns the number of new points."""
+        canon = canonical_forms(symmetry, raw)
+        fresh = ~near_any(canon, self.x, radius)
+        raw, canon, residual = raw[fresh], canon[fresh], residual[fresh]
+        labels = cluster(canon, radius)
+        reps, counts = representatives(labels, residual)
+        self.x = np.concatenate([self.x, canon[reps]])
+        self.raw = np.concatenate([self.raw, raw[reps]])
+        self.residual = np.concatenate([self.residual, residual[reps]])
+        self.n_seeds = np.concatenate([self.n_seeds, counts if round_ == 0 else 0 * counts])
+        self.round = np.concatenate([self.round, np.full(len(reps), round_)])
+        return len(reps)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep the points selected by a boolean mask or an index array (in that order)."""
+        for name in self._FIELDS:
+            setattr(self, name, getattr(self, name)[mask])

@@ -10,6 +10,9 @@ another manifold) stays a jump and the pair is not joined. Only near neighbours 
 nearest few, and the nearest along each tangent direction of the manifold (the null vectors of
 the Jacobian), which bridges gaps in the sampling. Groups are the connected components of the
 graph of joined pairs, so a long curved manifold is joined through chains of close points.
+
+:func:`merge_manifold_points` then collapses each group into one representative point, so that a
+manifold counts once.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from scipy.spatial import cKDTree
 from ._newton import newton_batch
 from ._status import Status
 
-__all__ = ["label_manifolds", "manifold_labels"]
+__all__ = ["label_manifolds", "manifold_labels", "merge_manifold_points"]
 
 _REACH = 100  # neighbours searched for the nearest point along each tangent direction
 _ALIGNED = 0.9  # |tangential part| / |displacement| for a neighbour to count as along
@@ -193,3 +196,43 @@ def label_manifolds(ds: xr.Dataset, system, p, residual, solve, options, radius)
     )
     ds.attrs["n_manifolds"] = int(labels.max(initial=-1) + 1)
     return ds
+
+
+def merge_manifold_points(ds: xr.Dataset) -> xr.Dataset:
+    """Collapse the points of each manifold (equal ``manifold >= 0``) into one representative.
+
+    The representative is the member with the smallest residual; its ``n_seeds`` becomes the
+    members' total and its ``deflation_round`` their smallest. New variables: ``n_merged(point)``,
+    the number of found points it stands for (1 for isolated points), and
+    ``manifold_extent(point)``, the largest distance from it to a merged point (0 for isolated
+    points): how much of the manifold the seeds sampled. The order of the points is kept.
+    """
+    labels = ds["manifold"].values
+    x, residual = ds["x"].values, ds["residual"].values
+    keep = labels < 0
+    n_merged = np.ones(len(labels), dtype=np.int64)
+    extent = np.zeros(len(labels))
+    n_seeds = ds["n_seeds"].values.copy()
+    rounds = ds["deflation_round"].values.copy()
+    for label in np.unique(labels[labels >= 0]):
+        members = np.flatnonzero(labels == label)
+        rep = members[np.argmin(residual[members])]
+        keep[rep] = True
+        n_merged[rep] = members.size
+        extent[rep] = np.linalg.norm(x[members] - x[rep], axis=-1).max()
+        n_seeds[rep] = n_seeds[members].sum()
+        rounds[rep] = rounds[members].min()
+    ds = ds.copy()
+    ds["n_seeds"] = ds["n_seeds"].copy(data=n_seeds)
+    ds["deflation_round"] = ds["deflation_round"].copy(data=rounds)
+    ds["n_merged"] = (
+        "point",
+        n_merged,
+        {"long_name": "number of found points of the manifold merged into the point"},
+    )
+    ds["manifold_extent"] = (
+        "point",
+        extent,
+        {"long_name": "largest distance from the point to a merged point of its manifold"},
+    )
+    return ds.isel(point=np.flatnonzero(keep))

@@ -17,10 +17,11 @@ import numpy as np
 import scipy.optimize
 import xarray as xr
 
-from ._cluster import cluster, dedup_radius, near_any, representatives, sort_order
+from ._cluster import FoundPoints, dedup_radius, sort_order
 from ._dataset import provenance, status_variable
-from ._manifold import label_manifolds
-from ._newton import dense_solver, newton_batch, sparse_solver
+from ._manifold import label_manifolds, merge_manifold_points
+from ._newton import newton_batch
+from ._restricted_newton import as_subspace, project_seeds, step_solvers
 from ._status import Status
 from ._validate import as_state_batch, check_positive
 from .stability import classify as classify_points
@@ -151,50 +152,6 @@ def _check_symmetry(symmetry) -> None:
         )
 
 
-def _canonical(symmetry, points: np.ndarray) -> np.ndarray:
-    if symmetry is None or len(points) == 0:
-        return points
-    out = np.asarray(symmetry.canonical(points), dtype=float)
-    if out.shape != points.shape:
-        raise ValueError(
-            f"`symmetry.canonical` returned shape {out.shape} for states {points.shape}; it "
-            "must map (m, n) to (m, n)."
-        )
-    return out
-
-
-class _Found:
-    """Distinct points found so far: canonical state, the raw Newton end point (deflated later),
-    residual, number of seeds, and the deflation round that found it."""
-
-    def __init__(self, n: int) -> None:
-        self.x = np.zeros((0, n))
-        self.raw = np.zeros((0, n))
-        self.residual = np.zeros(0)
-        self.n_seeds = np.zeros(0, dtype=np.int64)
-        self.round = np.zeros(0, dtype=np.int64)
-
-    def add(self, run, symmetry, radius: float, round_: int) -> int:
-        """Cluster the converged items of a Newton run; keep those not already known."""
-        ok = run.status == Status.CONVERGED
-        raw, residual = run.x[ok], run.residual[ok]
-        canon = _canonical(symmetry, raw)
-        fresh = ~near_any(canon, self.x, radius)
-        raw, canon, residual = raw[fresh], canon[fresh], residual[fresh]
-        labels = cluster(canon, radius)
-        reps, counts = representatives(labels, residual)
-        self.x = np.concatenate([self.x, canon[reps]])
-        self.raw = np.concatenate([self.raw, raw[reps]])
-        self.residual = np.concatenate([self.residual, residual[reps]])
-        self.n_seeds = np.concatenate([self.n_seeds, counts if round_ == 0 else 0 * counts])
-        self.round = np.concatenate([self.round, np.full(len(reps), round_)])
-        return len(reps)
-
-    def keep(self, mask: np.ndarray) -> None:
-        for name in ("x", "raw", "residual", "n_seeds", "round"):
-            setattr(self, name, getattr(self, name)[mask])
-
-
 _NEWTON_FAILURES = (Status.MAX_ITER, Status.SINGULAR_JACOBIAN, Status.NONFINITE)
 
 
@@ -215,6 +172,8 @@ def find_fixed_points(
     symmetry=None,
     zero_tol: float = 1e-8,
     connect_manifolds: bool = True,
+    merge_manifolds: bool = False,
+    subspace=None,
 ) -> xr.Dataset:
     """Find equilibria ``f(x) = 0`` by damped Newton from many seeds at once.
 
@@ -251,6 +210,21 @@ def find_fixed_points(
     connect_manifolds : bool
         With ``classify``: label the points with ``nullity > 0`` that lie on one connected
         manifold of equilibria (variable ``manifold``; see Notes).
+    merge_manifolds : bool
+        Report one point per connected manifold of equilibria instead of every point found on
+        it: the member with the smallest residual represents the manifold (variables
+        ``n_merged`` and ``manifold_extent``; see Notes). Needs ``classify`` and
+        ``connect_manifolds``.
+    subspace : LinearEmbedding or array_like of shape (n, m), optional
+        An affine subspace ``c + span(E)`` invariant under the flow, for example the fixed-point
+        subspace of a group of symmetries (:func:`dynsys.symmetry.fixed_point_subspace`) or the
+        symmetric plane of a model. Seeds are projected orthogonally onto it and every Newton
+        step is restricted to it (the minimum-norm solution of ``Q^T J Q dz = -Q^T f``, ``Q`` an
+        orthonormal basis, ``dx = Q dz``), so iterates stay on it; convergence is still tested
+        on the whole field, and classification and manifold labels are those of the whole
+        system. Use it when the subspace crosses a manifold of equilibria transversally: the
+        root is isolated within the subspace and Newton converges quadratically to it (see
+        Notes).
 
     Returns
     -------
@@ -261,16 +235,21 @@ def find_fixed_points(
         by deflation), ``deflation_round(point)`` (0: plain Newton), ``energy(point)`` for
         gradient systems, and with ``classify`` ``eigenvalue_real/imag(point, mode)``,
         ``index(point)``, ``nullity(point)``, ``kind(point)``, and ``manifold(point)`` with
-        ``connect_manifolds``. Points are ordered by energy (gradient systems), then by
-        coordinates. Attributes: provenance, the settings, and the counts ``n_seeds``,
-        ``n_converged``, ``n_failed`` and its parts ``n_max_iter``, ``n_singular_jacobian``,
-        ``n_nonfinite`` (first pass), ``n_outside_bounds``, ``n_found_by_deflation``,
-        ``n_deflation_rounds_run``, ``n_newton_iterations``, and ``n_manifolds``.
+        ``connect_manifolds``; ``n_merged(point)`` and ``manifold_extent(point)`` with
+        ``merge_manifolds``. Points are ordered by energy (gradient systems), then by
+        coordinates. Attributes: provenance, the settings (with ``subspace_dimension``, ``n``
+        without a subspace), and the counts ``n_seeds``, ``n_converged``, ``n_failed`` and its
+        parts ``n_max_iter``, ``n_singular_jacobian``, ``n_nonfinite`` (first pass),
+        ``n_outside_bounds``, ``n_found_by_deflation``, ``n_deflation_rounds_run``,
+        ``n_newton_iterations``, and with ``connect_manifolds`` ``n_manifolds`` and
+        ``n_equilibrium_sets`` (isolated points plus manifolds).
 
     Raises
     ------
     ValueError
-        If ``seeds``, ``bounds``, ``dedup_tol`` or ``deflation`` is malformed.
+        If ``seeds``, ``bounds``, ``dedup_tol``, ``deflation`` or ``subspace`` is malformed, the
+        field is not tangent to ``subspace`` at the projected seeds (relative defect above
+        1e-7), or ``merge_manifolds`` is asked for without the manifold labels.
     TypeError
         If ``options`` is not a NewtonOptions or ``symmetry`` has no ``canonical``.
     dynsys.errors.UnknownParameterError
@@ -285,7 +264,28 @@ def find_fixed_points(
     equilibria share a label ``0, 1, ...``; isolated points get -1. Two nearby degenerate points
     are joined when Newton projects the segment between them continuously onto the equilibria
     (checked by sampling and bisection); groups are chains of joined pairs. The number of
-    distinct equilibrium sets is the count of ``manifold == -1`` plus ``n_manifolds``.
+    distinct equilibrium sets is the attribute ``n_equilibrium_sets``, the count of
+    ``manifold == -1`` plus ``n_manifolds``. With ``merge_manifolds=True`` the result holds
+    exactly that many points: each manifold is represented by one of its points, with
+    ``n_merged`` the number of its points found and ``manifold_extent`` how far they spread.
+    The labels rely on the seeds sampling a manifold densely enough for the segment test; a
+    manifold sampled in far-apart pieces may count as several. With ``symmetry``, points are
+    canonical forms, and a manifold cut by the canonical region may count as several pieces.
+
+    Which point of a manifold Newton reaches: the steps are minimum-norm (truncated SVD), so in
+    exact arithmetic they never move along the null directions of the Jacobian, and a seed on
+    a subspace invariant under the symmetries of ``f`` stays on it. In floating point, near a
+    non-isolated root the null singular values are tiny but above the truncation threshold, so
+    rounding in ``f`` is amplified along the manifold: the end point is a point of the
+    manifold close to, not on, the subspace. Measured on the ReLU teacher-student network
+    (teacher ``I_K``) with seeds on Tian's Theorem 7 plane ``W = (x - y) I + y 1 1^T``, whose
+    root is the symmetric saddle on a ``(K-1)``-manifold of critical points: seeds on its
+    diagonal ``x = y`` (all units equal, so rounding is the same for every unit) end at the
+    saddle to 1e-15, but seeds with ``x != y`` end on the manifold at 1e-11 to 1e-6 from it
+    (once 2e-3; K = 2..20). Pass the plane as ``subspace`` to reach the saddle itself to 1e-15
+    from any seed on it. (Projecting steps onto the fixed-point subspace of each seed's
+    stabiliser in ``symmetry`` would do the same automatically, but needs the stabiliser from
+    the group; for now give the subspace.)
 
     References
     ----------
@@ -311,28 +311,35 @@ def find_fixed_points(
     rounds = _as_rounds(deflation)
     box = _as_bounds(bounds, n)
     _check_symmetry(symmetry)
+    if merge_manifolds and not (classify and connect_manifolds):
+        raise ValueError(
+            "`merge_manifolds=True` needs the manifold labels: keep `classify=True` and "
+            f"`connect_manifolds=True` (got classify={classify!r}, "
+            f"connect_manifolds={connect_manifolds!r})."
+        )
+    flat = as_subspace(subspace, n)
     p = system.resolve_params(params)
 
     def residual(x: np.ndarray) -> np.ndarray:
         return system.f(x, p)
 
-    if system.jacobian_is_sparse:
-        solve = sparse_solver(lambda x: system.jac(x, p))
-    else:
-        solve = dense_solver(lambda x: system.jac(x, p))
+    solve, solve_whole = step_solvers(system, p, flat)
+    if flat is not None:
+        x0 = project_seeds(x0, flat, residual)
 
     first = newton_batch(residual, solve, x0, options)
     converged = first.status == Status.CONVERGED
     radius = dedup_radius(first.x[converged], dedup_tol)
-    found = _Found(n)
-    found.add(first, symmetry, radius, 0)
+    found = FoundPoints(n)
+    found.add(first.x[converged], first.residual[converged], symmetry, radius, 0)
     n_iterations = int(first.n_iter.sum())
     rounds_run = 0
     for round_ in range(1, rounds + 1):
         run = newton_batch(residual, solve, x0, options, deflate=found.raw)
         rounds_run += 1
         n_iterations += int(run.n_iter.sum())
-        if found.add(run, symmetry, radius, round_) == 0:
+        ok = run.status == Status.CONVERGED
+        if found.add(run.x[ok], run.residual[ok], symmetry, radius, round_) == 0:
             break
 
     n_outside = 0
@@ -387,10 +394,18 @@ def find_fixed_points(
         n_deflation_rounds_run=rounds_run,
         n_newton_iterations=n_iterations,
         symmetry=None if symmetry is None else type(symmetry).__name__,
+        subspace_dimension=n if flat is None else flat[1].shape[1],
+        merge_manifolds=int(bool(merge_manifolds)),
     )
     ds = xr.Dataset(variables, coords={"state": list(system.state_names)}, attrs=attrs)
     if classify:
         ds = classify_points(system, ds, params=p, zero_tol=zero_tol)
         if connect_manifolds:
-            ds = label_manifolds(ds, system, p, residual, solve, options, radius)
+            ds = label_manifolds(ds, system, p, residual, solve_whole, options, radius)
+            labels = ds["manifold"].values
+            ds.attrs["n_equilibrium_sets"] = int(np.count_nonzero(labels < 0)) + int(
+                ds.attrs["n_manifolds"]
+            )
+            if merge_manifolds:
+                ds = merge_manifold_points(ds)
     return ds

@@ -3,6 +3,7 @@
 ``phase`` imports ``dynsys``; ``dynsys`` never imports ``phase`` or matplotlib.
 """
 
+from .bifurcation import draw_branch, draw_diagram, draw_fold_curve, measure_values
 from .graph import draw_disconnectivity, draw_graph, draw_graph_on_portrait, graph_layout
 from .portrait import (
     draw_energy,
@@ -14,14 +15,18 @@ from .portrait import (
 )
 
 __all__ = [
+    "draw_branch",
+    "draw_diagram",
     "draw_disconnectivity",
     "draw_energy",
     "draw_fixed_points",
+    "draw_fold_curve",
     "draw_graph",
     "draw_graph_on_portrait",
     "draw_nullclines",
     "draw_orbits",
     "draw_vector_field",
     "graph_layout",
+    "measure_values",
     "portrait",
 ]

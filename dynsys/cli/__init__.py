@@ -1,7 +1,10 @@
 """The ``dynsys`` command.
 
 ``dynsys analyze SPEC.toml [--out DIR]`` finds and classifies the fixed points of the model a spec
-names, prints a table, and writes ``fixed_points.nc`` and ``portrait.png`` into the output folder.
+names, prints a table, and writes ``fixed_points.nc`` and ``portrait.png`` into the output folder
+(plus ``diagram.nc`` and ``diagram.png`` when the spec has a ``[continuation]`` table).
+``dynsys continue SPEC.toml [--out DIR]`` follows equilibria in a parameter, switching at branch
+points, prints the special points and writes ``diagram.nc`` and ``diagram.png``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,18 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _continue(args: argparse.Namespace) -> int:
+    from ..models import MODELS
+    from .continuation_stage import continue_schema, run_continue
+    from .spec import load_spec, resolve_system
+
+    spec = load_spec(args.spec, continue_schema())
+    system = resolve_system(spec["model"], MODELS)
+    out_dir = Path(args.out or spec["output"]["dir"])
+    run_continue(spec, system, out_dir, progress=args.progress)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dynsys`` command."""
     parser = argparse.ArgumentParser(
@@ -39,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("spec", help="a TOML spec file (see examples/*.toml)")
     analyze.add_argument("--out", help="output folder (overrides output.dir of the spec)")
     analyze.set_defaults(run=_analyze)
+    cont = sub.add_parser(
+        "continue", help="follow equilibria in a parameter: bifurcation diagram, special points"
+    )
+    cont.add_argument("spec", help="a TOML spec file (see examples/lorenz_continuation.toml)")
+    cont.add_argument("--out", help="output folder (overrides output.dir of the spec)")
+    cont.add_argument("--progress", action="store_true", help="show progress bars")
+    cont.set_defaults(run=_continue)
     return parser
 
 

@@ -1,6 +1,8 @@
 """The ``dynsys analyze`` stages: fixed points and their classification, then a phase portrait.
 
-Later issues add stages (continuation, basins, graph) as further sections of the same spec.
+Further stages are optional spec tables: each adds its table(s) to ``ANALYZE_SCHEMA`` and runs in
+:func:`run_analyze` when its table asks for it (``[continuation]`` with a ``param``: the
+continuation stage of :mod:`dynsys.cli.continuation_stage`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from scipy.stats import qmc
 
 from ..errors import SpecError
 from ..system import System
+from .continuation_stage import (
+    CONTINUATION_TABLE,
+    START_TABLE,
+    continuation_requested,
+    run_continuation_stage,
+)
 from .spec import Key, non_negative, positive
 
 __all__ = ["ANALYZE_SCHEMA", "fixed_point_table", "run_analyze", "sample_region"]
@@ -47,6 +55,9 @@ ANALYZE_SCHEMA = {
         "nullclines": Key("bool", False),
     },
     "output": {"dir": Key("str", "out", doc="folder for results")},
+    # optional stages
+    "start": START_TABLE,
+    "continuation": CONTINUATION_TABLE,
 }
 
 
@@ -129,6 +140,8 @@ def run_analyze(spec: dict[str, Any], system: System, out_dir: Path) -> dict[str
     print(fixed_point_table(points))
     if spec["portrait"]["enabled"]:
         written["portrait"] = _portrait_stage(spec, system, points, lower, upper, out_dir)
+    if continuation_requested(spec):
+        written.update(run_continuation_stage(spec, system, out_dir, points=points))
     for label, path in written.items():
         print(f"wrote {label}: {path}")
     return written

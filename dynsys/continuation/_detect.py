@@ -114,6 +114,14 @@ def _value_function(detector, reference: Point):
     return lambda pt: float(value(pt))
 
 
+def _nearest_zero(branch: _Branch, fn) -> Point:
+    """Of the points found on the branch so far, the one where ``|fn|`` is smallest."""
+    scored = [(abs(fn(p)), s) for s, p in branch.known]
+    finite = [(v, s) for v, s in scored if np.isfinite(v)]
+    s_best = min(finite)[1] if finite else branch.span
+    return next(p for s, p in branch.known if s == s_best)
+
+
 def _illinois(branch: _Branch, fn, options) -> tuple[Point, str]:
     s0, s1 = 0.0, branch.span
     f0, f1 = fn(branch.left), fn(branch.right)
@@ -127,11 +135,11 @@ def _illinois(branch: _Branch, fn, options) -> tuple[Point, str]:
         if not (low < s2 < high):
             s2 = 0.5 * (s0 + s1)
         point = branch.at(s2)
-        if point is None:
-            return best, "guess"
+        if point is None:  # the corrector failed (e.g. right next to a branch point)
+            return _nearest_zero(branch, fn), "guess"
         f2 = fn(point)
         if not np.isfinite(f2):
-            return best, "guess"
+            return _nearest_zero(branch, fn), "guess"
         best = point
         if f2 == 0.0 or abs(s2 - s1) <= tol:
             return point, "converged"
@@ -142,7 +150,7 @@ def _illinois(branch: _Branch, fn, options) -> tuple[Point, str]:
         s1, f1 = s2, f2
         if abs(s1 - s0) <= tol:
             return point, "converged"
-    return best, "guess"
+    return _nearest_zero(branch, fn), "guess"
 
 
 def _bisect(branch: _Branch, keys, options) -> tuple[Point, str]:

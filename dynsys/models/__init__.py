@@ -32,8 +32,8 @@ MODELS = {
 __all__ = [
     "MODELS",
     "bratu",
-    "conv_teacher_student",
     "brusselator",
+    "conv_teacher_student",
     "double_well",
     "duffing",
     "fold_normal_form",

@@ -8,7 +8,7 @@ student: ``K`` units; all second-layer weights 1; input ``N(0, I)``. The subspac
 is the fixed-point subspace of the permutations that act on units and inputs together
 (``W -> P W P^T``), which preserve the loss and so the gradient flow: it is invariant, and the flow
 on it is a 2-D system. Its coefficients are analytic in ``K``, which may therefore be a real
-parameter (the formulas are meaningful for ``K >= 2``).
+parameter ``K > 1`` (see "Real K" below).
 
 Which flow is exposed
 ---------------------
@@ -39,6 +39,24 @@ units coincide (``x = y``, ``phi = 0``: the angle has a kink there but enters on
 that vanish to second order). The origin (all units zero) is where the loss is not
 differentiable: the field evaluates to NaN there.
 
+Real K
+------
+For an integer ``K`` every quantity above is a polynomial in ``(x, y, K)`` or a square root or
+angle of such polynomials: ``r^2 = x^2 + (K-1) y^2``, ``t = sqrt(K-1) |y|``,
+``q^2 = r^2 sin^2 theta_2 = x^2 + (K-2) y^2``, ``w_1 . w_2 = D = 2 x y + (K-2) y^2`` and
+``r^4 - D^2 = (x - y)^2 p`` with ``p = x^2 + 2 x y + (2K-3) y^2``; the ``K - 1`` other units
+(and the ``K - 1`` other teacher directions) contribute ``K - 1`` equal terms, a factor
+polynomial in ``K``. The same expressions therefore define the field for real ``K``, analytic
+in ``K`` wherever ``r^2``, ``q^2`` and ``p`` are positive. For ``K >= 2`` they are, except at the
+origin (``q^2`` and ``p`` are sums of squares), so the field is defined on the whole punctured
+plane. For ``1 < K < 2`` the real domain is smaller: ``q^2 >= 0`` needs
+``|y| <= |x| / sqrt(2 - K)``, and ``p < 0`` for ``x/y`` strictly between the roots
+``-1 +- sqrt(4 - 2K)``. It contains the diagonal ``x = y`` (the saddle, where
+``q^2 = (K-1) y^2`` and ``p = 2K y^2``) and the axis ``y = 0`` (the teacher ``(1, 0)``) with cones
+around them; outside it no real geometry underlies the formulas, and field, Jacobian and loss
+are NaN (batch algorithms report such items as non-finite). ``K = 1`` is the boundary: ``r^2``
+loses its ``y`` term and ``sqrt(K - 1)`` is not differentiable.
+
 References
 ----------
 Y. Tian, An analytical formula of population gradient for two-layered ReLU network and its
@@ -62,13 +80,21 @@ def _safe_div(num, den):
     return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
 
 
+def _nonnegative(value, scale):
+    """``value`` clipped at 0 where it is negative only by rounding (``>= -64 eps scale``); NaN
+    where it is truly negative (outside the real domain, possible for ``K < 2``)."""
+    rounding = 64.0 * np.finfo(float).eps * scale
+    return np.where(value >= -rounding, np.maximum(value, 0.0), np.nan)
+
+
 def _angles(x, y, K):
     """Building blocks: ``r^2``, ``t = r sin theta_1``, ``q = r sin theta_2``, the pair angle data
     ``N = r^2 sin phi``, ``D = r^2 cos phi``, ``p``, and the angles."""
     r2 = x * x + (K - 1.0) * y * y
+    scale = x * x + (np.abs(K) + 3.0) * y * y
     t = np.sqrt(K - 1.0) * np.abs(y)
-    q = np.sqrt(np.maximum(x * x + (K - 2.0) * y * y, 0.0))
-    p = np.maximum(x * x + 2.0 * x * y + (2.0 * K - 3.0) * y * y, 0.0)
+    q = np.sqrt(_nonnegative(x * x + (K - 2.0) * y * y, scale))
+    p = _nonnegative(x * x + 2.0 * x * y + (2.0 * K - 3.0) * y * y, scale)
     N = np.abs(x - y) * np.sqrt(p)
     D = 2.0 * x * y + (K - 2.0) * y * y
     return r2, t, q, p, N, D, np.arctan2(t, x), np.arctan2(q, y), np.arctan2(N, D)
@@ -163,12 +189,12 @@ def theorem7_loss(state, K: float) -> np.ndarray:
     state : array_like, shape (..., 2)
         Points ``(x, y)``.
     K : float
-        Number of units (real, ``>= 2``).
+        Number of units (real, ``> 1``; see "Real K" in the module docstring).
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(...)``.
+        Shape ``(...)``; NaN outside the real domain when ``K < 2``.
 
     Examples
     --------
@@ -185,6 +211,8 @@ def theorem7_loss(state, K: float) -> np.ndarray:
 
 def theorem7_saddle(K) -> np.ndarray | float:
     """Tian's symmetric saddle ``x = y = (sqrt(K - 1) - arccos(1/sqrt(K)) + pi) / (pi K)``.
+
+    Defined for real ``K > 1`` (scalar or array); NaN for ``K < 1``.
 
     Examples
     --------
@@ -220,13 +248,16 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
     :func:`theorem7_loss` in the metric ``diag(K, K (K-1))``); Jacobian and ``d/dK`` are
     analytic. ``potential(state)`` is the loss, a Lyapunov function. Equilibria: the teacher
     ``(1, 0)`` (a sink) and the saddle ``x = y =`` :func:`theorem7_saddle` ``(K)``, which attracts
-    the diagonal ``x = y`` and repels across it; from ``1 >= x0 > y0 >= 0`` the flow reaches the
-    teacher.
+    the diagonal ``x = y`` (eigenvalue ``-K/2``) and repels across it; from
+    ``1 >= x0 > y0 >= 0`` the flow reaches the teacher.
 
     Parameters
     ----------
     K : float
-        Number of hidden units (``>= 2``; non-integer values interpolate).
+        Number of hidden units, a real number ``> 1``: the field is analytic in ``K``, and
+        non-integer values interpolate between the networks of integer size (see "Real K" in
+        the module docstring; for ``1 < K < 2`` the field is real only in cones around the
+        diagonal and the ``x`` axis, and NaN elsewhere).
 
     Returns
     -------
@@ -236,7 +267,7 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
     Raises
     ------
     ValueError
-        If ``K < 2``.
+        If ``K`` is not a finite number ``> 1``.
 
     Examples
     --------
@@ -246,10 +277,15 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
     [True, True]
     >>> np.linalg.eigvals(system.jac([s, s])).round(4).tolist()  # a saddle
     [1.5492, -2.5]
+    >>> s = theorem7_saddle(1.5)  # real K between 1 and 2
+    >>> sorted(np.linalg.eigvals(theorem7(1.5).jac([s, s])).round(4).tolist())
+    [-0.75, 0.4921]
     """
     K = float(K)
-    if not np.isfinite(K) or K < 2.0:
-        raise ValueError(f"`K` must be a finite number >= 2; got {K!r}.")
+    if not np.isfinite(K) or K <= 1.0:
+        raise ValueError(
+            f"`K` must be a finite number > 1 (the field needs sqrt(K - 1)); got {K!r}."
+        )
     return LyapunovSystem(
         _field,
         ["x", "y"],

@@ -1,0 +1,242 @@
+"""Pictures of basins: basin maps as images with the attractors marked, probability bars with
+their intervals, and probability-versus-parameter curves.
+
+Every function takes a result of :mod:`dynsys.basins` and ``ax=None`` (then the current axes), and
+returns a dict of what it drew.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.colors import BoundaryNorm, ListedColormap, to_rgba
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from ._style import kind_style, label_from_attrs
+
+__all__ = ["basin_colors", "draw_basin_map", "draw_probabilities", "draw_probability_curves"]
+
+_OUTCOME_COLORS = {-1: "#d5d8dc", -2: "#515a5a", -3: "#000000", -4: "#f5b7b1"}
+_PALETTE = plt.get_cmap("tab20").colors[1::2] + plt.get_cmap("tab20").colors[0::2]
+
+
+def _require(ds: xr.Dataset, names, what: str) -> None:
+    missing = [n for n in names if n not in ds.variables]
+    if missing:
+        raise ValueError(f"the Dataset has no {missing}; pass a result of dynsys.basins.{what}.")
+
+
+def basin_colors(attractors) -> dict[int, tuple]:
+    """A colour per label: light tones for attractors ``0, 1, ...``, greys and black for the
+    outcomes without one (-1 not converged, -2 escaped, -3 non-finite, -4 unmatched).
+
+    Examples
+    --------
+    >>> colors = basin_colors([0, 1, -3])
+    >>> len(colors), colors[-3]
+    (3, (0.0, 0.0, 0.0, 1.0))
+    """
+    out = {}
+    for a in np.asarray(attractors).tolist():
+        if a < 0:
+            out[a] = to_rgba(_OUTCOME_COLORS.get(a, "#7f8c8d"))
+        else:
+            out[a] = to_rgba(_PALETTE[a % len(_PALETTE)])
+    return out
+
+
+def _name(ds: xr.Dataset, a: int, index: dict | None = None) -> str:
+    sel = {"attractor": a, **(index or {})}
+    for var in ("attractor_role", "attractor_kind"):
+        if var in ds:
+            text = str(ds[var].sel(sel).values)
+            if text:
+                return text
+    return str(a)
+
+
+def _plane_coordinates(ds: xr.Dataset, points: np.ndarray) -> np.ndarray:
+    """Least-squares coordinates ``(s, t)`` of states in the plane of a basin map."""
+    base = ds["plane_base"].values
+    dirs = ds["plane_direction"].values  # (2, n)
+    st, *_ = np.linalg.lstsq(dirs.T, (points - base).T, rcond=None)
+    return st.T
+
+
+def draw_basin_map(
+    ds: xr.Dataset, *, ax=None, attractors: bool = True, legend: bool = True, alpha: float = 0.9
+):
+    """Draw a basin map as an image, one colour per attractor, with the attractors marked.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :func:`dynsys.basins.basin_map`.
+    ax : matplotlib Axes, optional
+        Where to draw; the current axes by default.
+    attractors : bool
+        Mark the attractors (projected onto the grid's plane) with the marker of their kind.
+    legend : bool
+        A legend: one patch per basin (label and kind or role) and one marker per kind.
+    alpha : float
+        Opacity of the image.
+
+    Returns
+    -------
+    dict
+        ``"image"`` (the QuadMesh), ``"points"`` (Line2D per kind), ``"legend"`` (or None).
+
+    Examples
+    --------
+    >>> from dynsys.basins import basin_map
+    >>> from dynsys.models import double_well
+    >>> ds = basin_map(double_well(), {"x": (-1.5, 1.5, 8), "y": (-1, 1, 5)})
+    >>> drawn = draw_basin_map(ds)
+    >>> drawn["image"].get_array().shape, sorted(drawn["points"])
+    ((5, 8), ['minimum'])
+    """
+    _require(ds, ("label", "attractor", "plane_base"), "basin_map")
+    ax = plt.gca() if ax is None else ax
+    first, second = ds["label"].dims
+    codes = ds["attractor"].values
+    colors = basin_colors(codes)
+    order = np.sort(codes)
+    cmap = ListedColormap([colors[c] for c in order])
+    norm = BoundaryNorm(np.concatenate([order - 0.5, [order[-1] + 0.5]]), cmap.N)
+    image = ax.pcolormesh(
+        ds[first].values,
+        ds[second].values,
+        ds["label"].values.T,
+        cmap=cmap,
+        norm=norm,
+        shading="nearest",
+        alpha=alpha,
+        rasterized=True,
+    )
+    ax.set_xlabel(label_from_attrs(ds[first], first))
+    ax.set_ylabel(label_from_attrs(ds[second], second))
+    points: dict[str, Line2D] = {}
+    if attractors:
+        rows = codes[codes >= 0]
+        states = ds["attractor_x"].sel(attractor=rows).values
+        kinds = ds["attractor_kind"].sel(attractor=rows).values
+        if len(rows):
+            st = _plane_coordinates(ds, states)
+            for kind in dict.fromkeys(kinds.tolist()):
+                mask = kinds == kind
+                (line,) = ax.plot(st[mask, 0], st[mask, 1], label=kind, **kind_style(kind))
+                points[kind] = line
+    handle = None
+    if legend:
+        patches = [Patch(color=colors[c], label=f"{c}: {_name(ds, int(c))}") for c in codes]
+        handle = ax.legend(handles=patches + list(points.values()), loc="best", fontsize="small")
+    return {"image": image, "points": points, "legend": handle}
+
+
+def draw_probabilities(ds: xr.Dataset, *, ax=None, outcomes: bool = True):
+    """Draw the probability of each attractor as a bar with its interval.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :func:`dynsys.basins.basin_probabilities` (or a basin map).
+    ax : matplotlib Axes, optional
+        Where to draw.
+    outcomes : bool
+        Also draw the outcomes without an attractor (negative labels).
+
+    Returns
+    -------
+    dict
+        ``"bars"`` (BarContainer) and ``"errorbars"`` (ErrorbarContainer).
+
+    Examples
+    --------
+    >>> from dynsys.basins import UniformBox, basin_probabilities
+    >>> from dynsys.models import double_well
+    >>> ds = basin_probabilities(double_well(), UniformBox(-2.0, 2.0), 100, seed=0)
+    >>> len(draw_probabilities(ds)["bars"])
+    2
+    """
+    _require(ds, ("fraction", "ci_low", "ci_high"), "basin_probabilities")
+    ax = plt.gca() if ax is None else ax
+    sub = ds if outcomes else ds.sel(attractor=ds["attractor"] >= 0)
+    codes = sub["attractor"].values
+    colors = basin_colors(codes)
+    fraction = sub["fraction"].values
+    low, high = sub["ci_low"].values, sub["ci_high"].values
+    where = np.arange(len(codes))
+    bars = ax.bar(where, fraction, color=[colors[c] for c in codes], edgecolor="#2c3e50")
+    errors = ax.errorbar(
+        where,
+        fraction,
+        yerr=[fraction - low, high - fraction],
+        fmt="none",
+        ecolor="#2c3e50",
+        capsize=4,
+    )
+    ax.set_xticks(where, [f"{c}: {_name(sub, int(c))}" for c in codes], rotation=30, ha="right")
+    ax.set_ylim(0.0, 1.0)
+    level = ds.attrs.get("confidence", 0.95)
+    ax.set_ylabel(f"probability ({100 * level:g}% Wilson interval)")
+    return {"bars": bars, "errorbars": errors}
+
+
+def draw_probability_curves(ds: xr.Dataset, *, ax=None, attractors=None, band: bool = True):
+    """Draw the probability of each attractor against the swept parameter, with interval bands.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :func:`dynsys.basins.basin_probability_sweep`.
+    ax : matplotlib Axes, optional
+        Where to draw.
+    attractors : sequence of int, optional
+        Labels to draw; all by default.
+    band : bool
+        Shade the Wilson interval.
+
+    Returns
+    -------
+    dict
+        ``"lines"`` (Line2D per label) and ``"bands"`` (PolyCollection per label).
+
+    Examples
+    --------
+    >>> from dynsys.basins import SmallBall, basin_probability_sweep
+    >>> from dynsys.models import pitchfork_normal_form
+    >>> ds = basin_probability_sweep(pitchfork_normal_form(), "radius", [0.5, 1.0, 2.0],
+    ...                              SmallBall(centre=0.5), 100, seed=0)
+    >>> sorted(draw_probability_curves(ds)["lines"])
+    [0, 1]
+    """
+    _require(ds, ("fraction", "param"), "basin_probability_sweep")
+    ax = plt.gca() if ax is None else ax
+    codes = ds["attractor"].values if attractors is None else np.asarray(attractors)
+    colors = basin_colors(codes)
+    x = ds["param"].values
+    lines, bands = {}, {}
+    for c in codes.tolist():
+        row = ds.sel(attractor=c)
+        names = [_name(ds, c, {"param": p}) for p in x]
+        text = next((n for n in names if n), str(c))
+        color = colors[c] if c >= 0 else "#515a5a"
+        (lines[c],) = ax.plot(
+            x,
+            row["fraction"].values,
+            marker="o",
+            color=color,
+            markeredgecolor="#2c3e50",
+            label=f"{c}: {text}",
+        )
+        if band:
+            bands[c] = ax.fill_between(
+                x, row["ci_low"].values, row["ci_high"].values, color=color, alpha=0.3, linewidth=0
+            )
+    ax.set_xlabel(label_from_attrs(ds["param"], ds.attrs.get("param_name", "param")))
+    ax.set_ylabel("probability")
+    ax.set_ylim(0.0, 1.0)
+    ax.legend(loc="best", fontsize="small")
+    return {"lines": lines, "bands": bands}

@@ -1,0 +1,102 @@
+"""Pictures of basins: the image is the label array, attractors sit where they are, bars and
+curves show the fractions and their intervals."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from dynsys import System
+from dynsys.basins import (
+    Plane,
+    SmallBall,
+    UniformBox,
+    basin_map,
+    basin_probabilities,
+    basin_probability_sweep,
+)
+from dynsys.models import double_well, pitchfork_normal_form
+from phase.basins import (
+    basin_colors,
+    draw_basin_map,
+    draw_probabilities,
+    draw_probability_curves,
+)
+
+
+@pytest.fixture(scope="module")
+def well_map():
+    return basin_map(double_well(), {"x": (-1.8, 1.8, 10), "y": (-1.0, 1.0, 7)})
+
+
+def test_basin_map_image_and_markers(well_map):
+    _fig, ax = plt.subplots()
+    drawn = draw_basin_map(well_map, ax=ax)
+    assert np.array_equal(np.asarray(drawn["image"].get_array()), well_map.label.values.T)
+    (line,) = drawn["points"].values()
+    assert sorted(line.get_xdata().tolist()) == [-1.0, 1.0]
+    assert line.get_marker() == "o"  # minima: filled circles (phase._style.kind_style)
+    texts = [t.get_text() for t in drawn["legend"].get_texts()]
+    assert texts == ["0: minimum", "1: minimum", "minimum"]
+    assert ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
+    # colours of the image: each cell has the colour of its label
+    colors = basin_colors(well_map.attractor.values)
+    rgba = drawn["image"].to_rgba(drawn["image"].get_array())
+    assert np.allclose(rgba[0, 0, :3], colors[int(well_map.label[0, 0])][:3])
+
+
+def test_basin_map_in_a_tilted_plane_projects_the_attractors():
+    def field(x, p):
+        return np.stack([x[..., 0] - x[..., 0] ** 3, -x[..., 1], -2.0 * x[..., 2]], axis=-1)
+
+    system = System(field, ["x", "y", "z"])
+    plane = Plane(
+        {"s": (-1.5, 1.5, 9), "t": (-1, 1, 3)},
+        base=[0.0, 0.0, 0.0],
+        directions={"s": [1.0, 0.0, 0.0], "t": [0.0, 1.0, 1.0]},
+    )
+    ds = basin_map(system, plane)
+    drawn = draw_basin_map(ds, legend=False)
+    # s = 0 lies on the stable manifold of the saddle at the origin: its orbits end there
+    assert set(drawn["points"]) == {"sink node", "saddle"}
+    sinks, saddle = drawn["points"]["sink node"], drawn["points"]["saddle"]
+    # the sinks (+-1, 0, 0) are the points s = +-1, t = 0 of the plane
+    points = sorted(zip(sinks.get_xdata(), sinks.get_ydata(), strict=True))
+    assert np.allclose(points, [(-1.0, 0.0), (1.0, 0.0)], atol=1e-12)
+    assert saddle.get_marker() == "X"
+    assert drawn["legend"] is None
+
+
+def test_probability_bars_show_fractions_and_intervals():
+    ds = basin_probabilities(
+        double_well(), UniformBox([-1.0, -1.0], [3.0, 1.0]), 200, seed=2, reference=[1.0, 0.0]
+    )
+    _fig, ax = plt.subplots()
+    drawn = draw_probabilities(ds, ax=ax)
+    heights = [bar.get_height() for bar in drawn["bars"]]
+    assert heights == ds.fraction.values.tolist()
+    segments = drawn["errorbars"].lines[2][0].get_segments()
+    for seg, low, high in zip(segments, ds.ci_low.values, ds.ci_high.values, strict=True):
+        assert seg[:, 1].min() == pytest.approx(low) and seg[:, 1].max() == pytest.approx(high)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "0: teacher" in labels
+
+
+def test_probability_curves_follow_the_sweep():
+    ds = basin_probability_sweep(
+        pitchfork_normal_form(), "radius", [0.25, 1.0, 2.0], SmallBall(centre=0.5), 300, seed=1
+    )
+    _fig, ax = plt.subplots()
+    drawn = draw_probability_curves(ds, ax=ax)
+    for c, line in drawn["lines"].items():
+        assert np.array_equal(line.get_ydata(), ds.fraction.sel(attractor=c).values)
+        assert np.array_equal(line.get_xdata(), [0.25, 1.0, 2.0])
+    assert set(drawn["bands"]) == set(drawn["lines"])
+    assert ax.get_xlabel() == "radius"
+
+
+def test_wrong_dataset_is_named():
+    ds = basin_probabilities(double_well(), UniformBox(-2.0, 2.0), 50, seed=0)
+    with pytest.raises(ValueError, match="basin_map"):
+        draw_basin_map(ds)
+    with pytest.raises(ValueError, match="basin_probability_sweep"):
+        draw_probability_curves(ds)
