@@ -3,6 +3,7 @@
 ``phase`` imports ``dynsys``; ``dynsys`` never imports ``phase`` or matplotlib.
 """
 
+from .basins import basin_colors, draw_basin_map, draw_probabilities, draw_probability_curves
 from .bifurcation import draw_branch, draw_diagram, draw_fold_curve, measure_values
 from .graph import draw_disconnectivity, draw_graph, draw_graph_on_portrait, graph_layout
 from .portrait import (
@@ -15,6 +16,8 @@ from .portrait import (
 )
 
 __all__ = [
+    "basin_colors",
+    "draw_basin_map",
     "draw_branch",
     "draw_diagram",
     "draw_disconnectivity",
@@ -25,6 +28,8 @@ __all__ = [
     "draw_graph_on_portrait",
     "draw_nullclines",
     "draw_orbits",
+    "draw_probabilities",
+    "draw_probability_curves",
     "draw_vector_field",
     "graph_layout",
     "measure_values",
