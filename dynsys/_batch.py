@@ -13,7 +13,7 @@ import numpy as np
 
 from ._status import Status
 
-__all__ = ["BatchRecord", "row_sum_sq", "start_batch", "stop_codes"]
+__all__ = ["BatchRecord", "block_max_sq", "row_sum_sq", "start_batch", "stop_codes"]
 
 _RUNNING = np.int8(Status.RUNNING)
 
@@ -86,17 +86,33 @@ class BatchRecord:
             self.on_finish(len(rows))
 
 
-def stop_codes(x, v, converge_tol: float | None, escape_radius: float):
+def block_max_sq(v: np.ndarray, block: int) -> np.ndarray:
+    """Largest sum of squares over consecutive blocks of ``block`` entries of each row of ``v``.
+
+    Examples
+    --------
+    >>> block_max_sq(np.array([[3.0, 4.0, 1.0, 0.0]]), 2).tolist()
+    [25.0]
+    """
+    m, n = v.shape
+    return np.einsum("mbk,mbk->mb", *(v.reshape(m, n // block, block),) * 2).max(axis=1)
+
+
+def stop_codes(
+    x, v, converge_tol: float | None, escape_radius: float, converge_block: int | None = None
+):
     """Status of each state ``x`` with field value ``v``: a code, or RUNNING to go on.
 
     Tests in order: non-finite values, escape (``|x|_2 > escape_radius``), convergence
-    (``|v|_2 <= converge_tol``). Returns ``(codes, |v|^2)``.
+    (``|v|_2 <= converge_tol``, or with ``converge_block`` the largest Euclidean norm of a block
+    of that many consecutive entries). Returns ``(codes, |v|^2)``.
     """
     x_sq = row_sum_sq(x)
     v_sq = row_sum_sq(v)
     codes = np.full(x.shape[0], _RUNNING, dtype=np.int8)
     if converge_tol is not None:
-        codes[v_sq <= converge_tol * converge_tol] = Status.CONVERGED
+        conv_sq = v_sq if converge_block is None else block_max_sq(v, converge_block)
+        codes[conv_sq <= converge_tol * converge_tol] = Status.CONVERGED
     codes[x_sq > escape_radius * escape_radius] = Status.ESCAPED
     suspect = ~(np.isfinite(x_sq) & np.isfinite(v_sq))
     if suspect.any():
@@ -107,7 +123,9 @@ def stop_codes(x, v, converge_tol: float | None, escape_radius: float):
     return codes, v_sq
 
 
-def start_batch(field, x0: np.ndarray, record: BatchRecord, converge_tol, escape_radius):
+def start_batch(
+    field, x0: np.ndarray, record: BatchRecord, converge_tol, escape_radius, converge_block=None
+):
     """Evaluate the field at the finite starts and retire the orbits that stop at once.
 
     Returns ``(rows, x, v)``: the orbits still running, their states and field values.
@@ -118,7 +136,7 @@ def start_batch(field, x0: np.ndarray, record: BatchRecord, converge_tol, escape
     rows = np.flatnonzero(finite)
     x = x0[rows]
     v = field(x) if rows.size else np.empty_like(x)
-    codes, v_sq = stop_codes(x, v, converge_tol, escape_radius)
+    codes, v_sq = stop_codes(x, v, converge_tol, escape_radius, converge_block)
     done = codes != _RUNNING
     if done.any():
         record.finish(rows[done], x[done], 0.0, v_sq[done], 0, 0, codes[done])

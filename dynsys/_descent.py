@@ -46,6 +46,7 @@ def descent_flow(
     escape_radius: float,
     max_steps: int,
     save_every: int | None,
+    converge_block: int | None = None,
 ) -> None:
     """Iterate ``x <- x - learning_rate * direction(x)`` from every row of ``x0``; fill ``record``.
 
@@ -58,7 +59,7 @@ def descent_flow(
     k_time, _ = iteration_limit(t_max, eta, max_steps)
     if save_every:
         record.x_saved[:, 0] = x0
-    rows, x, g = start_batch(direction, x0, record, converge_tol, escape_radius)
+    rows, x, g = start_batch(direction, x0, record, converge_tol, escape_radius, converge_block)
     k = 0
     while rows.size:
         x_prev, g_prev = x, g
@@ -67,7 +68,7 @@ def descent_flow(
         k += 1
         if save_every and k % save_every == 0:
             record.x_saved[rows, k // save_every] = x
-        codes, g_sq = stop_codes(x, g, converge_tol, escape_radius)
+        codes, g_sq = stop_codes(x, g, converge_tol, escape_radius, converge_block)
         if k >= k_time:
             codes[codes == _RUNNING] = Status.TIME_LIMIT
         elif k >= max_steps:

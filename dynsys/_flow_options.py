@@ -55,6 +55,11 @@ class FlowOptions:
     converge_tol : float or None
         Stop an orbit as converged when ``|f(x)|_2 <= converge_tol`` (``|grad V|_2`` for gradient
         descent). None or 0 disables the test.
+    converge_block : int or None
+        Measure convergence per block instead: the largest Euclidean norm over consecutive blocks
+        of this many entries of ``f`` (it must divide the state dimension). With ``d`` for a
+        network state ``W.ravel()`` of ``K`` units this is ``max_j |dJ/dw_j|``, the stopping rule
+        of many training protocols. None: the whole vector.
     escape_radius : float
         Stop an orbit as escaped when ``|x|_2 > escape_radius`` (inf disables the test).
     max_steps : int
@@ -91,6 +96,7 @@ class FlowOptions:
     rtol: float = 1e-6
     atol: float = 1e-9
     converge_tol: float | None = None
+    converge_block: int | None = None
     escape_radius: float = 1e8
     max_steps: int = 100_000
     first_step: float | None = None
@@ -115,6 +121,8 @@ class FlowOptions:
         if self.converge_tol is not None:
             tol = _number("converge_tol", self.converge_tol, allow_zero=True)
             put("converge_tol", tol if tol > 0 else None)
+        if self.converge_block is not None:
+            put("converge_block", _count("converge_block", self.converge_block))
         put("escape_radius", _number("escape_radius", self.escape_radius, allow_inf=True))
         put("max_steps", _count("max_steps", self.max_steps))
         if self.first_step is not None:

@@ -162,6 +162,7 @@ def rk_flow(
     min_step: float,
     max_step: float,
     save_times: np.ndarray,
+    converge_block: int | None = None,
 ) -> None:
     """Integrate ``x' = field(x)`` from every row of ``x0`` until each orbit stops; fill ``record``.
 
@@ -170,7 +171,7 @@ def rk_flow(
     """
     if save_times.size and record.x_saved is not None:
         record.x_saved[:, save_times <= 0.0] = x0[:, None, :]
-    rows, y, v = start_batch(field, x0, record, converge_tol, escape_radius)
+    rows, y, v = start_batch(field, x0, record, converge_tol, escape_radius, converge_block)
     m = y.shape[0]
     if m == 0:
         return
@@ -220,7 +221,7 @@ def rk_flow(
         n_rej += ~accept
         after_reject = ~accept
 
-        codes, _ = stop_codes(y, v, converge_tol, escape_radius)
+        codes, _ = stop_codes(y, v, converge_tol, escape_radius, converge_block)
         codes[rejected] = _RUNNING  # a rejected attempt leaves the (already tested) state as is
         codes[accept & last & (codes == _RUNNING)] = Status.TIME_LIMIT
         if rejected.size:

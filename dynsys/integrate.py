@@ -231,6 +231,12 @@ def flow(
     if not isinstance(options, FlowOptions):
         raise TypeError(f"`options` must be a FlowOptions; got {type(options).__name__}.")
     n = system.n
+    if options.converge_block is not None and n % options.converge_block:
+        raise ValueError(
+            f"FlowOptions.converge_block = {options.converge_block} does not divide the state "
+            f"dimension {n} of {system.name}; give the size of one block (e.g. the input "
+            "dimension d for a network state W.ravel()) or None."
+        )
     x0 = as_state_batch(x0, n, name="x0", allow_nonfinite=True).reshape(-1, n)
     n_orbits = x0.shape[0]
     p = system.resolve_params(params)
@@ -271,6 +277,7 @@ def _integrate(system, p, x0, record: BatchRecord, options: FlowOptions, save_ti
     common = {
         "t_max": options.t_max,
         "converge_tol": options.converge_tol,
+        "converge_block": options.converge_block,
         "escape_radius": options.escape_radius,
         "max_steps": options.max_steps,
     }

@@ -493,3 +493,38 @@ def test_options_normalise_values():
     assert opts.converge_tol is None
     assert opts.save_times == (0.0, 1.0)
     hash(opts)  # frozen and hashable
+
+
+def test_converge_block_stops_on_the_largest_block_norm():
+    # V = 1/2 sum lam_i x_i^2: descent iterates are x_k = (1 - eta lam)^k x0 exactly, so the
+    # first iteration with max_j |grad_j| <= tol (blocks of two entries) is known in closed form.
+    lam = np.array([1.0, 0.5, 1.0, 0.5])
+    system = GradientSystem(lambda x, p: 0.5 * (x * x) @ lam, 4, grad=lambda x, p: x * lam)
+    x0 = np.array([1.0, 1.0, 1.0, 1.0])  # two equal blocks: |grad|_2 = sqrt(2) max_j |grad_j|
+    eta, tol = 0.1, 1e-6
+    k = np.arange(2000)[:, None]
+    grad = lam * (1.0 - eta * lam) ** k * x0
+    blocks = np.linalg.norm(grad.reshape(-1, 2, 2), axis=2).max(axis=1)
+    whole = np.linalg.norm(grad, axis=1)
+    expected_block = int(np.argmax(blocks <= tol))
+    expected_whole = int(np.argmax(whole <= tol))
+    assert expected_block < expected_whole  # the two rules differ on this example
+    for block, expected in ((2, expected_block), (None, expected_whole)):
+        options = FlowOptions(
+            method="gradient_descent",
+            learning_rate=eta,
+            converge_tol=tol,
+            t_max=np.inf,
+            converge_block=block,
+        )
+        ds = flow(system, x0, options=options)
+        assert int(ds.status[0]) == Status.CONVERGED
+        assert int(ds.n_steps[0]) == expected
+
+
+def test_converge_block_must_divide_the_state_dimension():
+    options = FlowOptions(method="gradient_descent", learning_rate=0.1, converge_block=3)
+    with pytest.raises(ValueError, match="does not divide the state dimension 2"):
+        flow(double_well(), [0.5, 0.5], options=options)
+    with pytest.raises(ValueError, match="converge_block"):
+        FlowOptions(converge_block=0)

@@ -1,0 +1,468 @@
+"""How often gradient descent on a two-layer ReLU network ends at a spurious local minimum:
+the table for K = K* = d = 6 ... 20, and for one extra student unit (K = K* + 1).
+
+Protocol (after Safran and Shamir 2018): teacher ``W* = I_d`` (``K* = d`` orthonormal units),
+all second-layer weights one and not trained, initial entries of ``W`` drawn from ``N(0, 1/d)``
+(:class:`dynsys.basins.NetworkInit` with ``fan_in = d``), plain gradient descent on the population
+loss ``J = 1/2 E[(g - g*)^2]`` (Tian's closed form, :func:`dynsys.models.relu.teacher_student`)
+with the fixed step 0.1, stopped when ``max_j |dJ/dw_j| <= 1e-9/(2 pi)``
+(``FlowOptions(converge_block=d)``: the largest Euclidean norm of one unit's gradient); a run is
+spurious when ``J >= 1e-3`` at the end. 1,000 runs per ``K``.
+
+Each row of the table is one :func:`dynsys.basins.basin_probabilities` run: chunks of runs on
+both cores (``executor="processes"``), end points matched up to permutations of hidden units and
+of input coordinates (``UnitInputSymmetry``; for the identity teacher ``W -> P W Q^T`` leaves the
+loss unchanged), so that each distinct minimum is one attractor row. The fraction of spurious runs
+comes with its Wilson 95% interval. Every distinct spurious minimum is checked from the closed
+forms: ``max_j |dJ/dw_j|`` at the end point, its loss, and the Hessian
+(:func:`dynsys.models.relu.hessian`): it is a verified minimum when the smallest eigenvalue is
+positive (for ``K = K* + 1``, spurious minima can lie on manifolds of critical points, where some
+eigenvalues vanish; those are reported with their nullity and the smallest non-zero eigenvalue).
+Minima on one manifold are counted as one (same loss to 1e-7, relative).
+
+With an extra unit the global minimum is no longer isolated: the teacher is realised by splitting
+one teacher unit into two parallel student units, ``relu(s w.x) + relu((1 - s) w.x) = relu(w.x)``
+for ``s`` in ``[0, 1]`` (``a = 1`` is fixed), a segment of zero-loss minima. Across it the loss
+grows only like the cube of the angle between the two parts, so descent approaches it
+algebraically: reaching ``max_j |dJ/dw_j| <= 1e-9/(2 pi)`` takes 5e5 to 1e6 iterations per run
+(measured at ``d = 6``), out of reach for 15,000 runs. The ``K* + 1`` table therefore stops each
+run after ``EXTRA_CAP`` iterations and classifies it by its loss then, which decides the
+protocol's outcome exactly for every run below ``1e-3``: gradient descent with step 0.1 never
+increases ``J`` here (checked per run, ``J_end <= J_0``), so such a run cannot end at
+``J >= 1e-3``. Runs still at ``J >= 1e-3`` are continued up to ``EXTRA_CAP_LONG`` iterations or
+convergence; those still undecided then are reported as such. Distinct spurious minima of this
+table are grouped by loss (relative ``1e-6``) and their representatives checked as above.
+
+Run ``python examples/spurious_minima_table.py [--out DIR] [--quick] [--runs N] [--k K ...]
+[--run-dir DIR]`` (``--run-dir`` keeps finished chunks, so an interrupted run resumes).
+
+References
+----------
+I. Safran and O. Shamir, Spurious local minima are common in two-layer ReLU neural networks,
+ICML 2018.
+Y. Tian, An analytical formula of population gradient for two-layered ReLU network and its
+applications in convergence and critical point analysis, ICML 2017.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from dynsys._status import Status
+from dynsys.basins import FlowOptions, NetworkInit, basin_probabilities, wilson_interval
+from dynsys.io import atomic_write_path, save
+from dynsys.models.relu import gradient, hessian, loss, teacher_student
+from dynsys.symmetry import UnitInputSymmetry
+
+STEP = 0.1
+GRADIENT_TOL = 1e-9 / (2 * np.pi)  # the protocol's threshold on max_j |dJ/dw_j|
+SPURIOUS_LOSS = 1e-3
+ZERO_TOL = 1e-7  # Hessian eigenvalues below ZERO_TOL * max |eigenvalue| count as zero
+SAME_LOSS = 1e-7  # degenerate minima with losses this close (relative) are one manifold
+MATCH_TOL = 1e-4  # end points within this (relative) of a group image are one minimum
+RNG_SEED = 2017
+SIZES = {
+    "default": {"ks": tuple(range(6, 21)), "runs": 1000},
+    "quick": {"ks": (6, 8), "runs": 16},
+}
+CHUNK = 250  # runs per chunk (four per row: both workers busy, little per-step overhead)
+EXTRA_CAP = 10_000  # iterations of the K* + 1 runs ...
+EXTRA_CAP_LONG = 300_000  # ... and of those still at J >= 1e-3 after EXTRA_CAP
+SAME_SPURIOUS = 1e-6  # K* + 1: spurious end points with losses this close are one minimum
+
+
+def descent_options(d: int, max_steps: int = 2_000_000) -> FlowOptions:
+    """Plain gradient descent with step 0.1, stopped at ``max_j |dJ/dw_j| <= 1e-9/(2 pi)``."""
+    return FlowOptions(
+        method="gradient_descent",
+        learning_rate=STEP,
+        converge_tol=GRADIENT_TOL,
+        converge_block=d,
+        t_max=np.inf,
+        max_steps=max_steps,
+    )
+
+
+def protocol_runs(
+    d: int,
+    extra: int,
+    runs: int,
+    *,
+    executor="processes",
+    workers: int | None = 2,
+    run_dir: Path | None = None,
+    progress: bool = False,
+) -> xr.Dataset:
+    """The protocol's runs for ``K* = d`` and ``K = d + extra`` student units.
+
+    Returns the :func:`~dynsys.basins.basin_probabilities` Dataset (end states kept) with
+    ``loss_final(sample)``, ``loss_initial(sample)``, ``spurious(sample)`` and
+    ``undecided(sample)`` added (for ``extra > 0`` see the module notes: capped runs, classified
+    by their loss).
+    """
+    K = d + extra
+    system = teacher_student(np.eye(d), K=K)
+    options = descent_options(d, EXTRA_CAP if extra else 2_000_000)
+    ds = basin_probabilities(
+        system,
+        NetworkInit(fan_in=d),
+        runs,
+        seed=RNG_SEED * 1000 + 10 * d + extra,
+        flow_options=options,
+        symmetry=UnitInputSymmetry(K, d),
+        match_tol=MATCH_TOL,
+        refine=False,
+        reference=np.eye(d).ravel() if extra == 0 else None,
+        keep_states=True,
+        chunk_size=CHUNK,
+        executor=executor,
+        workers=workers,
+        run_dir=run_dir,
+        progress=progress,
+    )
+    if extra:
+        _continue_high_loss(ds, system, d, K)
+    J = loss(ds["x_final"].values.reshape(-1, K, d), np.eye(d))
+    J0 = loss(ds["x0"].values.reshape(-1, K, d), np.eye(d))
+    converged = ds["status"].values == Status.CONVERGED
+    high = J >= SPURIOUS_LOSS
+    ds["loss_final"] = ("sample", J, {"long_name": "population loss J at the end"})
+    ds["loss_initial"] = ("sample", J0, {"long_name": "population loss J at the start"})
+    # the protocol's outcome: converged with J >= 1e-3; a capped run below 1e-3 cannot end above
+    # it (J does not increase along the descent), a capped one above it is undecided
+    ds["spurious"] = ("sample", converged & high, {"long_name": f"ends with J >= {SPURIOUS_LOSS}"})
+    ds["undecided"] = (
+        "sample",
+        ~converged & high,
+        {"long_name": f"stopped before converging with J >= {SPURIOUS_LOSS}"},
+    )
+    return ds
+
+
+def _continue_high_loss(ds: xr.Dataset, system, d: int, K: int) -> None:
+    """Continue the capped runs still at ``J >= 1e-3`` up to ``EXTRA_CAP_LONG`` iterations (in
+    place: ``x_final``, ``status``, ``n_steps``)."""
+    from dataclasses import replace
+
+    from dynsys.integrate import flow
+
+    x = ds["x_final"].values
+    J = loss(x.reshape(-1, K, d), np.eye(d))
+    rows = np.flatnonzero((ds["status"].values != Status.CONVERGED) & (J >= SPURIOUS_LOSS))
+    if rows.size == 0:
+        return
+    more = EXTRA_CAP_LONG - EXTRA_CAP
+    options = replace(descent_options(d), max_steps=more)
+    again = flow(system, x[rows], options=options)
+    ds["x_final"].values[rows] = again["x_final"].values
+    ds["status"].values[rows] = again["status"].values
+    ds["n_steps"].values[rows] += again["n_steps"].values
+
+
+def check_minimum(x, d: int, K: int) -> dict:
+    """Loss, ``max_j |dJ/dw_j|``, smallest (non-zero) Hessian eigenvalue, index and nullity at a
+    state, from the closed forms."""
+    W = np.asarray(x, dtype=float).reshape(K, d)
+    grad = gradient(W, np.eye(d)).reshape(K, d)
+    eig = np.linalg.eigvalsh(hessian(W, np.eye(d)))
+    zero = np.abs(eig) <= ZERO_TOL * np.abs(eig).max()
+    return {
+        "loss": float(loss(W, np.eye(d))),
+        "gradient": float(np.linalg.norm(grad, axis=1).max()),
+        "hessian_min": float(eig[0]),
+        "hessian_min_nonzero": float(eig[~zero & (eig > 0)][0]),
+        "hessian_max": float(eig[-1]),
+        "index": int(np.sum((eig < 0) & ~zero)),
+        "nullity": int(np.sum(zero)),
+    }
+
+
+def spurious_minima(ds: xr.Dataset, d: int, extra: int) -> list[dict]:
+    """The distinct spurious minima of one table row, checked from the closed forms; sorted by
+    loss.
+
+    For ``K = K*`` they are the attractor rows reached by spurious runs (distinct up to unit and
+    input permutations); for ``K* + 1`` the spurious end points grouped by loss (module notes).
+    Degenerate minima (nullity > 0) with equal losses are merged into one manifold.
+    """
+    K = d + extra
+    spurious = ds["spurious"].values
+    if extra == 0:
+        labels = ds["label"].values
+        groups = [
+            (ds["attractor_x"].values[a], spurious & (labels == a))
+            for a in np.unique(labels[spurious])
+        ]
+    else:
+        groups = []
+        rows = np.flatnonzero(spurious)
+        J = ds["loss_final"].values
+        for k in rows[np.argsort(J[rows])]:
+            if groups and abs(J[k] - groups[-1][2]) <= SAME_SPURIOUS * J[k]:
+                groups[-1][1][k] = True
+            else:
+                members = np.zeros(spurious.size, dtype=bool)
+                members[k] = True
+                groups.append([ds["x_final"].values[k], members, J[k]])
+    found: list[dict] = []
+    for x, members, *_ in groups:
+        chk = check_minimum(x, d, K)
+        chk["runs"] = int(members.sum())
+        chk["members"] = 1
+        same = [
+            f
+            for f in found
+            if f["nullity"] > 0
+            and chk["nullity"] > 0
+            and abs(f["loss"] - chk["loss"]) <= SAME_LOSS * chk["loss"]
+        ]
+        if same:
+            same[0]["runs"] += chk["runs"]
+            same[0]["members"] += 1
+        else:
+            found.append(chk)
+    return sorted(found, key=lambda f: f["loss"])
+
+
+def table(
+    ks, runs: int, *, extras=(0, 1), run_dir=None, progress: bool = False, executor="processes"
+):
+    """The tables for ``K = K* + extra`` (``extra`` in ``extras``) and ``K* = d`` in ``ks``.
+
+    Returns ``(summary, minima, seconds)``: a Dataset over ``(extra, d)`` with counts, fractions,
+    Wilson intervals, distinct minima and wall times; a Dataset over ``minimum`` with the
+    distinct spurious minima; the total wall time.
+    """
+    ks, extras = list(ks), list(extras)
+    shape = (len(extras), len(ks))
+    count = np.zeros(shape, dtype=np.int64)
+    not_converged = np.zeros(shape, dtype=np.int64)
+    undecided = np.zeros(shape, dtype=np.int64)
+    increased = np.zeros(shape, dtype=np.int64)
+    distinct = np.zeros(shape, dtype=np.int64)
+    seconds = np.zeros(shape)
+    steps = np.zeros(shape)
+    rows: list[dict] = []
+    total = time.perf_counter()
+    for j, e in enumerate(extras):
+        for i, d in enumerate(ks):
+            start = time.perf_counter()
+            sub = None if run_dir is None else Path(run_dir) / f"d{d}_extra{e}"
+            ds = protocol_runs(d, e, runs, executor=executor, run_dir=sub, progress=progress)
+            found = spurious_minima(ds, d, e)
+            seconds[j, i] = time.perf_counter() - start
+            count[j, i] = int(ds["spurious"].sum())
+            not_converged[j, i] = int(np.sum(ds["status"].values != Status.CONVERGED))
+            undecided[j, i] = int(ds["undecided"].sum())
+            increased[j, i] = int(np.sum(ds["loss_final"].values > ds["loss_initial"].values))
+            distinct[j, i] = len(found)
+            steps[j, i] = float(ds["n_steps"].mean())
+            rows += [{"d": d, "extra": e, **f} for f in found]
+    elapsed = time.perf_counter() - total
+    low, high = wilson_interval(count, runs)
+    dims = ("extra", "d")
+    summary = xr.Dataset(
+        {
+            "spurious_runs": (dims, count, {"long_name": f"runs ending with J >= {SPURIOUS_LOSS}"}),
+            "fraction": (dims, count / runs, {"long_name": "fraction of spurious runs"}),
+            "ci_low": (dims, low, {"long_name": "Wilson 95% interval, lower"}),
+            "ci_high": (dims, high, {"long_name": "Wilson 95% interval, upper"}),
+            "not_converged": (dims, not_converged, {"long_name": "runs that did not converge"}),
+            "undecided": (dims, undecided, {"long_name": "not converged, still at J >= 1e-3"}),
+            "loss_increased": (dims, increased, {"long_name": "runs that ended above J(W0)"}),
+            "distinct_minima": (dims, distinct, {"long_name": "distinct spurious minima"}),
+            "mean_iterations": (dims, steps, {"long_name": "iterations per run, mean"}),
+            "seconds": (dims, seconds, {"long_name": "wall time of the row"}),
+        },
+        coords={"extra": extras, "d": ks},
+        attrs={
+            "runs": runs,
+            "step": STEP,
+            "gradient_tol": GRADIENT_TOL,
+            "spurious_loss": SPURIOUS_LOSS,
+            "seconds_total": elapsed,
+            "description": "K* = d, teacher I, K = d + extra student units, a = 1 fixed",
+        },
+    )
+    keys = ("d", "extra", "loss", "gradient", "hessian_min", "hessian_min_nonzero")
+    keys += ("hessian_max", "index", "nullity", "runs", "members")
+    minima = xr.Dataset(
+        {k: ("minimum", np.array([r[k] for r in rows])) for k in keys},
+        attrs={"description": "distinct spurious minima up to unit and input permutations"},
+    )
+    return summary, minima, elapsed
+
+
+def report(summary: xr.Dataset, minima: xr.Dataset) -> str:
+    """The printed tables."""
+    runs = summary.attrs["runs"]
+    lines = [
+        (
+            "Spurious minima of gradient descent: teacher I_d, K* = d, a = 1 fixed, "
+            f"W0 ~ N(0, 1/d), step {STEP}, stop at max_j |dJ/dw_j| <= 1e-9/(2 pi), spurious if "
+            f"J >= {SPURIOUS_LOSS}; {runs} runs per row"
+        )
+    ]
+    for e in summary["extra"].values:
+        lines.append(f"\nK = K* + {e}:" if e else "\nK = K* = d:")
+        lines.append(
+            "    d  spurious  fraction  Wilson 95%          distinct  not conv.  undecided  time"
+        )
+        for d in summary["d"].values:
+            r = summary.sel(extra=e, d=d)
+            lines.append(
+                f"  {d:3d}  {int(r.spurious_runs):8d}  {float(r.fraction):8.3f}  "
+                f"[{float(r.ci_low):.3f}, {float(r.ci_high):.3f}]  {int(r.distinct_minima):8d}  "
+                f"{int(r.not_converged):9d}  {int(r.undecided):9d}  {float(r.seconds):5.1f} s"
+            )
+    lines.append("\nDistinct spurious minima (loss, max_j |dJ/dw_j|, smallest Hessian eigenvalue):")
+    for e in summary["extra"].values:
+        for d in summary["d"].values:
+            sel = (minima["d"].values == d) & (minima["extra"].values == e)
+            if not sel.any():
+                continue
+            parts = []
+            for k in np.flatnonzero(sel):
+                m = minima.isel(minimum=k)
+                tag = f" nullity {int(m.nullity)}" if int(m.nullity) else ""
+                parts.append(
+                    f"J={float(m.loss):.6f} g={float(m.gradient):.0e} "
+                    f"lmin={float(m.hessian_min_nonzero):.2e}{tag} ({int(m.runs)} runs)"
+                )
+            shown = parts[:6] + ([f"... {len(parts) - 6} more"] if len(parts) > 6 else [])
+            lines.append(f"  K* = {d}, K = {d + e}: " + "; ".join(shown))
+    if "extra" in summary.dims and 1 in summary["extra"].values:
+        r = summary.sel(extra=1)
+        lines.append(
+            f"\nK* + 1: runs stopped after {EXTRA_CAP} iterations unless converged (those at "
+            f"J >= {SPURIOUS_LOSS} continued to {EXTRA_CAP_LONG}); runs that ended above their "
+            f"initial loss: {int(r.loss_increased.sum())}"
+        )
+    for e in summary["extra"].values:
+        seconds = float(summary.seconds.sel(extra=e).sum())
+        lines.append(f"wall time, K = K* + {e} table: {seconds:.1f} s")
+    lines.append(f"wall time in all: {summary.attrs['seconds_total']:.1f} s")
+    return "\n".join(lines)
+
+
+def draw(summary: xr.Dataset, minima: xr.Dataset, path: Path) -> Path:
+    """Spurious fraction against ``K*`` with intervals (both tables), and the losses of the
+    distinct spurious minima."""
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    ax_frac, ax_loss = fig.subplots(1, 2)
+    d = summary["d"].values
+    for e in summary["extra"].values:
+        colour = "#c0392b" if e == 0 else "#2c3e50"
+        r = summary.sel(extra=e)
+        f = r.fraction.values
+        err = np.stack([f - r.ci_low.values, r.ci_high.values - f])
+        ax_frac.errorbar(
+            d + 0.1 * e,
+            f,
+            yerr=err,
+            fmt="o-",
+            color=colour,
+            capsize=3,
+            label="K = K*" if e == 0 else "K = K* + 1",
+        )
+        sel = minima["extra"].values == e
+        ax_loss.scatter(
+            minima["d"].values[sel] + 0.1 * e,
+            minima["loss"].values[sel],
+            s=12,
+            color=colour,
+            alpha=0.6,
+            label="K = K*" if e == 0 else "K = K* + 1",
+        )
+    ax_frac.set(
+        xlabel="K* = d",
+        ylabel="fraction of runs at a spurious minimum",
+        title=f"{summary.attrs['runs']} runs per point, Wilson 95% intervals",
+    )
+    ax_frac.legend()
+    ax_loss.set(
+        xlabel="K* = d",
+        ylabel="loss J",
+        yscale="log",
+        title="distinct spurious minima (up to permutations)",
+    )
+    ax_loss.legend()
+    FigureCanvasAgg(fig)
+    with atomic_write_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    return path
+
+
+def main(
+    out_dir: str | Path = "out/spurious_minima_table",
+    *,
+    quick: bool = False,
+    runs: int | None = None,
+    ks=None,
+    run_dir=None,
+    progress: bool = False,
+) -> dict[str, Path]:
+    """Run both tables, save them (netCDF) and the figure, print the report.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Output directory (created if needed).
+    quick : bool
+        Two sizes and 16 runs each (seconds) instead of 6..20 with 1,000 runs.
+    runs : int, optional
+        Runs per row, overriding the size.
+    ks : sequence of int, optional
+        The values of ``K* = d``, overriding the size.
+    run_dir : str or Path, optional
+        Folder for finished chunks (resume an interrupted run).
+    progress : bool
+        Progress bars.
+
+    Returns
+    -------
+    dict of Path
+        ``table``, ``minima`` (netCDF) and ``figure``.
+    """
+    size = SIZES["quick" if quick else "default"]
+    runs = size["runs"] if runs is None else int(runs)
+    ks = size["ks"] if ks is None else tuple(int(k) for k in ks)
+    executor = None if quick else "processes"
+    summary, minima, _ = table(ks, runs, run_dir=run_dir, progress=progress, executor=executor)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "table": save(summary, out / "spurious_table.nc"),
+        "minima": save(minima, out / "spurious_minima.nc"),
+        "figure": draw(summary, minima, out / "spurious_table.png"),
+    }
+    print(report(summary, minima))
+    for label, path in paths.items():
+        print(f"wrote {label}: {path}")
+    return paths
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="out/spurious_minima_table")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int)
+    parser.add_argument("--k", type=int, nargs="+", help="values of K* = d")
+    parser.add_argument("--run-dir", help="keep finished chunks here (resumable)")
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args()
+    main(
+        args.out,
+        quick=args.quick,
+        runs=args.runs,
+        ks=args.k,
+        run_dir=args.run_dir,
+        progress=args.progress,
+    )
