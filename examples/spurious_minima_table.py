@@ -265,6 +265,11 @@ def table(
             distinct[j, i] = len(found)
             steps[j, i] = float(ds["n_steps"].mean())
             rows += [{"d": d, "extra": e, **f} for f in found]
+            print(
+                f"  K* = {d}, K = {d + e}: {count[j, i]} of {runs} spurious, {len(found)} distinct, "
+                f"{seconds[j, i]:.1f} s",
+                flush=True,
+            )
     elapsed = time.perf_counter() - total
     low, high = wilson_interval(count, runs)
     dims = ("extra", "d")

@@ -152,7 +152,8 @@ def bratu_fold_independent(n: int) -> float:
 
     guess = np.concatenate([4.4 * grid * (1 - grid), [3.5], np.sin(np.pi * grid) / np.sqrt(n / 2)])
     sol = scipy.optimize.root(extended, guess, method="hybr", options={"xtol": 1e-14})
-    assert sol.success and np.abs(extended(sol.x)).max() < 1e-8
+    # MINPACK may report "xtol too small" once it sits at rounding level: judge the residual
+    assert np.abs(extended(sol.x)).max() < 1e-8, sol.message
     return float(sol.x[n])
 
 

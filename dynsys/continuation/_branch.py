@@ -13,6 +13,7 @@ from .._validate import as_state_batch
 from ..errors import UnknownParameterError
 from ._options import ContinuationOptions
 from ._problem import EquilibriumProblem
+from ._specials import labelled, special_variables
 from ._trace import Traced, check_direction, initial_tangent, orient, refine_start, trace
 
 __all__ = ["branch_dataset", "continue_branch", "equilibrium_problem", "trace_branch"]
@@ -165,38 +166,17 @@ def _special_table(problem, traced: Traced, index: np.ndarray, n: int) -> dict[s
         for s in specials
     ]
 
-    def var(dims, values, long_name, **attrs):
-        return xr.Variable(dims, values, {"long_name": long_name, **attrs})
-
+    var = labelled
     info = {
         key: np.array([s.info.get(key, np.nan) for s in specials], dtype=float)
         for key in ("fold_a", "hopf_omega", "lyapunov")
     }
     return {
-        "special_type": var(
-            "special",
-            np.array([s.type for s in specials], dtype="<U2"),
-            "type of special point (LP fold, BP branch point, H Hopf, IC index change)",
-        ),
+        **special_variables(specials, n, "LP fold, BP branch point, H Hopf, IC index change"),
         "special_param": var(
             "special",
             np.array([s.point.u[n] for s in specials], dtype=float),
             f"parameter {problem.param} at the special point",
-        ),
-        "special_x": var(
-            ("special", "state"),
-            np.array([s.point.u[:n] for s in specials], dtype=float).reshape(m, n),
-            "state at the special point",
-        ),
-        "special_step": var(
-            "special",
-            np.array([s.step for s in specials], dtype=np.int64),
-            "step before the special point (it lies in [step, step + 1])",
-        ),
-        "special_status": var(
-            "special",
-            np.array([s.status for s in specials], dtype="<U9"),
-            "location status (converged or guess)",
         ),
         "special_delta_index": var(
             "special",

@@ -32,6 +32,7 @@ from ._branch import _check_options
 from ._forms import jacobian_derivatives
 from ._linalg import Factorization, dense_null_vectors
 from ._options import ContinuationOptions
+from ._specials import labelled, special_variables
 from ._switch import _inverse_iteration
 from ._trace import Traced, check_direction, initial_tangent, orient, refine_start, trace
 
@@ -310,8 +311,7 @@ def _fold_dataset(problem, system, traced: Traced, options, **attrs) -> xr.Datas
     m = len(specials)
     S = np.array([s.point.u for s in specials], dtype=float).reshape(m, n + 2)
 
-    def var(dims, values, long_name):
-        return xr.Variable(dims, values, {"long_name": long_name})
+    var = labelled
 
     variables = {
         "param": var("step", U[:, n], f"parameter {problem.param}"),
@@ -328,24 +328,9 @@ def _fold_dataset(problem, system, traced: Traced, options, **attrs) -> xr.Datas
             np.array([p.iterations for p in traced.points], dtype=np.int64),
             "corrector Newton iterations",
         ),
-        "special_type": var(
-            "special",
-            np.array([s.type for s in specials], dtype="<U2"),
-            "type of special point (CP cusp, BT Bogdanov-Takens)",
-        ),
+        **special_variables(specials, n, "CP cusp, BT Bogdanov-Takens"),
         "special_param": var("special", S[:, n], f"parameter {problem.param}"),
         "special_param2": var("special", S[:, n + 1], f"parameter {problem.param2}"),
-        "special_x": var(("special", "state"), S[:, :n], "state at the special point"),
-        "special_step": var(
-            "special",
-            np.array([s.step for s in specials], dtype=np.int64),
-            "step before the special point (it lies in [step, step + 1])",
-        ),
-        "special_status": var(
-            "special",
-            np.array([s.status for s in specials], dtype="<U9"),
-            "location status (converged or guess)",
-        ),
     }
     settings = {
         "continuation_param": problem.param,
