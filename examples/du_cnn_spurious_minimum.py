@@ -30,20 +30,18 @@ don't be afraid of spurious local minima, ICML 2018 (arXiv:1712.00779).
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from _common import new_figure, run_cli, save_outputs
 from matplotlib.figure import Figure
 
 from dynsys._dataset import provenance, status_variable
 from dynsys._montecarlo import wilson_interval
 from dynsys.integrate import FlowOptions, flow
-from dynsys.io import atomic_write_path, save
 from dynsys.models.cnn import conv_teacher_student, random_start, spurious_minimum
 
 P_FILTER = 6
@@ -274,10 +272,9 @@ def verification(ds: xr.Dataset) -> dict[str, float]:
     return out
 
 
-def draw(ds: xr.Dataset, path: Path) -> Path:
+def draw(ds: xr.Dataset) -> Figure:
     """Outcome against the initial filter angle, fractions, and training curves."""
-    fig = Figure(figsize=(15, 4.4), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure((15, 4.4))
     ax_start, ax_frac, ax_curve = fig.subplots(1, 3)
     last = ds.isel(radius=-1)
     a_star = ds.a_star.values
@@ -318,9 +315,7 @@ def draw(ds: xr.Dataset, path: Path) -> Path:
         ylabel="loss",
         title="training curves (dashed: spurious minimum)",
     )
-    with atomic_write_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
+    return fig
 
 
 def summary(ds: xr.Dataset, checks: dict[str, float]) -> str:
@@ -381,9 +376,9 @@ def main(
     ds.attrs.update({f"check_{key}": val for key, val in checks.items()})
     ds.attrs["seconds"] = time.perf_counter() - start
     ds.attrs["quick"] = int(quick)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"data": save(ds, out / "du_cnn.nc"), "figure": draw(ds, out / "du_cnn.png")}
+    paths = save_outputs(
+        out_dir, {"data": ("du_cnn.nc", ds)}, {"figure": ("du_cnn.png", draw(ds))}, dpi=110
+    )
     print(summary(ds, checks))
     both = (ds.n_outcome.sel(outcome=["global", "spurious"]) > 0).all()
     assert bool(both), "expected runs ending at each minimum"
@@ -391,8 +386,4 @@ def main(
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out/du_cnn_spurious_minimum", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
-    args = parser.parse_args()
-    main(args.out, quick=args.quick)
+    run_cli(main, "out/du_cnn_spurious_minimum", __doc__)

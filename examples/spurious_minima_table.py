@@ -47,7 +47,10 @@ applications in convergence and critical point analysis, ICML 2017.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
+import multiprocessing as mp
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -231,6 +234,11 @@ def spurious_minima(ds: xr.Dataset, d: int, extra: int) -> list[dict]:
     return sorted(found, key=lambda f: f["loss"])
 
 
+def _process_pool(workers: int = 2) -> cf.ProcessPoolExecutor:
+    """One pool of worker processes for every row (each row would otherwise start its own)."""
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+
+
 def table(
     ks, runs: int, *, extras=(0, 1), run_dir=None, progress: bool = False, executor="processes"
 ):
@@ -251,25 +259,27 @@ def table(
     steps = np.zeros(shape)
     rows: list[dict] = []
     total = time.perf_counter()
-    for j, e in enumerate(extras):
-        for i, d in enumerate(ks):
-            start = time.perf_counter()
-            sub = None if run_dir is None else Path(run_dir) / f"d{d}_extra{e}"
-            ds = protocol_runs(d, e, runs, executor=executor, run_dir=sub, progress=progress)
-            found = spurious_minima(ds, d, e)
-            seconds[j, i] = time.perf_counter() - start
-            count[j, i] = int(ds["spurious"].sum())
-            not_converged[j, i] = int(np.sum(ds["status"].values != Status.CONVERGED))
-            undecided[j, i] = int(ds["undecided"].sum())
-            increased[j, i] = int(np.sum(ds["loss_final"].values > ds["loss_initial"].values))
-            distinct[j, i] = len(found)
-            steps[j, i] = float(ds["n_steps"].mean())
-            rows += [{"d": d, "extra": e, **f} for f in found]
-            print(
-                f"  K* = {d}, K = {d + e}: {count[j, i]} of {runs} spurious, {len(found)} distinct, "
-                f"{seconds[j, i]:.1f} s",
-                flush=True,
-            )
+    pool = _process_pool() if executor == "processes" else nullcontext(executor)
+    with pool as resolved:
+        for j, e in enumerate(extras):
+            for i, d in enumerate(ks):
+                start = time.perf_counter()
+                sub = None if run_dir is None else Path(run_dir) / f"d{d}_extra{e}"
+                ds = protocol_runs(d, e, runs, executor=resolved, run_dir=sub, progress=progress)
+                found = spurious_minima(ds, d, e)
+                seconds[j, i] = time.perf_counter() - start
+                count[j, i] = int(ds["spurious"].sum())
+                not_converged[j, i] = int(np.sum(ds["status"].values != Status.CONVERGED))
+                undecided[j, i] = int(ds["undecided"].sum())
+                increased[j, i] = int(np.sum(ds["loss_final"].values > ds["loss_initial"].values))
+                distinct[j, i] = len(found)
+                steps[j, i] = float(ds["n_steps"].mean())
+                rows += [{"d": d, "extra": e, **f} for f in found]
+                print(
+                    f"  K* = {d}, K = {d + e}: {count[j, i]} of {runs} spurious, "
+                    f"{len(found)} distinct, {seconds[j, i]:.1f} s",
+                    flush=True,
+                )
     elapsed = time.perf_counter() - total
     low, high = wilson_interval(count, runs)
     dims = ("extra", "d")

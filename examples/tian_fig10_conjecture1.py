@@ -42,19 +42,17 @@ Fig. 10).
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from _common import new_figure, run_cli, save_outputs
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from dynsys._dataset import provenance
-from dynsys.io import atomic_write_path, save
 
 BAND = 1e-3  # radians excluded around the zero set of L (edges of the cone, theta12 = 0 or pi)
 _PI_LONG = np.longdouble("3.14159265358979323846264338327950288")
@@ -385,10 +383,9 @@ def build_dataset(sizes: Sizes, result: ScanResult, band: float) -> xr.Dataset:
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def draw(ds: xr.Dataset, path: Path) -> Path:
+def draw(ds: xr.Dataset) -> Figure:
     """Draw the two slices (Fig. 10 a, b) and the sign maps of L12 and L21 (Fig. 10 c)."""
-    fig = Figure(figsize=(12, 8), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure((12, 8))
     axes = fig.subplots(2, 2)
     phi_s = ds.phi_slice.values
     for ax, k in zip(axes[0], range(ds.sizes["slice"]), strict=True):
@@ -420,9 +417,7 @@ def draw(ds: xr.Dataset, path: Path) -> Path:
                 f"counterexamples in {ds.attrs['scan_points']:.0e} points"
             ),
         )
-    with atomic_write_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    return path
+    return fig
 
 
 def summary(ds: xr.Dataset) -> str:
@@ -469,19 +464,12 @@ def main(
     ds = build_dataset(sizes, result, BAND)
     ds.attrs["seconds"] = time.perf_counter() - start
     ds.attrs["quick"] = int(quick)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "data": save(ds, out / "tian_fig10.nc"),
-        "figure": draw(ds, out / "tian_fig10.png"),
-    }
+    paths = save_outputs(
+        out_dir, {"data": ("tian_fig10.nc", ds)}, {"figure": ("tian_fig10.png", draw(ds))}, dpi=100
+    )
     print(summary(ds))
     return paths
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out/tian_fig10_conjecture1", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="small grids (a second)")
-    args = parser.parse_args()
-    main(args.out, quick=args.quick)
+    run_cli(main, "out/tian_fig10_conjecture1", __doc__, quick_help="small grids (a second)")

@@ -32,19 +32,17 @@ applications in convergence and critical point analysis, ICML 2017 (Section 7.1,
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from _common import new_figure, run_cli, save_outputs
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from dynsys._dataset import provenance
-from dynsys.io import atomic_write_path, save
 from dynsys.models.relu import monte_carlo, orthonormal_teacher, population_gating
 
 SLOPE_BAND = (-0.6, -0.4)  # the 1/sqrt(N) law, asserted at the default size
@@ -269,10 +267,9 @@ def uniform_sweep(sizes: Sizes, rng) -> xr.Dataset:
     )
 
 
-def draw(ds: xr.Dataset, path: Path) -> Path:
-    """Draw the three panels of Fig. 7 into a PNG at ``path``."""
-    fig = Figure(figsize=(15, 4.4), layout="constrained")
-    FigureCanvasAgg(fig)
+def draw(ds: xr.Dataset) -> Figure:
+    """Draw the three panels of Fig. 7."""
+    fig = new_figure((15, 4.4))
     ax_angle, ax_n, ax_uniform = fig.subplots(1, 3)
     for n in ds.angle_n_samples.values:
         err = ds.angle_error.sel(angle_n_samples=n)
@@ -312,9 +309,7 @@ def draw(ds: xr.Dataset, path: Path) -> Path:
         title=f"(c) uniform inputs, N = {ds.attrs['uniform_n_samples']:.0e}",
     )
     ax_uniform.legend(fontsize="small")
-    with atomic_write_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
+    return fig
 
 
 def main(
@@ -334,8 +329,6 @@ def main(
     dict
         ``{"data": path, "figure": path}``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     sizes = QUICK if quick else DEFAULT
     rng = np.random.default_rng(20170007)
     start = time.perf_counter()
@@ -358,10 +351,9 @@ def main(
         rng_seed=20170007,
         seconds=time.perf_counter() - start,
     )
-    paths = {
-        "data": save(ds, out / "tian_fig7.nc"),
-        "figure": draw(ds, out / "tian_fig7.png"),
-    }
+    paths = save_outputs(
+        out_dir, {"data": ("tian_fig7.nc", ds)}, {"figure": ("tian_fig7.png", draw(ds))}, dpi=110
+    )
     print(summary(ds))
     low, high = SLOPE_BAND_QUICK if quick else SLOPE_BAND
     assert low <= slope <= high, f"log-log slope {slope:.3f} outside [{low}, {high}]"
@@ -404,8 +396,9 @@ def summary(ds: xr.Dataset) -> str:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out/tian_fig7_gradient_vs_sampling", help="output dir")
-    parser.add_argument("--quick", action="store_true", help="small sizes (a few seconds)")
-    args = parser.parse_args()
-    main(args.out, quick=args.quick)
+    run_cli(
+        main,
+        "out/tian_fig7_gradient_vs_sampling",
+        __doc__,
+        quick_help="small sizes (a few seconds)",
+    )

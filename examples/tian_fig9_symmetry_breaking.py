@@ -29,20 +29,18 @@ applications in convergence and critical point analysis, ICML 2017 (Section 7.3,
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from _common import new_figure, run_cli, save_outputs
 from matplotlib.figure import Figure
 
 from dynsys._dataset import provenance, status_variable
 from dynsys._status import Status
 from dynsys.integrate import FlowOptions, flow
-from dynsys.io import atomic_write_path, save
 from dynsys.models.relu import distance_to_teacher, loss, teacher_student
 from dynsys.stability import classify
 
@@ -194,11 +192,10 @@ def run_experiment(sizes: Sizes, rng) -> xr.Dataset:
     return ds
 
 
-def draw(ds: xr.Dataset, path: Path) -> Path:
+def draw(ds: xr.Dataset) -> Figure:
     """One panel per (sign pattern, noise level): relative distance against iterations."""
     n_cfg, n_noise = ds.sizes["config"], ds.sizes["noise"]
-    fig = Figure(figsize=(2.8 * n_noise, 2.5 * n_cfg), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure((2.8 * n_noise, 2.5 * n_cfg))
     axes = fig.subplots(n_cfg, n_noise, sharex=True, sharey=True, squeeze=False)
     it = ds.iteration.values
     for i, cfg in enumerate(ds.config.values):
@@ -220,9 +217,7 @@ def draw(ds: xr.Dataset, path: Path) -> Path:
         f"K = {ds.attrs['K']}: W0 = 1e-3 W* + N(0, (1e-3 noise)^2); blue: reaches the teacher",
         fontsize="medium",
     )
-    with atomic_write_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    return path
+    return fig
 
 
 def main(
@@ -242,8 +237,6 @@ def main(
     dict
         ``{"data": path, "figure": path}``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     sizes = QUICK if quick else DEFAULT
     start = time.perf_counter()
     ds = run_experiment(sizes, np.random.default_rng(20170009))
@@ -261,7 +254,9 @@ def main(
         rng_seed=20170009,
         seconds=time.perf_counter() - start,
     )
-    paths = {"data": save(ds, out / "tian_fig9.nc"), "figure": draw(ds, out / "tian_fig9.png")}
+    paths = save_outputs(
+        out_dir, {"data": ("tian_fig9.nc", ds)}, {"figure": ("tian_fig9.png", draw(ds))}, dpi=90
+    )
     print(summary(ds))
     assert ds.reached.sel(config="all +1").isel(noise=0).all(), "a = 1, least noise: not reached"
     return paths
@@ -309,8 +304,6 @@ def summary(ds: xr.Dataset) -> str:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out/tian_fig9_symmetry_breaking", help="output dir")
-    parser.add_argument("--quick", action="store_true", help="small sizes (a few seconds)")
-    args = parser.parse_args()
-    main(args.out, quick=args.quick)
+    run_cli(
+        main, "out/tian_fig9_symmetry_breaking", __doc__, quick_help="small sizes (a few seconds)"
+    )

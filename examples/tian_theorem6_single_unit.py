@@ -11,14 +11,18 @@ The proof bounds ``P(w0 in Omega)``: ``Omega`` contains the half ball beyond the
 ``w . w*/|w*| = r^2 / (2 |w*|)``, and the slab between that plane and the origin holds a fraction
 at most ``sqrt((d + 1) / (2 pi)) r / (2 |w*|) = eps / 2`` of the ball. This example
 
-- draws ``w0`` uniform in ``B_r`` (:func:`dynsys.models.relu.small_ball_init`) for several ``d``
-  and ``eps`` (``r`` from the theorem's relation with equality), integrates the population flow
-  of :func:`dynsys.models.relu.teacher_student` for the batch (``dopri5`` until
-  ``|grad L| <= 1e-8``), and counts the runs that end at ``w*``;
-- counts the starts inside ``Omega`` and compares with the exact ``P(w0 in Omega)``
-  (:func:`probability_in_omega`, a one-dimensional integral of a regularised incomplete beta
-  function) and with the bound;
-- reports every fraction with its Wilson 95% interval.
+- estimates ``P(w0 converges to w*)`` with the basins API: for each ``d``,
+  :func:`dynsys.basins.basin_probability_sweep` over the ``radius`` of a
+  :class:`dynsys.basins.SmallBall` (``r`` from the theorem's relation with equality, for ``eps``
+  on a grid), with the teacher as ``reference`` so that its row has the role "teacher". One seed
+  serves every radius: the balls hold the same points rescaled (common random numbers). Orbits
+  follow the population flow of :func:`dynsys.models.relu.teacher_student` (``dopri5`` until
+  ``|grad L| <= 1e-8``) and count when they end within ``1e-6`` of ``w*``;
+- checks the exact ``P(w0 in Omega)`` (:func:`probability_in_omega`, a one-dimensional integral of
+  a regularised incomplete beta function) against the bound and against the fraction of
+  independent uniform draws that fall in ``Omega``;
+- reports every fraction with its Wilson 95% interval and draws the curves with
+  :func:`phase.basins.draw_probability_curves`, the bound and the exact ``P(w0 in Omega)``.
 
 The flow in fact converges from almost every start: the angle to ``w*`` decreases monotonically
 (the field's component across ``w`` is ``(pi - theta) |w*| sin(theta) / (2 pi)`` toward ``w*``)
@@ -36,42 +40,52 @@ applications in convergence and critical point analysis, ICML 2017 (Section 6.1,
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from _common import new_figure, run_cli, save_outputs
 from matplotlib.figure import Figure
 from scipy.integrate import quad
 from scipy.special import betainc
 
-from dynsys._dataset import provenance, status_variable
-from dynsys._montecarlo import wilson_interval
-from dynsys._status import Status
-from dynsys.integrate import FlowOptions, flow
-from dynsys.io import atomic_write_path, save
-from dynsys.models.relu import random_teacher, small_ball_init, teacher_student
+from dynsys._dataset import provenance
+from dynsys.basins import (
+    SmallBall,
+    basin_probabilities,
+    basin_probability_sweep,
+    wilson_interval,
+)
+from dynsys.integrate import FlowOptions
+from dynsys.models.relu import random_teacher, teacher_student
+from phase.basins import draw_probability_curves
 
 # converge_tol sits above the level (about rtol |x| |lambda|) where an explicit adaptive
 # Runge-Kutta method hovers around a stable point once steps are limited by stability
 FLOW = FlowOptions(method="dopri5", t_max=2_000.0, rtol=1e-9, atol=1e-12, converge_tol=1e-8)
-MATCH_TOL = 1e-6  # |w_final - w*| below this counts as converged to the teacher
+MATCH_TOL = 1e-6  # an end point within this distance of w* (|w*| = 1) counts as the teacher
 SEED = 20170006
+TEACHER = "teacher"
 
 
 class Sizes(NamedTuple):
-    """Dimensions, values of eps and runs per cell."""
+    """Dimensions, values of eps, flow runs per cell and draws per cell for ``P(w0 in Omega)``."""
 
     dims: tuple[int, ...]
     epsilons: tuple[float, ...]
     n_runs: int
+    n_omega: int
 
 
-DEFAULT = Sizes(dims=(2, 10, 100), epsilons=(0.05, 0.3, 0.6, 0.9), n_runs=2000)
-QUICK = Sizes(dims=(2, 10), epsilons=(0.3, 0.9), n_runs=200)
+DEFAULT = Sizes(
+    dims=(2, 5, 10, 20, 100),
+    epsilons=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+    n_runs=2000,
+    n_omega=20_000,
+)
+QUICK = Sizes(dims=(2, 10), epsilons=(0.05, 0.5, 1.0), n_runs=200, n_omega=2000)
 
 
 def theorem6_radius(eps, d: int, teacher_norm: float = 1.0):
@@ -129,8 +143,31 @@ def probability_in_omega(r: float, d: int, teacher_norm: float = 1.0) -> float:
     return float(value)
 
 
+def teacher_label(ds: xr.Dataset) -> int:
+    """The attractor label whose role is the teacher in a basin result (raise if there is none).
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(
+    ...     {"attractor_role": ("attractor", ["spurious minimum", "teacher"])},
+    ...     coords={"attractor": [0, 1]},
+    ... )
+    >>> teacher_label(ds)
+    1
+    """
+    hit = ds["attractor_role"] == TEACHER
+    if "param" in hit.dims:  # a sweep: the role at any value
+        hit = hit.any("param")
+    rows = ds["attractor"].values[hit.values]
+    if rows.size == 0:
+        raise ValueError(
+            "no attractor has the role 'teacher'; compute the basins with `reference=w_star`."
+        )
+    return int(rows[0])
+
+
 class Runs(NamedTuple):
-    """Outcome of one cell (one ``d`` and one ``r``)."""
+    """Outcome of one cell (one ``d`` and one ``r``), run by run."""
 
     converged: np.ndarray  # (n,) bool: ended at w*
     in_omega: np.ndarray  # (n,) bool: started in Omega
@@ -140,7 +177,25 @@ class Runs(NamedTuple):
 
 
 def run_cell(w_star: np.ndarray, r: float, n_runs: int, rng) -> Runs:
-    """Integrate the single-unit flow from ``n_runs`` starts uniform in the ball of radius ``r``.
+    """Flow from ``n_runs`` starts uniform in the ball of radius ``r``, keeping every start.
+
+    :func:`dynsys.basins.basin_probabilities` with ``keep_states=True``: the per-run view of one
+    cell of the sweep, for checks of Theorem 5 start by start.
+
+    Parameters
+    ----------
+    w_star : ndarray, shape (d,)
+        The teacher.
+    r : float
+        Radius of the ball of starts (centred at the origin).
+    n_runs : int
+        Number of starts.
+    rng : numpy.random.Generator
+        Source of the root seed.
+
+    Returns
+    -------
+    Runs
 
     Examples
     --------
@@ -148,69 +203,131 @@ def run_cell(w_star: np.ndarray, r: float, n_runs: int, rng) -> Runs:
     >>> bool(runs.converged[runs.in_omega].all())  # Theorem 5
     True
     """
-    d = w_star.size
-    x0 = small_ball_init(1, d, radius=r, rng=rng, size=n_runs)
-    ds = flow(teacher_student(w_star[None, :]), x0, options=FLOW)
-    distance = np.linalg.norm(ds.x_final.values - w_star, axis=1)
-    status = ds.status.values
-    converged = (status == Status.CONVERGED) & (distance < MATCH_TOL)
-    in_omega = np.linalg.norm(x0 - w_star, axis=1) < np.linalg.norm(w_star)
-    return Runs(converged, in_omega, status, distance, ds.t_final.values)
+    w_star = np.asarray(w_star, dtype=float)
+    ds = basin_probabilities(
+        teacher_student(w_star[None, :]),
+        SmallBall(radius=r),
+        n_runs,
+        flow_options=FLOW,
+        match_tol=MATCH_TOL,
+        reference=w_star,
+        reference_name=TEACHER,
+        seed=int(rng.integers(2**62)),
+        keep_states=True,
+    )
+    x0, x_final = ds["x0"].values, ds["x_final"].values
+    return Runs(
+        converged=ds["label"].values == teacher_label(ds),
+        in_omega=np.linalg.norm(x0 - w_star, axis=1) < np.linalg.norm(w_star),
+        status=ds["status"].values,
+        final_distance=np.linalg.norm(x_final - w_star, axis=1),
+        t_final=ds["t_final"].values,
+    )
 
 
-def experiment(sizes: Sizes, seed: int = SEED) -> xr.Dataset:
-    """Run every cell and collect fractions, intervals and bounds in a Dataset."""
-    rng = np.random.default_rng(seed)
-    shape = (len(sizes.dims), len(sizes.epsilons))
-    n_conv = np.zeros(shape, dtype=np.int64)
+def sweep_dimension(d: int, sizes: Sizes, seed: int) -> xr.Dataset:
+    """Basin probabilities of the single-unit flow in ``R^d`` over the radii of Theorem 6.
+
+    Returns the result of :func:`dynsys.basins.basin_probability_sweep` (``param`` = radius) with
+    the values of ``eps`` as the coordinate ``epsilon(param)`` and the teacher as ``w_star``.
+    """
+    w_star = random_teacher(1, d, rng=np.random.default_rng([seed, d, 0]), unit_norm=True)[0]
+    radii = theorem6_radius(sizes.epsilons, d)
+    ds = basin_probability_sweep(
+        teacher_student(w_star[None, :]),
+        "radius",
+        radii,
+        SmallBall(radius=float(radii[0])),
+        sizes.n_runs,
+        flow_options=FLOW,
+        match_tol=MATCH_TOL,
+        reference=w_star,
+        reference_name=TEACHER,
+        seed=seed + d,
+    )
+    ds["param"].attrs.update(long_name="radius r of the ball of starts", units="|w*|")
+    return ds.assign_coords(
+        epsilon=("param", np.asarray(sizes.epsilons), {"long_name": "eps of Theorem 6"}),
+        w_star=("state", w_star, {"long_name": "teacher w*"}),
+    )
+
+
+def count_in_omega(d: int, radii: np.ndarray, n: int, rng) -> np.ndarray:
+    """Starts in ``Omega`` among ``n`` uniform draws in each ball (teacher ``e_1``, by rotation
+    invariance); one set of points in the unit ball, rescaled to every radius.
+
+    Examples
+    --------
+    >>> counts = count_in_omega(3, np.array([1e-6, 3.0]), 4000, np.random.default_rng(0))
+    >>> bool(abs(counts[0] / 4000 - 0.5) < 0.03)  # a tiny ball: half of it (4 standard errors)
+    True
+    >>> bool(abs(counts[1] / 4000 - 1 / 27) < 0.012)  # Omega, volume 1/27 of the ball, inside
+    True
+    """
+    unit = SmallBall(radius=1.0).sample(rng, n, d)
+    e1 = np.zeros(d)
+    e1[0] = 1.0
+    return np.array([(np.linalg.norm(r * unit - e1, axis=1) < 1.0).sum() for r in radii])
+
+
+def experiment(sizes: Sizes, seed: int = SEED) -> tuple[xr.Dataset, dict[int, xr.Dataset]]:
+    """Run the sweeps and collect, per ``(d, eps)``, the fractions, intervals and bounds.
+
+    Returns the summary Dataset and the sweep of every dimension.
+    """
+    eps = np.asarray(sizes.epsilons, dtype=float)
+    shape = (len(sizes.dims), eps.size)
+    sweeps: dict[int, xr.Dataset] = {}
+    radius, exact = np.zeros(shape), np.zeros(shape)
+    n_teacher, n_other, n_status = (np.zeros(shape, dtype=np.int64) for _ in range(3))
     n_omega = np.zeros(shape, dtype=np.int64)
-    exact = np.zeros(shape)
-    radius = np.zeros(shape)
-    max_t = np.zeros(shape)
-    status = np.zeros((*shape, sizes.n_runs), dtype=np.int8)
-    n_omega_failed = np.zeros(shape, dtype=np.int64)  # Theorem 5 says: none
     for i, d in enumerate(sizes.dims):
-        w_star = random_teacher(1, d, rng=rng, unit_norm=True)[0]
-        for j, eps in enumerate(sizes.epsilons):
-            r = float(theorem6_radius(eps, d))
-            runs = run_cell(w_star, r, sizes.n_runs, rng)
-            radius[i, j] = r
-            n_conv[i, j] = runs.converged.sum()
-            n_omega[i, j] = runs.in_omega.sum()
-            exact[i, j] = probability_in_omega(r, d)
-            status[i, j] = runs.status
-            max_t[i, j] = runs.t_final.max()
-            n_omega_failed[i, j] = (runs.in_omega & ~runs.converged).sum()
-    eps_fine = np.linspace(0.01, 1.0, 34)
+        sweep = sweeps[d] = sweep_dimension(d, sizes, seed)
+        teacher = teacher_label(sweep)
+        radius[i] = sweep["param"].values
+        n_teacher[i] = (sweep["label"] == teacher).sum("sample").values
+        n_other[i] = sizes.n_runs - n_teacher[i]
+        n_status[i] = (sweep["status"] != 0).sum("sample").values
+        n_omega[i] = count_in_omega(
+            d, radius[i], sizes.n_omega, np.random.default_rng([seed, d, 1])
+        )
+        exact[i] = [probability_in_omega(r, d) for r in radius[i]]
+    eps_fine = np.linspace(0.01, 1.0, 45)
     exact_fine = np.array(
         [
             [probability_in_omega(float(theorem6_radius(e, d)), d) for e in eps_fine]
             for d in sizes.dims
         ]
     )
-    conv_low, conv_high = wilson_interval(n_conv, sizes.n_runs)
-    omega_low, omega_high = wilson_interval(n_omega, sizes.n_runs)
+    low, high = wilson_interval(n_teacher, sizes.n_runs)
+    omega_low, omega_high = wilson_interval(n_omega, sizes.n_omega)
     cell = ("dimension", "epsilon")
     data = {
-        "radius": (cell, radius, {"long_name": "radius r of the initial ball", "units": "|w*|"}),
-        "bound": (
-            "epsilon",
-            (1.0 - np.asarray(sizes.epsilons)) / 2.0,
-            {"long_name": "Theorem 6 lower bound (1 - eps)/2"},
-        ),
-        "n_converged": (cell, n_conv, {"long_name": "runs that ended at w*"}),
-        "fraction_converged": (
+        "radius": (cell, radius, {"long_name": "radius r of the ball of starts", "units": "|w*|"}),
+        "bound": ("epsilon", (1.0 - eps) / 2.0, {"long_name": "Theorem 6 lower bound (1 - eps)/2"}),
+        "n_teacher": (cell, n_teacher, {"long_name": "runs that ended at the teacher w*"}),
+        "fraction_teacher": (
             cell,
-            n_conv / sizes.n_runs,
+            n_teacher / sizes.n_runs,
             {"long_name": "fraction of runs converging to w*"},
         ),
-        "ci_low": (cell, conv_low, {"long_name": "Wilson 95% lower bound, converged"}),
-        "ci_high": (cell, conv_high, {"long_name": "Wilson 95% upper bound, converged"}),
-        "n_in_omega": (cell, n_omega, {"long_name": "starts in Omega = {|w - w*| < |w*|}"}),
+        "ci_low": (cell, low, {"long_name": "Wilson 95% lower bound, converging to w*"}),
+        "ci_high": (cell, high, {"long_name": "Wilson 95% upper bound, converging to w*"}),
+        "n_not_teacher": (cell, n_other, {"long_name": "runs that did not end at w*"}),
+        "n_status_not_converged": (
+            cell,
+            n_status,
+            {"long_name": "runs whose flow status is not 'converged'"},
+        ),
+        "n_in_omega": (
+            cell,
+            n_omega,
+            {"long_name": "independent uniform draws in Omega = {|w - w*| < |w*|}"},
+        ),
         "fraction_in_omega": (
             cell,
-            n_omega / sizes.n_runs,
-            {"long_name": "fraction of starts in Omega"},
+            n_omega / sizes.n_omega,
+            {"long_name": "fraction of draws in Omega"},
         ),
         "omega_ci_low": (cell, omega_low, {"long_name": "Wilson 95% lower bound, in Omega"}),
         "omega_ci_high": (cell, omega_high, {"long_name": "Wilson 95% upper bound, in Omega"}),
@@ -219,152 +336,194 @@ def experiment(sizes: Sizes, seed: int = SEED) -> xr.Dataset:
             exact,
             {"long_name": "exact P(w0 in Omega) for w0 uniform in the ball"},
         ),
-        "n_in_omega_not_converged": (
-            cell,
-            n_omega_failed,
-            {"long_name": "starts in Omega that did not reach w* (Theorem 5: none)"},
-        ),
         "probability_in_omega_curve": (
             ("dimension", "epsilon_fine"),
             exact_fine,
             {"long_name": "exact P(w0 in Omega) with r = eps sqrt(2 pi/(d+1))"},
         ),
-        "t_final_max": (cell, max_t, {"long_name": "longest integration time used"}),
-        "status": status_variable(status, (*cell, "run")),
     }
     coords = {
         "dimension": ("dimension", np.asarray(sizes.dims), {"long_name": "input dimension d"}),
-        "epsilon": ("epsilon", np.asarray(sizes.epsilons), {"long_name": "eps of Theorem 6"}),
+        "epsilon": ("epsilon", eps, {"long_name": "eps of Theorem 6"}),
         "epsilon_fine": ("epsilon_fine", eps_fine, {"long_name": "eps of Theorem 6"}),
     }
     attrs = provenance(
         teacher_student(np.eye(1)),
         experiment="Tian 2017 Theorem 6",
         n_runs=sizes.n_runs,
+        n_omega_draws=sizes.n_omega,
         teacher_norm=1.0,
         match_tol=MATCH_TOL,
         seed=seed,
         **{f"flow_{k}": v for k, v in FLOW.as_attrs().items()},
     )
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    return xr.Dataset(data, coords=coords, attrs=attrs), sweeps
 
 
-def draw(ds: xr.Dataset, path: Path) -> Path:
-    """Fractions converged and in Omega against eps, per dimension, with the bound."""
-    fig = Figure(figsize=(12, 4.4), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax_conv, ax_omega = fig.subplots(1, 2, sharey=True)
-    eps = ds.epsilon.values
-    fine = np.linspace(0.0, 1.0, 101)
-    for ax in (ax_conv, ax_omega):
-        ax.plot(fine, (1 - fine) / 2, color="k", linestyle="--", label="bound (1 - eps)/2")
-    for k, d in enumerate(ds.dimension.values):
+def sweeps_tree(sweeps: dict[int, xr.Dataset]) -> xr.DataTree:
+    """The sweeps as one DataTree, a group ``d_<d>`` per dimension."""
+    return xr.DataTree.from_dict({f"/d_{d}": ds for d, ds in sweeps.items()})
+
+
+def draw(ds: xr.Dataset, sweeps: dict[int, xr.Dataset]) -> Figure:
+    """One panel per dimension: probability of reaching the teacher against the radius (from
+    :func:`phase.basins.draw_probability_curves`), the bound, and ``P(w0 in Omega)``."""
+    dims = ds.dimension.values
+    fig = new_figure((3.6 * len(dims), 4.2))
+    axes = fig.subplots(1, len(dims), sharey=True, squeeze=False)[0]
+    eps_fine = ds.epsilon_fine.values
+    for ax, d in zip(axes, dims, strict=True):
         sel = ds.sel(dimension=d)
-        shift = (k - 1) * 0.006
-        ax_conv.errorbar(
-            eps + shift,
-            sel.fraction_converged,
-            yerr=[sel.fraction_converged - sel.ci_low, sel.ci_high - sel.fraction_converged],
-            marker="o",
-            linestyle="none",
-            capsize=3,
-            label=f"d = {d}",
+        scale = float(theorem6_radius(1.0, int(d)))
+        draw_probability_curves(sweeps[int(d)], ax=ax)
+        ax.plot(
+            eps_fine * scale,
+            sel.probability_in_omega_curve,
+            color="#7d3c98",
+            label="P(w0 in Omega), exact",
         )
-        line = ax_omega.errorbar(
-            eps + shift,
+        ax.errorbar(
+            sel.radius,
             sel.fraction_in_omega,
             yerr=[
                 sel.fraction_in_omega - sel.omega_ci_low,
                 sel.omega_ci_high - sel.fraction_in_omega,
             ],
-            marker="o",
-            linestyle="none",
-            capsize=3,
-            label=f"d = {d} (sampled)",
+            fmt="s",
+            markersize=3,
+            color="#7d3c98",
+            capsize=2,
+            label=f"in Omega, {ds.attrs['n_omega_draws']} draws",
         )
-        ax_omega.plot(
-            ds.epsilon_fine,
-            sel.probability_in_omega_curve,
-            color=line.lines[0].get_color(),
-            linewidth=0.8,
+        ax.plot(
+            eps_fine * scale,
+            (1.0 - eps_fine) / 2.0,
+            color="k",
+            linestyle="--",
+            label="bound (1 - eps)/2",
         )
-    ax_conv.set(
-        xlabel="eps  (r = eps sqrt(2 pi/(d+1)) |w*|)",
-        ylabel="fraction of runs",
-        title=f"runs converging to w* ({ds.attrs['n_runs']} per point, Wilson 95%)",
-        ylim=(0, 1.05),
+        ax.set(title=f"d = {d}", ylim=(0.0, 1.04), xlim=(0.0, 1.02 * scale))
+        top = ax.secondary_xaxis(
+            "top", functions=(lambda r, s=scale: r / s, lambda e, s=scale: e * s)
+        )
+        top.set_xlabel("eps")
+        legend = ax.get_legend()
+        if ax is axes[0]:
+            ax.set_ylabel("probability")
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.93), fontsize="small")
+        else:
+            ax.set_ylabel("")
+            if legend is not None:
+                legend.remove()
+    fig.suptitle(
+        f"Tian Theorem 6: w0 uniform in |w| <= r, |w*| = 1; {ds.attrs['n_runs']} runs per radius "
+        "(Wilson 95% bands)",
+        fontsize="medium",
     )
-    ax_omega.set(
-        xlabel="eps",
-        title="starts inside Omega = {|w - w*| < |w*|} (lines: exact)",
-    )
-    ax_conv.legend(fontsize="small")
-    ax_omega.legend(fontsize="small")
-    with atomic_write_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
+    return fig
 
 
-def summary(ds: xr.Dataset) -> str:
+def report(ds: xr.Dataset) -> str:
     """A short text report of the numbers found."""
-    lines = [f"Tian Theorem 6: {ds.attrs['n_runs']} runs per cell, |w*| = 1"]
+    n = ds.attrs["n_runs"]
+    head = (
+        f"Tian Theorem 6: {n} flow runs per cell, {ds.attrs['n_omega_draws']} draws for "
+        "P(w0 in Omega), |w*| = 1, Wilson 95% intervals"
+    )
+    lines = [head]
     for d in ds.dimension.values:
         for eps in ds.epsilon.values:
             c = ds.sel(dimension=d, epsilon=eps)
             lines.append(
-                f"  d = {d:>3d}, eps = {eps:.2f} (r = {float(c.radius):.4f}): converged "
-                f"{float(c.fraction_converged):.4f} [{float(c.ci_low):.4f}, "
-                f"{float(c.ci_high):.4f}]; in Omega {float(c.fraction_in_omega):.4f} "
-                f"[{float(c.omega_ci_low):.4f}, {float(c.omega_ci_high):.4f}], exact "
-                f"{float(c.probability_in_omega):.4f}; bound {float(c.bound):.3f}"
+                f"  d = {d:>3d}, eps = {eps:.2f} (r = {float(c.radius):.4f}): teacher "
+                f"{float(c.fraction_teacher):.4f} [{float(c.ci_low):.4f}, {float(c.ci_high):.4f}]"
+                f"; in Omega {float(c.fraction_in_omega):.4f} [{float(c.omega_ci_low):.4f}, "
+                f"{float(c.omega_ci_high):.4f}], exact {float(c.probability_in_omega):.4f}; "
+                f"bound {float(c.bound):.3f}"
             )
-    ok = bool((ds.ci_high >= ds.bound).all())
-    lines.append(f"  every converged fraction respects the bound (upper CI >= bound): {ok}")
+    above = ds.ci_low > ds.bound
     lines.append(
-        f"  starts in Omega that failed (Theorem 5 says none): "
-        f"{int(ds.n_in_omega_not_converged.sum())}; statuses other than converged: "
-        f"{int((ds.status != 0).sum())}; longest run t = {float(ds.t_final_max.max()):.0f}"
+        f"  intervals entirely above the bound (ci_low > bound): {int(above.sum())} of "
+        f"{above.size} cells" + ("" if bool(above.all()) else f"; not: {_cells(ds, ~above)}")
+    )
+    consistent = ds.ci_high >= ds.bound
+    lines.append(
+        f"  estimates consistent with the theorem (ci_high >= bound): {bool(consistent.all())}"
+        + ("" if bool(consistent.all()) else f"; violated at {_cells(ds, ~consistent)}")
+    )
+    margin = ds.probability_in_omega - ds.bound
+    where = margin.where(margin == margin.min(), drop=True)
+    lines.append(
+        f"  exact P(w0 in Omega) >= bound in every cell: {bool((margin >= -1e-12).all())}; "
+        f"smallest margin {float(margin.min()):.4f} (d = {int(where.dimension[0])}, eps = "
+        f"{float(where.epsilon[0]):.2f})"
+    )
+    covered = (ds.omega_ci_low <= ds.probability_in_omega) & (
+        ds.probability_in_omega <= ds.omega_ci_high
+    )
+    lines.append(
+        f"  exact P(w0 in Omega) inside the sampled interval: {int(covered.sum())} of "
+        f"{covered.size} cells"
+    )
+    missed = int(ds.n_not_teacher.sum())
+    lines.append(
+        f"  runs not ending at the teacher: {missed}; flow statuses other than converged: "
+        f"{int(ds.n_status_not_converged.sum())}"
+        + (
+            " (so every start in Omega reached w*, as Theorem 5 says)"
+            if missed == 0
+            else " (rerun those cells with run_cell() to see whether any started in Omega)"
+        )
     )
     lines.append(f"  ({ds.attrs['seconds']:.1f} s)")
     return "\n".join(lines)
 
 
+def _cells(ds: xr.Dataset, mask: xr.DataArray) -> str:
+    """The cells ``(d, eps)`` where ``mask`` holds, as text."""
+    rows, cols = np.nonzero(mask.transpose("dimension", "epsilon").values)
+    d, eps = ds.dimension.values[rows], ds.epsilon.values[cols]
+    return ", ".join(f"(d = {a}, eps = {b:.2f})" for a, b in zip(d, eps, strict=True))
+
+
 def main(
     out_dir: str | Path = "out/tian_theorem6_single_unit", *, quick: bool = False
 ) -> dict[str, Path]:
-    """Run the experiment, save its data and figure, print a summary and check the bound.
+    """Run the experiment, save its data and figure, print a report and check the bound.
 
     Parameters
     ----------
     out_dir : str or Path
-        Directory for ``tian_theorem6.nc`` and ``tian_theorem6.png`` (created if needed).
+        Directory for ``tian_theorem6.nc`` (the summary per ``(d, eps)``),
+        ``tian_theorem6_sweeps.nc`` (the basin sweeps, a group per ``d``) and
+        ``tian_theorem6.png`` (created if needed).
     quick : bool
         Fewer dimensions, radii and runs (seconds).
 
     Returns
     -------
     dict of Path
-        ``data`` and ``figure``.
+        ``data``, ``sweeps`` and ``figure``.
     """
     sizes = QUICK if quick else DEFAULT
     start = time.perf_counter()
-    ds = experiment(sizes)
+    ds, sweeps = experiment(sizes)
     ds.attrs["seconds"] = time.perf_counter() - start
     ds.attrs["quick"] = int(quick)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "data": save(ds, out / "tian_theorem6.nc"),
-        "figure": draw(ds, out / "tian_theorem6.png"),
-    }
-    print(summary(ds))
-    assert bool((ds.ci_high >= ds.bound).all()), "a converged fraction lies below Theorem 6"
+    paths = save_outputs(
+        out_dir,
+        {
+            "data": ("tian_theorem6.nc", ds),
+            "sweeps": ("tian_theorem6_sweeps.nc", sweeps_tree(sweeps)),
+        },
+        {"figure": ("tian_theorem6.png", draw(ds, sweeps))},
+        dpi=110,
+    )
+    print(report(ds))
+    assert bool((ds.ci_high >= ds.bound).all()), "a fraction reaching w* lies below Theorem 6"
+    assert bool((ds.probability_in_omega >= ds.bound - 1e-12).all()), "P(Omega) below the bound"
     return paths
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out/tian_theorem6_single_unit", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
-    args = parser.parse_args()
-    main(args.out, quick=args.quick)
+    run_cli(main, "out/tian_theorem6_single_unit", __doc__)

@@ -3,10 +3,14 @@
 Each example script defines ``main(out_dir, *, quick=False) -> dict[str, Path]`` returning the files
 it wrote; ``quick=True`` shrinks it to seconds. Examples check their own science with assertions
 where the paper states a number (for example a 1/sqrt(N) slope); this test checks that they run and
-that every file they report exists and loads.
+that every file they report exists and loads. Files whose name starts with an underscore
+(``_common.py``: helpers the scripts share) are not examples. The scripts import those helpers as
+``from _common import ...``, which works when examples/ is on ``sys.path`` (as when a script is run
+with ``python examples/NAME.py``); it is put there below.
 """
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,8 @@ from dynsys.io import load
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+if str(EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(EXAMPLES))
 
 
 def load_module(path: Path):

@@ -10,6 +10,7 @@
 """
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from dynsys.models import cnn
 from dynsys.models.relu import gradient, relu_kernel, small_ball_init, teacher_student
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+if str(EXAMPLES) not in sys.path:  # the scripts import their helpers: from _common import ...
+    sys.path.insert(0, str(EXAMPLES))
 
 
 def _load(name: str):

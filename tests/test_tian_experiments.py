@@ -15,6 +15,7 @@
 """
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from dynsys.models.reduced import theorem7, theorem7_saddle
 from dynsys.models.relu import hessian, population_gating, teacher_student
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+if str(EXAMPLES) not in sys.path:  # the scripts import their helpers: from _common import ...
+    sys.path.insert(0, str(EXAMPLES))
 
 
 def load_example(stem: str):
