@@ -339,9 +339,61 @@ def _fmt(value: float) -> str:
     return "nan" if not np.isfinite(value) else f"{value:.6g}"
 
 
+_PAIR_LIMIT = 8
+"""Up to this many minima the summary lists the barrier of every pair; above, one per minimum."""
+
+
+def _barrier_tops(G: nx.DiGraph, found: list) -> dict:
+    """For each minimum ``a``: node -> the highest node on the minimax path from ``a`` (one
+    minimum spanning forest of the barrier graph serves every pair)."""
+    forest = nx.minimum_spanning_tree(_barrier_graph(G), weight="weight")
+    tops = {}
+    for a in found:
+        top = {a: a}
+        for u, v in nx.bfs_edges(forest, a):
+            top[v] = v if _energy(G, v) > _energy(G, top[u]) else top[u]
+        tops[a] = top
+    return tops
+
+
+def _barrier_lines(G: nx.DiGraph, found: list) -> list[str]:
+    tops = _barrier_tops(G, found)
+    lines = []
+    alone = [a for a in found if not any(b in tops[a] for b in found if b != a)]
+    if len(found) <= _PAIR_LIMIT:
+        lines.append("lowest barriers between minima (top energy at node; height from each side):")
+        for a, b in itertools.combinations(found, 2):
+            if b not in tops[a]:
+                continue
+            t = tops[a][b]
+            e = _energy(G, t)
+            lines.append(
+                f"  {a}-{b}: {_fmt(e)} at {t}; {_fmt(e - _energy(G, a))} from {a}, "
+                f"{_fmt(e - _energy(G, b))} from {b}"
+            )
+    else:
+        lines.append("lowest barrier out of each minimum (to the minimum it joins lowest):")
+        for a in found:
+            joined = [b for b in found if b != a and b in tops[a]]
+            if not joined:
+                continue
+            b = min(joined, key=lambda m: _energy(G, tops[a][m]))
+            e = _energy(G, tops[a][b])
+            lines.append(
+                f"  {a} -> {b}: {_fmt(e)} at {tops[a][b]}, height {_fmt(e - _energy(G, a))}"
+            )
+    if alone:
+        lines.append(
+            "  joined to no other minimum by trajectories: " + ", ".join(str(a) for a in alone)
+        )
+    return lines
+
+
 def graph_summary(G: nx.DiGraph) -> str:
-    """Return a readable summary: nodes by kind, minima, saddles with their barriers, edges by
-    status.
+    """Return a readable summary: nodes by kind, minima, saddles with their barriers, the lowest
+    barriers between minima (every pair up to 8 minima; above, the lowest from each minimum),
+    edges by status. For general systems (no energies) the minima are the sinks and barriers
+    are left out.
 
     Examples
     --------
@@ -356,6 +408,8 @@ def graph_summary(G: nx.DiGraph) -> str:
     minima (energy): 0 (0), 1 (0)
     saddles (energy -> minima reached, barrier from each):
       2 saddle-1 (0.25) -> 0 (0.25), 1 (0.25)
+    lowest barriers between minima (top energy at node; height from each side):
+      0-1: 0.25 at 2; 0.25 from 0, 0.25 from 1
     edges by status: converged 2
     """
     name = G.graph.get("system")
@@ -364,32 +418,42 @@ def graph_summary(G: nx.DiGraph) -> str:
     state = "" if complete is None else (", complete" if complete else ", INCOMPLETE")
     lines = [f"{title}: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges{state}"]
     kinds = Counter(str(G.nodes[k].get("kind", "unclassified")) for k in G)
-    lines.append("nodes by kind: " + ", ".join(f"{k} {c}" for k, c in sorted(kinds.items())))
+    by_kind = ", ".join(f"{k} {c}" for k, c in sorted(kinds.items()))
+    lines.append("nodes by kind: " + (by_kind or "none"))
     found = minima(G) if all("index" in G.nodes[k] for k in G) else []
+    energies = all(np.isfinite(_energy(G, k)) for k in G if not is_special(G, k))
     if found:
         items = []
         for k in found:
             mult = G.nodes[k].get("multiplicity", 1)
             tag = f" x{mult}" if mult and mult > 1 else ""
-            items.append(f"{k} ({_fmt(_energy(G, k))}){tag}")
-        lines.append("minima (energy): " + ", ".join(items))
+            items.append((f"{k} ({_fmt(_energy(G, k))})" if energies else str(k)) + tag)
+        head = "minima (energy): " if energies else "sinks (no energies): "
+        lines.append(head + ", ".join(items))
         if all(np.isfinite(_energy(G, k)) for k in found):
             spurious = spurious_minima(G)
             if spurious:
                 lines.append("spurious minima: " + ", ".join(str(k) for k in spurious))
     tops = [k for k in G if not is_special(G, k) and int(G.nodes[k].get("index", 0)) >= 1]
     if tops:
-        lines.append("saddles (energy -> minima reached, barrier from each):")
+        lines.append(
+            "saddles (energy -> minima reached, barrier from each):"
+            if energies
+            else "saddles (-> nodes reached):"
+        )
         for s in tops:
             e = _energy(G, s)
             ends = [
-                f"{t} ({_fmt(e - _energy(G, t))})"
-                if not is_special(G, t)
-                else str(G.nodes[t]["kind"])
+                str(G.nodes[t]["kind"])
+                if is_special(G, t)
+                else (f"{t} ({_fmt(e - _energy(G, t))})" if energies else str(t))
                 for t in G.successors(s)
             ]
             kind = G.nodes[s].get("kind", "")
-            lines.append(f"  {s} {kind} ({_fmt(e)}) -> " + (", ".join(ends) or "nothing"))
+            energy = f" ({_fmt(e)})" if energies else ""
+            lines.append(f"  {s} {kind}{energy} -> " + (", ".join(ends) or "nothing"))
+    if len(found) >= 2 and energies:
+        lines += _barrier_lines(G, found)
     codes = [d["status"] for _, _, d in G.edges(data=True) if "status" in d]
     if codes:
         counts = Counter(status_names(codes).tolist())

@@ -75,7 +75,7 @@ SIZES = {
     "default": {"ks": tuple(range(6, 21)), "runs": 1000},
     "quick": {"ks": (6, 8), "runs": 16},
 }
-CHUNK = 250  # runs per chunk (four per row: both workers busy, little per-step overhead)
+CHUNK = 500  # runs per chunk: one per worker, so each row pays for two slow tails, not more
 EXTRA_CAP = 10_000  # iterations of the K* + 1 runs ...
 EXTRA_CAP_LONG = 300_000  # ... and of those still at J >= 1e-3 after EXTRA_CAP
 SAME_SPURIOUS = 1e-6  # K* + 1: spurious end points with losses this close are one minimum

@@ -12,21 +12,38 @@ from dynsys.io import load
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+def toml_value(value) -> str:
+    """A TOML value: inline tables (nested ones too), arrays, strings, booleans, numbers."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
 def toml_text(data: dict) -> str:
     lines = []
     for section, table in data.items():
         lines.append(f"[{section}]")
-        for key, value in table.items():
-            if isinstance(value, dict):
-                inner = ", ".join(f"{k} = {v!r}" for k, v in value.items())
-                lines.append(f"{key} = {{ {inner} }}")
-            elif isinstance(value, bool):
-                lines.append(f"{key} = {'true' if value else 'false'}")
-            elif isinstance(value, str):
-                lines.append(f'{key} = "{value}"')
-            else:
-                lines.append(f"{key} = {value!r}")
+        lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
     return "\n".join(lines) + "\n"
+
+
+def shrink_basins(table: dict) -> None:
+    """At most 10 grid points per axis (keeping the parity), 60 samples in one round."""
+    for axis, spec in table.get("grid", {}).get("axes", {}).items():
+        if isinstance(spec, list) and len(spec) == 3:
+            table["grid"]["axes"][axis] = [*spec[:2], min(spec[2], 10 - spec[2] % 2)]
+    if "n" in table or table.get("mode") in ("probabilities", "sweep"):
+        table["n"] = min(table.get("n", 60), 60)
+        if "max_samples" in table or "target_width" in table:
+            table["max_samples"] = table["n"]
+    if "values" in table:
+        table["values"] = table["values"][:2]
 
 
 def test_analyze_double_well_finds_the_exact_points(tmp_path, capsys):
@@ -49,12 +66,25 @@ def test_every_example_spec_runs_small(spec, tmp_path):
     data.setdefault("fixed_points", {})["seeds"] = 60
     portrait = data.setdefault("portrait", {})
     portrait["orbits"] = min(portrait.get("orbits", 2), 2)
+    if "basins" in data:
+        shrink_basins(data["basins"])
+    if "graph" in data:
+        data["graph"]["path_points"] = min(data["graph"].get("path_points", 20), 20)
     small = tmp_path / spec.name
     small.write_text(toml_text(data))
-    assert main(["analyze", str(small), "--out", str(tmp_path / "out")]) == 0
-    ds = load(tmp_path / "out" / "fixed_points.nc")
-    assert ds.sizes["point"] >= 1
-    assert float(ds["residual"].max()) < 1e-8
+    out = tmp_path / "out"
+    # a spec without a region is a `dynsys basins` spec (attractors found on the way)
+    command = "analyze" if "region" in data else "basins"
+    assert main([command, str(small), "--out", str(out)]) == 0
+    if command == "analyze":
+        ds = load(out / "fixed_points.nc")
+        assert ds.sizes["point"] >= 1
+        assert float(ds["residual"].max()) < 1e-8
+    if "basins" in data:
+        basins = load(out / "basins.nc")
+        assert float(basins["fraction"].sum("attractor").min()) == pytest.approx(1.0)
+    if "graph" in data:
+        assert load(out / "graph.nc").sizes["node"] >= 1
 
 
 def test_bad_spec_is_an_error_naming_the_key(tmp_path, capsys):

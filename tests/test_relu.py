@@ -243,8 +243,9 @@ def test_teacher_student_system_is_the_negative_gradient_and_hessian():
     W, W_star, a, a_star = random_network(3, 2, 4, 12)
     system = relu.teacher_student(W_star, K=3, a=a, a_star=a_star)
     x = np.stack([W.ravel(), 0.5 * W.ravel()])
-    np.testing.assert_array_equal(
-        system.f(x), -relu.gradient(x.reshape(2, 3, 4), W_star, a, a_star)
+    # the system's gradient takes the fixed-teacher path (same formula, other rounding)
+    np.testing.assert_allclose(
+        system.f(x), -relu.gradient(x.reshape(2, 3, 4), W_star, a, a_star), rtol=0, atol=1e-14
     )
     np.testing.assert_array_equal(
         system.jac(x), -relu.hessian(x.reshape(2, 3, 4), W_star, a, a_star)
@@ -326,3 +327,20 @@ def test_teachers_and_initialisations():
     assert abs((r < 0.05).mean() - 0.25) < 4 * math.sqrt(0.25 * 0.75 / r.size)
     with pytest.raises(ValueError, match="orthonormal"):
         relu.orthonormal_teacher(3, 2)
+
+
+@pytest.mark.parametrize("K, K_star, d", [(3, 5, 4), (7, 6, 6), (20, 20, 20)])
+def test_fixed_teacher_path_equals_the_general_gradient(K, K_star, d):
+    rng = np.random.default_rng(K * 100 + d)
+    W_star = rng.standard_normal((K_star, d))
+    a, a_star = rng.uniform(0.5, 1.5, K), rng.uniform(-1.0, 1.5, K_star)
+    system = relu.teacher_student(W_star, K=K, a=a, a_star=a_star)
+    x = rng.standard_normal((3, 70, K * d)) / np.sqrt(d)  # crosses the internal chunk size
+    expected = relu.gradient(x.reshape(3, 70, K, d), W_star, a, a_star)
+    got = system.gradient(x)
+    assert got.shape == x.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13 * np.abs(expected).max())
+    # a zero hidden unit: the item is flagged NaN, the others are untouched
+    x[1, 5, :d] = 0.0
+    got = system.gradient(x)
+    assert np.isnan(got[1, 5]).all() and np.isfinite(np.delete(got.reshape(-1, K * d), 75, 0)).all()

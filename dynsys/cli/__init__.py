@@ -1,21 +1,50 @@
 """The ``dynsys`` command.
 
 ``dynsys analyze SPEC.toml [--out DIR]`` finds and classifies the fixed points of the model a spec
-names, prints a table, and writes ``fixed_points.nc`` and ``portrait.png`` into the output folder
-(plus ``diagram.nc`` and ``diagram.png`` when the spec has a ``[continuation]`` table).
+names, prints a table, and writes ``fixed_points.nc`` and ``portrait.png`` into the output folder;
+optional tables add stages that start from those points: ``[continuation]`` (``diagram.nc``,
+``diagram.png``), ``[basins]`` (``basins.nc``, ``basins.png``) and ``[graph]`` (``graph.nc``,
+``graph.graphml``, ``graph.png``, ``disconnectivity.png``).
 ``dynsys continue SPEC.toml [--out DIR]`` follows equilibria in a parameter, switching at branch
 points, prints the special points and writes ``diagram.nc`` and ``diagram.png``.
+``dynsys basins SPEC.toml [--out DIR] [--progress]`` maps basins of attraction or estimates their
+probabilities (the ``[basins]`` table), from the fixed points of ``[region]`` when the spec has
+one, else finding the attractors on the way; it prints the attractors with their fractions and
+writes ``basins.nc`` and ``basins.png``.
+``dynsys graph SPEC.toml [--out DIR]`` builds the graph of the critical points in ``[region]``
+joined by the trajectories leaving the saddles, prints its minima, saddles and barriers, and
+writes the graph files of the ``[graph]`` stage.
+
+Errors in the spec or the files (exit code 2) are reported in one line that names the problem.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from ..errors import DynsysError
+from ..errors import DynsysError, SpecError
 
 __all__ = ["main"]
+
+
+def _out_dir(args: argparse.Namespace, spec: dict) -> Path:
+    """The output folder (``--out``, else ``output.dir``), checked before any computation: it
+    must be a folder, or be creatable in the nearest existing folder above it."""
+    out_dir = Path(args.out or spec["output"]["dir"])
+    existing = next(p for p in (out_dir, *out_dir.parents) if p.exists())
+    problem = ""
+    if not existing.is_dir():
+        problem = f"{str(existing)!r} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"no permission to write in {str(existing)!r}"
+    if problem:
+        raise SpecError(
+            f"cannot use {str(out_dir)!r} as the output folder (--out or output.dir): {problem}."
+        )
+    return out_dir
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -25,7 +54,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec, ANALYZE_SCHEMA)
     system = resolve_system(spec["model"], MODELS)
-    out_dir = Path(args.out or spec["output"]["dir"])
+    out_dir = _out_dir(args, spec)
     run_analyze(spec, system, out_dir)
     return 0
 
@@ -37,8 +66,33 @@ def _continue(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec, continue_schema())
     system = resolve_system(spec["model"], MODELS)
-    out_dir = Path(args.out or spec["output"]["dir"])
+    out_dir = _out_dir(args, spec)
     run_continue(spec, system, out_dir, progress=args.progress)
+    return 0
+
+
+def _basins(args: argparse.Namespace) -> int:
+    from ..models import MODELS
+    from .basins_stage import basins_schema, run_basins
+    from .spec import load_spec, resolve_system
+
+    spec = load_spec(args.spec, basins_schema())
+    system = resolve_system(spec["model"], MODELS)
+    out_dir = _out_dir(args, spec)
+    run_basins(spec, system, out_dir, progress=args.progress)
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from ..models import MODELS
+    from .analyze import ANALYZE_SCHEMA
+    from .graph_stage import run_graph
+    from .spec import load_spec, resolve_system
+
+    spec = load_spec(args.spec, ANALYZE_SCHEMA)
+    system = resolve_system(spec["model"], MODELS)
+    out_dir = _out_dir(args, spec)
+    run_graph(spec, system, out_dir, progress=args.progress)
     return 0
 
 
@@ -61,6 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
     cont.add_argument("--out", help="output folder (overrides output.dir of the spec)")
     cont.add_argument("--progress", action="store_true", help="show progress bars")
     cont.set_defaults(run=_continue)
+    basins = sub.add_parser(
+        "basins", help="basins of attraction: a map on a grid, or probabilities with intervals"
+    )
+    basins.add_argument("spec", help="a TOML spec file with a [basins] table")
+    basins.add_argument("--out", help="output folder (overrides output.dir of the spec)")
+    basins.add_argument("--progress", action="store_true", help="show a progress bar")
+    basins.set_defaults(run=_basins)
+    graph = sub.add_parser(
+        "graph", help="critical points joined by trajectories: barriers, disconnectivity"
+    )
+    graph.add_argument("spec", help="a TOML spec file with a [region] (and a [graph] table)")
+    graph.add_argument("--out", help="output folder (overrides output.dir of the spec)")
+    graph.add_argument("--progress", action="store_true", help="show progress bars")
+    graph.set_defaults(run=_graph)
     return parser
 
 
@@ -69,8 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DynsysError, FileNotFoundError) as exc:
-        print(f"dynsys {args.command}: error: {exc}", file=sys.stderr)
+    except (DynsysError, OSError) as exc:  # OSError: missing file, not a folder, no permission
+        text = str(exc)
+        if isinstance(exc, OSError) and exc.strerror and exc.filename:
+            text = f"{exc.strerror}: {exc.filename}"
+        print(f"dynsys {args.command}: error: {text}", file=sys.stderr)
         return 2
 
 

@@ -1,8 +1,10 @@
 """The ``dynsys analyze`` stages: fixed points and their classification, then a phase portrait.
 
 Further stages are optional spec tables: each adds its table(s) to ``ANALYZE_SCHEMA`` and runs in
-:func:`run_analyze` when its table asks for it (``[continuation]`` with a ``param``: the
-continuation stage of :mod:`dynsys.cli.continuation_stage`).
+:func:`run_analyze` when its table asks for it: ``[continuation]`` with a ``param`` (the
+continuation stage of :mod:`dynsys.cli.continuation_stage`), ``[basins]`` with a ``mode``
+(:mod:`dynsys.cli.basins_stage`), ``[graph]`` with any key set (:mod:`dynsys.cli.graph_stage`).
+The later stages start from the fixed points found here.
 """
 
 from __future__ import annotations
@@ -16,15 +18,23 @@ from scipy.stats import qmc
 
 from ..errors import SpecError
 from ..system import System
+from .basins_stage import BASINS_TABLE, basins_requested, run_basins_stage
 from .continuation_stage import (
     CONTINUATION_TABLE,
     START_TABLE,
     continuation_requested,
     run_continuation_stage,
 )
+from .graph_stage import GRAPH_TABLE, graph_requested, run_graph_stage
 from .spec import Key, non_negative, positive
 
-__all__ = ["ANALYZE_SCHEMA", "fixed_point_table", "run_analyze", "sample_region"]
+__all__ = [
+    "ANALYZE_SCHEMA",
+    "find_region_points",
+    "fixed_point_table",
+    "run_analyze",
+    "sample_region",
+]
 
 MODEL_SCHEMA = {
     "name": Key("str", "", doc="a model from dynsys.models.MODELS"),
@@ -58,6 +68,8 @@ ANALYZE_SCHEMA = {
     # optional stages
     "start": START_TABLE,
     "continuation": CONTINUATION_TABLE,
+    "basins": BASINS_TABLE,
+    "graph": GRAPH_TABLE,
 }
 
 
@@ -114,10 +126,37 @@ def fixed_point_table(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def run_analyze(spec: dict[str, Any], system: System, out_dir: Path) -> dict[str, Path]:
-    """Run the analyze stages on a validated spec; return the files written."""
+def find_region_points(
+    spec: dict[str, Any], system: System
+) -> tuple[xr.Dataset, np.ndarray, np.ndarray]:
+    """Find and classify the fixed points in the spec's ``[region]`` with its ``[fixed_points]``
+    settings (Newton from a scrambled Halton sequence), and print them as a table.
+
+    Returns
+    -------
+    points : xarray.Dataset
+        The result of :func:`dynsys.fixedpoints.find_fixed_points`.
+    lower, upper : numpy.ndarray
+        The corners of the region.
+
+    Raises
+    ------
+    SpecError
+        If the region has the wrong length or is empty.
+
+    Examples
+    --------
+    >>> from dynsys.cli.spec import validate
+    >>> from dynsys.models import double_well
+    >>> spec = validate({"model": {"name": "double_well"}, "fixed_points": {"seeds": 30},
+    ...                  "region": {"lower": [-2, -1], "upper": [2, 1]}}, ANALYZE_SCHEMA)
+    >>> points, lower, upper = find_region_points(spec, double_well())  # doctest: +ELLIPSIS
+    3 fixed point(s) in the region from 30 seeds (... seeds converged):
+    ...
+    >>> sorted(points["kind"].values.tolist())
+    ['minimum', 'minimum', 'saddle-1']
+    """
     from ..fixedpoints import NewtonOptions, find_fixed_points
-    from ..io import save
 
     lower, upper = _region(spec, system)
     fp = spec["fixed_points"]
@@ -130,18 +169,30 @@ def run_analyze(spec: dict[str, Any], system: System, out_dir: Path) -> dict[str
         deflation=fp["deflation"],
         bounds=np.stack([lower, upper], axis=1),
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = {"fixed_points": save(points, out_dir / "fixed_points.nc")}
-    print(f"{system!r}")
     print(
         f"{points.sizes['point']} fixed point(s) in the region from {fp['seeds']} seeds "
         f"({int(points.attrs.get('n_converged', 0))} seeds converged):"
     )
     print(fixed_point_table(points))
+    return points, lower, upper
+
+
+def run_analyze(spec: dict[str, Any], system: System, out_dir: Path) -> dict[str, Path]:
+    """Run the analyze stages on a validated spec; return the files written."""
+    from ..io import save
+
+    print(f"{system!r}")
+    points, lower, upper = find_region_points(spec, system)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {"fixed_points": save(points, out_dir / "fixed_points.nc")}
     if spec["portrait"]["enabled"]:
         written["portrait"] = _portrait_stage(spec, system, points, lower, upper, out_dir)
     if continuation_requested(spec):
         written.update(run_continuation_stage(spec, system, out_dir, points=points))
+    if basins_requested(spec):
+        written.update(run_basins_stage(spec, system, out_dir, points=points))
+    if graph_requested(spec):
+        written.update(run_graph_stage(spec, system, out_dir, points=points))
     for label, path in written.items():
         print(f"wrote {label}: {path}")
     return written

@@ -86,14 +86,15 @@ _REGION = {
 
 def continue_schema() -> dict[str, Any]:
     """The schema of a ``dynsys continue`` spec: the analyze tables (``[region]`` optional when
-    ``start.x`` is given; ``[portrait]`` accepted and unused), ``[start]`` and
-    ``[continuation]``. A spec valid for ``dynsys continue`` is valid for ``dynsys analyze``
-    when it has a ``[region]``.
+    ``start.x`` is given; ``[portrait]``, ``[basins]``, ``[graph]`` accepted and unused),
+    ``[start]`` and ``[continuation]``. A spec valid for ``dynsys continue`` is valid for
+    ``dynsys analyze`` when it has a ``[region]``.
 
     Examples
     --------
-    >>> sorted(continue_schema())
-    ['continuation', 'fixed_points', 'model', 'output', 'portrait', 'region', 'start']
+    >>> sorted(continue_schema())  # doctest: +NORMALIZE_WHITESPACE
+    ['basins', 'continuation', 'fixed_points', 'graph', 'model', 'output', 'portrait',
+     'region', 'start']
     """
     from .analyze import ANALYZE_SCHEMA
 

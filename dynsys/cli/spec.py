@@ -27,8 +27,10 @@ class Key:
     """One key of a spec table: its type, default, and an optional range check.
 
     ``kind`` is one of ``"int"``, ``"float"``, ``"str"``, ``"bool"``, ``"floats"`` (a list of
-    numbers), ``"strs"`` (a list of strings) or ``"numbers"`` (a table of name -> number) or
-    ``"table"`` (a free table of name -> number, string or bool, for factory arguments).
+    numbers), ``"strs"`` (a list of strings), ``"numbers"`` (a table of name -> number),
+    ``"table"`` (a free table of name -> number, string or bool, for factory arguments) or
+    ``"free"`` (any table, nested ones included, handed on as it is to the stage that uses it,
+    which checks it and names its keys in errors).
     ``check`` returns an error text for a bad value, or ``None``.
     """
 
@@ -87,6 +89,8 @@ def _coerce(key: Key, value, where: str):
         ok = isinstance(value, dict) and all(
             isinstance(v, int | float | str | bool) for v in value.values()
         )
+    elif kind == "free":
+        ok = isinstance(value, dict)
     else:  # pragma: no cover - schema bug
         raise AssertionError(f"unknown key kind {kind!r}")
     if not ok:
@@ -99,6 +103,7 @@ def _coerce(key: Key, value, where: str):
             "strs": "a list of strings",
             "numbers": "a table of name = number",
             "table": "a table of name = value",
+            "free": f"a table ([{where}])",
         }
         raise SpecError(f"`{where}` must be {names[kind]}; got {value!r}.")
     if key.check is not None:

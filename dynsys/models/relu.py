@@ -46,6 +46,7 @@ from ._relu_core import (
     network,
     weights,
 )
+from ._relu_fixed import FixedTeacherGradient
 from ._relu_init import (
     distance_to_teacher,
     orthonormal_teacher,
@@ -362,7 +363,13 @@ def teacher_student(
     def V(x, p):
         return by_chunks(loss_core, *split(x))
 
+    fixed = None if train_a else FixedTeacherGradient(W_star, a_fixed, a_star)
+
     def grad(x, p):
+        if fixed is not None:
+            out = fixed(x)  # None when a state has a zero hidden unit: the general path flags it
+            if out is not None:
+                return out
         W, Ws, a_now, a_s = split(x)
         out = by_chunks(gradient_core, W, Ws, a_now, a_s, train_a)
         return _handle_singular(out, W, "nan", 1, "")

@@ -1,0 +1,359 @@
+"""The basins stage: ``dynsys basins SPEC.toml`` and the ``[basins]`` table of ``dynsys analyze``.
+
+The ``[basins]`` table is handed to :func:`dynsys.basins.basins_from_options`, which checks it:
+``mode`` is ``"map"`` (a grid, ``grid = { axes = { x = [low, high, num], y = [...] } }``),
+``"probabilities"`` (Monte Carlo from ``sampler = { kind = "uniform", low = [...], high = [...] }``
+with ``n``, ``seed``, ``target_width``, ...) or ``"sweep"`` (the same over ``values`` of a
+``param``); ``flow = { ... }`` sets how orbits are followed. Two keys belong to the command line:
+``figure`` (default true: draw ``basins.png``) and ``enabled`` (default true; false skips the
+stage in ``dynsys analyze``).
+
+The stage prints a table of the attractors (kind, index, energy, state) with the number and
+fraction of orbits reaching each, Wilson intervals for Monte-Carlo estimates, and the outcomes
+without an attractor (not converged, escaped, ...) with what to change; it writes ``basins.nc``
+and ``basins.png`` (the map as an image, probability bars, or probability curves).
+
+``dynsys basins`` first finds the fixed points in ``[region]`` (with the ``[fixed_points]``
+settings) when the spec has one and gives them as known attractors; without a region the
+attractors are found on the way (end points of converged orbits, refined by Newton). In
+``dynsys analyze`` the stage starts from the fixed points the analyze stage found.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..errors import SpecError
+from .spec import Key
+
+__all__ = [
+    "BASINS_TABLE",
+    "basin_table",
+    "basins_requested",
+    "basins_schema",
+    "run_basins",
+    "run_basins_stage",
+]
+
+BASINS_TABLE = Key(
+    "free",
+    {},
+    doc="options of dynsys.basins.basins_from_options (mode, grid/sampler, flow, ...), plus "
+    "`figure` and `enabled`",
+)
+"""The ``[basins]`` spec entry: a free table, checked by the stage."""
+
+_CLI_KEYS = ("enabled", "figure")
+_MODES = ("map", "probabilities", "sweep")
+
+_REGION = {
+    "lower": Key("floats", [], doc="lower corner of the box where fixed points are searched"),
+    "upper": Key("floats", [], doc="upper corner"),
+}
+
+_HINTS = {
+    -1: "did not converge before basins.flow.t_max / basins.flow.max_steps: raise them, or "
+    "loosen basins.flow.converge_tol (it must lie above the integration error near an "
+    "attractor)",
+    -2: "escaped (|x| > basins.flow.escape_radius)",
+    -3: "reached NaN or inf",
+    -4: "converged to no attractor in the table (see basins.discover, basins.refine, "
+    "basins.match_tol)",
+}
+
+
+def basins_schema() -> dict[str, Any]:
+    """The schema of a ``dynsys basins`` spec: the analyze tables with ``[region]`` optional.
+
+    Examples
+    --------
+    >>> sorted(basins_schema())[:4]
+    ['basins', 'continuation', 'fixed_points', 'graph']
+    """
+    from .analyze import ANALYZE_SCHEMA
+
+    return {**ANALYZE_SCHEMA, "region": _REGION}
+
+
+def _flag(table: dict[str, Any], key: str) -> bool:
+    value = table.get(key, True)
+    if not isinstance(value, bool):
+        raise SpecError(f"`basins.{key}` must be true or false; got {value!r}.")
+    return value
+
+
+def basins_requested(spec: dict[str, Any]) -> bool:
+    """Whether ``dynsys analyze`` runs the basins stage: the spec has a ``[basins]`` table and
+    it does not set ``enabled = false``.
+
+    Raises
+    ------
+    SpecError
+        If the table sets options but no ``mode``, or ``enabled`` is not a boolean.
+
+    Examples
+    --------
+    >>> basins_requested({"basins": {}}), basins_requested({"basins": {"mode": "map"}})
+    (False, True)
+    >>> basins_requested({"basins": {"mode": "map", "enabled": False}})
+    False
+    """
+    table = spec.get("basins") or {}
+    if not table or not _flag(table, "enabled"):
+        return False
+    if "mode" not in table:
+        raise SpecError(
+            f"[basins] sets {[f'basins.{k}' for k in table]} but no `basins.mode`; choose one of "
+            f"{list(_MODES)}."
+        )
+    return True
+
+
+# ---------------------------------------------------------------------------- the table
+def _number(value: float, fmt: str) -> str:
+    return "" if not np.isfinite(value) else format(round(float(value), 12) + 0.0, fmt)
+
+
+def _rows(ds: xr.Dataset, where: dict[str, int], shown: list[str], interval: bool) -> list[list]:
+    rows = []
+    ds = ds.isel(where)
+    for label in ds["attractor"].values.tolist():
+        at = ds.sel(attractor=label)
+        count = int(at["n_orbits"].values)
+        kind = str(at["attractor_kind"].values)
+        if not kind and count == 0:  # a sweep: the attractor is absent at this value
+            continue
+        row = [str(label), kind]
+        if "attractor_role" in ds:
+            row.append(str(at["attractor_role"].values))
+        index = int(at["attractor_index"].values)
+        row.append(str(index) if index >= 0 else "")
+        if "attractor_energy" in ds:
+            row.append(_number(float(at["attractor_energy"].values), ".6g"))
+        x = at["attractor_x"].sel(state=shown).values
+        row += [_number(float(v), ".6f") for v in x]
+        row += [str(count), f"{float(at['fraction'].values):.4f}"]
+        if interval:
+            low, high = float(at["ci_low"].values), float(at["ci_high"].values)
+            row.append(f"[{low:.4f}, {high:.4f}]")
+        rows.append(row)
+    return rows
+
+
+def _format(header: list[str], rows: list[list], left: range) -> list[str]:
+    """Columns aligned; those in ``left`` (text) to the left, the others (numbers) right."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells):
+        return "  ".join(
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def basin_table(ds: xr.Dataset) -> str:
+    """A plain-text table of a basin result: one row per attractor (label, kind, role, index,
+    energy, first coordinates) and per outcome without an attractor, with the number and
+    fraction of orbits; for Monte-Carlo results also the Wilson interval; for a sweep one block
+    of rows per parameter value.
+
+    Examples
+    --------
+    >>> from dynsys.basins import basin_map
+    >>> from dynsys.models import double_well
+    >>> ds = basin_map(double_well(), {"x": (-1.5, 1.5, 4), "y": (-1, 1, 3)})
+    >>> print(basin_table(ds))
+    label  attractor  index  energy          x         y  orbits  fraction
+        0  minimum        0       0  -1.000000  0.000000       6    0.5000
+        1  minimum        0       0   1.000000  0.000000       6    0.5000
+    """
+    names = [str(s) for s in ds["state"].values]
+    shown = names[:3]
+    interval = "plane_base" not in ds  # grid fractions are not random draws
+    header = ["label", "attractor"]
+    if "attractor_role" in ds:
+        header.append("role")
+    left = range(1, len(header))
+    header.append("index")
+    if "attractor_energy" in ds:
+        header.append("energy")
+    header += [*shown, "orbits", "fraction"]
+    level = float(ds.attrs.get("confidence", 0.95))
+    if interval:
+        header.append(f"{100 * level:g}% interval")
+    if "param" not in ds.dims:
+        lines = _format(header, _rows(ds, {}, shown, interval), left)
+    else:
+        pname = str(ds.attrs.get("param_name", "param"))
+        rows = []
+        for k, value in enumerate(ds["param"].values.tolist()):
+            for row in _rows(ds, {"param": k}, shown, interval):
+                rows.append([f"{value:g}", *row])
+        lines = _format([pname, *header], rows, range(left.start + 1, left.stop + 1))
+    if len(names) > len(shown):
+        lines.append(f"(first {len(shown)} of {len(names)} coordinates shown)")
+    return "\n".join(lines)
+
+
+def _headline(ds: xr.Dataset, mode: str) -> str:
+    if mode == "map":
+        a, b = ds["label"].dims
+        return (
+            f"basin map: {ds.sizes[a]} x {ds.sizes[b]} grid points in ({a}, {b}); "
+            "fractions are area fractions of the grid:"
+        )
+    sampler = ds.attrs.get("sampler", "")
+    if mode == "probabilities":
+        rounds = int(ds.attrs.get("n_rounds", 1))
+        width = ds.attrs.get("target_width")
+        rule = f", target width {width:g}" if width is not None else ""
+        return (
+            f"basin probabilities from {int(ds.attrs['n_samples'])} initial states ({sampler}, "
+            f"seed {ds.attrs.get('seed')}, {rounds} round(s){rule}):"
+        )
+    name = ds.attrs.get("param_name", "param")
+    return (
+        f"basin probabilities over {name} = {ds['param'].values.tolist()} from "
+        f"{int(ds.attrs['n_samples'])} initial states per value ({sampler}, seed "
+        f"{ds.attrs.get('seed')}, the same draws at every value):"
+    )
+
+
+def _notes(ds: xr.Dataset) -> list[str]:
+    counts = ds["n_orbits"]
+    if "param" in counts.dims:
+        counts = counts.sum("param")
+    notes = []
+    for label, hint in _HINTS.items():
+        if label in ds["attractor"].values:
+            count = int(counts.sel(attractor=label).values)
+            if count:
+                notes.append(f"note: {count} orbit(s) {hint}.")
+    return notes
+
+
+# ---------------------------------------------------------------------------- running
+def _draw(ds: xr.Dataset, mode: str, title: str, path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from phase.basins import draw_basin_map, draw_probabilities, draw_probability_curves
+
+    from ..io import atomic_write_path
+
+    size = (7.5, 6.0) if mode == "map" else (7.5, 5.0)
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    if mode == "map":
+        draw_basin_map(ds, ax=ax)
+    elif mode == "probabilities":
+        draw_probabilities(ds, ax=ax)
+    else:
+        draw_probability_curves(ds, ax=ax)
+    ax.set_title(title)
+    with atomic_write_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    return path
+
+
+def _table(spec: dict[str, Any]) -> dict[str, Any]:
+    table = dict(spec.get("basins") or {})
+    if "mode" not in table:
+        raise SpecError(
+            "the spec has no [basins] table with a `basins.mode`; add one, e.g. [basins] with "
+            'mode = "map" and grid = { axes = { x = [-2.0, 2.0, 100], y = [-2.0, 2.0, 100] } }.'
+        )
+    return table
+
+
+def run_basins_stage(
+    spec: dict[str, Any],
+    system,
+    out_dir: Path,
+    points: xr.Dataset | None = None,
+    *,
+    progress: bool = False,
+) -> dict[str, Path]:
+    """Run the basins stage of a validated spec; return the files written.
+
+    Parameters
+    ----------
+    spec : dict
+        Validated against the analyze schema (or :func:`basins_schema`); its ``[basins]`` table
+        is used.
+    system : System
+        The model.
+    out_dir : Path
+        Folder for ``basins.nc`` and ``basins.png`` (created if missing).
+    points : xarray.Dataset, optional
+        Fixed points already found: the known attractors (others are found on the way).
+    progress : bool
+        Show a progress bar (also ``basins.progress = true``).
+
+    Raises
+    ------
+    SpecError
+        For a missing mode, an unknown key or a malformed grid, sampler or flow table (the
+        message names the key).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dynsys.models import double_well
+    >>> spec = {"basins": {"mode": "map", "figure": False,
+    ...                    "grid": {"axes": {"x": [-1.5, 1.5, 4], "y": [-1, 1, 3]}}}}
+    >>> written = run_basins_stage(spec, double_well(), Path(tempfile.mkdtemp()))
+    ... # doctest: +ELLIPSIS
+    basin map: 4 x 3 grid points in (x, y); fractions are area fractions of the grid:
+    ...
+    >>> sorted(written)
+    ['basins']
+    """
+    from ..basins import basins_from_options
+    from ..io import save
+
+    table = _table(spec)
+    figure = _flag(table, "figure")
+    _flag(table, "enabled")
+    options = {k: v for k, v in table.items() if k not in _CLI_KEYS}
+    if progress:
+        options["progress"] = True
+    mode = options["mode"]
+    ds = basins_from_options(system, options, attractors=points)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(_headline(ds, mode))
+    print(basin_table(ds))
+    for note in _notes(ds):
+        print(note)
+    written = {"basins": save(ds, out_dir / "basins.nc")}
+    if figure:
+        title = f"{system.name}: basins ({mode})"
+        written["basins_plot"] = _draw(ds, mode, title, out_dir / "basins.png")
+    return written
+
+
+def run_basins(
+    spec: dict[str, Any], system, out_dir: Path, *, progress: bool = False
+) -> dict[str, Path]:
+    """``dynsys basins``: the fixed points of ``[region]`` when given, then the basins stage."""
+    from .analyze import find_region_points
+
+    _table(spec)  # fail before any computation
+    print(f"{system!r}")
+    points = None
+    region = spec["region"]
+    if region["lower"] or region["upper"]:
+        points, _, _ = find_region_points(spec, system)
+    else:
+        print("no [region]: attractors are found on the way (end points refined by Newton).")
+    written = run_basins_stage(spec, system, out_dir, points, progress=progress)
+    for label, path in written.items():
+        print(f"wrote {label}: {path}")
+    return written
