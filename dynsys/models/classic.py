@@ -284,15 +284,13 @@ def bratu(n: int = 20, lam: float = 1.0, *, sparse: bool = False) -> System:
     h2 = 1.0 / (n + 1) ** 2
 
     def f(u, p):
-        padded = np.concatenate(
-            [np.zeros_like(u[..., :1]), u, np.zeros_like(u[..., :1])], axis=-1
-        )
+        padded = np.concatenate([np.zeros_like(u[..., :1]), u, np.zeros_like(u[..., :1])], axis=-1)
         lap = (padded[..., :-2] - 2.0 * u + padded[..., 2:]) / h2
         return lap + p["lam"] * np.exp(u)
 
-    lap_matrix = sp.diags(
-        [np.ones(n - 1), -2.0 * np.ones(n), np.ones(n - 1)], [-1, 0, 1], format="csr"
-    ) / h2
+    lap_matrix = (
+        sp.diags([np.ones(n - 1), -2.0 * np.ones(n), np.ones(n - 1)], [-1, 0, 1], format="csr") / h2
+    )
 
     def jac(u, p):
         diag = p["lam"] * np.exp(u)
