@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/dynsys analyze examples/double_well.toml --out out/demo/double_well
 	$(BIN)/dynsys analyze examples/mueller_brown.toml --out out/demo/mueller_brown
 	$(BIN)/dynsys analyze examples/lorenz.toml --out out/demo/lorenz
+	$(BIN)/dynsys basins examples/duffing_basins.toml --out out/demo/duffing_basins
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

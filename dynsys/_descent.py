@@ -47,6 +47,7 @@ def descent_flow(
     max_steps: int,
     save_every: int | None,
     converge_block: int | None = None,
+    tail=None,
 ) -> None:
     """Iterate ``x <- x - learning_rate * direction(x)`` from every row of ``x0``; fill ``record``.
 
@@ -54,9 +55,21 @@ def descent_flow(
     iterations times the learning rate. An orbit whose iterate turns non-finite is reported at its
     last finite iterate. Saves are taken every ``save_every`` iterations
     (iteration 0 included).
+
+    ``tail`` (optional, without saves): an object with ``max_batch`` and ``run(x, k, g=...,
+    **limits) -> (x, k, code, |g|^2)`` that finishes the last ``max_batch`` orbits one at a time
+    with the same rules (a compiled loop: small batches cost numpy's call overhead per
+    iteration).
     """
     eta = learning_rate
     k_time, _ = iteration_limit(t_max, eta, max_steps)
+    limits = {
+        "converge_tol": converge_tol,
+        "converge_block": converge_block,
+        "escape_radius": escape_radius,
+        "k_time": k_time,
+        "max_steps": max_steps,
+    }
     if save_every:
         record.x_saved[:, 0] = x0
     rows, x, g = start_batch(direction, x0, record, converge_tol, escape_radius, converge_block)
@@ -83,3 +96,22 @@ def descent_flow(
             record.finish(rows[d], x_prev[d], (k - 1) * eta, g_sq_prev, k - 1, 0, codes[d])
             keep = np.flatnonzero(~done)
             rows, x, g = rows[keep], x[keep], g[keep]
+        if tail is not None and not save_every and 0 < rows.size <= tail.max_batch:
+            _finish_with_tail(tail, rows, x, g, k, record, eta, **limits)
+            return
+
+
+def _finish_with_tail(tail, rows, x, g, k: int, record: BatchRecord, eta: float, **limits) -> None:
+    """Finish each remaining orbit with ``tail.run`` and record it."""
+    for i in range(rows.size):
+        x_end, k_end, code, g_sq = tail.run(x[i], k, g=g[i], learning_rate=eta, **limits)
+        record.n_evaluations += k_end - k
+        record.finish(
+            rows[i : i + 1],
+            x_end[None],
+            k_end * eta,
+            np.array([g_sq]),
+            k_end,
+            0,
+            np.array([code], dtype=np.int8),
+        )

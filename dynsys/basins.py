@@ -102,6 +102,7 @@ __all__ = [
     "basin_probabilities",
     "basin_probability_sweep",
     "basins_from_options",
+    "open_executor",
     "wilson_interval",
 ]
 

@@ -282,8 +282,10 @@ def _integrate(system, p, x0, record: BatchRecord, options: FlowOptions, save_ti
         "max_steps": options.max_steps,
     }
     if options.method == "gradient_descent":
+        tail = None
         if system.is_gradient:
             direction = record.counted(lambda x: system.gradient(x, p))
+            tail = getattr(system, "descent_tail", None)
         else:  # explicit Euler: x <- x + eta f(x)
             direction = record.counted(lambda x: -system.f(x, p))
         descent_flow(
@@ -292,6 +294,7 @@ def _integrate(system, p, x0, record: BatchRecord, options: FlowOptions, save_ti
             record,
             learning_rate=options.learning_rate,
             save_every=options.save_every,
+            tail=tail,
             **common,
         )
     else:

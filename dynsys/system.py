@@ -117,9 +117,7 @@ class System:
         self._dfdp = dfdp
         self._name = str(name)
         n = len(self._state_names)
-        self._probe = (
-            _default_probe(n) if probe is None else as_state_batch(probe, n, name="probe")
-        )
+        self._probe = _default_probe(n) if probe is None else as_state_batch(probe, n, name="probe")
         if self._probe.shape != (n,):
             raise InvalidSystemError(f"`probe` must be one state of shape ({n},).")
         self._jac_is_sparse = False
@@ -165,7 +163,10 @@ class System:
         fb = np.asarray(self._raw_f(batch, self._params), dtype=float)
         if fb.shape != (2, 2, n):
             raise _shape_error(
-                self._field_label + " on a batch of shape (2, 2, n)", fb.shape, (2, 2, n), n,
+                self._field_label + " on a batch of shape (2, 2, n)",
+                fb.shape,
+                (2, 2, n),
+                n,
                 hint_batch,
             )
         if not np.allclose(fb[0, 0], fx, rtol=1e-12, atol=1e-12):
@@ -198,7 +199,10 @@ class System:
             Jb = np.asarray(self._raw_jac(batch, self._params), dtype=float)
             if Jb.shape != (2, 2, n, n):
                 raise _shape_error(
-                    self._jac_label + " on a batch of shape (2, 2, n)", Jb.shape, (2, 2, n, n), n,
+                    self._jac_label + " on a batch of shape (2, 2, n)",
+                    Jb.shape,
+                    (2, 2, n, n),
+                    n,
                     "Return (..., n, n) for states (..., n).",
                 )
         if not np.all(np.isfinite(J)):

@@ -33,8 +33,9 @@ increases ``J`` here (checked per run, ``J_end <= J_0``), so such a run cannot e
 convergence; those still undecided then are reported as such. Distinct spurious minima of this
 table are grouped by loss (relative ``1e-6``) and their representatives checked as above.
 
-Run ``python examples/spurious_minima_table.py [--out DIR] [--quick] [--runs N] [--k K ...]
-[--run-dir DIR]`` (``--run-dir`` keeps finished chunks, so an interrupted run resumes).
+Run ``python examples/spurious_minima_table.py [--out DIR] [--quick] [--extra] [--runs N]
+[--k K ...] [--run-dir DIR]`` (``--extra`` adds the ``K* + 1`` table; ``--run-dir`` keeps
+finished chunks, so an interrupted run resumes).
 
 References
 ----------
@@ -47,10 +48,7 @@ applications in convergence and critical point analysis, ICML 2017.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
-import multiprocessing as mp
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +57,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from dynsys._status import Status
-from dynsys.basins import FlowOptions, NetworkInit, basin_probabilities, wilson_interval
+from dynsys.basins import (
+    FlowOptions,
+    NetworkInit,
+    basin_probabilities,
+    open_executor,
+    wilson_interval,
+)
 from dynsys.io import atomic_write_path, save
 from dynsys.models.relu import gradient, hessian, loss, teacher_student
 from dynsys.symmetry import UnitInputSymmetry
@@ -72,10 +76,11 @@ SAME_LOSS = 1e-7  # degenerate minima with losses this close (relative) are one 
 MATCH_TOL = 1e-4  # end points within this (relative) of a group image are one minimum
 RNG_SEED = 2017
 SIZES = {
-    "default": {"ks": tuple(range(6, 21)), "runs": 1000},
-    "quick": {"ks": (6, 8), "runs": 16},
+    "default": {"ks": tuple(range(6, 21)), "runs": 1000, "extras": (0,)},
+    "extra": {"ks": tuple(range(6, 21)), "runs": 1000, "extras": (0, 1)},
+    "quick": {"ks": (6, 8), "runs": 16, "extras": (0, 1)},
 }
-CHUNK = 500  # runs per chunk: one per worker, so each row pays for two slow tails, not more
+CHUNK = 100  # runs per chunk: slow last runs go to the compiled loop, small chunks cost little
 EXTRA_CAP = 10_000  # iterations of the K* + 1 runs ...
 EXTRA_CAP_LONG = 300_000  # ... and of those still at J >= 1e-3 after EXTRA_CAP
 SAME_SPURIOUS = 1e-6  # K* + 1: spurious end points with losses this close are one minimum
@@ -234,11 +239,6 @@ def spurious_minima(ds: xr.Dataset, d: int, extra: int) -> list[dict]:
     return sorted(found, key=lambda f: f["loss"])
 
 
-def _process_pool(workers: int = 2) -> cf.ProcessPoolExecutor:
-    """One pool of worker processes for every row (each row would otherwise start its own)."""
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
-
-
 def table(
     ks, runs: int, *, extras=(0, 1), run_dir=None, progress: bool = False, executor="processes"
 ):
@@ -259,8 +259,7 @@ def table(
     steps = np.zeros(shape)
     rows: list[dict] = []
     total = time.perf_counter()
-    pool = _process_pool() if executor == "processes" else nullcontext(executor)
-    with pool as resolved:
+    with open_executor(executor, workers=2) as resolved:  # one pool for every row
         for j, e in enumerate(extras):
             for i, d in enumerate(ks):
                 start = time.perf_counter()
@@ -419,6 +418,7 @@ def main(
     out_dir: str | Path = "out/spurious_minima_table",
     *,
     quick: bool = False,
+    extra: bool = False,
     runs: int | None = None,
     ks=None,
     run_dir=None,
@@ -431,7 +431,10 @@ def main(
     out_dir : str or Path
         Output directory (created if needed).
     quick : bool
-        Two sizes and 16 runs each (seconds) instead of 6..20 with 1,000 runs.
+        Two sizes and 16 runs each, both tables (seconds), instead of 6..20 with 1,000 runs.
+    extra : bool
+        Also the table for one extra student unit, ``K = K* + 1`` (about 4 minutes by default
+        for ``K = K*`` alone on two cores; the ``K* + 1`` table adds about twice that).
     runs : int, optional
         Runs per row, overriding the size.
     ks : sequence of int, optional
@@ -446,11 +449,13 @@ def main(
     dict of Path
         ``table``, ``minima`` (netCDF) and ``figure``.
     """
-    size = SIZES["quick" if quick else "default"]
+    size = SIZES["quick" if quick else "extra" if extra else "default"]
     runs = size["runs"] if runs is None else int(runs)
     ks = size["ks"] if ks is None else tuple(int(k) for k in ks)
     executor = None if quick else "processes"
-    summary, minima, _ = table(ks, runs, run_dir=run_dir, progress=progress, executor=executor)
+    summary, minima, _ = table(
+        ks, runs, extras=size["extras"], run_dir=run_dir, progress=progress, executor=executor
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -468,6 +473,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="out/spurious_minima_table")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--extra", action="store_true", help="also the K = K* + 1 table")
     parser.add_argument("--runs", type=int)
     parser.add_argument("--k", type=int, nargs="+", help="values of K* = d")
     parser.add_argument("--run-dir", help="keep finished chunks here (resumable)")
@@ -476,6 +482,7 @@ if __name__ == "__main__":
     main(
         args.out,
         quick=args.quick,
+        extra=args.extra,
         runs=args.runs,
         ks=args.k,
         run_dir=args.run_dir,

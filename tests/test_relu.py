@@ -344,3 +344,32 @@ def test_fixed_teacher_path_equals_the_general_gradient(K, K_star, d):
     x[1, 5, :d] = 0.0
     got = system.gradient(x)
     assert np.isnan(got[1, 5]).all() and np.isfinite(np.delete(got.reshape(-1, K * d), 75, 0)).all()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(converge_tol=1e-9 / (2 * np.pi), converge_block=4, t_max=np.inf, max_steps=10**6),
+        dict(converge_tol=1e-10, t_max=np.inf, max_steps=10**6),
+        dict(converge_tol=None, t_max=np.inf, max_steps=700),  # step limit
+        dict(converge_tol=None, t_max=35.0),  # time limit: 350 iterations
+        dict(converge_tol=1e-10, t_max=np.inf, escape_radius=3.0, learning_rate=9.0),  # escapes
+    ],
+)
+def test_compiled_descent_tail_follows_the_numpy_loop(options):
+    # the last runs of a batch are finished by a compiled loop; it must stop on the same rules,
+    # at the same iteration, at the same state (up to rounding) as the numpy loop
+    from dynsys.integrate import FlowOptions, flow
+
+    options = {"method": "gradient_descent", "learning_rate": 0.1, **options}
+    rng = np.random.default_rng(11)
+    x0 = rng.normal(0.0, 0.5, (3, 16))
+    with_tail = relu.teacher_student(np.eye(4))
+    without = relu.teacher_student(np.eye(4))
+    del without.descent_tail
+    a = flow(with_tail, x0, options=FlowOptions(**options))
+    b = flow(without, x0, options=FlowOptions(**options))
+    np.testing.assert_array_equal(a["status"].values, b["status"].values)
+    np.testing.assert_array_equal(a["n_steps"].values, b["n_steps"].values)
+    np.testing.assert_allclose(a["x_final"].values, b["x_final"].values, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(a["t_final"].values, b["t_final"].values, rtol=1e-15)

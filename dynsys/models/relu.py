@@ -34,6 +34,8 @@ applications in convergence and critical point analysis, ICML 2017.
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from ..system import GradientSystem
@@ -60,6 +62,7 @@ from ._relu_init import (
 )
 from ._relu_kernel import TWO_PI, NotDifferentiableError, h_angle, pair_geometry
 from ._relu_mc import MonteCarloEstimate, monte_carlo
+from ._relu_tail import TeacherDescentTail
 
 __all__ = [
     "MonteCarloEstimate",
@@ -381,7 +384,7 @@ def teacher_student(
 
     probe_W = np.random.default_rng(20170001).standard_normal((K, d)) / np.sqrt(d)
     probe = pack_state(probe_W, np.linspace(0.8, 1.2, K) if train_a else None)
-    return GradientSystem(
+    system = GradientSystem(
         V,
         state_names(K, d, train_a=train_a),
         grad=grad,
@@ -389,6 +392,10 @@ def teacher_student(
         name=name,
         probe=probe,
     )
+    if not train_a and importlib.util.find_spec("numba") is not None:
+        # gradient descent finishes its last runs in a compiled loop
+        system.descent_tail = TeacherDescentTail(W_star, a_fixed, a_star)
+    return system
 
 
 def _check_on_singular(on_singular) -> None:
