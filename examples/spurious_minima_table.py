@@ -433,8 +433,9 @@ def main(
     quick : bool
         Two sizes and 16 runs each, both tables (seconds), instead of 6..20 with 1,000 runs.
     extra : bool
-        Also the table for one extra student unit, ``K = K* + 1`` (about 4 minutes by default
-        for ``K = K*`` alone on two cores; the ``K* + 1`` table adds about twice that).
+        Also the table for one extra student unit, ``K = K* + 1``. Measured on two cores: 251 s
+        for the ``K = K*`` table, 973 s more for the ``K* + 1`` table (its runs near the
+        degenerate global minimum use the whole iteration cap).
     runs : int, optional
         Runs per row, overriding the size.
     ks : sequence of int, optional

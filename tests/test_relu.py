@@ -349,11 +349,11 @@ def test_fixed_teacher_path_equals_the_general_gradient(K, K_star, d):
 @pytest.mark.parametrize(
     "options",
     [
-        dict(converge_tol=1e-9 / (2 * np.pi), converge_block=4, t_max=np.inf, max_steps=10**6),
-        dict(converge_tol=1e-10, t_max=np.inf, max_steps=10**6),
-        dict(converge_tol=None, t_max=np.inf, max_steps=700),  # step limit
-        dict(converge_tol=None, t_max=35.0),  # time limit: 350 iterations
-        dict(converge_tol=1e-10, t_max=np.inf, escape_radius=3.0, learning_rate=9.0),  # escapes
+        {"converge_tol": 1e-9 / (2 * np.pi), "converge_block": 4, "t_max": np.inf},
+        {"converge_tol": 1e-10, "t_max": np.inf, "max_steps": 10**6},
+        {"converge_tol": None, "t_max": np.inf, "max_steps": 700},  # step limit
+        {"converge_tol": None, "t_max": 35.0},  # time limit: 350 iterations
+        {"converge_tol": 1e-10, "t_max": np.inf, "escape_radius": 3.0, "learning_rate": 9.0},
     ],
 )
 def test_compiled_descent_tail_follows_the_numpy_loop(options):
