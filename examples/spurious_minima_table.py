@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from _common import new_figure, save_outputs
 from matplotlib.figure import Figure
 
 from dynsys._status import Status
@@ -64,7 +64,6 @@ from dynsys.basins import (
     open_executor,
     wilson_interval,
 )
-from dynsys.io import atomic_write_path, save
 from dynsys.models.relu import gradient, hessian, loss, teacher_student
 from dynsys.symmetry import UnitInputSymmetry
 
@@ -366,10 +365,10 @@ def report(summary: xr.Dataset, minima: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def draw(summary: xr.Dataset, minima: xr.Dataset, path: Path) -> Path:
+def draw(summary: xr.Dataset, minima: xr.Dataset) -> Figure:
     """Spurious fraction against ``K*`` with intervals (both tables), and the losses of the
     distinct spurious minima."""
-    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    fig = new_figure((11, 4.5))
     ax_frac, ax_loss = fig.subplots(1, 2)
     d = summary["d"].values
     for e in summary["extra"].values:
@@ -408,10 +407,7 @@ def draw(summary: xr.Dataset, minima: xr.Dataset, path: Path) -> Path:
         title="distinct spurious minima (up to permutations)",
     )
     ax_loss.legend()
-    FigureCanvasAgg(fig)
-    with atomic_write_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
+    return fig
 
 
 def main(
@@ -457,17 +453,12 @@ def main(
     summary, minima, _ = table(
         ks, runs, extras=size["extras"], run_dir=run_dir, progress=progress, executor=executor
     )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "table": save(summary, out / "spurious_table.nc"),
-        "minima": save(minima, out / "spurious_minima.nc"),
-        "figure": draw(summary, minima, out / "spurious_table.png"),
-    }
     print(report(summary, minima))
-    for label, path in paths.items():
-        print(f"wrote {label}: {path}")
-    return paths
+    return save_outputs(
+        out_dir,
+        {"table": ("spurious_table.nc", summary), "minima": ("spurious_minima.nc", minima)},
+        {"figure": ("spurious_table.png", draw(summary, minima))},
+    )
 
 
 if __name__ == "__main__":

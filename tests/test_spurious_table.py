@@ -6,6 +6,7 @@ zero-loss ends split one teacher unit into parallel parts that add up to it."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from dynsys.models.reduced import theorem7_saddle
 from dynsys.models.relu import gradient, hessian, loss
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+if str(EXAMPLES) not in sys.path:  # the examples import their shared helpers (_common)
+    sys.path.insert(0, str(EXAMPLES))
 
 
 @pytest.fixture(scope="module")

@@ -47,53 +47,70 @@ def _out_dir(args: argparse.Namespace, spec: dict) -> Path:
     return out_dir
 
 
-def _analyze(args: argparse.Namespace) -> int:
-    from ..models import MODELS
-    from .analyze import ANALYZE_SCHEMA, run_analyze
-    from .spec import load_spec, resolve_system
+def _schema(command: str) -> dict:
+    if command == "continue":
+        from .continuation_stage import continue_schema
 
-    spec = load_spec(args.spec, ANALYZE_SCHEMA)
-    system = resolve_system(spec["model"], MODELS)
-    out_dir = _out_dir(args, spec)
-    run_analyze(spec, system, out_dir)
-    return 0
+        return continue_schema()
+    if command == "basins":
+        from .basins_stage import basins_schema
 
-
-def _continue(args: argparse.Namespace) -> int:
-    from ..models import MODELS
-    from .continuation_stage import continue_schema, run_continue
-    from .spec import load_spec, resolve_system
-
-    spec = load_spec(args.spec, continue_schema())
-    system = resolve_system(spec["model"], MODELS)
-    out_dir = _out_dir(args, spec)
-    run_continue(spec, system, out_dir, progress=args.progress)
-    return 0
-
-
-def _basins(args: argparse.Namespace) -> int:
-    from ..models import MODELS
-    from .basins_stage import basins_schema, run_basins
-    from .spec import load_spec, resolve_system
-
-    spec = load_spec(args.spec, basins_schema())
-    system = resolve_system(spec["model"], MODELS)
-    out_dir = _out_dir(args, spec)
-    run_basins(spec, system, out_dir, progress=args.progress)
-    return 0
-
-
-def _graph(args: argparse.Namespace) -> int:
-    from ..models import MODELS
+        return basins_schema()
     from .analyze import ANALYZE_SCHEMA
-    from .graph_stage import run_graph
+
+    return ANALYZE_SCHEMA
+
+
+def _runner(command: str):
+    """The function that runs ``command`` on a validated spec, a system and an output folder."""
+    if command == "analyze":
+        from .analyze import run_analyze
+
+        return lambda spec, system, out_dir, progress: run_analyze(spec, system, out_dir)
+    if command == "continue":
+        from .continuation_stage import run_continue as run
+    elif command == "basins":
+        from .basins_stage import run_basins as run
+    else:
+        from .graph_stage import run_graph as run
+    return lambda spec, system, out_dir, progress: run(spec, system, out_dir, progress=progress)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Load and check the spec, build the system, check the output folder, run the command."""
+    from ..models import MODELS
     from .spec import load_spec, resolve_system
 
-    spec = load_spec(args.spec, ANALYZE_SCHEMA)
+    spec = load_spec(args.spec, _schema(args.command))
     system = resolve_system(spec["model"], MODELS)
     out_dir = _out_dir(args, spec)
-    run_graph(spec, system, out_dir, progress=args.progress)
+    _runner(args.command)(spec, system, out_dir, getattr(args, "progress", False))
     return 0
+
+
+_COMMANDS = {
+    # name: (help, what the spec holds, whether it has --progress)
+    "analyze": (
+        "find and classify fixed points, draw a phase portrait (and the optional stages)",
+        "a TOML spec file (see examples/*.toml)",
+        False,
+    ),
+    "continue": (
+        "follow equilibria in a parameter: bifurcation diagram, special points",
+        "a TOML spec file (see examples/lorenz_continuation.toml)",
+        True,
+    ),
+    "basins": (
+        "basins of attraction: a map on a grid, or probabilities with intervals",
+        "a TOML spec file with a [basins] table",
+        True,
+    ),
+    "graph": (
+        "critical points joined by trajectories: barriers, disconnectivity",
+        "a TOML spec file with a [region] (and a [graph] table)",
+        True,
+    ),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,33 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dynsys", description="Dynamical-systems analysis with numerical continuation."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    analyze = sub.add_parser(
-        "analyze", help="find and classify fixed points, draw a phase portrait"
-    )
-    analyze.add_argument("spec", help="a TOML spec file (see examples/*.toml)")
-    analyze.add_argument("--out", help="output folder (overrides output.dir of the spec)")
-    analyze.set_defaults(run=_analyze)
-    cont = sub.add_parser(
-        "continue", help="follow equilibria in a parameter: bifurcation diagram, special points"
-    )
-    cont.add_argument("spec", help="a TOML spec file (see examples/lorenz_continuation.toml)")
-    cont.add_argument("--out", help="output folder (overrides output.dir of the spec)")
-    cont.add_argument("--progress", action="store_true", help="show progress bars")
-    cont.set_defaults(run=_continue)
-    basins = sub.add_parser(
-        "basins", help="basins of attraction: a map on a grid, or probabilities with intervals"
-    )
-    basins.add_argument("spec", help="a TOML spec file with a [basins] table")
-    basins.add_argument("--out", help="output folder (overrides output.dir of the spec)")
-    basins.add_argument("--progress", action="store_true", help="show a progress bar")
-    basins.set_defaults(run=_basins)
-    graph = sub.add_parser(
-        "graph", help="critical points joined by trajectories: barriers, disconnectivity"
-    )
-    graph.add_argument("spec", help="a TOML spec file with a [region] (and a [graph] table)")
-    graph.add_argument("--out", help="output folder (overrides output.dir of the spec)")
-    graph.add_argument("--progress", action="store_true", help="show progress bars")
-    graph.set_defaults(run=_graph)
+    for name, (help_text, spec_help, has_progress) in _COMMANDS.items():
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("spec", help=spec_help)
+        command.add_argument("--out", help="output folder (overrides output.dir of the spec)")
+        if has_progress:
+            command.add_argument("--progress", action="store_true", help="show progress bars")
+        command.set_defaults(run=_run)
     return parser
 
 
