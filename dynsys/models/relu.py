@@ -321,7 +321,10 @@ def teacher_student(
     -------
     GradientSystem
         Potential :func:`loss`, analytic gradient and Hessian; no parameters. At a state with a
-        zero hidden unit the gradient and Hessian are NaN (see :func:`singular_mask`).
+        zero hidden unit the gradient and Hessian are NaN (see :func:`singular_mask`). With
+        fixed output weights, ``flow(method="gradient_descent")`` finishes the last few runs of
+        a batch in a compiled loop with the same stopping rules (attribute ``descent_tail``;
+        present when numba is installed).
 
     Raises
     ------
