@@ -3,6 +3,7 @@ and the sequential Monte-Carlo loop."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class Settings:
     executor: Any
     run_dir: Any
     progress: bool
+    requested_tol: float | None = None  # converge_tol asked for, when reach_attractors raised it
 
     @classmethod
     def make(
@@ -135,6 +137,32 @@ class Settings:
             newton_options=self.newton_options,
         )
 
+    def reach_attractors(self, table: AttractorTable) -> None:
+        """Raise ``converge_tol`` (Runge-Kutta methods) to where orbits can arrive at the known
+        attractors.
+
+        Next to a stable point with Jacobian eigenvalues of size ``|lambda|`` an explicit
+        Runge-Kutta orbit hovers at ``|f| ~ rtol |x| |lambda|``: a smaller ``converge_tol`` is
+        never met, and every orbit runs to ``t_max`` and ends as "not converged" (stiff
+        landscapes such as Mueller-Brown, ``|lambda|`` up to 4e3). The floor is
+        ``10 rtol max(1, |x|_inf) max |lambda|`` over the table's attractors; the requested
+        value is kept in ``converge_tol_requested``.
+        """
+        opts = self.options
+        if opts.method == "gradient_descent" or len(table) == 0 or self.system.n > 200:
+            return
+        floor = 0.0
+        for x in table.x:
+            J = self.system.jac(x, self.params)
+            J = J.toarray() if hasattr(J, "toarray") else np.asarray(J, dtype=float)
+            if not np.all(np.isfinite(J)):
+                continue
+            size = float(np.abs(np.linalg.eigvals(J)).max())
+            floor = max(floor, 10.0 * opts.rtol * max(1.0, float(np.abs(x).max())) * size)
+        if floor > opts.converge_tol:
+            self.requested_tol = opts.converge_tol
+            self.options = dataclasses.replace(opts, converge_tol=floor)
+
     def fingerprint(self, **extra: Any) -> dict[str, Any]:
         """The settings that decide the content of the chunk files."""
         options = dict(self.options.as_attrs())
@@ -149,6 +177,8 @@ class Settings:
     def attrs(self) -> dict[str, Any]:
         """Settings stamped on the result."""
         out = dict(self.options.as_attrs())
+        if self.requested_tol is not None:
+            out["converge_tol_requested"] = self.requested_tol
         out.update({f"param_{k}": float(v) for k, v in self.params.items()})
         out.update(
             match_tol=self.match_tol,

@@ -196,6 +196,7 @@ def basin_probability_sweep(
         if attractors is not None:
             shared.add(attractors)
         shared.add_reference(reference)
+        settings.reach_attractors(shared)
     tables, outs = [], []
     with open_executor(executor, workers) as resolved:
         settings.executor = resolved

@@ -224,6 +224,7 @@ def basin_map(
     if attractors is not None:
         table.add(attractors)
     table.add_reference(reference)
+    settings.reach_attractors(table)
     with open_executor(executor, workers) as resolved:
         settings.executor = resolved
         out = run_grid(settings, states.reshape(-1, sys_.n), table)
@@ -381,6 +382,7 @@ def basin_probabilities(
     if attractors is not None:
         table.add(attractors)
     table.add_reference(reference)
+    settings.reach_attractors(table)
     with open_executor(executor, workers) as resolved:
         settings.executor = resolved
         out = run_samples(

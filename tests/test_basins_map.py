@@ -257,3 +257,29 @@ def test_circle_of_minima_and_unrefined_discovery():
         assert np.abs(target - radial).max() <= 1e-3 * 1.0 + 1e-7
         if not refine:
             assert set(ds.attractor_origin.values) == {"found, not refined"}
+
+
+def test_stiff_landscape_converges_with_the_default_options():
+    # Mueller-Brown has Jacobian eigenvalues up to 4e3: with rtol = 1e-8 an explicit RK orbit
+    # hovers at |f| ~ 1e-5 next to a minimum, above the default converge_tol = 1e-8. The
+    # tolerance is raised to where orbits can arrive, and every grid point is labelled.
+    from dynsys.fixedpoints import find_fixed_points
+    from dynsys.models import mueller_brown
+
+    system = mueller_brown()
+    seeds = np.random.default_rng(0).uniform([-1.5, -0.5], [1.2, 2.0], (300, 2))
+    points = find_fixed_points(system, seeds)
+    ds = basin_map(system, {"x": (-1.5, 1.2, 28), "y": (-0.5, 2.0, 26)}, attractors=points)
+    assert ds.attrs["converge_tol_requested"] == 1e-8
+    assert 1e-8 < ds.attrs["converge_tol"] < 1e-2
+    assert np.all(ds["label"].values >= 0)  # no orbit ends "not converged"
+    minima = np.flatnonzero(ds["attractor_kind"].values == "minimum")
+    assert minima.size == 3 and ds["fraction"].values[minima].sum() == 1.0
+    # a start next to a minimum (inside its quadratic well) is labelled by that minimum
+    near = basin_map(
+        system,
+        {"x": (-0.6, -0.5, 2), "y": (1.40, 1.48, 2)},
+        attractors=points,
+    )
+    row = int(np.argmin(np.linalg.norm(points["x"].values - [-0.558, 1.442], axis=1)))
+    assert np.all(near["label"].values == row)
