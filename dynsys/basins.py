@@ -43,9 +43,12 @@ Tolerances. ``converge_tol`` must sit well above the integration error near an a
 ``rtol = 1e-6`` an explicit Runge-Kutta orbit can hover at ``|f| ~ 1e-7`` next to a sink and
 never pass ``converge_tol = 1e-8`` (it then ends as "not converged"); the defaults
 (:data:`DEFAULT_FLOW_OPTIONS`: ``rtol = 1e-8``, ``atol = 1e-10``, ``converge_tol = 1e-8``) keep
-that gap. Non-isolated equilibria (a circle or valley of minima) have no single end point: orbits
-end at different points of the manifold, which become separate rows unless they are within
-``match_tol`` of each other (or a symmetry maps them onto each other).
+that gap when the Jacobian eigenvalues are of order one. For stiffer attractors the floor grows
+like ``rtol |x| |lambda|``; when attractors are known beforehand, ``converge_tol`` is raised to
+``10 rtol max(1, |x|_inf) max |lambda|`` over them (attribute ``converge_tol_requested`` keeps
+the value asked for). Non-isolated equilibria (a circle or valley of minima) have no single end
+point: orbits end at different points of the manifold, which become separate rows unless they
+are within ``match_tol`` of each other (or a symmetry maps them onto each other).
 
 For gradient descent on large networks (the teacher-student protocol), pass the symmetry of the
 problem (e.g. ``UnitInputSymmetry(K, d)`` from :mod:`dynsys.symmetry`) so that permuted copies of
