@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._relu_fixed import FixedTeacherGradient
+
 __all__ = ["TeacherDescentTail"]
 
 
@@ -35,7 +37,7 @@ class TeacherDescentTail:
     Examples
     --------
     >>> from dynsys._status import Status
-    >>> tail = TeacherDescentTail(np.eye(2), np.ones(2), np.ones(2))
+    >>> tail = TeacherDescentTail(FixedTeacherGradient(np.eye(2), np.ones(2), np.ones(2)))
     >>> x, k, code, g_sq = tail.run(np.array([0.9, 0.1, 0.1, 0.9]), 0, learning_rate=0.5,
     ...     converge_tol=1e-10, converge_block=None, escape_radius=1e8, k_time=10**6,
     ...     max_steps=10**6)
@@ -45,15 +47,14 @@ class TeacherDescentTail:
 
     max_batch = 12
 
-    def __init__(self, W_star: np.ndarray, a: np.ndarray, a_star: np.ndarray) -> None:
-        T = np.ascontiguousarray(W_star, dtype=float)
-        norm_t = np.linalg.norm(T, axis=1)
-        inv = np.divide(1.0, norm_t, out=np.zeros_like(norm_t), where=norm_t > 0)
-        self.T = T
-        self.TU = np.ascontiguousarray(T * inv[:, None])
-        self.a = np.ascontiguousarray(a, dtype=float)
-        self.b_t = -np.asarray(a_star, dtype=float)
-        self.beta_t = self.b_t * norm_t
+    def __init__(self, gradient: FixedTeacherGradient) -> None:
+        # the numpy path's teacher geometry, in the layout the compiled loop reads
+        self.gradient = gradient
+        self.T = np.ascontiguousarray(gradient.teacher)
+        self.TU = np.ascontiguousarray(gradient.teacher_units_T.T)
+        self.a = np.ascontiguousarray(gradient.a)
+        self.b_t = np.ascontiguousarray(gradient.b_teacher)
+        self.beta_t = np.ascontiguousarray(gradient.beta_teacher)
 
     def run(
         self,
@@ -72,7 +73,11 @@ class TeacherDescentTail:
         stopping rule holds; return ``(x, k, status code, |grad|^2)`` as descent_flow records."""
         descend = _kernels()
         x = np.array(x, dtype=float)
-        g = _python_gradient(self, x) if g is None else np.array(g, dtype=float)
+        if g is None:
+            g = self.gradient(x)  # None at a zero hidden unit: the loop then reports non-finite
+            g = np.full_like(x, np.nan) if g is None else g
+        else:
+            g = np.array(g, dtype=float)
         tol_sq = 0.0 if converge_tol is None else float(converge_tol) ** 2
         esc_sq = float(escape_radius) ** 2 if np.isfinite(escape_radius) else np.inf
         x_end, k_end, code, g_sq = descend(
@@ -92,10 +97,3 @@ class TeacherDescentTail:
             self.beta_t,
         )
         return np.array(x_end), int(k_end), int(code), float(g_sq)
-
-
-def _python_gradient(tail: TeacherDescentTail, x: np.ndarray) -> np.ndarray:
-    from ._relu_fixed import FixedTeacherGradient
-
-    out = FixedTeacherGradient(tail.T, tail.a, -tail.b_t)(x)
-    return np.full_like(x, np.nan) if out is None else out

@@ -397,7 +397,7 @@ def teacher_student(
     )
     if not train_a and importlib.util.find_spec("numba") is not None:
         # gradient descent finishes its last runs in a compiled loop
-        system.descent_tail = TeacherDescentTail(W_star, a_fixed, a_star)
+        system.descent_tail = TeacherDescentTail(fixed)
     return system
 
 
