@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/dynsys basins examples/duffing_basins.toml --out out/demo/duffing_basins
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -40,7 +40,7 @@ from _common import new_figure, run_cli, save_outputs
 from matplotlib.figure import Figure
 
 from dynsys._dataset import provenance, status_variable
-from dynsys._montecarlo import wilson_interval
+from dynsys.basins._statistics import wilson_interval
 from dynsys.integrate import FlowOptions, flow
 from dynsys.models.cnn import conv_teacher_student, random_start, spurious_minimum
 

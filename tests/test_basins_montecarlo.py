@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from dynsys._montecarlo import (
+from dynsys.basins import basin_probabilities
+from dynsys.basins._samplers import Gaussian, NetworkInit, SmallBall, UniformBox
+from dynsys.basins._statistics import (
     chunk_rng,
     chunk_seed,
     exact_coverage,
     widths_below,
     wilson_interval,
 )
-from dynsys._samplers import Gaussian, NetworkInit, SmallBall, UniformBox
-from dynsys.basins import basin_probabilities
 from dynsys.models import double_well, pitchfork_normal_form
 
 

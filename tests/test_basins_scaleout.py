@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from dynsys._basin_work import FlowWork
-from dynsys._chunks import SystemRef, pack_system, plan_chunks, run_chunks, unpack_system
+from dynsys._execution import SystemRef, pack_system, plan_chunks, run_chunks, unpack_system
 from dynsys.basins import UniformBox, basin_map, basin_probabilities
+from dynsys.basins._work import FlowWork
 from dynsys.models import double_well, duffing
 
 SAMPLER = UniformBox([-2.0, -1.0], [2.0, 1.0])

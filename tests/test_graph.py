@@ -302,7 +302,7 @@ def test_bad_arguments_raise_clear_errors():
 
 # ---------------------------------------------------------------------------- directions
 def test_sphere_directions_are_unit_vectors_with_the_signed_axes():
-    from dynsys._graph_trace import sphere_directions
+    from dynsys.graph._trace import sphere_directions
 
     for k, count, expected in [(1, 8, 2), (2, 8, 8), (2, 5, 8), (3, 4, 6), (3, 10, 10)]:
         d = sphere_directions(k, count)
@@ -314,7 +314,7 @@ def test_sphere_directions_are_unit_vectors_with_the_signed_axes():
 
 
 def test_unstable_basis_of_a_saddle_focus_spans_the_rotating_plane():
-    from dynsys._graph_trace import unstable_basis
+    from dynsys.graph._trace import unstable_basis
     from dynsys.stability import classify
 
     J = np.array([[1.0, -2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, -3.0]])  # 1 +- 2i, -3

@@ -8,8 +8,8 @@ import pytest
 
 from dynsys._fd import fd_gradient, fd_jacobian
 from dynsys.models import relu
-from dynsys.models._relu_mc import RunningMoments
 from dynsys.models.relu import NotDifferentiableError
+from dynsys.models.relu._mc import RunningMoments
 
 # (K, K*, d, train_a, seed): unequal sizes, over- and under-parameterised students
 CONFIGS = [(3, 2, 4, False, 0), (2, 4, 3, True, 1), (4, 4, 6, False, 2), (5, 3, 2, True, 3)]

@@ -20,7 +20,7 @@ for Bifurcations of Dynamical Equilibria, SIAM (2000).
 
 from ._branch import continue_branch
 from ._diagram import bifurcation_diagram
-from ._fold2 import continue_fold
+from ._fold_curve import continue_fold
 from ._options import ContinuationError, ContinuationOptions
 from ._switch import switch_branch
 

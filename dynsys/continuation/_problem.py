@@ -11,8 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..stability import classify_eigenvalues
-from ._forms import fold_coefficient, lyapunov_coefficient
 from ._linalg import monitor_eigenvalues
+from ._normal_forms import fold_coefficient, lyapunov_coefficient
 from ._options import ContinuationOptions
 
 __all__ = ["EquilibriumProblem"]

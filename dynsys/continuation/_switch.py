@@ -25,8 +25,8 @@ import xarray as xr
 
 from ._branch import _check_options, branch_dataset, equilibrium_problem
 from ._detect import Special
-from ._forms import jacobian_derivatives
 from ._linalg import Factorization, SingularMatrixError, bordered, dense_null_vectors, start_vector
+from ._normal_forms import jacobian_derivatives
 from ._options import ContinuationOptions
 from ._trace import Traced, check_direction, trace
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..system import GradientSystem
-from ._relu_kernel import (
+from .relu._kernel import (
     TWO_PI,
     NotDifferentiableError,
     h_angle,
@@ -53,7 +53,7 @@ from ._relu_kernel import (
     plane_vectors,
     safe_ratio,
 )
-from ._relu_mc import conv_monte_carlo as monte_carlo
+from .relu._mc import conv_monte_carlo as monte_carlo
 
 __all__ = [
     "conv_teacher_student",

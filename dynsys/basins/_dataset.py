@@ -1,0 +1,198 @@
+"""The variables of a basin result: the attractor table, counts, fractions and intervals, and the
+symmetry elements that map end points onto their attractors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._dataset import provenance, status_variable
+from ._match import LABEL_NAMES, AttractorTable, role_of
+from ._samplers import describe_sampler
+from ._statistics import wilson_interval
+
+__all__ = [
+    "attractor_variables",
+    "element_variables",
+    "probability_dataset",
+    "reference_rows",
+]
+
+
+ENERGY_TOL = 1e-8
+"""Relative energy tolerance under which a minimum counts as low as the reference."""
+
+
+def reference_rows(table: AttractorTable, reference) -> np.ndarray:
+    """Table rows that match a reference state (up to the table's symmetry)."""
+    if reference is None:
+        return np.zeros(0, dtype=np.int64)
+    ref = np.asarray(reference, dtype=float)
+    ref = ref[None, :] if ref.ndim == 1 else ref
+    if ref.ndim != 2 or ref.shape[1] != table.system.n:
+        raise ValueError(
+            f"`reference` must be a state ({table.system.n},) or states (k, {table.system.n}); "
+            f"got shape {np.shape(reference)}."
+        )
+    rows, _ = table.match(ref)
+    return np.unique(rows[rows >= 0])
+
+
+def attractor_variables(
+    table: AttractorTable,
+    labels: np.ndarray,
+    *,
+    confidence: float,
+    reference=None,
+    reference_name: str = "teacher",
+    extra_labels=(),
+) -> tuple[dict[str, xr.Variable], dict[str, Any]]:
+    """Variables over the ``attractor`` dim and its coordinate.
+
+    The rows are the table's attractors ``0..m-1`` followed by the negative outcome labels that
+    occur in ``labels`` (or in ``extra_labels``), in the order -1, -2, -3, -4.
+    """
+    labels = np.asarray(labels).ravel()
+    m, n = len(table), table.system.n
+    outcomes = sorted(
+        {int(v) for v in labels if v < 0} | {int(v) for v in extra_labels}, reverse=True
+    )
+    coord = np.concatenate([np.arange(m), np.asarray(outcomes, dtype=np.int64)])
+    k = len(outcomes)
+    total = labels.size
+    counts = np.array([np.count_nonzero(labels == c) for c in coord], dtype=np.int64)
+    low, high = wilson_interval(counts, total, confidence=confidence)
+    fraction = counts / total if total else np.full(len(coord), np.nan)
+    kinds = [str(v) for v in table.kind] + [LABEL_NAMES[c] for c in outcomes]
+    refs = set(reference_rows(table, reference).tolist())
+    pct = f"{100 * confidence:g}%"
+    a = "attractor"
+    variables = {
+        "attractor_x": xr.Variable(
+            (a, "state"),
+            np.concatenate([table.x, np.full((k, n), np.nan)]),
+            {"long_name": "attractor state (NaN for outcomes without one)"},
+        ),
+        "attractor_kind": xr.Variable(a, np.array(kinds, dtype=str), {"long_name": "kind"}),
+        "attractor_index": xr.Variable(
+            a,
+            np.concatenate([table.index, np.full(k, -1)]).astype(np.int64),
+            {"long_name": "number of unstable directions (-1: no attractor)"},
+        ),
+        "attractor_nullity": xr.Variable(
+            a,
+            np.concatenate([table.nullity, np.full(k, -1)]).astype(np.int64),
+            {"long_name": "number of zero eigenvalues (-1: no attractor)"},
+        ),
+        "attractor_origin": xr.Variable(
+            a,
+            np.array([str(v) for v in table.origin] + ["outcome"] * k, dtype=str),
+            {
+                "long_name": "given, reference, found (refined by Newton), found, not refined, or "
+                "outcome"
+            },
+        ),
+        "n_orbits": xr.Variable(a, counts, {"long_name": "number of orbits"}),
+        "fraction": xr.Variable(a, fraction, {"long_name": "fraction of orbits"}),
+        "ci_low": xr.Variable(a, low, {"long_name": f"lower end of the {pct} Wilson interval"}),
+        "ci_high": xr.Variable(a, high, {"long_name": f"upper end of the {pct} Wilson interval"}),
+    }
+    if table.system.is_gradient:
+        variables["attractor_energy"] = xr.Variable(
+            a,
+            np.concatenate([table.energy, np.full(k, np.nan)]),
+            {"long_name": "potential at the attractor"},
+        )
+    if reference is not None:
+        as_low = np.zeros(m, dtype=bool)
+        if table.system.is_gradient:
+            ref_energy = float(
+                np.min(table.system.potential(np.asarray(reference, dtype=float), table.params))
+            )
+            as_low = table.energy <= ref_energy + ENERGY_TOL * max(1.0, abs(ref_energy))
+        roles = [
+            role_of(str(table.kind[j]), j in refs, reference_name, bool(as_low[j]))
+            for j in range(m)
+        ]
+        roles += [LABEL_NAMES[c] for c in outcomes]
+        variables["attractor_role"] = xr.Variable(
+            a, np.array(roles, dtype=str), {"long_name": "role of the attractor"}
+        )
+    coords = {a: (a, coord, {"long_name": "label (negative: no attractor reached)"})}
+    return variables, coords
+
+
+def element_variables(g: np.ndarray | None, labels: np.ndarray, dims: tuple[str, ...]):
+    """``permutation(dims)``: index into ``permutation_table(permutation, slot)``, the distinct
+    group elements ``g`` (row 0 the identity) with ``x_final[..., g]`` close to the attractor."""
+    if g is None:
+        return {}
+    n = g.shape[-1]
+    flat = g.reshape(-1, n)
+    identity = np.arange(n)
+    table, inverse = np.unique(np.concatenate([identity[None], flat]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    # put the identity first
+    first = inverse[0]
+    order = np.concatenate([[first], np.delete(np.arange(len(table)), first)])
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    index = position[inverse[1:]].astype(np.int64)
+    index[np.asarray(labels).ravel() < 0] = -1
+    return {
+        "permutation": xr.Variable(
+            dims,
+            index.reshape(g.shape[:-1]),
+            {
+                "long_name": "symmetry element mapping the end point to its attractor (row of "
+                "permutation_table; -1: none)"
+            },
+        ),
+        "permutation_table": xr.Variable(
+            ("permutation", "slot"),
+            table[order].astype(np.int64),
+            {"long_name": "group element g: x_final[g] is close to the attractor"},
+        ),
+    }
+
+
+def probability_dataset(
+    settings, table, out, *, sampler, seed, confidence, reference, reference_name, target_width=None
+) -> xr.Dataset:
+    """Assemble the result of :func:`basin_probabilities` from the labelled samples."""
+    sys_ = settings.system
+    s = ("sample",)
+    data: dict[str, Any] = {
+        "label": xr.Variable(s, out["label"], {"long_name": "attractor label"}),
+        "status": status_variable(out["status"], s),
+        "t_final": xr.Variable(s, out["t_final"], {"long_name": "final time"}),
+        "n_steps": xr.Variable(s, out["n_steps"], {"long_name": "steps"}),
+    }
+    for name, long_name in (("x0", "initial state"), ("x_final", "final state")):
+        if name in out:
+            data[name] = xr.Variable(("sample", "state"), out[name], {"long_name": long_name})
+    variables, coords = attractor_variables(
+        table,
+        out["label"],
+        confidence=confidence,
+        reference=reference,
+        reference_name=reference_name,
+    )
+    data.update(variables)
+    data.update(element_variables(out["g"], out["label"], s))
+    coords.update(sample=np.arange(len(out["label"])), state=list(sys_.state_names))
+    attrs = provenance(
+        sys_.with_params(**settings.params),
+        **settings.attrs(),
+        **describe_sampler(sampler),
+        seed=seed,
+        n_samples=len(out["label"]),
+        n_rounds=out["n_rounds"],
+        target_width=target_width,
+        confidence=confidence,
+        n_calls=out["n_calls"],
+        n_evaluations=out["n_evaluations"],
+    )
+    return xr.Dataset(data, coords=coords, attrs=attrs)

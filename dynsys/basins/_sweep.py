@@ -1,0 +1,342 @@
+"""Basin probabilities over values of a parameter, with common random numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import linear_sum_assignment
+
+from .._dataset import provenance, status_variable
+from .._execution import open_executor
+from ..integrate._options import FlowOptions
+from ._dataset import attractor_variables
+from ._engine import Settings, check_sampler, draw_seed, run_samples
+from ._match import AttractorTable
+from ._samplers import describe_sampler
+from ._statistics import wilson_interval
+
+__all__ = ["basin_probability_sweep"]
+
+_TABLE_VARS = (
+    "attractor_x",
+    "attractor_kind",
+    "attractor_index",
+    "attractor_nullity",
+    "attractor_origin",
+    "attractor_energy",
+    "attractor_role",
+)
+_FILL = {
+    "attractor_kind": "",
+    "attractor_origin": "",
+    "attractor_role": "",
+    "attractor_index": -1,
+    "attractor_nullity": -1,
+}
+
+
+def _target(system, sampler, param: str) -> str:
+    in_system = param in system.param_names
+    in_sampler = param in {f.name for f in dataclasses.fields(sampler)}
+    if in_system and in_sampler:
+        raise ValueError(f"`param` {param!r} names both a system parameter and a sampler field.")
+    if not (in_system or in_sampler):
+        raise ValueError(
+            f"`param` {param!r} is neither a parameter of {system.name!r} "
+            f"{sorted(system.param_names)} nor a field of {type(sampler).__name__} "
+            f"{[f.name for f in dataclasses.fields(sampler)]}."
+        )
+    return "system" if in_system else "sampler"
+
+
+def _track(tables: list[AttractorTable], track_tol: float | None) -> list[np.ndarray]:
+    """Global ids of the rows of each table. A row continues a global attractor (last seen
+    state) when the optimal assignment of distances pairs them, they are each other's nearest
+    neighbours, have the same number of unstable directions, and (with ``track_tol``) are closer
+    than ``track_tol * max(1, |x|_inf)``; otherwise it starts a new global attractor."""
+    last: list[np.ndarray] = []  # last seen (canonical) state of each global id
+    last_index: list[int] = []
+    ids = []
+    for table in tables:
+        canon = table._canon(table.x)
+        local = np.full(len(table), -1, dtype=np.int64)
+        if last and len(canon):
+            known = np.stack(last)
+            cost = np.linalg.norm(canon[:, None, :] - known[None, :, :], axis=-1)
+            rows, cols = linear_sum_assignment(cost)
+            ok = (cost.argmin(axis=1)[rows] == cols) & (cost.argmin(axis=0)[cols] == rows)
+            ok &= table.index[rows] == np.asarray(last_index)[cols]
+            if track_tol is not None:
+                scale = np.maximum(1.0, np.abs(known[cols]).max(axis=-1))
+                ok &= cost[rows, cols] <= track_tol * scale
+            local[rows[ok]] = cols[ok]
+        for r in np.flatnonzero(local < 0):
+            local[r] = len(last)
+            last.append(canon[r])
+            last_index.append(int(table.index[r]))
+        for r, gid in enumerate(local):
+            last[gid] = canon[r]
+        ids.append(local)
+    return ids
+
+
+def basin_probability_sweep(
+    system,
+    param: str,
+    values: Sequence[float],
+    sampler,
+    n: int,
+    *,
+    attractors=None,
+    params: Mapping[str, float] | None = None,
+    flow_options: FlowOptions | None = None,
+    match_tol: float = 1e-4,
+    symmetry=None,
+    discover: bool = True,
+    refine: bool = True,
+    newton_options=None,
+    reference=None,
+    reference_name: str = "teacher",
+    track_tol: float | None = None,
+    confidence: float = 0.95,
+    seed: int | None = None,
+    chunk_size: int = 1000,
+    executor=None,
+    workers: int | None = None,
+    run_dir=None,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Basin probabilities over values of a parameter, from the same initial states at each value.
+
+    Parameters
+    ----------
+    system : System or SystemRef
+        The system.
+    param : str
+        A parameter of the system, or a field of the sampler (e.g. ``"radius"`` of a
+        :class:`~dynsys.basins.SmallBall`).
+    values : sequence of float
+        The values of ``param``.
+    sampler, n
+        The distribution of initial states and the number of samples per value.
+    attractors : Dataset or array_like, optional
+        Known attractors. In a sweep of a system parameter they are refined by Newton at each
+        value (those that fail are left out there).
+    track_tol : float, optional
+        Sweep of a system parameter: an attractor found at one value continues one of earlier
+        values (same row) when an optimal assignment of distances (up to ``symmetry``) pairs
+        them, they are each other's nearest neighbours and have the same number of unstable
+        directions, and, if ``track_tol`` is given, they are closer than
+        ``track_tol * max(1, |x|_inf)``; otherwise it gets a new row. Use values close enough
+        that attractors move less than their distance to each other.
+    seed : int, optional
+        One root seed for every value: the same chunk streams, so the same random draws at every
+        value (common random numbers); differences between values are then not sampling noise of
+        independent draws.
+    params, flow_options, match_tol, symmetry, discover, refine, newton_options, reference,
+    reference_name, confidence, chunk_size, executor, workers, run_dir, progress
+        As for :func:`~dynsys.basins.basin_probabilities`; with ``run_dir``, value ``i`` uses the
+        sub-folder ``value_<i>``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``param`` (coordinate: the values), ``attractor``, ``state``, ``sample``. Variables
+        ``fraction``, ``n_orbits``, ``ci_low``, ``ci_high`` over ``(param, attractor)``; the table
+        ``attractor_x(param, attractor, state)`` (NaN where the attractor is absent),
+        ``attractor_kind``, ``attractor_index``, ``attractor_nullity``, ``attractor_origin``
+        (``""``/-1 where absent), ``attractor_energy``, ``attractor_role``; per sample
+        ``label(param, sample)`` and ``status(param, sample)``. Attrs ``param_name`` and
+        ``param_target`` ("system" or "sampler").
+
+    Examples
+    --------
+    >>> from dynsys.basins import UniformBox
+    >>> from dynsys.models import pitchfork_normal_form
+    >>> ds = basin_probability_sweep(pitchfork_normal_form(), "high", [1.0, 3.0],
+    ...                              UniformBox(-1.0, 1.0), 200, params={"mu": 1.0}, seed=0)
+    >>> ds.attractor_x.sel(state="x").isel(param=0).values.tolist()
+    [-1.0, 1.0]
+    >>> bool(ds.fraction[1, 1] > ds.fraction[0, 1])
+    True
+    """
+    settings = Settings.make(
+        system,
+        params=params,
+        flow_options=flow_options,
+        match_tol=match_tol,
+        symmetry=symmetry,
+        discover=discover,
+        refine=refine,
+        newton_options=newton_options,
+        chunk_size=chunk_size,
+        executor=executor,
+        run_dir=run_dir,
+        progress=progress,
+    )
+    sys_ = settings.system
+    sampler = check_sampler(sampler, sys_.n)
+    target = _target(sys_, sampler, param)
+    grid = np.asarray(values, dtype=float)
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+        raise ValueError(
+            f"`values` must be a non-empty 1-D sequence of finite numbers; got {values!r}."
+        )
+    if not (isinstance(n, int | np.integer) and n >= 1):
+        raise ValueError(f"`n` must be a positive integer; got {n!r}.")
+    sub = (lambda i: Path(run_dir) / f"value_{i:04d}") if run_dir is not None else (lambda i: None)
+    seed = draw_seed(seed, sub(0))
+    shared = settings.table() if target == "sampler" else None
+    if shared is not None:
+        if attractors is not None:
+            shared.add(attractors)
+        shared.add_reference(reference)
+        settings.reach_attractors(shared)
+    tables, outs = [], []
+    with open_executor(executor, workers) as resolved:
+        settings.executor = resolved
+        for i, value in enumerate(grid):
+            local = settings
+            sampler_v = sampler
+            if target == "system":
+                local = dataclasses.replace(settings, params={**settings.params, param: value})
+                table = local.table()
+                if attractors is not None:
+                    _add_refined(table, attractors)
+                table.add_reference(reference)
+            else:
+                sampler_v = check_sampler(dataclasses.replace(sampler, **{param: value}), sys_.n)
+                table = shared
+            if sub(i) is not None:
+                sub(i).mkdir(parents=True, exist_ok=True)
+            outs.append(run_samples(local, sampler_v, int(n), table, seed=seed, run_dir=sub(i)))
+            tables.append(table)
+    ids = _track(tables, track_tol) if target == "system" else [np.arange(len(shared))] * len(grid)
+    return _sweep_dataset(
+        settings,
+        param,
+        target,
+        grid,
+        tables,
+        ids,
+        outs,
+        sampler=sampler,
+        seed=seed,
+        confidence=confidence,
+        reference=reference,
+        reference_name=reference_name,
+        track_tol=track_tol,
+    )
+
+
+def _add_refined(table: AttractorTable, attractors) -> None:
+    from ..fixedpoints import NewtonOptions, find_fixed_points
+
+    x = attractors["x"].values if isinstance(attractors, xr.Dataset) else attractors
+    x = np.asarray(x, dtype=float).reshape(-1, table.system.n)
+    found = find_fixed_points(
+        table.system,
+        x,
+        params=table.params,
+        options=table.newton_options or NewtonOptions(),
+        dedup_tol=table.match_tol,
+        symmetry=table.symmetry,
+    )
+    if found.sizes["point"]:
+        table.add(found)
+
+
+def _sweep_dataset(
+    settings,
+    param,
+    target,
+    grid,
+    tables,
+    ids,
+    outs,
+    *,
+    sampler,
+    seed,
+    confidence,
+    reference,
+    reference_name,
+    track_tol,
+) -> xr.Dataset:
+    n_values = len(grid)
+    n_global = int(max((int(i.max()) + 1 for i in ids if i.size), default=0))
+    outcomes = sorted(
+        {int(v) for out in outs for v in np.unique(out["label"]) if v < 0}, reverse=True
+    )
+    coord = np.concatenate([np.arange(n_global), np.asarray(outcomes, dtype=np.int64)])
+    position = {int(c): k for k, c in enumerate(coord)}
+    labels = np.stack(
+        [
+            np.where(out["label"] >= 0, ids_v[np.maximum(out["label"], 0)], out["label"])
+            for out, ids_v in zip(outs, ids, strict=True)
+        ]
+    )
+    counts = np.stack([[np.count_nonzero(row == c) for c in coord] for row in labels])
+    total = labels.shape[1]
+    low, high = wilson_interval(counts, total, confidence=confidence)
+    sys_ = settings.system
+    pa, a = ("param", "attractor"), "attractor"
+    data: dict[str, Any] = {}
+    for i, (table, out, ids_v) in enumerate(zip(tables, outs, ids, strict=True)):
+        variables, _ = attractor_variables(
+            table,
+            out["label"],
+            confidence=confidence,
+            reference=reference,
+            reference_name=reference_name,
+            extra_labels=outcomes,
+        )
+        local_coord = np.concatenate([np.arange(len(table)), outcomes]).astype(np.int64)
+        where = [position[int(ids_v[c]) if c >= 0 else int(c)] for c in local_coord]
+        for name in _TABLE_VARS:
+            if name not in variables:
+                continue
+            v = variables[name]
+            if name not in data:
+                shape = (n_values, len(coord), *v.shape[1:])
+                fill = _FILL.get(name, np.nan)
+                dtype = object if isinstance(fill, str) else v.dtype
+                data[name] = (v.dims, np.full(shape, fill, dtype=dtype), v.attrs)
+            data[name][1][i, where] = v.values
+    variables = {
+        name: xr.Variable(
+            ("param", *dims), values.astype(str) if values.dtype == object else values, attrs
+        )
+        for name, (dims, values, attrs) in data.items()
+    }
+    variables.update(
+        n_orbits=xr.Variable(pa, counts, {"long_name": "number of orbits"}),
+        fraction=xr.Variable(pa, counts / total, {"long_name": "fraction of orbits"}),
+        ci_low=xr.Variable(pa, low, {"long_name": "lower end of the Wilson interval"}),
+        ci_high=xr.Variable(pa, high, {"long_name": "upper end of the Wilson interval"}),
+        label=xr.Variable(("param", "sample"), labels, {"long_name": "attractor label"}),
+        status=status_variable(np.stack([out["status"] for out in outs]), ("param", "sample")),
+    )
+    coords = {
+        "param": ("param", grid, {"long_name": param}),
+        a: (a, coord, {"long_name": "label (negative: no attractor reached)"}),
+        "state": list(sys_.state_names),
+        "sample": np.arange(total),
+    }
+    attrs = provenance(
+        sys_.with_params(**settings.params),
+        **settings.attrs(),
+        **describe_sampler(sampler),
+        seed=seed,
+        param_name=param,
+        param_target=target,
+        n_samples=total,
+        confidence=confidence,
+        track_tol=track_tol,
+        n_calls=int(sum(o["n_calls"] for o in outs)),
+    )
+    return xr.Dataset(variables, coords=coords, attrs=attrs)

@@ -1,0 +1,366 @@
+"""Build the critical-point graph: trace the unstable manifolds of saddles until no new saddle
+appears, then assemble the networkx graph (see :mod:`dynsys.graph` for its layout)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import xarray as xr
+
+from .._dataset import provenance
+from .._status import Status
+from .._validate import as_state_batch
+from ..stability import classify
+from ._nodes import NodeTable, scale_of
+from ._options import GraphOptions
+from ._orbits import add_route, manifold_orbit, route_attributes
+from ._trace import start_states, trace, unstable_basis
+
+__all__ = ["ESCAPE", "UNRESOLVED", "critical_point_graph"]
+
+ESCAPE = "escape"
+UNRESOLVED = "unresolved"
+_SPECIAL = (ESCAPE, UNRESOLVED)
+
+
+def _input_points(system, fixed_points) -> np.ndarray:
+    if isinstance(fixed_points, xr.Dataset):
+        if "x" not in fixed_points or fixed_points["x"].dims != ("point", "state"):
+            raise ValueError(
+                "`fixed_points` is a Dataset without `x(point, state)`; pass the result of "
+                "find_fixed_points() or an array of states (m, n)."
+            )
+        X = np.asarray(fixed_points["x"].values, dtype=float)
+    else:
+        X = np.asarray(fixed_points, dtype=float)
+        if X.ndim == 1 and X.size == 0:
+            X = X.reshape(0, system.n)
+    X = as_state_batch(X, system.n, name="fixed_points")
+    return X.reshape(-1, system.n)
+
+
+def _refine_input(table: NodeTable, X: np.ndarray) -> np.ndarray:
+    """Newton-refine the given points; keep (and warn about) those Newton moves too far or
+    cannot converge from."""
+    roots, ok = table.project(X)
+    if len(X):
+        ok &= np.linalg.norm(roots - X, axis=-1) <= table.options.refine_tol * scale_of(X)
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        warnings.warn(
+            f"{bad.size} of the {len(X)} given points (rows {bad[:10].tolist()}) are not "
+            "critical points and Newton found none within `refine_tol` of them; they are kept as "
+            "given (see the node attribute `residual`).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return np.where(ok[:, None], roots, X)
+
+
+def _check_symmetry(symmetry, n: int) -> None:
+    if symmetry is None:
+        return
+    missing = [m for m in ("canonical", "match", "orbit_size", "act") if not hasattr(symmetry, m)]
+    if missing:
+        raise TypeError(
+            f"`symmetry` must be a group of dynsys.symmetry (methods canonical, match, "
+            f"orbit_size, act); {type(symmetry).__name__} lacks {missing}."
+        )
+    if getattr(symmetry, "n", n) != n:
+        raise ValueError(f"`symmetry` acts on states of length {symmetry.n}; the system has {n}.")
+
+
+def _traceable(table: NodeTable, node: int, rep: int) -> bool:
+    index, n = int(table.index[rep]), table.system.n
+    return index >= 1 and (index < n or table.options.trace_maxima) and not table.traced[node]
+
+
+def _converge_tol(table: NodeTable) -> float:
+    """The convergence threshold of this round (see ``GraphOptions.converge_tol``)."""
+    opts = table.options
+    if opts.converge_tol is not None:
+        return opts.converge_tol
+    finite = np.isfinite(table.eigenvalues).all(axis=-1)
+    spectral = float(np.abs(table.eigenvalues[finite]).max(initial=1.0))
+    scale = float(scale_of(table.x).max(initial=1.0))
+    return 10.0 * spectral * (opts.atol + opts.rtol * scale)
+
+
+def _starts(table: NodeTable, nodes: list[int], reps: list[int], converge_tol: float):
+    """Start states of every direction of every node to trace, with owner, direction, offset."""
+    X = table.x[reps]
+    ds = classify(
+        table.system, X, params=table.p, eigenvectors=True, zero_tol=table.options.zero_tol
+    )
+    lam = ds["eigenvalue_real"].values + 1j * ds["eigenvalue_imag"].values
+    vec = ds["eigenvector_real"].values + 1j * ds["eigenvector_imag"].values
+    starts, owner, direction, offset = [], [], [], []
+    for row, node in enumerate(nodes):
+        thr = table.options.zero_tol * max(1.0, float(np.abs(lam[row]).max()))
+        basis, lambda_u = unstable_basis(lam[row], vec[row], thr)
+        if basis.shape[1] == 0:
+            continue
+        s, delta = start_states(X[row], basis, lambda_u, table.options, converge_tol)
+        starts.append(s)
+        owner += [node] * len(s)
+        direction += list(range(len(s)))
+        offset += [delta] * len(s)
+    if not starts:
+        return np.zeros((0, table.system.n)), [], [], []
+    return np.concatenate(starts), owner, direction, offset
+
+
+def _targets(table: NodeTable, traced, converge_tol: float) -> tuple[list, np.ndarray]:
+    """Target of each trajectory (node id or a special name) and its edge status.
+
+    Converged end points are matched to known points; the others that converged are refined
+    by Newton and added (or marked UNMATCHED when Newton fails or lands farther than
+    ``refine_tol``); escaped ones go to ESCAPE, every other outcome to UNRESOLVED.
+    """
+    opts = table.options
+    status = traced.status.copy()
+    targets: list[Any] = [UNRESOLVED] * len(status)
+    for i in np.flatnonzero(status == Status.ESCAPED):
+        targets[i] = ESCAPE
+    settled = (status == Status.CONVERGED) | (
+        np.isin(status, (Status.TIME_LIMIT, Status.MAX_STEPS))
+        & (traced.speed_final <= opts.rescue_factor * converge_tol)
+    )
+    converged = np.flatnonzero(settled)
+    nodes = table.match(traced.x_final[converged])
+    for i, node in zip(converged, nodes, strict=True):
+        if node >= 0:
+            targets[i] = int(node)
+    refine = converged[nodes < 0]
+    if refine.size:
+        ends = traced.x_final[refine]
+        roots, ok = table.project(ends)
+        ok &= np.linalg.norm(roots - ends, axis=-1) <= opts.refine_tol * scale_of(ends)
+        for i, node in zip(refine[ok], table.add_points(roots[ok], "flow"), strict=True):
+            targets[i] = int(node)
+        status[refine[~ok]] = Status.UNMATCHED
+    return targets, status
+
+
+def critical_point_graph(
+    system,
+    fixed_points,
+    *,
+    params: Mapping[str, Any] | None = None,
+    options: GraphOptions | None = None,
+    symmetry=None,
+    progress: bool = False,
+) -> nx.DiGraph:
+    """Build the graph of critical points joined by the trajectories leaving the saddles.
+
+    From every node with unstable directions (saddles; maxima and sources too with
+    ``trace_maxima``) trajectories start along its unstable directions (both signs of the
+    eigenvector for index 1, a deterministic set of directions on the unstable sphere for higher
+    index; see :class:`GraphOptions`) and are integrated, all in one batch per round, until they
+    converge. Each end point is matched to a known critical point (up to ``symmetry``); one that
+    matches none is refined by Newton, classified and added as a new node, and new saddles are
+    traced in the next round, so the graph completes itself.
+
+    Parameters
+    ----------
+    system : System or GradientSystem
+        The vector field. For general systems the same construction runs without energies.
+    fixed_points : xarray.Dataset or array_like
+        Known critical points: a result of :func:`dynsys.fixedpoints.find_fixed_points` (its
+        ``x(point, state)`` is used) or states ``(m, n)``. They are refined by Newton and
+        re-classified. Give at least the saddles: nodes found at the ends of trajectories are
+        added, but a saddle that no trajectory reaches is only known if given.
+    params : mapping, optional
+        Parameter values overriding the system's defaults.
+    options : GraphOptions, optional
+        Tolerances, directions and integration settings; ``GraphOptions()`` when omitted.
+    symmetry : dynsys.symmetry.StateGroup, optional
+        A group of the system (e.g. ``PermutationSymmetry(K, d)``): nodes are then group orbits
+        (one node per orbit, ``multiplicity`` its size, ``x`` a canonical representative) and
+        edges orbits of edges; :func:`expand_graph` gives back the full graph.
+    progress : bool
+        Show a progress bar of each round's batch.
+
+    Returns
+    -------
+    networkx.DiGraph
+        Nodes and edges with the attributes listed in :mod:`dynsys.graph`; trajectories that
+        escape or do not end at a critical point are edges to the special nodes ``"escape"``
+        and ``"unresolved"``. ``G.graph`` holds provenance, the options, ``complete`` (no
+        untraced saddle left) and ``n_rounds``.
+
+    Raises
+    ------
+    ValueError
+        If ``fixed_points`` has the wrong shape or ``symmetry`` acts on another dimension.
+    TypeError
+        If ``options`` is not a GraphOptions or ``symmetry`` lacks the group methods.
+
+    Warns
+    -----
+    RuntimeWarning
+        If given points are not critical and Newton finds no critical point within
+        ``refine_tol`` of them (they are kept as given; see the node attribute ``residual``).
+
+    Examples
+    --------
+    >>> from dynsys.models import double_well
+    >>> G = critical_point_graph(double_well(), [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    >>> sorted((G.nodes[s]["kind"], G.nodes[t]["kind"]) for s, t in G.edges)
+    [('saddle-1', 'minimum'), ('saddle-1', 'minimum')]
+    """
+    options = GraphOptions() if options is None else options
+    if not isinstance(options, GraphOptions):
+        raise TypeError(f"`options` must be a GraphOptions; got {type(options).__name__}.")
+    _check_symmetry(symmetry, system.n)
+    p = system.resolve_params(params)
+    table = NodeTable(system, p, options, symmetry)
+    table.add_points(_refine_input(table, _input_points(system, fixed_points)), "input")
+    records: list[dict[str, Any]] = []
+    n_rounds, used_tol = 0, 0.0
+    for _ in range(options.max_rounds):
+        nodes = table.roots()
+        reps = [int(table.members(k)[0]) for k in nodes]
+        todo = [(k, r) for k, r in zip(nodes, reps, strict=True) if _traceable(table, k, r)]
+        if not todo:
+            break
+        n_rounds += 1
+        tol = _converge_tol(table)
+        used_tol = max(used_tol, tol)
+        nodes_todo, reps_todo = (list(v) for v in zip(*todo, strict=True))
+        starts, owner, direction, offset = _starts(table, nodes_todo, reps_todo, tol)
+        for k, _ in todo:
+            table.traced[k] = True
+        if len(starts) == 0:
+            continue
+        traced = trace(system, starts, p, options, tol, progress=progress)
+        targets, status = _targets(table, traced, tol)
+        for i in range(len(starts)):
+            records.append(
+                {
+                    "source": owner[i],
+                    "target": targets[i],
+                    "direction": direction[i],
+                    "offset": offset[i],
+                    "status": int(status[i]),
+                    "t_final": traced.t_final[i],
+                    "path": traced.paths[i],
+                    "time": traced.times[i],
+                    "arc_length": traced.arc_length[i],
+                }
+            )
+    complete = not any(_traceable(table, k, int(table.members(k)[0])) for k in table.roots())
+    return _assemble(
+        table, records, n_rounds=n_rounds, complete=complete, converge_tol_used=used_tol
+    )
+
+
+def _node_attributes(table: NodeTable, node: int, node_id: int) -> dict[str, Any]:
+    members = table.members(node)
+    rep = int(members[0])
+    x = table.x[rep]
+    X = table.x[members]
+    multiplicity = 1
+    if table.symmetry is not None:
+        if table.nullity[rep] > 0:
+            X, multiplicity = manifold_orbit(table, X)
+        else:
+            multiplicity = int(table.symmetry.orbit_size(x))
+    return {
+        "x": x.copy(),
+        "kind": str(table.kind[rep]),
+        "index": int(table.index[rep]),
+        "nullity": int(table.nullity[rep]),
+        "energy": float(table.energy[rep]),
+        "residual": float(table.residual[rep]),
+        "eigenvalue_real": table.eigenvalues[rep].real.copy(),
+        "eigenvalue_imag": table.eigenvalues[rep].imag.copy(),
+        "orbit": node_id,
+        "multiplicity": multiplicity,
+        "members": X.copy(),
+        "found_by": str(table.found_by[rep]),
+        "traced": bool(table.traced[node]),
+    }
+
+
+def _special_attributes(kind: str, node_id: int, n: int) -> dict[str, Any]:
+    nan = np.full(n, np.nan)
+    return {
+        "x": nan.copy(),
+        "kind": kind,
+        "index": -1,
+        "nullity": -1,
+        "energy": np.nan,
+        "residual": np.nan,
+        "eigenvalue_real": nan.copy(),
+        "eigenvalue_imag": nan.copy(),
+        "orbit": node_id,
+        "multiplicity": 1,
+        "members": np.zeros((0, n)),
+        "found_by": "flow",
+        "traced": False,
+    }
+
+
+def _energy_along(system, p, path: np.ndarray) -> np.ndarray:
+    if not system.is_gradient or len(path) == 0:
+        return np.full(len(path), np.nan)
+    return np.asarray(system.potential(path, p), dtype=float)
+
+
+def _assemble(table: NodeTable, records, **counters) -> nx.DiGraph:
+    system, p, options = table.system, table.p, table.options
+    G = nx.DiGraph()
+    G.graph.update(
+        provenance(
+            system.with_params(**p),
+            **options.as_attrs(),
+            **counters,
+            symmetry=None if table.symmetry is None else type(table.symmetry).__name__,
+            symmetry_order=getattr(table.symmetry, "order", None),
+        )
+    )
+    ids = {k: i for i, k in enumerate(table.roots())}
+    for k, i in ids.items():
+        G.add_node(i, **_node_attributes(table, k, i))
+    for name in _SPECIAL:
+        if any(r["target"] == name for r in records):
+            ids[name] = len(G)
+            G.add_node(ids[name], **_special_attributes(name, ids[name], system.n))
+    routes: dict[tuple[int, int], list] = {}
+    for r in records:
+        source = ids[table.root(r["source"])]
+        target = r["target"]
+        target = ids[target] if target in _SPECIAL else ids[table.root(target)]
+        energy = _energy_along(system, p, r["path"])
+        new_route = add_route(routes.setdefault((source, target), []), r, energy, options)
+        if G.has_edge(source, target):
+            G.edges[source, target]["n_trajectories"] += 1
+            G.edges[source, target]["n_routes"] += int(new_route)
+            continue
+        end_energy = G.nodes[target]["energy"]
+        if not np.isfinite(end_energy) and len(energy):
+            end_energy = energy[-1]
+        G.add_edge(
+            source,
+            target,
+            path=r["path"],
+            path_time=r["time"],
+            path_energy=energy,
+            arc_length=float(r["arc_length"]),
+            energy_drop=float(G.nodes[source]["energy"] - end_energy),
+            t_final=float(r["t_final"]),
+            status=int(r["status"]),
+            direction=int(r["direction"]),
+            offset=float(r["offset"]),
+            n_trajectories=1,
+            n_routes=1,
+        )
+    if table.symmetry is not None:
+        for (u, v), found in routes.items():
+            G.edges[u, v].update(route_attributes(found, options.path_points, system.n))
+    return G
