@@ -24,14 +24,77 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ._options import Options, integer, number
 from ._status import Status
 
-__all__ = ["NewtonRun", "dense_solver", "newton_batch", "sparse_solver"]
+__all__ = [
+    "NewtonOptions",
+    "NewtonRun",
+    "dense_solver",
+    "newton_batch",
+    "solver_for",
+    "sparse_solver",
+]
 
 _MAX_JACOBIAN_ELEMENTS = 8_000_000  # floats of Jacobians held at once (64 MB)
 
 Residual = Callable[[np.ndarray], np.ndarray]
 StepSolver = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class NewtonOptions(Options):
+    """Settings of the batched damped Newton iteration (fixed points, refinement of end points,
+    and the corrector of continuation).
+
+    Parameters
+    ----------
+    tol : float
+        Convergence: the Euclidean norm of ``f`` at most ``tol`` ...
+    step_tol : float
+        ... and a Newton step at most ``step_tol * (1 + |x|)``. An item that ends at ``max_iter``
+        with ``|f| <= tol`` also counts as converged (slow convergence at a degenerate root).
+    max_iter : int
+        Maximum number of Newton iterations per seed.
+    armijo : float
+        Sufficient-decrease constant ``c`` in ``(0, 1/2)``: a step ``lam * dx`` is accepted when
+        ``|f(x + lam dx)|^2 <= (1 - 2 c lam) |f(x)|^2``.
+    backtrack : float
+        Factor in ``(0, 1)`` by which the step shrinks after a rejected trial.
+    max_backtracks : int
+        Rejected trials allowed before the seed is given up (status SINGULAR_JACOBIAN: no
+        decrease along the Newton direction means a near-singular Jacobian).
+    damping : float
+        First trial step length in ``(0, 1]``; 1 is the full Newton step.
+    max_step : float
+        Upper bound on the Euclidean length of a step (``inf`` for none).
+    deflation_power, deflation_shift : float
+        ``p > 0`` and ``shift >= 0`` of the deflation operator
+        ``M(x) = prod_i (|x - r_i|^-p + shift)``.
+
+    Raises
+    ------
+    dynsys.errors.OptionError
+        If a value is out of its range.
+
+    Examples
+    --------
+    >>> NewtonOptions(tol=1e-12).max_iter
+    50
+    """
+
+    tol: float = number(1e-10, "residual |f(x)|_2 at which an item has converged")
+    step_tol: float = number(
+        1e-12, "... with a Newton step at most step_tol * (1 + |x|)", at_least=0.0
+    )
+    max_iter: int = integer(50, "Newton iterations per item")
+    armijo: float = number(1e-4, "sufficient-decrease constant of the line search", below=0.5)
+    backtrack: float = number(0.5, "factor by which a rejected step shrinks", below=1.0)
+    max_backtracks: int = integer(30, "rejected trials before an item is given up", at_least=0)
+    damping: float = number(1.0, "first trial step length (1: the full Newton step)", at_most=1.0)
+    max_step: float = number(np.inf, "largest Euclidean length of a step", allow_inf=True)
+    deflation_power: float = number(2.0, "power p of the deflation operator")
+    deflation_shift: float = number(1.0, "shift of the deflation operator", at_least=0.0)
 
 
 @dataclass(frozen=True)
@@ -112,6 +175,14 @@ def sparse_solver(jacobian: Callable[[np.ndarray], sp.spmatrix]) -> StepSolver:
     return solve
 
 
+def solver_for(system, params) -> StepSolver:
+    """The step solver for ``system``'s Jacobian at parameters ``params``: batched dense SVD,
+    or one sparse factorisation per item when the system's Jacobian is sparse."""
+    if system.jacobian_is_sparse:
+        return sparse_solver(lambda x: system.jac(x, params))
+    return dense_solver(lambda x: system.jac_dense(x, params))
+
+
 class _Deflation:
     """``log M`` and ``grad log M`` for ``M(x) = prod_i (|x - r_i|^-p + shift)``."""
 
@@ -147,7 +218,7 @@ def newton_batch(
 ) -> NewtonRun:
     """Run damped Newton on ``residual`` from every row of ``x0`` (shape ``(m, n)``).
 
-    ``options`` is a :class:`dynsys.fixedpoints.NewtonOptions`. With ``deflate`` (known roots,
+    ``options`` is a :class:`NewtonOptions`. With ``deflate`` (known roots,
     shape ``(k, n)``) the iteration runs on the deflated residual. An item converges when
     ``|f| <= tol`` and the Newton step is below ``step_tol * (1 + |x|)`` (or at ``max_iter`` with
     ``|f| <= tol``: slow, linear convergence at a degenerate root). Failures are statuses:
@@ -169,6 +240,11 @@ def newton_batch(
 
 
 def _iterate(residual, solve, x0, options, deflate) -> NewtonRun:
+    # Invariants: `active` holds the items still iterating, in increasing order; for every item
+    # `fx` and `norm` are f and |f| at the current `x`, so a finished item keeps the values at
+    # its final iterate. One pass: solve J dx = -f for all active items (one batched solve),
+    # retire those that converged or cannot go on, cap the step, then a backtracking line search
+    # on the merit |f|^2 (|M f|^2 when deflated) moves each remaining item on its own.
     x = np.array(x0, dtype=float, copy=True)
     m = x.shape[0]
     deflation = None

@@ -1,21 +1,24 @@
-"""The status table shared by every batch algorithm.
+"""The one outcome table of dynsys: every per-item result of every batch computation.
 
-Batch results never raise for one bad item; they store a :class:`Status` code per item (an
-``int8`` variable with CF ``flag_values``/``flag_meanings`` attributes), and :func:`explain`
-turns a code into a message that suggests the fix.
+A flow orbit, a Newton seed, a basin label, a continuation run and a graph edge each end with one
+:class:`Status` code from this table. Datasets store the codes the CF way: an ``int8`` flag
+variable (``status``) with ``flag_values`` and ``flag_meanings`` attributes whose meanings are the
+lower-case names below; basin labels below zero are minus a code. :func:`explain` gives a code's
+meaning and the fix.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["Status", "explain", "status_attrs", "status_names"]
+__all__ = ["RESULTS", "Status", "explain", "status_attrs", "status_names"]
 
 
 class Status(IntEnum):
-    """Outcome of one item of a batch computation."""
+    """Outcome of one item of a batch computation (see :data:`RESULTS` for where each occurs)."""
 
     CONVERGED = 0
     TIME_LIMIT = 1
@@ -28,63 +31,158 @@ class Status(IntEnum):
     UNMATCHED = 8
     NOT_DIFFERENTIABLE = 9
     RUNNING = 10
+    NOT_ATTRACTING = 11
+    UNVERIFIED = 12
+    PARAM_BOUND = 13
+    STATE_BOUND = 14
+    MAX_POINTS = 15
+    CLOSED_LOOP = 16
 
 
-_MESSAGES: dict[Status, str] = {
-    Status.CONVERGED: "converged: the convergence test was met.",
-    Status.TIME_LIMIT: (
-        "time limit: the final time was reached before convergence; increase `t_max` if the "
-        "orbit should settle."
+@dataclass(frozen=True)
+class _Entry:
+    meaning: str
+    fix: str
+    results: tuple[str, ...]  # the batch results in which the code occurs
+
+
+_FLOW = ("flow", "basins", "graph")
+_TABLE: dict[Status, _Entry] = {
+    Status.CONVERGED: _Entry(
+        "the convergence test was met (a flow arrived, Newton converged, a point was verified).",
+        "none needed.",
+        ("flow", "newton", "fixed_points", "basins", "graph"),
     ),
-    Status.MAX_STEPS: (
-        "maximum number of steps reached; increase `max_steps` or loosen the tolerances."
+    Status.TIME_LIMIT: _Entry(
+        "the final time was reached before the orbit settled.",
+        "raise `t_max` if the orbit should settle; it may also approach an attractor that is "
+        "not a point (a cycle, a chaotic set).",
+        _FLOW,
     ),
-    Status.ESCAPED: (
-        "escaped: the state norm exceeded the escape bound; the orbit probably runs to infinity "
-        "(raise `escape_radius` if it does not)."
+    Status.MAX_STEPS: _Entry(
+        "the largest number of steps (iterations for gradient descent) was used up.",
+        "raise `max_steps`, or loosen the tolerances; a stiff system needs an implicit method.",
+        _FLOW,
     ),
-    Status.NONFINITE: (
-        "non-finite values (NaN or inf) in the state or the vector field; check the start state "
-        "and the domain of the vector field."
+    Status.ESCAPED: _Entry(
+        "the state norm exceeded `escape_radius`; the orbit probably runs to infinity.",
+        "raise `escape_radius` if it does not.",
+        _FLOW,
     ),
-    Status.STEP_UNDERFLOW: (
-        "step size underflow: the step needed fell below `min_step`; the problem may be stiff "
-        "(use trajectory() with method='Radau') or singular."
+    Status.NONFINITE: _Entry(
+        "NaN or inf in the state, the vector field or a Newton step.",
+        "check the start state and the domain where the vector field is defined.",
+        ("flow", "newton", "basins", "graph"),
     ),
-    Status.MAX_ITER: (
-        "maximum number of Newton iterations reached; give a better seed or raise `max_iter`."
+    Status.STEP_UNDERFLOW: _Entry(
+        "the step size needed fell below the smallest allowed (`min_step` of a flow, `ds_min` "
+        "of a continuation).",
+        "the problem may be stiff (use trajectory() with method='Radau') or singular there; "
+        "lower the bound.",
+        ("flow", "basins", "graph", "continuation"),
     ),
-    Status.SINGULAR_JACOBIAN: (
-        "singular Jacobian: Newton cannot proceed; the point may be non-hyperbolic (a fold, or a "
-        "manifold of equilibria)."
+    Status.MAX_ITER: _Entry(
+        "Newton used up `max_iter` iterations without meeting its tolerance.",
+        "start closer to the root or raise `max_iter`.",
+        ("newton", "basins", "graph"),
     ),
-    Status.UNMATCHED: (
-        "unmatched: the end point matches no known attractor within the tolerance; widen "
-        "`match_tol` or add the attractor."
+    Status.SINGULAR_JACOBIAN: _Entry(
+        "the Jacobian is singular, so Newton cannot proceed; the point may be non-hyperbolic (a "
+        "fold, or a manifold of equilibria).",
+        "start elsewhere, or restrict Newton to a subspace where the root is isolated.",
+        ("newton", "basins", "graph"),
     ),
-    Status.NOT_DIFFERENTIABLE: (
-        "not differentiable: the state lies where the vector field is not defined or not smooth "
-        "(for ReLU networks, a hidden unit with zero weight vector)."
+    Status.UNMATCHED: _Entry(
+        "the orbit arrived, but at no point of the table and discovery was off.",
+        "give the attractor, turn discovery on, or widen `match_tol`.",
+        ("basins", "graph"),
     ),
-    Status.RUNNING: "running: the computation was stopped before this item finished.",
+    Status.NOT_DIFFERENTIABLE: _Entry(
+        "the state lies where the vector field is not defined or not smooth (for ReLU networks, "
+        "a hidden unit with zero weight vector).",
+        "start away from that set.",
+        ("flow", "newton", "basins"),
+    ),
+    Status.RUNNING: _Entry(
+        "the computation stopped before this item finished.",
+        "run it again (a resumable run folder keeps the finished part).",
+        ("flow", "newton"),
+    ),
+    Status.NOT_ATTRACTING: _Entry(
+        "the orbit arrived at a verified fixed point that is not an attractor (a saddle, or a "
+        "point whose linearisation has an unstable direction); it started on, or stalled next "
+        "to, that point's stable manifold.",
+        "none needed: such starts have measure zero, or the flow is very slow there; raise "
+        "`t_max` to let stalled orbits leave.",
+        ("basins",),
+    ),
+    Status.UNVERIFIED: _Entry(
+        "the orbit met the arrival test, but Newton found no fixed point within `refine_tol` of "
+        "its end point with a residual below the Newton tolerance, so no attractor could be "
+        "verified there (an explicit method on a stiff system stalls where |f| is not small).",
+        "tighten the flow's `converge_tol` or `rtol`, or use an implicit method for stiff systems.",
+        ("basins", "graph"),
+    ),
+    Status.PARAM_BOUND: _Entry(
+        "the branch reached a bound of the parameter (`p_min` or `p_max`); its last point lies "
+        "on the bound.",
+        "widen `p_min`/`p_max` to follow it further.",
+        ("continuation",),
+    ),
+    Status.STATE_BOUND: _Entry(
+        "a state component of the branch exceeded `x_max`.",
+        "raise `x_max` if the branch should go on.",
+        ("continuation",),
+    ),
+    Status.MAX_POINTS: _Entry(
+        "the branch used up `max_points` points.",
+        "raise `max_points` or `ds_max`.",
+        ("continuation",),
+    ),
+    Status.CLOSED_LOOP: _Entry(
+        "the branch returned to its start: it is a closed curve.",
+        "none needed.",
+        ("continuation",),
+    ),
 }
 
+RESULTS: dict[str, tuple[Status, ...]] = {
+    result: tuple(s for s in Status if result in _TABLE[s].results)
+    for result in ("flow", "newton", "fixed_points", "basins", "continuation", "graph")
+}
+"""The codes each kind of batch result can carry."""
 
-def explain(code: int | Status) -> str:
-    """Return the message for a status code.
+
+def _as_status(code: int | str | Status) -> Status:
+    if isinstance(code, str):
+        try:
+            return Status[code.strip().upper().replace(" ", "_").replace("-", "_")]
+        except KeyError:
+            raise KeyError(
+                f"{code!r} is not an outcome name; names are {[s.name.lower() for s in Status]}."
+            ) from None
+    return Status(int(code))
+
+
+def explain(code: int | str | Status) -> str:
+    """The meaning of an outcome code (or its name) and what to do about it.
 
     Examples
     --------
     >>> explain(Status.ESCAPED).split(":")[0]
     'escaped'
+    >>> explain("param_bound").startswith("param_bound: the branch reached a bound")
+    True
     """
-    return _MESSAGES[Status(int(code))]
+    status = _as_status(code)
+    entry = _TABLE[status]
+    return f"{status.name.lower()}: {entry.meaning} Fix: {entry.fix}"
 
 
 def status_attrs() -> dict[str, object]:
     """CF-style attributes for a ``status`` variable (``flag_values``, ``flag_meanings``)."""
     return {
-        "long_name": "outcome per item",
+        "long_name": "outcome per item (dynsys.explain(code) says what it means)",
         "flag_values": np.array([s.value for s in Status], dtype=np.int8),
         "flag_meanings": " ".join(s.name.lower() for s in Status),
     }

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .errors import InvalidSystemError, UnknownParameterError
+from .errors import InputError, InvalidSystemError, UnknownParameterError
 
 __all__ = [
     "as_state_batch",
+    "check_count",
     "check_names",
     "check_params",
     "check_positive",
@@ -29,13 +30,13 @@ def as_state_batch(x, n: int, *, name: str = "x", allow_nonfinite: bool = False)
     """
     arr = np.asarray(x, dtype=float)
     if arr.ndim == 0 or arr.shape[-1] != n:
-        raise ValueError(
+        raise InputError(
             f"`{name}` has shape {arr.shape}; expected (..., {n}): the last axis holds the "
             f"{n} state variables. Reshape it, e.g. `np.reshape({name}, (-1, {n}))`."
         )
     if not allow_nonfinite and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(
+        raise InputError(
             f"`{name}` contains {bad} non-finite value(s) (NaN or inf); give finite states."
         )
     return arr
@@ -74,5 +75,18 @@ def check_positive(value: float, name: str, *, allow_zero: bool = False) -> floa
     ok = np.isfinite(v) and (v >= 0 if allow_zero else v > 0)
     if not ok:
         bound = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"`{name}` must be a finite {bound} number; got {value!r}.")
+        raise InputError(f"`{name}` must be a finite {bound} number; got {value!r}.")
     return v
+
+
+def check_count(value, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as int if it is an integer (not a bool) of at least ``minimum``.
+
+    Examples
+    --------
+    >>> check_count(3, "n")
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise InputError(f"`{name}` must be an integer >= {minimum}; got {value!r}.")
+    return int(value)

@@ -12,7 +12,10 @@ __all__ = [
     "ContinuationError",
     "DynsysError",
     "FileFormatError",
+    "InputError",
+    "InputTypeError",
     "InvalidSystemError",
+    "OptionError",
     "SpecError",
     "UnknownParameterError",
 ]
@@ -22,15 +25,40 @@ class DynsysError(Exception):
     """Base class of every error dynsys raises on purpose."""
 
 
+class InputError(DynsysError, ValueError):
+    """An argument with a wrong value or shape; the message names it and says what to give."""
+
+
+class InputTypeError(DynsysError, TypeError):
+    """An argument of the wrong type; the message names it and the type expected."""
+
+
+class OptionError(InputError):
+    """An option out of its range, or options that contradict each other.
+
+    ``owner`` is the options class (``"FlowOptions"``), ``option`` the field (dotted for nested
+    options) and ``detail`` the rule without the names ("must be a positive number; got -1."), so
+    that a spec reader can name its own key (``basins.flow.rtol``) instead.
+    """
+
+    def __init__(
+        self, message: str, *, owner: str = "", option: str = "", detail: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.owner = owner
+        self.option = option
+        self.detail = detail or message
+
+
 class ContinuationError(DynsysError, RuntimeError):
     """A continuation could not start (for example, the start state is not near an equilibrium)."""
 
 
-class InvalidSystemError(DynsysError, ValueError):
+class InvalidSystemError(InputError):
     """A user callable (vector field, Jacobian, potential) broke its contract."""
 
 
-class UnknownParameterError(DynsysError, ValueError):
+class UnknownParameterError(InputError):
     """A parameter name that the system does not have."""
 
 

@@ -101,6 +101,6 @@ def test_expanding_the_quotient_gives_back_the_full_graph(landscape):
         assert np.linalg.norm(members - d["path"][-1], axis=-1).min() < 1e-4
 
 
-def test_expand_graph_needs_an_enumerable_group():
-    with pytest.raises(TypeError, match="elements"):
+def test_expand_graph_needs_a_state_group():
+    with pytest.raises(TypeError, match="must be a dynsys.symmetry.StateGroup"):
         expand_graph(nx.DiGraph(), object())

@@ -5,7 +5,9 @@ import textwrap
 import pytest
 
 from dynsys import SpecError, UnknownParameterError
-from dynsys.cli.analyze import ANALYZE_SCHEMA
+from dynsys.cli.schema import schema_for
+
+ANALYZE_SCHEMA = schema_for("analyze")
 from dynsys.cli.spec import load_spec, resolve_system
 from dynsys.models import MODELS
 

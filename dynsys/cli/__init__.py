@@ -11,6 +11,8 @@ points, prints the special points and writes ``diagram.nc`` and ``diagram.png``.
 probabilities (the ``[basins]`` table), from the fixed points of ``[region]`` when the spec has
 one, else finding the attractors on the way; it prints the attractors with their fractions and
 writes ``basins.nc`` and ``basins.png``.
+``dynsys spec --schema [COMMAND]`` prints every key a spec may hold, with its type, default and
+one-line doc; the keys of the options tables come from the options classes of dynsys.
 ``dynsys graph SPEC.toml [--out DIR]`` builds the graph of the critical points in ``[region]``
 joined by the trajectories leaving the saddles, prints its minima, saddles and barriers, and
 writes the graph files of the ``[graph]`` stage.
@@ -47,20 +49,6 @@ def _out_dir(args: argparse.Namespace, spec: dict) -> Path:
     return out_dir
 
 
-def _schema(command: str) -> dict:
-    if command == "continue":
-        from .continuation_stage import continue_schema
-
-        return continue_schema()
-    if command == "basins":
-        from .basins_stage import basins_schema
-
-        return basins_schema()
-    from .analyze import ANALYZE_SCHEMA
-
-    return ANALYZE_SCHEMA
-
-
 def _runner(command: str):
     """The function that runs ``command`` on a validated spec, a system and an output folder."""
     if command == "analyze":
@@ -79,9 +67,10 @@ def _runner(command: str):
 def _run(args: argparse.Namespace) -> int:
     """Load and check the spec, build the system, check the output folder, run the command."""
     from ..models import MODELS
+    from .schema import schema_for
     from .spec import load_spec, resolve_system
 
-    spec = load_spec(args.spec, _schema(args.command))
+    spec = load_spec(args.spec, schema_for(args.command))
     system = resolve_system(spec["model"], MODELS)
     out_dir = _out_dir(args, spec)
     _runner(args.command)(spec, system, out_dir, getattr(args, "progress", False))
@@ -113,12 +102,32 @@ _COMMANDS = {
 }
 
 
+def _spec_reference(args: argparse.Namespace) -> int:
+    """``dynsys spec --schema [COMMAND]``: print the reference of spec keys."""
+    from .schema import print_reference, schema_for
+
+    if not args.schema:
+        raise SpecError("`dynsys spec` needs --schema (print the reference of spec keys).")
+    print_reference(schema_for(args.for_command), sys.stdout)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dynsys`` command."""
     parser = argparse.ArgumentParser(
         prog="dynsys", description="Dynamical-systems analysis with numerical continuation."
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    spec = sub.add_parser("spec", help="the reference of spec keys (types, defaults, docs)")
+    spec.add_argument("--schema", action="store_true", help="print every key a spec may hold")
+    spec.add_argument(
+        "for_command",
+        nargs="?",
+        default="analyze",
+        choices=list(_COMMANDS),
+        help="the command whose spec is described (default analyze)",
+    )
+    spec.set_defaults(run=_spec_reference)
     for name, (help_text, spec_help, has_progress) in _COMMANDS.items():
         command = sub.add_parser(name, help=help_text)
         command.add_argument("spec", help=spec_help)

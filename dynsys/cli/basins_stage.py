@@ -34,7 +34,6 @@ __all__ = [
     "BASINS_TABLE",
     "basin_table",
     "basins_requested",
-    "basins_schema",
     "run_basins",
     "run_basins_stage",
 ]
@@ -50,11 +49,6 @@ BASINS_TABLE = Key(
 _CLI_KEYS = ("enabled", "figure")
 _MODES = ("map", "probabilities", "sweep")
 
-_REGION = {
-    "lower": Key("floats", [], doc="lower corner of the box where fixed points are searched"),
-    "upper": Key("floats", [], doc="upper corner"),
-}
-
 _HINTS = {
     -1: "did not converge before basins.flow.t_max / basins.flow.max_steps: raise them, or "
     "loosen basins.flow.converge_tol (it must lie above the integration error near an "
@@ -64,19 +58,6 @@ _HINTS = {
     -4: "converged to no attractor in the table (see basins.discover, basins.refine, "
     "basins.match_tol)",
 }
-
-
-def basins_schema() -> dict[str, Any]:
-    """The schema of a ``dynsys basins`` spec: the analyze tables with ``[region]`` optional.
-
-    Examples
-    --------
-    >>> sorted(basins_schema())[:4]
-    ['basins', 'continuation', 'fixed_points', 'graph']
-    """
-    from .analyze import ANALYZE_SCHEMA
-
-    return {**ANALYZE_SCHEMA, "region": _REGION}
 
 
 def _flag(table: dict[str, Any], key: str) -> bool:
@@ -286,8 +267,8 @@ def run_basins_stage(
     Parameters
     ----------
     spec : dict
-        Validated against the analyze schema (or :func:`basins_schema`); its ``[basins]`` table
-        is used.
+        Validated against ``dynsys.cli.schema.schema_for("basins")``; its ``[basins]`` table is
+        used.
     system : System
         The model.
     out_dir : Path
@@ -343,7 +324,7 @@ def run_basins(
     spec: dict[str, Any], system, out_dir: Path, *, progress: bool = False
 ) -> dict[str, Path]:
     """``dynsys basins``: the fixed points of ``[region]`` when given, then the basins stage."""
-    from .analyze import find_region_points
+    from .region import find_region_points
 
     _table(spec)  # fail before any computation
     print(f"{system!r}")

@@ -29,7 +29,6 @@ __all__ = [
     "CONTINUATION_TABLE",
     "START_TABLE",
     "continuation_requested",
-    "continue_schema",
     "run_continuation_stage",
     "run_continue",
     "special_point_table",
@@ -77,33 +76,6 @@ CONTINUATION_TABLE = {
     "lyapunov": Key("bool", True, doc="first Lyapunov coefficient at Hopf points"),
     "measure": Key("str", "", doc="state name, 'norm' or 'loss' (default: the first state)"),
 }
-
-_REGION = {
-    "lower": Key("floats", [], doc="lower corner of the box where a start is searched"),
-    "upper": Key("floats", [], doc="upper corner"),
-}
-
-
-def continue_schema() -> dict[str, Any]:
-    """The schema of a ``dynsys continue`` spec: the analyze tables (``[region]`` optional when
-    ``start.x`` is given; ``[portrait]``, ``[basins]``, ``[graph]`` accepted and unused),
-    ``[start]`` and ``[continuation]``. A spec valid for ``dynsys continue`` is valid for
-    ``dynsys analyze`` when it has a ``[region]``.
-
-    Examples
-    --------
-    >>> sorted(continue_schema())  # doctest: +NORMALIZE_WHITESPACE
-    ['basins', 'continuation', 'fixed_points', 'graph', 'model', 'output', 'portrait',
-     'region', 'start']
-    """
-    from .analyze import ANALYZE_SCHEMA
-
-    return {
-        **ANALYZE_SCHEMA,
-        "region": _REGION,
-        "start": START_TABLE,
-        "continuation": CONTINUATION_TABLE,
-    }
 
 
 def continuation_requested(spec: dict[str, Any]) -> bool:
@@ -211,30 +183,13 @@ def _state(values, system, key: str) -> np.ndarray:
 
 
 def _find_points(spec: dict[str, Any], system) -> xr.Dataset:
-    from ..fixedpoints import NewtonOptions, find_fixed_points
-    from .analyze import fixed_point_table, sample_region
+    from .region import find_region_points
 
-    region = spec["region"]
-    if not region["lower"] or not region["upper"]:
+    if not spec["region"]["lower"] or not spec["region"]["upper"]:
         raise SpecError(
             "give `start.x`, or a [region] (`region.lower`, `region.upper`) to find a start in."
         )
-    lower = _state(region["lower"], system, "region.lower")
-    upper = _state(region["upper"], system, "region.upper")
-    if not np.all(upper > lower):
-        raise SpecError("`region.upper` must exceed `region.lower` in every coordinate.")
-    fp = spec["fixed_points"]
-    points = find_fixed_points(
-        system,
-        sample_region(lower, upper, fp["seeds"], fp["rng_seed"]),
-        options=NewtonOptions(tol=fp["tol"], max_iter=fp["max_iter"]),
-        dedup_tol=fp["dedup_tol"],
-        deflation=fp["deflation"],
-        bounds=np.stack([lower, upper], axis=1),
-    )
-    print(f"{points.sizes['point']} fixed point(s) in the region from {fp['seeds']} seeds:")
-    print(fixed_point_table(points))
-    return points
+    return find_region_points(spec, system)[0]
 
 
 def pick_start(spec: dict[str, Any], system, points: xr.Dataset | None) -> np.ndarray:
@@ -398,7 +353,7 @@ def run_continuation_stage(
     Parameters
     ----------
     spec : dict
-        Validated against :func:`continue_schema` (or the analyze schema).
+        Validated against ``dynsys.cli.schema.schema_for("continue")``.
     system : System
         The model.
     out_dir : Path

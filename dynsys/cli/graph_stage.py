@@ -9,17 +9,16 @@ writes ``graph.nc`` (:func:`dynsys.graph.to_dataset`; read back with
 ``graph.png`` (over the streamlines of the field for two-state systems, energy against a layout
 otherwise) and, for gradient systems, ``disconnectivity.png``.
 
-The ``[graph]`` table holds the :class:`~dynsys.graph.GraphOptions` that make sense in a file
-(offsets, integration, tolerances, directions, rounds, path sampling), ``figure`` (draw the
-pictures, default true) and ``enabled``. ``dynsys analyze`` runs the stage when the table sets
-``enabled = true`` or any other key, and not with ``enabled = false``; ``dynsys graph`` always
-runs it. General (non-gradient) systems work the same way, without energies or barriers.
+The ``[graph]`` table holds the fields of :class:`~dynsys.graph.GraphOptions` (offsets, tolerances,
+directions, rounds, path sampling; the integration in ``[graph.flow]``, Newton in
+``[graph.newton]``), ``figure`` (draw the pictures, default true) and ``enabled``. ``dynsys
+analyze`` runs the stage when the table sets ``enabled = true`` or any other key, and not with
+``enabled = false``; ``dynsys graph`` always runs it. General (non-gradient) systems work the same
+way, without energies or barriers.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from pathlib import Path
 from typing import Any
 
@@ -27,55 +26,24 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
-from ..errors import SpecError
-from .spec import Key, one_of, positive
+from ..graph import GraphOptions
+from .spec import Key, OptionsTable
 
 __all__ = ["GRAPH_TABLE", "graph_requested", "run_graph", "run_graph_stage"]
 
 
-def _default(name: str):
-    from ..graph import GraphOptions
-
-    return {f.name: f.default for f in dataclasses.fields(GraphOptions)}[name]
-
-
-def _at_least(minimum: int):
-    def check(value) -> str | None:
-        return None if value >= minimum else f"must be >= {minimum}, got {value!r}"
-
-    return check
-
-
-GRAPH_TABLE = {
-    "enabled": Key("bool", None, doc="run in dynsys analyze (default: when the table sets a key)"),
-    "figure": Key("bool", True, doc="draw graph.png (and disconnectivity.png)"),
-    "eps": Key("float", _default("eps"), positive, "relative offset of a start off a saddle"),
-    "max_offset": Key("float", _default("max_offset"), positive, "largest relative offset"),
-    "t_max": Key("float", _default("t_max"), positive, "longest integration time"),
-    "rtol": Key("float", _default("rtol"), positive, "relative tolerance of the integration"),
-    "atol": Key("float", _default("atol"), positive, "absolute tolerance of the integration"),
-    "converge_tol": Key("float", None, positive, "|f| at arrival (default: from the spectra)"),
-    "escape_radius": Key("float", _default("escape_radius"), positive, "|x| of an escape"),
-    "max_steps": Key("int", _default("max_steps"), positive, "Runge-Kutta steps per trajectory"),
-    "method": Key("str", _default("method"), one_of("dopri5", "dop853"), "Runge-Kutta pair"),
-    "match_tol": Key("float", _default("match_tol"), positive, "end point = known point within"),
-    "refine_tol": Key("float", _default("refine_tol"), positive, "Newton may move an end this far"),
-    "dedup_tol": Key("float", _default("dedup_tol"), positive, "refined points closer are one"),
-    "zero_tol": Key("float", _default("zero_tol"), positive, "relative zero of eigenvalues"),
-    "sphere_directions": Key(
-        "int", _default("sphere_directions"), _at_least(2), "directions from index >= 2 nodes"
-    ),
-    "trace_maxima": Key("bool", _default("trace_maxima"), doc="trace from maxima and sources too"),
-    "max_rounds": Key("int", _default("max_rounds"), positive, "rounds of tracing new saddles"),
-    "path_points": Key("int", _default("path_points"), _at_least(2), "states kept per edge"),
-    "path_resolution": Key(
-        "int", _default("path_resolution"), _at_least(2), "saved states measuring arc length"
-    ),
-}
-"""The ``[graph]`` spec table: GraphOptions fields (same names and defaults) and the stage's
-``enabled`` and ``figure``."""
-
-_OWN = ("enabled", "figure")
+GRAPH_TABLE = OptionsTable(
+    GraphOptions,
+    extra={
+        "enabled": Key(
+            "bool", None, doc="run in dynsys analyze (default: when the table sets an option)"
+        ),
+        "figure": Key("bool", True, doc="draw graph.png (and disconnectivity.png)"),
+    },
+    doc="options of dynsys.graph.critical_point_graph (GraphOptions)",
+)
+"""The ``[graph]`` spec table: the GraphOptions fields (``[graph.flow]`` and ``[graph.newton]``
+as sub-tables) and the stage's ``enabled`` and ``figure``."""
 
 
 def graph_requested(spec: dict[str, Any]) -> bool:
@@ -98,18 +66,7 @@ def graph_requested(spec: dict[str, Any]) -> bool:
         return False
     if table["enabled"] is not None:
         return table["enabled"]
-    return any(table[k] != key.default for k, key in GRAPH_TABLE.items() if k != "enabled")
-
-
-def _options(table: dict[str, Any]):
-    from ..graph import GraphOptions
-
-    fields = {k: v for k, v in table.items() if k not in _OWN}
-    try:
-        return GraphOptions(**fields)
-    except ValueError as exc:  # name the spec key, not the option
-        text = re.sub(r"`(\w+)`", r"`graph.\1`", str(exc)).replace("GraphOptions: ", "")
-        raise SpecError(text) from None
+    return table["options"] != GRAPH_TABLE.defaults() or not table["figure"]
 
 
 def _notes(G: nx.DiGraph) -> list[str]:
@@ -225,8 +182,7 @@ def run_graph_stage(
     from ..io import save
 
     table = spec["graph"]
-    options = _options(table)
-    G = critical_point_graph(system, points, options=options, progress=progress)
+    G = critical_point_graph(system, points, options=table["options"], progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     print(graph_summary(G))
     for note in _notes(G):
@@ -258,7 +214,7 @@ def run_graph(
     spec: dict[str, Any], system, out_dir: Path, *, progress: bool = False
 ) -> dict[str, Path]:
     """``dynsys graph``: the fixed points of ``[region]``, then the graph stage."""
-    from .analyze import find_region_points
+    from .region import find_region_points
 
     print(f"{system!r}")
     points, _, _ = find_region_points(spec, system)

@@ -3,21 +3,35 @@
 A spec is data. It is parsed with :mod:`tomllib`, checked key by key (unknown keys, wrong types and
 out-of-range values are errors that name the dotted key), and completed with defaults. Nothing in
 it is evaluated; a user's own system enters only as an importable ``module:function`` reference.
+
+A schema is a nested mapping of :class:`Key` (a key the command line owns) and
+:class:`OptionsTable` (a table read into an options class of dynsys: its keys, types, defaults
+and docs are the class's fields, so the spec and the Python API cannot drift).
+:func:`reference` lists every key of a schema with its type, default and doc.
 """
 
 from __future__ import annotations
 
 import importlib
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpecError
+from .._options import Options, ReferenceRow
+from ..errors import OptionError, SpecError
 from ..system import System
 
-__all__ = ["Key", "Table", "load_spec", "resolve_system", "validate"]
+__all__ = [
+    "Key",
+    "OptionsTable",
+    "Table",
+    "load_spec",
+    "reference",
+    "resolve_system",
+    "validate",
+]
 
 _REQUIRED = object()
 
@@ -40,7 +54,26 @@ class Key:
     doc: str = ""
 
 
-Table = Mapping[str, "Key | Table"]
+@dataclass(frozen=True)
+class OptionsTable:
+    """A spec table read into an options class.
+
+    Its keys are the spec fields of ``options_type`` (nested options as sub-tables) with the
+    defaults of ``base`` (``options_type()`` when None), plus the command line's own ``extra``
+    keys. Validation returns the extra keys' values and, under ``"options"``, the options object.
+    """
+
+    options_type: type[Options]
+    extra: Mapping[str, Key] = field(default_factory=dict)
+    base: Options | None = None
+    doc: str = ""
+
+    def defaults(self) -> Options:
+        """The options object an empty table gives."""
+        return self.options_type() if self.base is None else self.base
+
+
+Table = Mapping[str, "Key | OptionsTable | Table"]
 
 
 def positive(value) -> str | None:
@@ -136,7 +169,12 @@ def validate(data: Mapping[str, Any], schema: Table, *, prefix: str = "") -> dic
     out: dict[str, Any] = {}
     for name, rule in schema.items():
         dotted = prefix + name
-        if isinstance(rule, Key):
+        if isinstance(rule, OptionsTable):
+            sub = data.get(name, {})
+            if not isinstance(sub, dict):
+                raise SpecError(f"`{dotted}` must be a table ([{dotted}]); got {sub!r}.")
+            out[name] = _options_table(sub, rule, dotted)
+        elif isinstance(rule, Key):
             if name in data:
                 out[name] = _coerce(rule, data[name], dotted)
             elif rule.default is _REQUIRED:
@@ -149,6 +187,52 @@ def validate(data: Mapping[str, Any], schema: Table, *, prefix: str = "") -> dic
                 raise SpecError(f"`{dotted}` must be a table ([{dotted}]); got {sub!r}.")
             out[name] = validate(sub, rule, prefix=dotted + ".")
     return out
+
+
+def _options_table(data: dict[str, Any], rule: OptionsTable, dotted: str) -> dict[str, Any]:
+    allowed = set(rule.extra) | set(rule.options_type.spec_fields())
+    unknown = sorted(k for k in data if k not in allowed)
+    if unknown:
+        raise SpecError(
+            f"unknown key(s) {[f'{dotted}.{k}' for k in unknown]} in [{dotted}]; allowed: "
+            f"{sorted(allowed)}."
+        )
+    extra = {k: v for k, v in data.items() if k in rule.extra}
+    out = validate(extra, rule.extra, prefix=dotted + ".")
+    fields = {k: v for k, v in data.items() if k not in rule.extra}
+    try:
+        out["options"] = rule.options_type.from_mapping(fields, base=rule.defaults())
+    except OptionError as exc:
+        raise SpecError(f"`{dotted}.{exc.option}` {exc.detail}") from None
+    return out
+
+
+def reference(schema: Table, prefix: str = "") -> Iterator[ReferenceRow]:
+    """Every key of ``schema``: dotted name, type, default and one-line doc.
+
+    Examples
+    --------
+    >>> from dynsys.fixedpoints import NewtonOptions
+    >>> rows = list(reference({"newton": OptionsTable(NewtonOptions)}))
+    >>> rows[0].key, rows[0].default
+    ('newton.tol', 1e-10)
+    """
+    for name, rule in schema.items():
+        dotted = prefix + name
+        if isinstance(rule, Key):
+            required = rule.default is _REQUIRED
+            yield ReferenceRow(
+                dotted,
+                rule.kind,
+                None if required else rule.default,
+                rule.doc,
+                "required" if required else "",
+            )
+        elif isinstance(rule, OptionsTable):
+            yield from reference(rule.extra, prefix=dotted + ".")
+            yield from rule.options_type.reference(base=rule.defaults(), prefix=dotted + ".")
+        else:
+            yield from reference(rule, prefix=dotted + ".")
 
 
 def load_spec(path: str | Path, schema: Table) -> dict[str, Any]:

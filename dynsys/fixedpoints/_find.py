@@ -10,7 +10,6 @@ the seeds missed. Seeds that fail are counted per status in the attributes, neve
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,10 +17,12 @@ import scipy.optimize
 import xarray as xr
 
 from .._dataset import provenance, status_variable
-from .._newton import newton_batch
-from .._points import FoundPoints, dedup_radius, sort_order
+from .._group import check_group
+from .._newton import NewtonOptions, newton_batch
+from .._points import PointCatalogue, relative_scale, sort_order
 from .._status import Status
 from .._validate import as_state_batch, check_positive
+from ..errors import InputError, InputTypeError
 from ..stability import classify as classify_points
 from ._manifolds import label_manifolds, merge_manifold_points
 from ._restricted import as_subspace, project_seeds, step_solvers
@@ -31,79 +32,7 @@ __all__ = ["NewtonOptions", "find_fixed_points"]
 
 def _require(ok: bool, name: str, expected: str, value) -> None:
     if not ok:
-        raise ValueError(f"`{name}` must be {expected}; got {value!r}.")
-
-
-@dataclass(frozen=True)
-class NewtonOptions:
-    """Settings of the damped Newton iteration.
-
-    Parameters
-    ----------
-    tol : float
-        Convergence: the Euclidean norm of ``f`` at most ``tol`` ...
-    step_tol : float
-        ... and a Newton step at most ``step_tol * (1 + |x|)``. An item that ends at ``max_iter``
-        with ``|f| <= tol`` also counts as converged (slow convergence at a degenerate root).
-    max_iter : int
-        Maximum number of Newton iterations per seed.
-    armijo : float
-        Sufficient-decrease constant ``c`` in ``(0, 1/2)``: a step ``lam * dx`` is accepted when
-        ``|f(x + lam dx)|^2 <= (1 - 2 c lam) |f(x)|^2``.
-    backtrack : float
-        Factor in ``(0, 1)`` by which the step shrinks after a rejected trial.
-    max_backtracks : int
-        Rejected trials allowed before the seed is given up (status SINGULAR_JACOBIAN: no
-        decrease along the Newton direction means a near-singular Jacobian).
-    damping : float
-        First trial step length in ``(0, 1]``; 1 is the full Newton step.
-    max_step : float
-        Upper bound on the Euclidean length of a step (``inf`` for none).
-    deflation_power, deflation_shift : float
-        ``p > 0`` and ``shift >= 0`` of the deflation operator
-        ``M(x) = prod_i (|x - r_i|^-p + shift)``.
-
-    Raises
-    ------
-    ValueError
-        If a value is out of its range.
-
-    Examples
-    --------
-    >>> NewtonOptions(tol=1e-12).max_iter
-    50
-    """
-
-    tol: float = 1e-10
-    step_tol: float = 1e-12
-    max_iter: int = 50
-    armijo: float = 1e-4
-    backtrack: float = 0.5
-    max_backtracks: int = 30
-    damping: float = 1.0
-    max_step: float = np.inf
-    deflation_power: float = 2.0
-    deflation_shift: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_positive(self.tol, "tol")
-        check_positive(self.step_tol, "step_tol", allow_zero=True)
-        for name, low in (("max_iter", 1), ("max_backtracks", 0)):
-            value = getattr(self, name)
-            _require(
-                isinstance(value, int | np.integer)
-                and not isinstance(value, bool)
-                and value >= low,
-                name,
-                f"an integer >= {low}",
-                value,
-            )
-        _require(0 < self.armijo < 0.5, "armijo", "in (0, 0.5)", self.armijo)
-        _require(0 < self.backtrack < 1, "backtrack", "in (0, 1)", self.backtrack)
-        _require(0 < self.damping <= 1, "damping", "in (0, 1]", self.damping)
-        _require(self.max_step > 0, "max_step", "positive (inf for no bound)", self.max_step)
-        check_positive(self.deflation_power, "deflation_power")
-        check_positive(self.deflation_shift, "deflation_shift", allow_zero=True)
+        raise InputError(f"`{name}` must be {expected}; got {value!r}.")
 
 
 def _as_seeds(seeds, n: int) -> np.ndarray:
@@ -112,7 +41,7 @@ def _as_seeds(seeds, n: int) -> np.ndarray:
         arr = arr[:, None]
     arr = as_state_batch(arr, n, name="seeds").reshape(-1, n)
     if len(arr) == 0:
-        raise ValueError(f"`seeds` is empty; give at least one start state of shape ({n},).")
+        raise InputError(f"`seeds` is empty; give at least one start state of shape ({n},).")
     return arr
 
 
@@ -125,13 +54,13 @@ def _as_bounds(bounds, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     else:
         box = np.asarray(bounds, dtype=float)
         if box.shape != (n, 2):
-            raise ValueError(
+            raise InputError(
                 f"`bounds` has shape {box.shape}; expected ({n}, 2): one (low, high) pair per "
                 "state, e.g. [(-1, 1)] * n, or a scipy.optimize.Bounds."
             )
         low, high = box[:, 0], box[:, 1]
     if np.any(np.isnan(low) | np.isnan(high)) or np.any(low > high):
-        raise ValueError(
+        raise InputError(
             f"`bounds` must have low <= high in every state; got low={low.tolist()}, "
             f"high={high.tolist()}."
         )
@@ -142,14 +71,6 @@ def _as_rounds(deflation) -> int:
     ok = isinstance(deflation, bool | int | np.integer) and int(deflation) >= 0
     _require(ok, "deflation", "False, True (one round) or a number of rounds >= 0", deflation)
     return int(deflation)
-
-
-def _check_symmetry(symmetry) -> None:
-    if symmetry is not None and not callable(getattr(symmetry, "canonical", None)):
-        raise TypeError(
-            "`symmetry` must have a method canonical(x) mapping states (m, n) to canonical "
-            f"representatives; got {type(symmetry).__name__}."
-        )
 
 
 _NEWTON_FAILURES = (Status.MAX_ITER, Status.SINGULAR_JACOBIAN, Status.NONFINITE)
@@ -189,8 +110,8 @@ def find_fixed_points(
     options : NewtonOptions
         Tolerances and line-search settings.
     dedup_tol : float
-        End points closer than ``dedup_tol * max(1, max |x|_inf)`` (chains of them, single
-        linkage) are one fixed point; the member with the smallest residual represents it.
+        End points within ``dedup_tol * max(1, |x|_inf)`` of a point found before (the one with
+        the smallest residual first) are that point; memory grows linearly with the seeds.
     deflation : bool or int
         Number of deflation rounds (True: one). Each round restarts Newton from the seeds on the
         deflated residual ``M(x) f(x)``, ``M(x) = prod_i (|x - x_i|^-p + shift)`` over the points
@@ -201,10 +122,9 @@ def find_fixed_points(
         ``n_outside_bounds``); points on the boundary, within the deduplication radius, are kept.
     classify : bool
         Add the stability variables of :func:`dynsys.stability.classify`.
-    symmetry : object, optional
-        An object with ``canonical(x)`` mapping states ``(m, n)`` to canonical representatives of
-        their group orbits; end points are mapped before clustering, so a result holds one point
-        per orbit.
+    symmetry : StateGroup, optional
+        A symmetry group of the system (:mod:`dynsys.symmetry`): end points are compared up to
+        the group and reported as canonical forms, so a result holds one point per orbit.
     zero_tol : float
         Relative zero threshold for eigenvalues (see :func:`dynsys.stability.classify`).
     connect_manifolds : bool
@@ -304,15 +224,15 @@ def find_fixed_points(
     (['minimum', 'minimum', 'saddle-1'], [0.0, 0.0, 0.25])
     """
     if not isinstance(options, NewtonOptions):
-        raise TypeError(f"`options` must be a NewtonOptions; got {type(options).__name__}.")
+        raise InputTypeError(f"`options` must be a NewtonOptions; got {type(options).__name__}.")
     n = system.n
     x0 = _as_seeds(seeds, n)
     dedup_tol = check_positive(dedup_tol, "dedup_tol")
     rounds = _as_rounds(deflation)
     box = _as_bounds(bounds, n)
-    _check_symmetry(symmetry)
+    symmetry = check_group(symmetry, n)
     if merge_manifolds and not (classify and connect_manifolds):
-        raise ValueError(
+        raise InputError(
             "`merge_manifolds=True` needs the manifold labels: keep `classify=True` and "
             f"`connect_manifolds=True` (got classify={classify!r}, "
             f"connect_manifolds={connect_manifolds!r})."
@@ -327,34 +247,58 @@ def find_fixed_points(
     if flat is not None:
         x0 = project_seeds(x0, flat, residual)
 
+    catalogue = PointCatalogue(system, p, symmetry=symmetry, newton=options, zero_tol=zero_tol)
+
+    def collect(run, round_: int) -> int:
+        """Add the converged end points of a Newton run; return how many points are new."""
+        ok = run.status == Status.CONVERGED
+        before = len(catalogue)
+        rows = catalogue.add(
+            run.x[ok], "newton", tol=dedup_tol, residual=run.residual[ok], classify_new=False
+        )
+        fresh = len(catalogue) - before
+        found_round.extend([round_] * fresh)
+        n_seeds.extend([0] * fresh)
+        if round_ == 0:
+            for r, count in enumerate(np.bincount(rows, minlength=len(catalogue))):
+                n_seeds[r] += int(count)
+        return fresh
+
+    found_round: list[int] = []
+    n_seeds: list[int] = []
     first = newton_batch(residual, solve, x0, options)
     converged = first.status == Status.CONVERGED
-    radius = dedup_radius(first.x[converged], dedup_tol)
-    found = FoundPoints(n)
-    found.add(first.x[converged], first.residual[converged], symmetry, radius, 0)
+    collect(first, 0)
     n_iterations = int(first.n_iter.sum())
     rounds_run = 0
     for round_ in range(1, rounds + 1):
-        run = newton_batch(residual, solve, x0, options, deflate=found.raw)
+        # deflate the points as Newton found them (canonical forms may lie elsewhere)
+        run = newton_batch(residual, solve, x0, options, deflate=catalogue.x)
         rounds_run += 1
         n_iterations += int(run.n_iter.sum())
-        ok = run.status == Status.CONVERGED
-        if found.add(run.x[ok], run.residual[ok], symmetry, radius, round_) == 0:
+        if collect(run, round_) == 0:
             break
+    found_round_arr = np.asarray(found_round, dtype=np.int64)
+    n_seeds_arr = np.asarray(n_seeds, dtype=np.int64)
 
+    keep = np.arange(len(catalogue))
     n_outside = 0
     if box is not None:
-        # points on the boundary count as inside, up to the deduplication radius
-        inside = np.all((found.x >= box[0] - radius) & (found.x <= box[1] + radius), axis=-1)
+        # points on the boundary count as inside, up to the deduplication tolerance
+        margin = (dedup_tol * relative_scale(catalogue.canonical))[:, None]
+        inside = np.all(
+            (catalogue.canonical >= box[0] - margin) & (catalogue.canonical <= box[1] + margin),
+            axis=-1,
+        )
         n_outside = int(np.count_nonzero(~inside))
-        found.keep(inside)
-    points = found.x
+        keep = keep[inside]
+    points = catalogue.canonical[keep]
     energy = None
     if system.is_gradient:
         energy = system.potential(points, p) if len(points) else np.zeros(0)
     order = sort_order(points, energy)
-    found.keep(order)
-    points = found.x
+    keep = keep[order]
+    points = catalogue.canonical[keep]
     variables = {
         "x": (("point", "state"), points, {"long_name": "equilibrium state"}),
         "residual": (
@@ -365,12 +309,12 @@ def find_fixed_points(
         "status": status_variable(np.full(len(points), Status.CONVERGED), "point"),
         "n_seeds": (
             "point",
-            found.n_seeds,
+            n_seeds_arr[keep],
             {"long_name": "number of seeds converged to the point"},
         ),
         "deflation_round": (
             "point",
-            found.round,
+            found_round_arr[keep],
             {"long_name": "deflation round that found the point (0: plain Newton)"},
         ),
     }
@@ -383,14 +327,13 @@ def find_fixed_points(
         step_tol=options.step_tol,
         max_iter=options.max_iter,
         dedup_tol=dedup_tol,
-        dedup_radius=radius,
         deflation=rounds,
         n_seeds=len(x0),
         n_converged=int(np.count_nonzero(converged)),
         n_failed=int(np.count_nonzero(~converged)),
         **counts,
         n_outside_bounds=n_outside,
-        n_found_by_deflation=int(np.count_nonzero(found.round > 0)),
+        n_found_by_deflation=int(np.count_nonzero(found_round_arr[keep] > 0)),
         n_deflation_rounds_run=rounds_run,
         n_newton_iterations=n_iterations,
         symmetry=None if symmetry is None else type(symmetry).__name__,
@@ -401,6 +344,7 @@ def find_fixed_points(
     if classify:
         ds = classify_points(system, ds, params=p, zero_tol=zero_tol)
         if connect_manifolds:
+            radius = dedup_tol * catalogue.scale(keep)
             ds = label_manifolds(ds, system, p, residual, solve_whole, options, radius)
             labels = ds["manifold"].values
             ds.attrs["n_equilibrium_sets"] = int(np.count_nonzero(labels < 0)) + int(

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import numbers
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import numpy as np
-
+from .._options import Options, flag, integer, nested, number
 from ..fixedpoints import NewtonOptions
+from ..integrate import FlowOptions
 
 __all__ = ["GraphOptions"]
 
 _METHODS = ("dopri5", "dop853")
-
-
-def _bad(name: str, expected: str, value: Any) -> ValueError:
-    return ValueError(f"GraphOptions: `{name}` must be {expected}; got {value!r}.")
-
-
-def _positive(name: str, value: Any, *, allow_inf: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    v = float(value) if ok else np.nan
-    if not ok or np.isnan(v) or v <= 0 or (np.isinf(v) and not allow_inf):
-        expected = "a positive number" + (" (inf allowed)" if allow_inf else "")
-        raise _bad(name, expected, value)
-    return v
-
-
-def _count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise _bad(name, f"an integer >= {minimum}", value)
-    return int(value)
+_DEFAULT_FLOW = FlowOptions(t_max=1e4, rtol=1e-8, atol=1e-11, escape_radius=1e6, max_steps=50_000)
 
 
 @dataclass(frozen=True)
-class GraphOptions:
+class GraphOptions(Options):
     """Settings of :func:`~dynsys.graph.critical_point_graph`.
 
     Parameters
@@ -49,33 +29,23 @@ class GraphOptions:
         the convergence threshold.
     max_offset : float
         Upper bound of ``delta`` relative to ``max(1, |x_s|)`` (for nearly degenerate saddles).
-    t_max : float
-        Longest integration time of one trajectory.
-    rtol, atol : float
-        Tolerances of the Runge-Kutta integration.
-    converge_tol : float or None
-        A trajectory has arrived when ``|f(x)|_2 <= converge_tol``. None (default): chosen per
-        round as ``10 * Lambda * (atol + rtol * s)``, ``Lambda`` the largest eigenvalue modulus
-        of the critical points known and ``s = max(1, max |x|_inf)`` over them. An explicit
-        Runge-Kutta method near a stiff sink leaves ``|f|`` at a floor of about
-        ``Lambda * rtol * |x|`` (the local error it allows, amplified by the stiff direction);
-        a fixed threshold below that floor is never met.
+    flow : FlowOptions
+        How trajectories are integrated (method ``"dopri5"`` or ``"dop853"``); by default
+        ``t_max = 1e4``, ``rtol = 1e-8``, ``atol = 1e-11``, ``escape_radius = 1e6``,
+        ``max_steps = 50000``. Its ``converge_tol`` is the ``|f|`` at which a trajectory has
+        arrived; None (default) takes the arrival rule of :func:`dynsys._points.arrival_tolerance`
+        per round, ``10 Lambda (atol + rtol s)`` over the critical points known; a smaller
+        request is raised to that floor with a warning and recorded in ``converge_tol_note``.
     rescue_factor : float
         Trajectories that stop otherwise (time or step limit) with ``|f| <= rescue_factor *
         converge_tol`` are refined by Newton like converged ones (their edge keeps the status).
-    escape_radius : float
-        A trajectory has escaped when ``|x|_2 > escape_radius``.
-    max_steps : int
-        Most Runge-Kutta steps per trajectory.
-    method : {"dopri5", "dop853"}
-        Runge-Kutta pair of :func:`dynsys.integrate.flow`.
     match_tol : float
         An end point matches a known critical point within ``match_tol * max(1, |x|_inf)``
         (Euclidean, up to the group when one is given).
     refine_tol : float
         An unmatched end point is refined by Newton; the root is accepted when it lies within
         ``refine_tol * max(1, |x|_inf)`` of the end point (farther roots are not where the
-        trajectory went: the edge is marked ``unmatched``).
+        trajectory went: the edge's status is ``unverified``).
     dedup_tol : float
         Refined points within ``dedup_tol * max(1, |x|_inf)`` of a known point are that point.
     zero_tol : float
@@ -98,7 +68,7 @@ class GraphOptions:
 
     Raises
     ------
-    ValueError
+    dynsys.errors.OptionError
         Naming the option and the value given.
 
     Examples
@@ -108,61 +78,34 @@ class GraphOptions:
     >>> GraphOptions(path_points=1)
     Traceback (most recent call last):
     ...
-    ValueError: GraphOptions: `path_points` must be an integer >= 2; got 1.
+    dynsys.errors.OptionError: GraphOptions: `path_points` must be an integer >= 2; got 1.
     """
 
-    eps: float = 1e-4
-    max_offset: float = 1e-2
-    t_max: float = 1e4
-    rtol: float = 1e-8
-    atol: float = 1e-11
-    converge_tol: float | None = None
-    rescue_factor: float = 1e3
-    escape_radius: float = 1e6
-    max_steps: int = 50_000
-    method: str = "dopri5"
-    match_tol: float = 1e-5
-    refine_tol: float = 1e-2
-    dedup_tol: float = 1e-6
-    zero_tol: float = 1e-8
-    sphere_directions: int = 8
-    trace_maxima: bool = True
-    max_rounds: int = 20
-    path_resolution: int = 1000
-    path_points: int = 200
-    newton: NewtonOptions = field(default_factory=NewtonOptions)
+    eps: float = number(1e-4, "relative offset of a start off a saddle")
+    max_offset: float = number(1e-2, "largest relative offset")
+    flow: FlowOptions = nested(FlowOptions, "how trajectories are integrated", _DEFAULT_FLOW)
+    rescue_factor: float = number(
+        1e3, "refine orbits stopped by a limit with |f| <= rescue_factor * converge_tol"
+    )
+    match_tol: float = number(1e-5, "an end point is a known point within this (relative)")
+    refine_tol: float = number(1e-2, "Newton may move an end point this far (relative)")
+    dedup_tol: float = number(1e-6, "refined points closer than this (relative) are one")
+    zero_tol: float = number(1e-8, "relative zero of eigenvalues")
+    sphere_directions: int = integer(8, "directions traced from nodes of index >= 2", at_least=2)
+    trace_maxima: bool = flag(True, "trace from maxima and sources too")
+    max_rounds: int = integer(20, "rounds of tracing newly found saddles")
+    path_resolution: int = integer(
+        1000, "saved states from which arc length is measured", at_least=2
+    )
+    path_points: int = integer(200, "states kept per edge", at_least=2)
+    newton: NewtonOptions = nested(NewtonOptions, "Newton settings of the refinement")
 
-    def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        if self.converge_tol is not None:
-            put("converge_tol", _positive("converge_tol", self.converge_tol))
-        for name in ("eps", "max_offset", "rtol", "match_tol", "refine_tol", "rescue_factor"):
-            put(name, _positive(name, getattr(self, name)))
-        for name in ("dedup_tol", "zero_tol"):
-            put(name, _positive(name, getattr(self, name)))
-        put("atol", _positive("atol", self.atol))
-        for name in ("t_max", "escape_radius"):
-            put(name, _positive(name, getattr(self, name), allow_inf=True))
-        if self.method not in _METHODS:
-            raise _bad("method", f"one of {list(_METHODS)}", self.method)
-        put("max_steps", _count("max_steps", self.max_steps, 1))
-        put("sphere_directions", _count("sphere_directions", self.sphere_directions, 2))
-        put("max_rounds", _count("max_rounds", self.max_rounds, 1))
-        put("path_points", _count("path_points", self.path_points, 2))
-        put("path_resolution", _count("path_resolution", self.path_resolution, 2))
-        if not isinstance(self.trace_maxima, bool | np.bool_):
-            raise _bad("trace_maxima", "True or False", self.trace_maxima)
-        if not isinstance(self.newton, NewtonOptions):
-            raise _bad("newton", "a NewtonOptions", self.newton)
+    def _check(self) -> None:
+        if self.flow.method not in _METHODS:
+            raise self._fail("flow", f"a FlowOptions with method in {list(_METHODS)}", self.flow)
+        if self.flow.save_times is not None:
+            raise self._fail(
+                "flow", "a FlowOptions without save_times (paths are saved here)", self.flow
+            )
         if self.eps > self.max_offset:
-            raise _bad("eps", f"at most `max_offset` = {self.max_offset}", self.eps)
-
-    def as_attrs(self) -> dict[str, Any]:
-        """The options as graph (Dataset) attributes; Newton settings prefixed ``newton_``."""
-        out = asdict(self)
-        newton = out.pop("newton")
-        out.update({f"newton_{k}": v for k, v in newton.items()})
-        out["trace_maxima"] = int(self.trace_maxima)
-        return out
+            raise self._fail("eps", f"at most `max_offset` = {self.max_offset}", self.eps)

@@ -8,24 +8,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .._points import cluster
+from .._group import check_group
+from .._points import group_points, relative_scale
 
 __all__ = ["add_route", "expand_graph", "manifold_orbit", "route_attributes"]
 
 _MAX_IMAGES = 5000  # images of a manifold's points examined to count its orbit
-
-
-def _scale(x: np.ndarray) -> float:
-    return max(1.0, float(np.max(np.abs(x), initial=0.0)))
-
-
-def _elements(symmetry) -> np.ndarray:
-    if not hasattr(symmetry, "elements"):
-        raise TypeError(
-            f"`symmetry` must enumerate its elements (method elements()); "
-            f"{type(symmetry).__name__} does not."
-        )
-    return np.array(list(symmetry.elements()))
 
 
 def manifold_orbit(table, X: np.ndarray) -> tuple[np.ndarray, int]:
@@ -34,20 +22,16 @@ def manifold_orbit(table, X: np.ndarray) -> tuple[np.ndarray, int]:
 
     The known points ``X`` of a manifold node are canonical forms; the manifold itself may reach
     out of the canonical region. All images ``g.X`` are grouped into connected manifolds (the
-    rule of :mod:`dynsys._graph_nodes`); the group holding ``X[0]`` is the manifold, and the
+    rule of the graph's nodes); the group holding ``X[0]`` is the manifold, and the
     number of groups its multiplicity. Beyond ``5000`` images the node keeps ``X`` and the
     orbit size of ``X[0]`` instead.
     """
     symmetry = table.symmetry
-    order = int(getattr(symmetry, "order", 0) or 0)
-    if order * len(X) > _MAX_IMAGES or not hasattr(symmetry, "elements"):
+    if symmetry.order * len(X) > _MAX_IMAGES:
         return X, int(symmetry.orbit_size(X[0]))
-    g = _elements(symmetry)
+    g = np.array(list(symmetry.elements()))
     images = symmetry.act(g[:, None, :], X[None]).reshape(-1, X.shape[-1])
-    radius = table.options.dedup_tol * _scale(images)
-    labels = cluster(images, radius)
-    _, first = np.unique(labels, return_index=True)
-    images = images[np.sort(first)]
+    images = images[group_points(images, table.options.dedup_tol)[1]]
     start = int(np.argmin(np.linalg.norm(images - X[0], axis=-1)))
     pieces = table.manifold_labels(images)
     lone = pieces < 0
@@ -66,7 +50,7 @@ def add_route(routes: list, record: dict, energy: np.ndarray, options) -> bool:
     if len(path) == 0:
         return False
     end = path[-1]
-    radius = options.match_tol * _scale(end)
+    radius = options.match_tol * float(relative_scale(end))
     if any(np.linalg.norm(route[0][-1] - end) <= radius for route in routes):
         return False
     routes.append((path, record["time"], energy))
@@ -122,7 +106,7 @@ def _images(symmetry, elements: np.ndarray, attrs: dict[str, Any], tol: float):
     which = np.empty(len(elements), dtype=np.int64)
     for e, g in enumerate(elements):
         gx, gm = symmetry.act(g, x), symmetry.act(g, members)
-        scale = tol * _scale(gm)
+        scale = tol * float(relative_scale(gm).max())
         for j, (_, km) in enumerate(kept):
             if _same_set(gm, km, scale):
                 which[e] = j
@@ -131,6 +115,14 @@ def _images(symmetry, elements: np.ndarray, attrs: dict[str, Any], tol: float):
             which[e] = len(kept)
             kept.append((gx, gm))
     return which, kept
+
+
+def _state_length(G: nx.DiGraph) -> int | None:
+    for _, attrs in G.nodes(data=True):
+        x = np.asarray(attrs.get("x", []), dtype=float)
+        if x.size:
+            return x.size
+    return None
 
 
 def expand_graph(G: nx.DiGraph, symmetry, *, tol: float = 1e-6) -> nx.DiGraph:
@@ -157,8 +149,8 @@ def expand_graph(G: nx.DiGraph, symmetry, *, tol: float = 1e-6) -> nx.DiGraph:
 
     Raises
     ------
-    TypeError
-        If ``symmetry`` cannot enumerate its elements.
+    dynsys.errors.InputTypeError
+        If ``symmetry`` is not a StateGroup.
 
     Notes
     -----
@@ -178,7 +170,8 @@ def expand_graph(G: nx.DiGraph, symmetry, *, tol: float = 1e-6) -> nx.DiGraph:
     >>> sorted(H.nodes[k]["x"].tolist() for k in H)
     [[1.0, 2.0], [2.0, 1.0]]
     """
-    elements = _elements(symmetry)
+    symmetry = check_group(symmetry, _state_length(G))
+    elements = np.array(list(symmetry.elements()))
     H = nx.DiGraph()
     H.graph.update(G.graph, expanded=True)
     image_ids: dict[Any, np.ndarray] = {}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
+
+from .._options import Options, choice, integer, number, numbers
 
 __all__ = ["FLOW_METHODS", "FlowOptions"]
 
@@ -14,30 +14,8 @@ FLOW_METHODS = ("dopri5", "dop853", "gradient_descent")
 _MIN_RTOL = 100 * np.finfo(float).eps
 
 
-def _bad(name: str, expected: str, value: Any) -> ValueError:
-    return ValueError(f"FlowOptions: `{name}` must be {expected}; got {value!r}.")
-
-
-def _number(name: str, value: Any, *, allow_inf: bool = False, allow_zero: bool = False) -> float:
-    expected = "a positive number" if not allow_zero else "a non-negative number"
-    if allow_inf:
-        expected += " (inf allowed)"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _bad(name, expected, value)
-    v = float(value)
-    if np.isnan(v) or (np.isinf(v) and not allow_inf) or v < 0 or (v == 0 and not allow_zero):
-        raise _bad(name, expected, value)
-    return v
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise _bad(name, "a positive integer", value)
-    return int(value)
-
-
 @dataclass(frozen=True)
-class FlowOptions:
+class FlowOptions(Options):
     """Method, tolerances and stopping rules of :func:`~dynsys.integrate.flow`.
 
     Parameters
@@ -78,7 +56,7 @@ class FlowOptions:
 
     Raises
     ------
-    ValueError
+    dynsys.errors.OptionError
         Naming the option and the value given, if a value is out of range or options conflict.
 
     Examples
@@ -88,83 +66,73 @@ class FlowOptions:
     >>> FlowOptions(rtol=-1.0)
     Traceback (most recent call last):
     ...
-    ValueError: FlowOptions: `rtol` must be a positive number; got -1.0.
+    dynsys.errors.OptionError: FlowOptions: `rtol` must be a positive number; got -1.0.
     """
 
-    method: str = "dopri5"
-    t_max: float = 100.0
-    rtol: float = 1e-6
-    atol: float = 1e-9
-    converge_tol: float | None = None
-    converge_block: int | None = None
-    escape_radius: float = 1e8
-    max_steps: int = 100_000
-    first_step: float | None = None
-    min_step: float = 0.0
-    max_step: float = np.inf
-    learning_rate: float | None = None
-    save_times: tuple[float, ...] | None = None
-    save_every: int | None = None
+    method: str = choice("dopri5", FLOW_METHODS, "Runge-Kutta pair, or gradient descent")
+    t_max: float = number(100.0, "final time (inf allowed)", allow_inf=True)
+    rtol: float = number(1e-6, "relative tolerance of the local error")
+    atol: float = number(1e-9, "absolute tolerance of the local error", at_least=0.0)
+    converge_tol: float | None = number(
+        None,
+        "stop an orbit when |f|_2 <= converge_tol (none: no test)",
+        at_least=0.0,
+        allow_none=True,
+    )
+    converge_block: int | None = integer(
+        None, "measure convergence as the largest norm of blocks of this size", allow_none=True
+    )
+    escape_radius: float = number(1e8, "stop an orbit when |x|_2 exceeds this", allow_inf=True)
+    max_steps: int = integer(100_000, "most step attempts (iterations) per orbit")
+    first_step: float | None = number(
+        None, "initial step size (none: chosen per orbit)", allow_none=True
+    )
+    min_step: float = number(0.0, "smallest step size", at_least=0.0)
+    max_step: float = number(np.inf, "largest step size", allow_inf=True)
+    learning_rate: float | None = number(None, "step eta of gradient descent", allow_none=True)
+    save_times: tuple[float, ...] | None = numbers(
+        None, "times at which states are saved (Runge-Kutta methods)", in_attrs=False
+    )
+    save_every: int | None = integer(
+        None, "save every this many iterations (gradient descent)", allow_none=True
+    )
 
-    def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        if self.method not in FLOW_METHODS:
-            raise _bad("method", f"one of {list(FLOW_METHODS)}", self.method)
+    def _check(self) -> None:
         descent = self.method == "gradient_descent"
-        put("t_max", _number("t_max", self.t_max, allow_inf=True))
-        put("rtol", _number("rtol", self.rtol))
+        if self.converge_tol == 0.0:
+            object.__setattr__(self, "converge_tol", None)
         if self.rtol < _MIN_RTOL:
-            raise _bad("rtol", f"at least {_MIN_RTOL:.1e} (rounding dominates below)", self.rtol)
-        put("atol", _number("atol", self.atol, allow_zero=True))
-        if self.converge_tol is not None:
-            tol = _number("converge_tol", self.converge_tol, allow_zero=True)
-            put("converge_tol", tol if tol > 0 else None)
-        if self.converge_block is not None:
-            put("converge_block", _count("converge_block", self.converge_block))
-        put("escape_radius", _number("escape_radius", self.escape_radius, allow_inf=True))
-        put("max_steps", _count("max_steps", self.max_steps))
-        if self.first_step is not None:
-            put("first_step", _number("first_step", self.first_step))
-        put("min_step", _number("min_step", self.min_step, allow_zero=True))
-        put("max_step", _number("max_step", self.max_step, allow_inf=True))
+            raise self._fail(
+                "rtol", f"at least {_MIN_RTOL:.1e} (rounding dominates below)", self.rtol
+            )
         if self.min_step >= self.max_step:
-            raise _bad("min_step", f"smaller than `max_step` = {self.max_step}", self.min_step)
-        if self.learning_rate is not None:
-            put("learning_rate", _number("learning_rate", self.learning_rate))
-        elif descent:
-            raise _bad("learning_rate", "a positive number for method='gradient_descent'", None)
+            raise self._fail(
+                "min_step", f"smaller than `max_step` = {self.max_step}", self.min_step
+            )
+        if descent and self.learning_rate is None:
+            raise self._fail(
+                "learning_rate", "a positive number for method='gradient_descent'", None
+            )
         if self.save_times is not None:
             if descent:
-                raise ValueError(
-                    "FlowOptions: `save_times` is for the Runge-Kutta methods; gradient descent "
-                    "saves every `save_every` iterations."
+                raise self._fail(
+                    "save_times",
+                    "None for gradient descent (it saves every `save_every` iterations)",
+                    self.save_times,
                 )
-            put("save_times", self._check_save_times(self.save_times))
-        if self.save_every is not None:
-            if not descent:
-                raise ValueError(
-                    f"FlowOptions: `save_every` is for method='gradient_descent'; with "
-                    f"method={self.method!r} give `save_times`."
-                )
-            put("save_every", _count("save_every", self.save_every))
+            self._check_save_times(self.save_times)
+        if self.save_every is not None and not descent:
+            raise self._fail(
+                "save_every",
+                f"None for method={self.method!r} (give `save_times`)",
+                self.save_every,
+            )
 
-    def _check_save_times(self, values) -> tuple[float, ...]:
-        try:
-            times = np.asarray(values, dtype=float)
-        except (TypeError, ValueError):
-            raise _bad("save_times", "a sequence of numbers", values) from None
-        if times.ndim != 1 or times.size == 0:
-            raise _bad("save_times", "a non-empty 1-D sequence of times", values)
-        if not np.all(np.isfinite(times)) or times[0] < 0 or times[-1] > self.t_max:
-            raise _bad("save_times", f"finite times in [0, t_max = {self.t_max}]", values)
-        if np.any(np.diff(times) <= 0):
-            raise _bad("save_times", "strictly increasing", values)
-        return tuple(times.tolist())
-
-    def as_attrs(self) -> dict[str, Any]:
-        """The options as Dataset attributes (``save_times`` become a coordinate instead)."""
-        out = asdict(self)
-        del out["save_times"]
-        return out
+    def _check_save_times(self, times: tuple[float, ...]) -> None:
+        t = np.asarray(times)
+        if t.size == 0:
+            raise self._fail("save_times", "a non-empty 1-D sequence of times", times)
+        if t[0] < 0 or t[-1] > self.t_max:
+            raise self._fail("save_times", f"finite times in [0, t_max = {self.t_max}]", times)
+        if np.any(np.diff(t) <= 0):
+            raise self._fail("save_times", "strictly increasing", times)

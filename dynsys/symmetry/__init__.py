@@ -1,9 +1,10 @@
 """Symmetry groups acting on states: canonical forms, matching up to the group, orbit sizes; and
 restriction of a System to an invariant (fixed-point) subspace.
 
-The groups here permute state coordinates. A group element ``g`` is an integer index array of
-shape ``(n,)`` (or a batch ``(..., n)``) acting by ``(g.x)[k] = x[g[k]]``; so ``act``,
-``compose``, ``inverse`` and ``as_matrix`` are the same for every group.
+The groups here permute state coordinates, possibly with sign changes. A group element ``g`` is
+an integer array of shape ``(n,)`` (or a batch ``(..., n)``) acting by ``(g.x)[k] = x[g[k]]``
+(and ``-x[~g[k]]`` where ``g[k] < 0``); so ``act``, ``compose``, ``inverse`` and ``as_matrix``
+are the same for every group.
 
 The state of a network with ``K`` hidden units and ``d`` inputs is the flattened ``(K, d)`` matrix
 ``W`` (row ``j`` is unit ``j``'s weight vector), optionally followed by ``extra_per_unit`` blocks
@@ -16,6 +17,11 @@ of ``K`` per-unit numbers (e.g. the second-layer weights ``a``) that travel with
   coordinates (``W -> P_sigma W P_tau^T``), ``K! d!`` elements: a symmetry of the teacher-student
   loss when the teacher is a permutation matrix (e.g. the identity). Canonical form by a
   heuristic refinement; matching exact by a branch-and-bound search over input permutations.
+- :class:`ExplicitGroup`: a small group from a few generators (signed permutations, so
+  reflections such as ``x -> -x`` too), stored element by element.
+
+Every group is a :class:`StateGroup` (the one symmetry type that every ``symmetry=`` argument
+takes).
 
 Tolerances are relative: ``tol * max(1, max |x|_inf)`` for the state at hand.
 
@@ -25,20 +31,19 @@ Y. Tian, An analytical formula of population gradient for two-layered ReLU netwo
 applications in convergence and critical point analysis, ICML 2017 (Section 6.2: symmetry).
 """
 
-from ._networks import (
-    LinearEmbedding,
+from .._group import StateGroup
+from ._explicit import ExplicitGroup
+from ._networks import PermutationSymmetry, UnitInputSymmetry
+from ._restrict import (
     LyapunovSystem,
-    PermutationSymmetry,
     RestrictedGradientSystem,
     RestrictedSystem,
-    StateGroup,
-    UnitInputSymmetry,
-    fixed_point_subspace,
-    invariance_defect,
     restrict_to_subspace,
 )
+from ._subspace import LinearEmbedding, fixed_point_subspace, invariance_defect
 
 __all__ = [
+    "ExplicitGroup",
     "LinearEmbedding",
     "LyapunovSystem",
     "PermutationSymmetry",

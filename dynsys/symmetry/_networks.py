@@ -1,29 +1,4 @@
-"""Symmetry groups acting on states: canonical forms, matching up to the group, orbit sizes; and
-restriction of a System to an invariant (fixed-point) subspace.
-
-The groups here permute state coordinates. A group element ``g`` is an integer index array of
-shape ``(n,)`` (or a batch ``(..., n)``) acting by ``(g.x)[k] = x[g[k]]``; so ``act``,
-``compose``, ``inverse`` and ``as_matrix`` are the same for every group.
-
-The state of a network with ``K`` hidden units and ``d`` inputs is the flattened ``(K, d)`` matrix
-``W`` (row ``j`` is unit ``j``'s weight vector), optionally followed by ``extra_per_unit`` blocks
-of ``K`` per-unit numbers (e.g. the second-layer weights ``a``) that travel with their unit:
-``x = [W.ravel(), a_1..a_K, b_1..b_K, ...]``.
-
-- :class:`PermutationSymmetry`: the ``K!`` permutations of hidden units. Canonical form by a
-  tolerant lexicographic sort of the units; matching and distances exact by the Hungarian method.
-- :class:`UnitInputSymmetry`: unit permutations composed with permutations of the ``d`` input
-  coordinates (``W -> P_sigma W P_tau^T``), ``K! d!`` elements: a symmetry of the teacher-student
-  loss when the teacher is a permutation matrix (e.g. the identity). Canonical form by a
-  heuristic refinement; matching exact by a branch-and-bound search over input permutations.
-
-Tolerances are relative: ``tol * max(1, max |x|_inf)`` for the state at hand.
-
-References
-----------
-Y. Tian, An analytical formula of population gradient for two-layered ReLU network and its
-applications in convergence and critical point analysis, ICML 2017 (Section 6.2: symmetry).
-"""
+"""Groups of hidden-unit (and input) permutations acting on network states."""
 
 from __future__ import annotations
 
@@ -33,28 +8,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._group import StateGroup, UnitLayout, counts_array
+from ._layout import UnitLayout, counts_array
 from ._permutations import column_search, hungarian, scaled_tol, tolerant_lex_order
-from ._restrict import (
-    LyapunovSystem,
-    RestrictedGradientSystem,
-    RestrictedSystem,
-    restrict_to_subspace,
-)
-from ._subspace import LinearEmbedding, fixed_point_subspace, invariance_defect
 
-__all__ = [
-    "LinearEmbedding",
-    "LyapunovSystem",
-    "PermutationSymmetry",
-    "RestrictedGradientSystem",
-    "RestrictedSystem",
-    "StateGroup",
-    "UnitInputSymmetry",
-    "fixed_point_subspace",
-    "invariance_defect",
-    "restrict_to_subspace",
-]
+__all__ = ["PermutationSymmetry", "UnitInputSymmetry"]
 
 
 class PermutationSymmetry(UnitLayout):
