@@ -215,9 +215,18 @@ def number(
     return _field(default, dataclasses.replace(rule, in_spec=in_spec))
 
 
-def integer(default: int | None, doc: str, *, at_least: int = 1, allow_none: bool = False) -> Any:
-    """An integer option, at least ``at_least``."""
-    return _field(default, _Rule("integer", doc, at_least=at_least, allow_none=allow_none))
+def integer(
+    default: int | None,
+    doc: str,
+    *,
+    at_least: int = 1,
+    allow_none: bool = False,
+    in_attrs: bool = True,
+) -> Any:
+    """An integer option, at least ``at_least`` (``in_attrs=False``: a setting of where work
+    runs, which does not change results and is not stamped on them)."""
+    rule = _Rule("integer", doc, at_least=at_least, allow_none=allow_none, in_attrs=in_attrs)
+    return _field(default, rule)
 
 
 def flag(default: bool, doc: str) -> Any:
@@ -318,8 +327,8 @@ class Options:
             elif isinstance(value, tuple):
                 out[key] = (
                     " ".join(str(v) for v in value)
-                    if rule.kind == "choice"
-                    else (np.asarray(value, dtype=float))
+                    if rule.kind in ("choice", "subset")
+                    else np.asarray(value, dtype=float)
                 )
             else:
                 out[key] = value

@@ -294,9 +294,13 @@ class PointCatalogue:
         order = new[np.argsort(residual[new], kind="stable")]
         canon, _ = self._canonicalize(x[order])
         labels, leaders = group_points(canon, tol)
+        # the best state of a group leads it; groups become rows in order of first appearance
+        first_seen = np.full(len(leaders), k, dtype=np.int64)
+        np.minimum.at(first_seen, labels, order)
         start = len(self)
         leader_rows = np.empty(len(leaders), dtype=np.int64)
-        for j, lead in enumerate(order[leaders]):
+        for j in np.argsort(first_seen, kind="stable"):
+            lead = order[leaders[j]]
             found = -1
             if self.symmetry is not None and len(self) > start:
                 found = int(self.match(x[lead : lead + 1], tol, np.arange(start, len(self)))[0][0])
@@ -382,9 +386,13 @@ class PointCatalogue:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8)
         labels, leaders = group_points(self._canonicalize(y)[0], tol)
         refined = self.refine(y[leaders])
-        ok = refined.status == Status.CONVERGED
+        ok = np.flatnonzero(refined.status == Status.CONVERGED)
         rows = np.full(len(leaders), -1, dtype=np.int64)
-        if ok.any():
+        if ok.size:
+            # new points in a deterministic order: by energy, then coordinates
+            roots = refined.x[ok]
+            energy = self.system.potential(roots, self.params) if self.system.is_gradient else None
+            ok = ok[sort_order(self._canonicalize(roots)[0], energy)]
             rows[ok] = self.add(refined.x[ok], origin, tol=tol, residual=refined.residual[ok])
         return rows[labels], refined.status[labels]
 
@@ -420,10 +428,10 @@ class Arrival:
     note: str = ""
 
     def as_attrs(self) -> dict[str, Any]:
-        """``converge_tol_requested`` (NaN: chosen by the rule), ``converge_tol_used`` and, when
-        they differ, ``converge_tol_note``."""
+        """``converge_tol_requested`` (``"auto"``: chosen by the rule), ``converge_tol_used`` and,
+        when they differ, ``converge_tol_note``."""
         out: dict[str, Any] = {
-            "converge_tol_requested": np.nan if self.requested is None else self.requested,
+            "converge_tol_requested": "auto" if self.requested is None else self.requested,
             "converge_tol_used": self.used,
         }
         if self.note:

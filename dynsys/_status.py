@@ -51,7 +51,7 @@ _TABLE: dict[Status, _Entry] = {
     Status.CONVERGED: _Entry(
         "the convergence test was met (a flow arrived, Newton converged, a point was verified).",
         "none needed.",
-        ("flow", "newton", "fixed_points", "basins", "graph"),
+        ("flow", "newton", "fixed_points", "basins", "continuation", "graph"),
     ),
     Status.TIME_LIMIT: _Entry(
         "the final time was reached before the orbit settled.",
@@ -82,9 +82,11 @@ _TABLE: dict[Status, _Entry] = {
         ("flow", "basins", "graph", "continuation"),
     ),
     Status.MAX_ITER: _Entry(
-        "Newton used up `max_iter` iterations without meeting its tolerance.",
-        "start closer to the root or raise `max_iter`.",
-        ("newton", "basins", "graph"),
+        "an iteration used up its budget without meeting its tolerance: Newton's `max_iter`, or "
+        "`locate_max_iter` when a special point of a branch is located (there the point is a "
+        "guess between the last two steps).",
+        "start closer to the root, or raise `max_iter` / `locate_max_iter`.",
+        ("newton", "basins", "continuation", "graph"),
     ),
     Status.SINGULAR_JACOBIAN: _Entry(
         "the Jacobian is singular, so Newton cannot proceed; the point may be non-hyperbolic (a "
@@ -109,9 +111,9 @@ _TABLE: dict[Status, _Entry] = {
         ("flow", "newton"),
     ),
     Status.NOT_ATTRACTING: _Entry(
-        "the orbit arrived at a verified fixed point that is not an attractor (a saddle, or a "
-        "point whose linearisation has an unstable direction); it started on, or stalled next "
-        "to, that point's stable manifold.",
+        "the orbit arrived at a verified fixed point that is not an attractor: a saddle (an "
+        "unstable direction), or a non-hyperbolic point of a general system, whose "
+        "linearisation cannot say; it started on, or stalled next to, its stable manifold.",
         "none needed: such starts have measure zero, or the flow is very slow there; raise "
         "`t_max` to let stalled orbits leave.",
         ("basins",),

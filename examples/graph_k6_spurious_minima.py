@@ -96,7 +96,7 @@ DESCENT = FlowOptions(
 )
 # default arrival threshold (above the explicit Runge-Kutta floor); long t_max: the spurious
 # minimum's smallest Hessian eigenvalue is about 5e-3
-GRAPH_OPTIONS = GraphOptions(t_max=1e5)
+GRAPH_OPTIONS = GraphOptions(flow=GraphOptions().flow.replace(t_max=1e5))
 
 
 # ---------------------------------------------------------------------------- checks

@@ -73,10 +73,10 @@ K = D = 2
 TEACHER = np.eye(K)
 RNG_SEED = 20170002
 GRADIENT_TOL = 1e-8  # a verified critical point: every per-unit gradient norm below this
-# An explicit arrival threshold: the default scales with the largest eigenvalue known, and points
-# of the saddle segment close to a zero unit have Hessian eigenvalues ~ 1/|w_j| (huge). Tight
-# Runge-Kutta tolerances keep the integration's floor (about |lambda| rtol |x|) below it.
-GRAPH_OPTIONS = GraphOptions(converge_tol=1e-8, rtol=1e-10, atol=1e-13, t_max=1e5)
+# The arrival threshold is the rule's floor 10 Lambda (atol + rtol s), Lambda the largest
+# eigenvalue known: points of the saddle segment close to a zero unit have Hessian eigenvalues
+# ~ 1/|w_j| (hundreds), so tight Runge-Kutta tolerances keep that floor low (about 1e-7).
+GRAPH_OPTIONS = GraphOptions(flow=GraphOptions().flow.replace(rtol=1e-10, atol=1e-13, t_max=1e5))
 SIZES = {"default": 2000, "quick": 200}  # Newton seeds
 
 

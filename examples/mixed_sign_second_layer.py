@@ -43,6 +43,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy.optimize import root
 
+from dynsys import Status, status_names
 from dynsys.continuation import (
     ContinuationError,
     ContinuationOptions,
@@ -146,6 +147,13 @@ class FirstUnitFixed:
 
 
 # ---------------------------------------------------------------------------- continuation
+def stop_of(branch: xr.Dataset, end: str) -> Status | None:
+    """Why ``branch`` stopped at its ``end`` ("backward" or "forward"); None if not traced."""
+    if end not in branch["end"].values:
+        return None
+    return Status(int(branch["status"].sel(end=end)))
+
+
 def options(*, quick: bool, p_min: float = -1.0, p_max: float = 1.0) -> ContinuationOptions:
     """``a_1`` in ``[-1, 1]``, states bounded by ``X_MAX``."""
     return ContinuationOptions(
@@ -212,7 +220,7 @@ def follow(system, points: xr.Dataset, *, quick: bool) -> dict[str, xr.Dataset]:
         below.attrs.update(start_point=int(k), start_kind=str(points["kind"].values[k]))
         out[f"point{k}/below"] = below
         end = float(below["param"].values[-1])
-        if below.attrs["stop_reason_forward"] != "step_underflow" or not -0.05 < end <= 0.0:
+        if stop_of(below, "forward") != Status.STEP_UNDERFLOW or not -0.05 < end <= 0.0:
             continue
         x_end = below["x"].values[-1]
         try:  # depth 1: also the branches through its branch points
@@ -286,11 +294,11 @@ def _origin(branch: xr.Dataset) -> str:
 def _end_note(branch: xr.Dataset, K: int) -> str:
     """Why a branch that stopped early stopped: where it ends, how small its smallest unit and
     its softest Hessian eigenvalue are there."""
-    stop = branch.attrs["stop_reason_forward"]
-    if stop == "param_bound":
+    stop = stop_of(branch, "forward")
+    if stop == Status.PARAM_BOUND:
         return ""
     x, a1 = branch["x"].values[-1], float(branch["param"].values[-1])
-    if stop == "state_bound":
+    if stop == Status.STATE_BOUND:
         return f" (leaves for infinity: |W|_max > {X_MAX:g} at a_1 = {a1:.4f})"
     unit = float(np.linalg.norm(x.reshape(K, K), axis=1).min())
     soft = float(np.abs(np.linalg.eigvalsh(hessian_at(x, a1, K))).min())
@@ -312,14 +320,14 @@ def fates(branches: dict[str, xr.Dataset], spurious: list[int], points) -> list[
         above = branches.get(f"point{k}/above")
         loss = float(points["energy"].values[k])
         head = f"spurious minimum {k} (loss {loss:.5f} at a_1 = -1)"
-        if below.attrs["stop_reason_forward"] == "state_bound":
+        if stop_of(below, "forward") == Status.STATE_BOUND:
             lines.append(
                 f"{head} leaves for infinity as a_1 rises: |W| exceeds {X_MAX:g} at a_1 = "
                 f"{float(below['param'].values[-1]):.4f} (a branch from infinity; within "
                 f"|W| <= {X_MAX:g} it does not reach positive a_1)."
             )
             continue
-        if below.attrs["stop_reason_forward"] == "param_bound":
+        if stop_of(below, "forward") == Status.PARAM_BOUND:
             lines.append(f"{head} persists as a_1 rises to 1.")
             continue
         if above is None:
@@ -342,7 +350,7 @@ def fates(branches: dict[str, xr.Dataset], spurious: list[int], points) -> list[
             step = int(above["special_step"].values[row])
             partner = str(kinds[step + 1])
             how = f"in a fold (LP) together with a {partner}, the other half of its branch"
-            if above.attrs["stop_reason_forward"] == "state_bound":
+            if stop_of(above, "forward") == Status.STATE_BOUND:
                 how += (
                     ", which leaves for infinity as a_1 falls back to "
                     f"{float(above['param'].values[-1]):.4f}"
@@ -467,8 +475,9 @@ def analyse(K: int, *, quick: bool) -> dict:
         if name == "teacher":
             continue
         p = branch["param"].values
-        stops = (
-            f"{branch.attrs['stop_reason_backward'] or '-'}/{branch.attrs['stop_reason_forward']}"
+        stops = "/".join(
+            str(status_names(stop)) if stop is not None else "-"
+            for stop in (stop_of(branch, "backward"), stop_of(branch, "forward"))
         )
         lines.append(
             f"  {name} ({_origin(branch)}): a_1 in [{p.min():.4f}, "
@@ -479,7 +488,7 @@ def analyse(K: int, *, quick: bool) -> dict:
             check = eigen_check(branch, row, K)
             text = (
                 f"    {branch['special_type'].values[row]} at a_1 = {check['a1']:.10f} "
-                f"({branch['special_status'].values[row]}, index "
+                f"({status_names(branch['special_status'].values[row])}, index "
                 f"{int(branch['special_delta_index'].values[row]):+d}): Hessian eigenvalue "
                 f"{check['eigenvalue']:+.1e} (largest {check['largest']:.2f}), "
                 f"{check['before']:+.2e} -> {check['after']:+.2e} across the step, |grad| "

@@ -33,6 +33,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from dynsys import NewtonOptions, status_names
 from dynsys.continuation import ContinuationOptions, continue_branch
 from dynsys.io import atomic_write_path, save
 from dynsys.models.reduced import theorem7, theorem7_saddle
@@ -45,7 +46,11 @@ TOLERANCE = 1e-9  # the continued saddle must match the closed form this well at
 def options(*, quick: bool = False) -> ContinuationOptions:
     """Steps and bounds: ``K`` in ``[1.5, 50]``; larger steps when ``quick``."""
     return ContinuationOptions(
-        ds=0.01, ds_max=2.0 if quick else 0.5, p_min=K_MIN, p_max=K_MAX, newton_tol=1e-12
+        ds=0.01,
+        ds_max=2.0 if quick else 0.5,
+        p_min=K_MIN,
+        p_max=K_MAX,
+        newton=NewtonOptions(step_tol=1e-12, max_iter=8),
     )
 
 
@@ -75,7 +80,7 @@ def describe_specials(branch: xr.Dataset) -> str:
         for t, p, s, d in zip(
             branch["special_type"].values,
             branch["special_param"].values,
-            branch["special_status"].values,
+            status_names(branch["special_status"].values),
             branch["special_delta_index"].values,
             strict=True,
         )
@@ -146,7 +151,7 @@ def main(
     print(
         f"  {saddle.sizes['step']} points, {saddle.attrs['n_newton_iterations']} Newton "
         f"iterations, {seconds:.2f} s (both branches); stops: "
-        f"{saddle.attrs['stop_reason_backward']} / {saddle.attrs['stop_reason_forward']}"
+        + " / ".join(status_names(saddle["status"].values))
     )
     print(f"  max |x - closed form|, |y - closed form| over all points: {error:.2e}")
     for k in ends:

@@ -36,6 +36,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy.optimize import root
 
+from dynsys import status_names
 from dynsys.continuation import ContinuationOptions, bifurcation_diagram
 from dynsys.fixedpoints import NewtonOptions, find_fixed_points
 from dynsys.io import atomic_write_path, save
@@ -114,6 +115,13 @@ def critical_points(system: GradientSystem, *, seeds: int) -> xr.Dataset:
         bounds=[(-3.0, 3.0)] * system.n,
         symmetry=PermutationSymmetry(K, system.n // K),
     )
+
+
+def stop_name(branch: xr.Dataset, end: str) -> str:
+    """Why ``branch`` stopped at its ``end`` ("backward" or "forward"); "-" if not traced."""
+    if end not in branch["end"].values:
+        return "-"
+    return str(status_names(branch["status"].sel(end=end).values))
 
 
 def continuation_options(*, quick: bool) -> ContinuationOptions:
@@ -285,7 +293,7 @@ def interpret(tree: xr.DataTree) -> list[str]:
                     else f"    {child_path} crosses the BP (angle in [{a.min():.4f}, "
                     f"{a.max():.4f}]): an exchange of critical points (transcritical)"
                 )
-                stops = [child.attrs["stop_reason_backward"], child.attrs["stop_reason_forward"]]
+                stops = [stop_name(child, "backward"), stop_name(child, "forward")]
                 for j, stop in zip(ends, stops, strict=True):
                     W = np.round(child["x"].values[j], 4) + 0.0
                     lines.append(
@@ -354,7 +362,7 @@ def report(points: xr.Dataset, tree: xr.DataTree, seconds: float) -> list[str]:
         worst = max(worst, max_gradient(branch))
         a = branch["param"].values
         kinds = sorted(set(branch["kind"].values.tolist()))
-        stops = f"{branch.attrs['stop_reason_backward']}/{branch.attrs['stop_reason_forward']}"
+        stops = f"{stop_name(branch, 'backward')}/{stop_name(branch, 'forward')}"
         lines.append(
             f"  {path} (from point {branch.attrs['start_point']}, a {branch.attrs['start_kind']}):"
             f" {branch.sizes['step']} points, angle in [{a.min():.4f}, {a.max():.4f}], kinds "
@@ -365,7 +373,7 @@ def report(points: xr.Dataset, tree: xr.DataTree, seconds: float) -> list[str]:
             angle, residual = extended_system_root(branch["special_x"].values[row], check["angle"])
             lines.append(
                 f"    {branch['special_type'].values[row]} at angle {check['angle']:.10f} "
-                f"({branch['special_status'].values[row]}, index "
+                f"({status_names(branch['special_status'].values[row])}, index "
                 f"{int(branch['special_delta_index'].values[row]):+d}): Hessian eigenvalue "
                 f"{check['eigenvalue']:+.1e} (largest {check['scale']:.2f}); the same eigenvalue "
                 f"{check['before']:+.2e} -> {check['after']:+.2e} across the step; extended "

@@ -4,8 +4,9 @@ A branch (from :func:`dynsys.continuation.continue_branch`) is drawn as the cont
 against a *measure* of the state: a state variable, the Euclidean norm, the loss (the potential of
 a gradient system), or any function of the state. Stable parts are solid, unstable parts dashed,
 and the colour gives the index (number of unstable directions). Special points carry a marker and
-a text: LP (fold), BP (branch point), H (Hopf), IC (other index change); a located point whose
-status is "guess" gets a question mark. A diagram (a DataTree from
+a text: LP (fold), BP (branch point), H (Hopf), IC (other index change); a special point that
+was not located (``special_status`` other than CONVERGED) has an open marker and a question
+mark. A diagram (a DataTree from
 :func:`dynsys.continuation.bifurcation_diagram`, or a list of branches) is drawn branch by branch
 with one legend. Fold curves from :func:`dynsys.continuation.continue_fold` are drawn in the plane
 of the two parameters, cusps (CP) and Bogdanov-Takens points (BT) marked.
@@ -22,6 +23,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from matplotlib.lines import Line2D
+
+from dynsys import Status
+from dynsys.errors import InputError, InputTypeError
 
 from ._style import label_from_attrs
 
@@ -95,13 +99,13 @@ def _branch_params(branch: xr.Dataset, system) -> dict[str, float]:
 
 def _loss(system, branch: xr.Dataset, X: np.ndarray, P: np.ndarray) -> np.ndarray:
     if system is None or not callable(getattr(system, "potential", None)):
-        raise ValueError(
+        raise InputError(
             "the measure 'loss' needs `system=`, a system with a potential (a GradientSystem "
             "or a LyapunovSystem); pass the system the branch was computed for."
         )
     param = str(branch.attrs.get("continuation_param", ""))
     if param not in system.param_names:
-        raise ValueError(
+        raise InputError(
             f"`system` has no parameter {param!r} (the branch's continuation parameter); "
             "pass the system the branch was computed for."
         )
@@ -147,9 +151,9 @@ def measure_values(
 
     Raises
     ------
-    ValueError
+    dynsys.errors.InputError
         If ``measure`` names no state, or ``"loss"`` is asked for without a suitable system.
-    TypeError
+    dynsys.errors.InputTypeError
         If ``measure`` is of none of the accepted types.
 
     Examples
@@ -178,11 +182,11 @@ def measure_values(
     if isinstance(measure, int | np.integer) and not isinstance(measure, bool):
         k = int(measure)
         if not -n <= k < n:
-            raise ValueError(f"`measure`={k} is not a state index; the state has {n} variables.")
+            raise InputError(f"`measure`={k} is not a state index; the state has {n} variables.")
         label = names[k] if names else f"x[{k}]"
         return X[:, k], S[:, k], label
     if not isinstance(measure, str):
-        raise TypeError(
+        raise InputTypeError(
             f"`measure` must be None, a state index, a state name, 'norm', 'loss' or a callable; "
             f"got {measure!r}."
         )
@@ -193,7 +197,7 @@ def measure_values(
         return np.linalg.norm(X, axis=-1), np.linalg.norm(S, axis=-1), "|x|"
     if measure in LOSS_NAMES:
         return _loss(system, branch, X, P), _loss(system, branch, S, SP), measure
-    raise ValueError(
+    raise InputError(
         f"`measure` {measure!r} is not a state variable {names}, 'norm' or 'loss'; choose one of "
         "those or pass a function of the state."
     )
@@ -263,13 +267,22 @@ def _param_label(branch: xr.Dataset) -> str:
     return str(name) if name else label_from_attrs(branch["param"], "parameter")
 
 
-def _label_specials(ax, types, status, xs, ys, *, text: bool, seen: list | None):
+def _located(status: xr.DataArray) -> list[bool]:
+    """Whether each special point was located: its ``special_status`` is CONVERGED (files
+    written before the status table hold the names "converged" / "guess")."""
+    values = np.asarray(status.values).reshape(-1)
+    if values.dtype.kind in "iu":
+        return (values == Status.CONVERGED).tolist()
+    return [str(v) == "converged" for v in values]
+
+
+def _label_specials(ax, types, located, xs, ys, *, text: bool, seen: list | None):
     markers, texts = [], []
-    for kind, state, x, y in zip(types, status, xs, ys, strict=True):
+    for kind, ok, x, y in zip(types, located, xs, ys, strict=True):
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
         style = SPECIAL_STYLE.get(kind, {"marker": "x", "color": "black"})
-        guess = state != "converged"
+        guess = not ok
         (marker,) = ax.plot(
             [x],
             [y],
@@ -371,7 +384,7 @@ def draw_branch(
     markers, texts = _label_specials(
         ax,
         [str(t) for t in branch["special_type"].values],
-        [str(s) for s in branch["special_status"].values],
+        _located(branch["special_status"]),
         np.asarray(branch["special_param"].values, dtype=float).reshape(-1),
         special_values,
         text=label_specials,
@@ -398,7 +411,7 @@ def _branches(diagram) -> list[xr.Dataset]:
         return list(diagram.values())
     if isinstance(diagram, Iterable):
         return list(diagram)
-    raise TypeError(
+    raise InputTypeError(
         f"`diagram` must be a DataTree, a branch Dataset or a list of branches; got "
         f"{type(diagram).__name__}."
     )
@@ -464,7 +477,7 @@ def draw_diagram(
 
     Raises
     ------
-    TypeError
+    dynsys.errors.InputTypeError
         If ``diagram`` is none of the accepted types.
 
     Examples
@@ -564,7 +577,7 @@ def draw_fold_curve(
     markers, texts = _label_specials(
         ax,
         [str(t) for t in curve["special_type"].values],
-        [str(s) for s in curve["special_status"].values],
+        _located(curve["special_status"]),
         np.asarray(curve["special_param"].values, dtype=float).reshape(-1),
         np.asarray(curve["special_param2"].values, dtype=float).reshape(-1),
         text=label_specials,

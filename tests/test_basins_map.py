@@ -7,7 +7,7 @@ from scipy.integrate import solve_ivp
 
 from dynsys import Status, System
 from dynsys.basins import (
-    LABEL_NONFINITE,
+    BasinOptions,
     FlowOptions,
     Plane,
     SmallBall,
@@ -66,12 +66,18 @@ def test_double_well_symmetric_grid_gives_exact_halves():
 
 def test_given_attractors_keep_their_order_and_saddle_orbits_are_explicit():
     fixed = find_fixed_points(double_well(), np.random.default_rng(0).uniform(-2, 2, (40, 2)))
-    # a grid that includes the stable manifold of the saddle: those orbits converge to it
+    # a grid that includes the stable manifold of the saddle: those orbits converge to it, and
+    # the saddle is a known point but not an attractor: their outcome says so
     ds = basin_map(double_well(), {"x": [-1.0, 0.0, 1.0], "y": [-1.0, 1.0]}, attractors=fixed)
-    assert ds.attractor_kind.values.tolist() == ["minimum", "minimum", "saddle-1"]
-    assert ds.attractor_origin.values.tolist() == ["given"] * 3
-    assert ds.label.values.tolist() == [[0, 0], [2, 2], [1, 1]]
-    assert ds.attractor_index.values.tolist() == [0, 0, 1]
+    assert ds.attractor_kind.sel(attractor=[0, 1]).values.tolist() == ["minimum", "minimum"]
+    assert ds.attractor_origin.sel(attractor=[0, 1]).values.tolist() == ["given"] * 2
+    stalled = -Status.NOT_ATTRACTING
+    assert ds.label.values.tolist() == [[0, 0], [stalled, stalled], [1, 1]]
+    assert ds.attractor_index.sel(attractor=[0, 1]).values.tolist() == [0, 0]
+    assert ds.attractor_kind.sel(attractor=stalled).item() == "not_attracting"
+    assert np.all(ds.status.values[1] == Status.NOT_ATTRACTING)
+    with pytest.raises(ValueError, match=r"`attractors` rows \[0\] are not fixed points"):
+        basin_map(double_well(), {"x": [0.5], "y": [0.0]}, attractors=[[0.5, 0.5]])
 
 
 # ----------------------------------------------------------------------------- tilted well
@@ -126,7 +132,11 @@ def _root_rows(ds):
 
 def test_newton_flow_disk_has_three_equal_basins():
     ds = basin_probabilities(
-        newton_flow(), SmallBall(centre=[0.0, 0.0], radius=1.5), 3000, seed=7, chunk_size=1500
+        newton_flow(),
+        SmallBall(centre=[0.0, 0.0], radius=1.5),
+        3000,
+        seed=7,
+        options=BasinOptions(chunk_size=1500),
     )
     rows = _root_rows(ds)
     assert np.allclose(ds.attractor_x.values[rows], ROOTS, atol=1e-10)
@@ -137,7 +147,9 @@ def test_newton_flow_disk_has_three_equal_basins():
 
 def test_newton_flow_square_sector_and_area_fraction():
     exact = (8 - 4 / np.sqrt(3)) / 16
-    mc = basin_probabilities(newton_flow(), UniformBox(-2.0, 2.0), 4000, seed=3, chunk_size=2000)
+    mc = basin_probabilities(
+        newton_flow(), UniformBox(-2.0, 2.0), 4000, seed=3, options=BasinOptions(chunk_size=2000)
+    )
     one = _root_rows(mc)[0]
     assert mc.ci_low[one] <= exact <= mc.ci_high[one]
 
@@ -150,7 +162,7 @@ def test_newton_flow_square_sector_and_area_fraction():
     assert np.array_equal(ds.label.values[away], rows[k[away]])
     # the pole z = 0 is a grid point: its orbit is non-finite at once, not a wrong root
     centre = ds.label.sel(x=0.0, y=0.0, method="nearest")
-    assert int(centre) == LABEL_NONFINITE
+    assert int(centre) == -Status.NONFINITE
     # orbits on the negative real axis run into the pole: never labelled as a root
     ray = ds.label.sel(y=0.0, method="nearest").values[ds.x.values < 0]
     assert np.all(ray < 0)
@@ -217,46 +229,49 @@ def test_unconverged_and_escaped_orbits_get_their_own_labels():
     system = System(lambda x, p: x**2 - 1.0, ["x"], name="riccati")
     opts = FlowOptions(t_max=12.0, rtol=1e-10, atol=1e-12, converge_tol=1e-8, escape_radius=1e3)
     ds = basin_probabilities(
-        system, UniformBox(-0.5, 1.5), 400, seed=0, flow_options=opts, keep_states=True
+        system,
+        UniformBox(-0.5, 1.5),
+        400,
+        seed=0,
+        options=BasinOptions(flow=opts, keep_states=True),
     )
     x0 = ds.x0.values[:, 0]
     labels = ds.label.values
-    assert set(np.unique(labels)) <= {0, -1, -2}
-    assert np.all(labels[x0 > 1.05] == -2)
+    time_limit, escaped = -Status.TIME_LIMIT, -Status.ESCAPED
+    assert set(np.unique(labels)) <= {0, time_limit, escaped}
+    assert np.all(labels[x0 > 1.05] == escaped)
     assert np.all(labels[x0 < 0.5] == 0)
     slow = (x0 > 0.98) & (x0 < 1.0)
-    assert slow.any() and np.all(labels[slow] == -1)
+    assert slow.any() and np.all(labels[slow] == time_limit)
     assert np.all(ds.status.values[slow] == Status.TIME_LIMIT)
-    assert ds.attractor_kind.sel(attractor=-1).item() == "not converged"
-    assert ds.attractor_kind.sel(attractor=-2).item() == "escaped"
+    assert ds.attractor_kind.sel(attractor=time_limit).item() == "time_limit"
+    assert ds.attractor_kind.sel(attractor=escaped).item() == "escaped"
     assert ds.fraction.sum() == pytest.approx(1.0)
 
 
-def test_circle_of_minima_and_unrefined_discovery():
+def test_circle_of_minima_is_verified_by_newton():
     # V = (x^2 + y^2 - 1)^2 / 4: a circle of minima (nullity 1); each orbit runs radially, so
-    # it ends at x0 / |x0|. End points closer than match_tol share a row; no wrong labels.
+    # it ends at x0 / |x0|. End points closer than match_tol share a row; no wrong labels, and
+    # every row is a Newton-verified point of the circle.
     from dynsys import GradientSystem
 
     system = GradientSystem(lambda x, p: 0.25 * ((x**2).sum(-1) - 1.0) ** 2, ["x", "y"])
-    for refine in (True, False):
-        ds = basin_probabilities(
-            system,
-            SmallBall(centre=[0.0, 0.0], radius=2.0),
-            60,
-            seed=8,
-            refine=refine,
-            match_tol=1e-3,
-            keep_states=True,
-        )
-        assert np.all(ds.label.values >= 0)
-        assert set(ds.attractor_kind.values) == {"degenerate"}
-        assert set(ds.attractor_nullity.values) == {1}
-        target = ds.attractor_x.values[ds.label.values]
-        assert np.allclose(np.linalg.norm(target, axis=1), 1.0, atol=1e-7)
-        radial = ds.x0.values / np.linalg.norm(ds.x0.values, axis=1, keepdims=True)
-        assert np.abs(target - radial).max() <= 1e-3 * 1.0 + 1e-7
-        if not refine:
-            assert set(ds.attractor_origin.values) == {"found, not refined"}
+    ds = basin_probabilities(
+        system,
+        SmallBall(centre=[0.0, 0.0], radius=2.0),
+        60,
+        seed=8,
+        options=BasinOptions(match_tol=1e-3, keep_states=True),
+    )
+    assert np.all(ds.label.values >= 0)
+    assert set(ds.attractor_kind.values) == {"degenerate"}
+    assert set(ds.attractor_nullity.values) == {1}
+    assert set(ds.attractor_origin.values) == {"found"}
+    assert np.all(ds.attractor_residual.values <= 1e-10)
+    target = ds.attractor_x.values[ds.label.values]
+    assert np.allclose(np.linalg.norm(target, axis=1), 1.0, atol=1e-7)
+    radial = ds.x0.values / np.linalg.norm(ds.x0.values, axis=1, keepdims=True)
+    assert np.abs(target - radial).max() <= 1e-3 * 1.0 + 1e-7
 
 
 def test_stiff_landscape_converges_with_the_default_options():
@@ -270,8 +285,23 @@ def test_stiff_landscape_converges_with_the_default_options():
     seeds = np.random.default_rng(0).uniform([-1.5, -0.5], [1.2, 2.0], (300, 2))
     points = find_fixed_points(system, seeds)
     ds = basin_map(system, {"x": (-1.5, 1.2, 28), "y": (-0.5, 2.0, 26)}, attractors=points)
-    assert ds.attrs["converge_tol_requested"] == 1e-8
-    assert 1e-8 < ds.attrs["converge_tol"] < 1e-2
+    assert ds.attrs["converge_tol_requested"] == "auto"  # chosen by the arrival rule
+    lam = np.abs(points["eigenvalue_real"].values + 1j * points["eigenvalue_imag"].values).max()
+    scale = max(1.0, np.abs(points["x"].values).max())
+    floor = 10 * lam * (1e-10 + 1e-8 * scale)  # the rule, with the default rtol and atol
+    assert ds.attrs["converge_tol_used"] == pytest.approx(floor, rel=1e-12)
+    assert 1e-8 < ds.attrs["converge_tol_used"] < 1e-2
+    # a request below the floor is raised with a warning and a note, never silently
+    from dynsys._points import ToleranceWarning
+
+    tight = BasinOptions(flow=BasinOptions().flow.replace(converge_tol=1e-8))
+    with pytest.warns(ToleranceWarning, match="raised"):
+        raised = basin_map(
+            system, {"x": (-0.6, -0.5, 2), "y": (1.4, 1.48, 2)}, attractors=points, options=tight
+        )
+    assert raised.attrs["converge_tol_requested"] == 1e-8
+    assert raised.attrs["converge_tol_used"] == pytest.approx(floor, rel=1e-12)
+    assert "raised" in raised.attrs["converge_tol_note"]
     assert np.all(ds["label"].values >= 0)  # no orbit ends "not converged"
     minima = np.flatnonzero(ds["attractor_kind"].values == "minimum")
     assert minima.size == 3 and ds["fraction"].values[minima].sum() == 1.0
@@ -283,3 +313,43 @@ def test_stiff_landscape_converges_with_the_default_options():
     )
     row = int(np.argmin(np.linalg.norm(points["x"].values - [-0.558, 1.442], axis=1)))
     assert np.all(near["label"].values == row)
+
+
+# ----------------------------------------------------------------------------- stiff system
+def _stiff_field(x, p):
+    u, v = x[..., 0], x[..., 1]
+    return np.stack([-u + v, -(v - u**2) / 1e-6], axis=-1)
+
+
+def _stiff_jacobian(x, p):
+    one = np.ones(x.shape[:-1])
+    rows = [np.stack([-one, one], axis=-1), np.stack([2 * x[..., 0] / 1e-6, -one / 1e-6], axis=-1)]
+    return np.stack(rows, axis=-2)
+
+
+def test_stiff_system_reports_only_verified_attractors():
+    # x' = -x + y, y' = -(y - x^2)/1e-6: a sink at (0, 0) and a saddle at (1, 1); explicit
+    # Runge-Kutta orbits stall on the slow manifold y = x^2 where |f| is not small. Every
+    # reported attractor is a fixed point of the field (|f| <= 1e-8), and every orbit without
+    # one carries an outcome that says why.
+    system = System(_stiff_field, ["x", "y"], jac=_stiff_jacobian, name="stiff")
+    grid = {"x": (-2.0, 2.0, 21), "y": (-2.0, 2.0, 21)}
+    for attractors in (None, [[0.0, 0.0], [1.0, 1.0]]):
+        ds = basin_map(system, grid, attractors=attractors)
+        rows = ds.attractor.values >= 0
+        x = ds.attractor_x.values[rows]
+        assert np.all(np.linalg.norm(system.f(x), axis=-1) <= 1e-8)
+        assert np.allclose(x, [[0.0, 0.0]], atol=1e-12) or len(x) == 0
+        labels, status = ds.label.values, ds.status.values
+        # labelled orbits converged to a verified attractor; the others say why, from the table
+        assert np.all(status[labels >= 0] == Status.CONVERGED)
+        assert np.all(status[labels < 0] == -labels[labels < 0])
+        assert set(np.unique(status[labels < 0])) <= {
+            Status.MAX_STEPS,
+            Status.TIME_LIMIT,
+            Status.STEP_UNDERFLOW,
+            Status.UNVERIFIED,
+            Status.NOT_ATTRACTING,
+            Status.MAX_ITER,
+            Status.SINGULAR_JACOBIAN,
+        }

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from dynsys.basins import basin_probabilities
+from dynsys.basins import BasinOptions, basin_probabilities
 from dynsys.basins._samplers import Gaussian, NetworkInit, SmallBall, UniformBox
 from dynsys.basins._statistics import (
     chunk_rng,
@@ -45,9 +45,13 @@ def test_intervals_cover_an_exact_basin_probability():
     # run); the exact coverage of the 95% Wilson interval at (p, n) = (3/4, 100) is 0.951.
     assert exact_coverage(0.75, 100) >= 0.95
     ds = basin_probabilities(
-        pitchfork_normal_form(), UniformBox(-1.0, 3.0), 100_000, seed=2024, chunk_size=25_000
+        pitchfork_normal_form(),
+        UniformBox(-1.0, 3.0),
+        100_000,
+        seed=2024,
+        options=BasinOptions(chunk_size=25_000),
     )
-    right = int(np.flatnonzero(ds.attractor_x.sel(state="x").values == 1.0)[0])
+    right = int(np.flatnonzero(np.isclose(ds.attractor_x.sel(state="x").values, 1.0))[0])
     hits = (ds.label.values == right).reshape(1000, 100).sum(axis=1)
     low, high = wilson_interval(hits, 100)
     covered = int(np.count_nonzero((low <= 0.75) & (high >= 0.75)))
@@ -66,18 +70,15 @@ def test_chunk_streams_are_spawned_children():
     assert not np.array_equal(a, chunk_rng(11, 4).random(5))
 
 
+KEEP = BasinOptions(chunk_size=100, keep_states=True)
+
+
 def test_results_do_not_depend_on_how_the_stream_is_cut():
     # the same seed and chunk size give the same samples whatever else happens
-    first = basin_probabilities(
-        double_well(), UniformBox(-2.0, 2.0), 300, seed=5, chunk_size=100, keep_states=True
-    )
-    second = basin_probabilities(
-        double_well(), UniformBox(-2.0, 2.0), 300, seed=5, chunk_size=100, keep_states=True
-    )
+    first = basin_probabilities(double_well(), UniformBox(-2.0, 2.0), 300, seed=5, options=KEEP)
+    second = basin_probabilities(double_well(), UniformBox(-2.0, 2.0), 300, seed=5, options=KEEP)
     assert np.array_equal(first.x0.values, second.x0.values)
-    other = basin_probabilities(
-        double_well(), UniformBox(-2.0, 2.0), 300, seed=6, chunk_size=100, keep_states=True
-    )
+    other = basin_probabilities(double_well(), UniformBox(-2.0, 2.0), 300, seed=6, options=KEEP)
     assert not np.array_equal(first.x0.values, other.x0.values)
 
 
@@ -87,8 +88,7 @@ def test_sequential_mode_stops_when_intervals_are_narrow():
         UniformBox([-1.0, -1.0], [3.0, 1.0]),
         200,
         seed=3,
-        target_width=0.08,
-        chunk_size=100,
+        options=BasinOptions(target_width=0.08, chunk_size=100),
     )
     width = ds.ci_high.values - ds.ci_low.values
     assert np.all(width < 0.08)
@@ -102,9 +102,7 @@ def test_sequential_mode_stops_when_intervals_are_narrow():
         UniformBox([-1.0, -1.0], [3.0, 1.0]),
         200,
         seed=3,
-        target_width=0.001,
-        max_samples=600,
-        chunk_size=100,
+        options=BasinOptions(target_width=0.001, max_samples=600, chunk_size=100),
     )
     assert capped.attrs["n_samples"] == 600
 

@@ -8,11 +8,12 @@ import pytest
 import xarray as xr
 
 from dynsys._execution import SystemRef, pack_system, plan_chunks, run_chunks, unpack_system
-from dynsys.basins import UniformBox, basin_map, basin_probabilities
+from dynsys.basins import BasinOptions, UniformBox, basin_map, basin_probabilities
 from dynsys.basins._work import FlowWork
 from dynsys.models import double_well, duffing
 
 SAMPLER = UniformBox([-2.0, -1.0], [2.0, 1.0])
+CHUNKS_150, CHUNKS_50, CHUNKS_40 = (BasinOptions(chunk_size=c) for c in (150, 50, 40))
 
 
 def _strip(ds: xr.Dataset) -> xr.Dataset:
@@ -22,8 +23,8 @@ def _strip(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def _run(**kw):
-    return basin_probabilities(double_well(), SAMPLER, 600, seed=42, chunk_size=150, **kw)
+def _run(options=CHUNKS_150, **kw):
+    return basin_probabilities(double_well(), SAMPLER, 600, seed=42, options=options, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -68,22 +69,22 @@ def test_interrupted_run_resumes_to_the_same_dataset(tmp_path, monkeypatch, refe
 
 def test_run_folder_of_other_settings_is_refused(tmp_path):
     run_dir = tmp_path / "run"
-    basin_probabilities(double_well(), SAMPLER, 100, seed=1, chunk_size=50, run_dir=run_dir)
+    basin_probabilities(double_well(), SAMPLER, 100, seed=1, options=CHUNKS_50, run_dir=run_dir)
     assert json.loads((run_dir / "manifest.json").read_text())["seed"] == 1
     with pytest.raises(ValueError, match="`seed` was 1, now 2"):
-        basin_probabilities(double_well(), SAMPLER, 100, seed=2, chunk_size=50, run_dir=run_dir)
+        basin_probabilities(double_well(), SAMPLER, 100, seed=2, options=CHUNKS_50, run_dir=run_dir)
     # without a seed, the run in the folder is resumed with its own seed
-    again = basin_probabilities(double_well(), SAMPLER, 100, chunk_size=50, run_dir=run_dir)
+    again = basin_probabilities(double_well(), SAMPLER, 100, options=CHUNKS_50, run_dir=run_dir)
     assert again.attrs["seed"] == 1
 
 
 def test_resumed_basin_map(tmp_path):
     grid = {"x": (-2, 2, 12), "v": (-2, 2, 10)}
-    whole = basin_map(duffing(), grid, chunk_size=40)
+    whole = basin_map(duffing(), grid, options=CHUNKS_40)
     run_dir = tmp_path / "map"
-    basin_map(duffing(), grid, chunk_size=40, run_dir=run_dir)
+    basin_map(duffing(), grid, options=CHUNKS_40, run_dir=run_dir)
     (run_dir / "chunk_000001.nc").unlink()
-    resumed = basin_map(duffing(), grid, chunk_size=40, run_dir=run_dir)
+    resumed = basin_map(duffing(), grid, options=CHUNKS_40, run_dir=run_dir)
     xr.testing.assert_identical(_strip(resumed), _strip(whole))
 
 
@@ -107,13 +108,15 @@ def test_dask_worker_processes_and_process_pool_give_the_in_process_result(refer
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         xr.testing.assert_identical(_strip(_run(executor=cluster.scheduler_address)), reference)
-    xr.testing.assert_identical(_strip(_run(executor="processes", workers=2)), reference)
+    xr.testing.assert_identical(
+        _strip(_run(CHUNKS_150.replace(workers=2), executor="processes")), reference
+    )
 
 
 def test_system_ref_builds_the_same_system(reference):
     ref = SystemRef("dynsys.models.classic:double_well")
     xr.testing.assert_identical(
-        _strip(basin_probabilities(ref, SAMPLER, 600, seed=42, chunk_size=150)), reference
+        _strip(basin_probabilities(ref, SAMPLER, 600, seed=42, options=CHUNKS_150)), reference
     )
     assert unpack_system(pack_system(ref)) is not None
     with pytest.raises(ValueError, match="module:function"):

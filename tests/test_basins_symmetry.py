@@ -1,19 +1,21 @@
 """Attractors up to symmetry and their roles (teacher-student networks), parameter sweeps with
-common random numbers, and runs from a plain dict of options."""
+common random numbers, and runs from a spec table."""
 
 import numpy as np
 import pytest
 
 from dynsys import System
 from dynsys.basins import (
+    BasinOptions,
     FlowOptions,
     NetworkInit,
     SmallBall,
     UniformBox,
     basin_probabilities,
     basin_probability_sweep,
-    basins_from_options,
 )
+from dynsys.cli.basins_spec import BASINS_TABLE, run_basins_table
+from dynsys.cli.spec import validate
 from dynsys.errors import SpecError
 from dynsys.models import pitchfork_normal_form
 from dynsys.models.relu import teacher_student
@@ -33,11 +35,9 @@ def two_units():
     """K = K* = d = 2, teacher the identity: every run ends at the teacher up to a swap."""
     system = teacher_student(np.eye(2))
     kw = {
-        "flow_options": DESCENT,
+        "options": BasinOptions(flow=DESCENT, chunk_size=60, keep_states=True),
         "reference": np.eye(2).ravel(),
         "seed": 0,
-        "chunk_size": 60,
-        "keep_states": True,
     }
     plain = basin_probabilities(system, NetworkInit(fan_in=2), 120, **kw)
     sym = basin_probabilities(
@@ -96,16 +96,15 @@ def test_spurious_minimum_and_saddle_roles():
         200,
         seed=1,
         reference=deep,
-        reference_name="global",
-        keep_states=True,
+        options=BasinOptions(reference_name="global", keep_states=True),
         attractors=[[roots[1], 0.0]],
     )
-    assert ds.attractor_origin.values.tolist() == ["given", "reference", "found"]
-    assert ds.attractor_kind.values.tolist() == ["saddle-1", "minimum", "minimum"]
+    # the given saddle is known but not an attractor: the table holds the two minima
+    assert ds.attractor_origin.values.tolist() == ["reference", "found"]
+    assert ds.attractor_kind.values.tolist() == ["minimum", "minimum"]
     by_role = {r: i for i, r in enumerate(ds.attractor_role.values)}
-    assert set(by_role) == {"saddle", "global", "spurious minimum"}
-    x_saddle = ds.attractor_x.values[by_role["saddle"]]
-    assert np.allclose(x_saddle, [roots[1], 0.0])
+    assert set(by_role) == {"global", "spurious minimum"}
+    assert np.allclose(ds.attractor_x.values[by_role["global"]], deep)
     # basins: left of the saddle's x goes to the global minimum (exact, 1-D in x)
     left = ds.x0.values[:, 0] < roots[1]
     assert np.all(ds.label.values[left] == by_role["global"])
@@ -124,7 +123,7 @@ def test_sweep_over_sampler_radius_uses_common_random_numbers():
         SmallBall(centre=0.5, radius=1.0),
         2000,
         seed=4,
-        chunk_size=1000,
+        options=BasinOptions(chunk_size=1000),
     )
     assert ds.fraction.dims == ("param", "attractor")
     assert ds.attrs["param_target"] == "sampler"
@@ -146,7 +145,13 @@ def test_sweep_over_system_parameter_tracks_the_attractors():
     system = System(_tilted, ["x", "y"], {"c": 0.0}, name="tilted")
     values = [-0.2, 0.0, 0.1, 0.2]
     ds = basin_probability_sweep(
-        system, "c", values, UniformBox([-2.0, -1.0], [2.0, 1.0]), 1500, seed=9, chunk_size=1500
+        system,
+        "c",
+        values,
+        UniformBox([-2.0, -1.0], [2.0, 1.0]),
+        1500,
+        seed=9,
+        options=BasinOptions(chunk_size=1500),
     )
     assert ds.attrs["param_target"] == "system" and ds.sizes["attractor"] == 2
     x = ds.attractor_x.sel(state="x").values  # (param, attractor)
@@ -170,9 +175,13 @@ def test_sweep_errors():
         basin_probability_sweep(pitchfork_normal_form(), "nope", [1.0], UniformBox(), 10)
 
 
-# ----------------------------------------------------------------------------- options
-def test_runs_from_a_plain_dict():
-    ds = basins_from_options(
+# ----------------------------------------------------------------------------- spec tables
+def _from_table(system, table):
+    return run_basins_table(system, validate({"basins": table}, {"basins": BASINS_TABLE})["basins"])
+
+
+def test_runs_from_a_spec_table():
+    ds = _from_table(
         pitchfork_normal_form(),
         {
             "mode": "probabilities",
@@ -183,10 +192,11 @@ def test_runs_from_a_plain_dict():
             "chunk_size": 200,
         },
     )
-    assert ds.attrs["sampler"] == "UniformBox" and ds.attrs["t_max"] == 100.0
+    assert ds.attrs["sampler"] == "UniformBox" and ds.attrs["flow_t_max"] == 100.0
+    assert ds.attrs["chunk_size"] == 200
     right = int(np.argmax(ds.attractor_x.sel(state="x").values))
     assert ds.ci_low[right] <= 0.75 <= ds.ci_high[right]
-    sweep = basins_from_options(
+    sweep = _from_table(
         pitchfork_normal_form(),
         {
             "mode": "sweep",
@@ -198,30 +208,30 @@ def test_runs_from_a_plain_dict():
         },
     )
     assert sweep.sizes["param"] == 2
-    with pytest.raises(SpecError, match="unknown key"):
-        basins_from_options(pitchfork_normal_form(), {"mode": "map", "grid": {}, "n": 3})
+    with pytest.raises(SpecError, match=r"unknown key\(s\) \['basins.gird'\]"):
+        _from_table(pitchfork_normal_form(), {"mode": "map", "gird": {}})
     with pytest.raises(SpecError, match=r"`basins\.sampler\.kind`"):
-        basins_from_options(
-            pitchfork_normal_form(), {"mode": "probabilities", "sampler": {"kind": "cube"}}
-        )
-    with pytest.raises(SpecError, match=r"`basins\.flow`"):
-        basins_from_options(
+        _from_table(pitchfork_normal_form(), {"mode": "probabilities", "sampler": {"kind": "cube"}})
+    with pytest.raises(SpecError, match=r"`basins\.flow\.rtol` must be a positive number"):
+        _from_table(
             pitchfork_normal_form(),
             {"mode": "probabilities", "sampler": {"kind": "uniform"}, "flow": {"rtol": -1.0}},
         )
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="converge_tol"):
-        basin_probabilities(pitchfork_normal_form(), UniformBox(), 10, flow_options=FlowOptions())
+    with pytest.raises(TypeError, match="`options` must be a BasinOptions"):
+        basin_probabilities(pitchfork_normal_form(), UniformBox(), 10, options=FlowOptions())
     with pytest.raises(TypeError, match="`sampler`"):
         basin_probabilities(pitchfork_normal_form(), "uniform", 10)
     with pytest.raises(ValueError, match="`n`"):
         basin_probabilities(pitchfork_normal_form(), UniformBox(), 0)
     with pytest.raises(ValueError, match="`target_width`"):
-        basin_probabilities(pitchfork_normal_form(), UniformBox(), 10, target_width=2.0)
+        BasinOptions(target_width=2.0)
     with pytest.raises(ValueError, match="`match_tol`"):
-        basin_probabilities(pitchfork_normal_form(), UniformBox(), 10, match_tol=0.0)
+        BasinOptions(match_tol=0.0)
+    with pytest.raises(TypeError, match="`symmetry` must be a dynsys.symmetry.StateGroup"):
+        basin_probabilities(pitchfork_normal_form(), UniformBox(), 10, symmetry=object())
 
 
 def test_unit_and_input_permutations_merge_more_and_map_end_points_exactly():
@@ -231,7 +241,11 @@ def test_unit_and_input_permutations_merge_more_and_map_end_points_exactly():
     # permutations alone split into several rows; with input permutations too they are one
     K = 8
     system = teacher_student(np.eye(K))
-    kw = {"flow_options": DESCENT, "reference": np.eye(K).ravel(), "seed": 5, "keep_states": True}
+    kw = {
+        "options": BasinOptions(flow=DESCENT, keep_states=True),
+        "reference": np.eye(K).ravel(),
+        "seed": 5,
+    }
     units = basin_probabilities(
         system, NetworkInit(fan_in=K), 100, symmetry=PermutationSymmetry(K, K), **kw
     )

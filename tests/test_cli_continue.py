@@ -168,14 +168,18 @@ def test_analyze_without_continuation_table_writes_no_diagram(tmp_path):
     [
         ("[continuation]\nds_maxx = 0.5\n", r"unknown key(s) ['continuation.ds_maxx']"),
         ('[continuation]\ndepth = "one"\n', "`continuation.depth` must be an integer"),
-        ("[continuation]\nds = -0.1\n", "`continuation.ds` must be > 0"),
-        ("[continuation]\nmax_points = 1\n", "`continuation.max_points` must be >= 2"),
+        ("[continuation]\nds = -0.1\n", "`continuation.ds` must be a positive number"),
+        ("[continuation]\nmax_points = 1\n", "`continuation.max_points` must be an integer >= 2"),
         ("[continuation]\nds = 0.9\n", "`continuation.ds` must be between"),
         ('[continuation]\nparam = "rho"\n', "`continuation.param` 'rho' is not a parameter"),
         ('[continuation]\nmeasure = "w"\n', "`continuation.measure` must be a state name"),
         ('[continuation]\nmeasure = "loss"\n', "`continuation.measure` = 'loss' needs a system"),
         ('[continuation]\ndirection = "up"\n', "`continuation.direction` must be one of"),
-        ('[continuation]\ndetect = ["LP", "XX"]\n', "`continuation.detect` may only hold"),
+        (
+            '[continuation]\ndetect = ["LP", "XX"]\n',
+            "`continuation.detect` must be a list of distinct values from",
+        ),
+        ("[continuation]\nnewton_tol = 1e-9\n", "unknown key(s) ['continuation.newton_tol']"),
         ("[continuation]\np_min = 2.0\n", "lies outside [`continuation.p_min`"),
         ("[start]\nx = [0.0, 0.0]\n", "`start.x` has 2 values; the model has 3 states"),
         ('[start]\npick = "best"\n', "`start.pick` must be one of"),
@@ -197,6 +201,83 @@ def test_bad_spec_names_the_key(tmp_path, capsys, change, message):
     err = capsys.readouterr().err
     assert err.startswith("dynsys continue: error:")
     assert message in err, err
+
+
+LORENZ_NEWTON = """
+[model]
+name = "lorenz"
+params = { r = 0.5 }
+
+[start]
+x = [0.0, 0.0, 0.0]
+
+[continuation]
+param = "r"
+p_min = 0.0
+p_max = 2.0
+ds_max = 0.5
+depth = 0
+
+[continuation.newton]
+"""
+
+
+def test_newton_sub_table_reaches_the_corrector_options(tmp_path):
+    from dynsys.cli.schema import schema_for
+    from dynsys.cli.spec import load_spec
+    from dynsys.continuation import ContinuationOptions
+    from dynsys.fixedpoints import NewtonOptions
+
+    spec = load_spec(write(tmp_path, LORENZ_NEWTON + "step_tol = 1e-9\n"), schema_for("continue"))
+    options = spec["continuation"]["options"]
+    assert isinstance(options, ContinuationOptions)
+    assert options.newton.step_tol == 1e-9
+    assert options.newton.max_iter == 8  # the rest of the corrector's defaults stay
+    assert options == ContinuationOptions(newton=NewtonOptions(step_tol=1e-9, max_iter=8)).replace(
+        p_min=0.0, p_max=2.0, ds_max=0.5
+    )
+    assert spec["continuation"]["depth"] == 0 and spec["continuation"]["param"] == "r"
+    # and it is what the run used: the options are stamped on every branch
+    assert main(["continue", str(tmp_path / "spec.toml"), "--out", str(tmp_path / "o")]) == 0
+    branch = load(tmp_path / "o" / "diagram.nc")["branch0"].to_dataset()
+    assert branch.attrs["newton_step_tol"] == 1e-9 and branch.attrs["newton_max_iter"] == 8
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("step_tol = 1e-16\n", "`continuation.newton.step_tol` must be >= 1e-15"),
+        ("max_iter = 0\n", "`continuation.newton.max_iter` must be a positive integer; got 0"),
+        ("step = 1\n", "`continuation.newton.step` is not a key here"),
+    ],
+)
+def test_bad_newton_key_names_the_dotted_key(tmp_path, capsys, body, message):
+    spec = write(tmp_path, LORENZ_NEWTON + body)
+    assert main(["continue", str(spec), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dynsys continue: error:")
+    assert message in err, err
+
+
+def test_spec_reference_lists_the_options_once_from_the_class():
+    from dynsys.cli.continuation_stage import CONTINUATION_TABLE
+    from dynsys.cli.spec import reference
+
+    rows = {row.key: row for row in reference({"continuation": CONTINUATION_TABLE})}
+    assert rows["continuation.ds"].default == 0.01
+    assert rows["continuation.newton.step_tol"].default == 1e-10
+    assert rows["continuation.newton.max_iter"].default == 8
+    assert rows["continuation.detect"].default == ("LP", "BP", "H", "IC")
+    assert rows["continuation.param"].type == "str"
+    assert "continuation.newton_tol" not in rows and "continuation.detect_hopf" not in rows
+
+
+def test_summary_names_the_stop_reasons_and_explains_short_branches(tmp_path, capsys):
+    spec = write(tmp_path, LORENZ_NEWTON.replace("depth = 0", "depth = 0\nmax_points = 5"))
+    assert main(["continue", str(spec), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "stopped by max_points/max_points" in out
+    assert "note: max_points: the branch used up `max_points` points." in out
 
 
 def test_missing_start_and_region_is_explained(tmp_path, capsys):
@@ -235,3 +316,23 @@ def test_continuation_table_without_param_is_an_error(tmp_path, capsys):
     )
     assert main(["analyze", str(spec), "--out", str(tmp_path / "o")]) == 2
     assert "no `continuation.param`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ({"ds_max": 0.5}, "continuation.ds_max"),
+        ({"newton": {"max_iter": 20}}, "continuation.newton"),
+        ({"detect": ["LP"]}, "continuation.detect"),
+        ({"depth": 2}, "continuation.depth"),
+    ],
+)
+def test_options_without_param_are_named_in_the_error(table, key):
+    from dynsys.cli.continuation_stage import CONTINUATION_TABLE, continuation_requested
+    from dynsys.cli.spec import validate
+    from dynsys.errors import SpecError
+
+    schema = {"continuation": CONTINUATION_TABLE}
+    assert not continuation_requested(validate({"continuation": {}}, schema))
+    with pytest.raises(SpecError, match=rf"\['{key}'\] but no `continuation.param`"):
+        continuation_requested(validate({"continuation": table}, schema))

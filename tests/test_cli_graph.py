@@ -176,10 +176,12 @@ def test_system_without_sinks_reports_unresolved_trajectories(tmp_path, capsys):
         seeds = 60
 
         [graph]
-        t_max = 5.0
-        max_steps = 2000
         path_points = 20
         figure = false
+
+        [graph.flow]
+        t_max = 5.0
+        max_steps = 2000
         """,
     )
     assert main(["graph", str(spec), "--out", str(tmp_path / "o")]) == 0
@@ -188,7 +190,7 @@ def test_system_without_sinks_reports_unresolved_trajectories(tmp_path, capsys):
     assert minima(G) == []
     ends = {G.nodes[t]["kind"] for _, t in G.edges}
     assert ends == {"unresolved"}
-    assert "ended at no critical point" in text and "raise graph.t_max" in text
+    assert "ended at no critical point" in text and "raise graph.flow.t_max" in text
 
 
 def test_analyze_runs_the_stage_only_when_asked(tmp_path):
@@ -207,11 +209,20 @@ def test_analyze_runs_the_stage_only_when_asked(tmp_path):
     ("table", "message"),
     [
         ("pathpoints = 3\n", "unknown key(s) ['graph.pathpoints']"),
-        ("path_points = 1\n", "`graph.path_points` must be >= 2"),
-        ('method = "rk4"\n', "`graph.method` must be one of ['dopri5', 'dop853']"),
-        ("t_max = -1.0\n", "`graph.t_max` must be > 0"),
-        ('max_rounds = "many"\n', "`graph.max_rounds` must be an integer"),
-        ("eps = 0.1\n", "`graph.eps` must be at most `graph.max_offset` = 0.01"),
+        ("path_points = 1\n", "`graph.path_points` must be an integer >= 2"),
+        ("t_max = 5.0\n", "unknown key(s) ['graph.t_max']"),  # it moved to [graph.flow]
+        (
+            'flow = { method = "rk4" }\n',
+            "`graph.flow.method` must be one of ['dopri5', 'dop853', 'gradient_descent']",
+        ),
+        (
+            'flow = { method = "gradient_descent", learning_rate = 0.1 }\n',
+            "`graph.flow` must be a FlowOptions with method in ['dopri5', 'dop853']",
+        ),
+        ("flow = { t_max = -1.0 }\n", "`graph.flow.t_max` must be a positive number"),
+        ("flow = { bogus = 1 }\n", "`graph.flow.bogus` is not a key here"),
+        ('max_rounds = "many"\n', "`graph.max_rounds` must be a positive integer"),
+        ("eps = 0.1\n", "`graph.eps` must be at most `max_offset` = 0.01"),
     ],
 )
 def test_bad_graph_table_names_the_key(tmp_path, capsys, table, message):

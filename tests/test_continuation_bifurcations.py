@@ -7,12 +7,14 @@ import pytest
 import scipy.sparse as sp
 import xarray as xr
 
+from dynsys import Status
 from dynsys.continuation import (
     ContinuationOptions,
     bifurcation_diagram,
     continue_branch,
     switch_branch,
 )
+from dynsys.errors import InputError
 from dynsys.io import load, save
 from dynsys.models import brusselator, lorenz, pitchfork_normal_form
 from dynsys.system import System
@@ -28,7 +30,7 @@ def test_pitchfork_branch_point_and_switching_reach_both_halves():
     trivial = continue_branch(pitchfork_normal_form(mu=-1.0), [0.0], "mu", options=opts)
     assert trivial["special_type"].values.tolist() == ["BP"]
     assert abs(float(trivial["special_param"][0])) < 1e-10
-    assert trivial["special_status"].values.tolist() == ["converged"]
+    assert trivial["special_status"].values.tolist() == [Status.CONVERGED]
     # the trivial branch loses stability there: one eigenvalue (mu) crosses zero
     assert int(trivial["special_delta_index"][0]) == 1
     new = switch_branch(pitchfork_normal_form(), trivial, 0, options=opts)
@@ -46,7 +48,7 @@ def test_pitchfork_branch_point_and_switching_reach_both_halves():
 def test_switching_needs_a_branch_point():
     opts = ContinuationOptions(ds_max=0.2, p_min=-1.0, p_max=1.0)
     trivial = continue_branch(pitchfork_normal_form(mu=-1.0), [0.0], "mu", options=opts)
-    with pytest.raises(ValueError, match="index into the 1 special points"):
+    with pytest.raises(InputError, match="index into the 1 special points"):
         switch_branch(pitchfork_normal_form(), trivial, 3)
 
 
@@ -128,7 +130,7 @@ def test_diagram_does_not_retrace_a_branch_met_at_two_branch_points():
     circle = tree["branch1"].dataset
     x, p = circle["x"].values[:, 0], circle["param"].values
     np.testing.assert_allclose(x**2 + p**2, 1.0, atol=1e-10)
-    assert circle.attrs["stop_reason_forward"] == "closed_loop"
+    assert circle["status"].sel(end="forward") == Status.CLOSED_LOOP
     trivial = tree["branch0"].dataset
     np.testing.assert_allclose(np.sort(trivial["special_param"].values), [-1.0, 1.0], atol=1e-10)
 
@@ -139,7 +141,7 @@ def test_diagram_depth_zero_is_the_first_branch_only():
         pitchfork_normal_form(mu=-1.0), [0.0], "mu", options=opts, max_depth=0
     )
     assert list(tree.children) == ["branch0"] and tree.attrs["n_branches"] == 1
-    with pytest.raises(ValueError, match="`max_depth` must be an integer >= 0; got -1"):
+    with pytest.raises(InputError, match="`max_depth` must be an integer >= 0; got -1"):
         bifurcation_diagram(pitchfork_normal_form(), [0.0], "mu", max_depth=-1)
 
 
@@ -268,10 +270,10 @@ def test_index_change_without_its_test_function_is_still_reported():
     """With fold detection off, the fold of ``x' = mu - x^2`` appears as an index change (IC)."""
     from dynsys.models import fold_normal_form
 
-    opts = ContinuationOptions(ds_max=0.2, p_max=1.0, detect_folds=False)
+    opts = ContinuationOptions(ds_max=0.2, p_max=1.0, detect=("BP", "H", "IC"))
     branch = continue_branch(fold_normal_form(), [1.0], "mu", options=opts)
     assert branch["special_type"].values.tolist() == ["IC"]
-    assert branch["special_status"].values.tolist() == ["converged"]
+    assert branch["special_status"].values.tolist() == [Status.CONVERGED]
     assert abs(float(branch["special_x"][0, 0])) < 1e-9  # the eigenvalue -2x crosses zero
     assert int(branch["special_delta_index"][0]) == -1  # steps run from x = -1 to x = +1
 

@@ -1,13 +1,18 @@
 """Pseudo-arclength continuation of one branch: folds, bounds, closed loops, stability along the
 branch, sparse Jacobians, options and errors. Every expected value comes from mathematics."""
 
+import re
+
 import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse as sp
 
+from dynsys import Status, explain
+from dynsys._status import RESULTS
 from dynsys.continuation import ContinuationError, ContinuationOptions, continue_branch
-from dynsys.errors import UnknownParameterError
+from dynsys.errors import InputError, InputTypeError, OptionError, UnknownParameterError
+from dynsys.fixedpoints import NewtonOptions
 from dynsys.models import bratu, fold_normal_form
 from dynsys.system import GradientSystem, System
 
@@ -34,14 +39,14 @@ def test_fold_normal_form_fold_at_zero_with_coefficient_minus_one():
     assert branch["special_type"].values.tolist() == ["LP"]
     assert abs(float(branch["special_param"][0])) < 1e-10
     assert abs(float(branch["special_x"][0, 0])) < 1e-5  # x ~ sqrt(|mu| error)
-    assert branch["special_status"].values.tolist() == ["converged"]
+    assert branch["special_status"].values.tolist() == [Status.CONVERGED]
     assert float(branch["special_fold_a"][0]) == pytest.approx(-1.0, abs=1e-8)
     assert abs(int(branch["special_delta_index"][0])) == 1
     x, mu = branch["x"].values[:, 0], branch["param"].values
     np.testing.assert_allclose(x**2, mu, atol=1e-12)
     # both halves, each ending exactly on the bound mu = 1
     assert x.min() == pytest.approx(-1.0, abs=1e-12) and x.max() == pytest.approx(1.0, abs=1e-12)
-    assert branch.attrs["stop_reason_backward"] == "param_bound"
+    assert branch["status"].sel(end="backward") == Status.PARAM_BOUND
     # x > 0 is the stable node (eigenvalue -2x), x < 0 the source
     np.testing.assert_allclose(branch["eigenvalue_real"].values[:, 0], -2 * x, atol=1e-12)
     assert np.all(branch["stable"].values[x > 1e-6]) and not np.any(branch["stable"].values[x < 0])
@@ -60,7 +65,9 @@ def test_fold_coefficient_predicts_the_side_of_the_equilibria(c):
 
 
 def test_tight_corrector_tolerance_keeps_points_on_the_branch():
-    opts = ContinuationOptions(ds_max=0.1, p_max=2.0, newton_tol=1e-15)
+    opts = ContinuationOptions(
+        ds_max=0.1, p_max=2.0, newton=NewtonOptions(step_tol=1e-15, max_iter=8)
+    )
     branch = continue_branch(fold_normal_form(mu=2.0), [np.sqrt(2.0)], "mu", options=opts)
     x, mu = branch["x"].values[:, 0], branch["param"].values
     assert np.abs(x**2 - mu).max() <= 4e-15
@@ -70,7 +77,7 @@ def test_tight_corrector_tolerance_keeps_points_on_the_branch():
 def test_bounds_end_exactly_on_the_parameter_bound():
     opts = ContinuationOptions(ds_max=0.3, p_min=0.25, p_max=1.7)
     branch = continue_branch(fold_normal_form(), [1.0], "mu", options=opts, direction=1)
-    assert branch.attrs["stop_reason_forward"] == "param_bound"
+    assert branch["status"].sel(end="forward") == Status.PARAM_BOUND
     assert float(branch["param"][-1]) == pytest.approx(1.7, abs=1e-12)
     assert float(branch["x"][-1, 0]) == pytest.approx(np.sqrt(1.7), abs=1e-10)
     assert np.all(np.diff(branch["arclength"].values) > 0)
@@ -84,20 +91,20 @@ def test_state_bound_and_max_points_stop_a_run():
         options=ContinuationOptions(ds_max=0.5, x_max=3.0),
         direction=1,
     )
-    assert runaway.attrs["stop_reason_forward"] == "state_bound"
+    assert runaway["status"].sel(end="forward") == Status.STATE_BOUND
     assert np.abs(runaway["x"].values).max() <= 3.0
     short = continue_branch(
         fold_normal_form(), [1.0], "mu", options=ContinuationOptions(max_points=5), direction=-1
     )
-    assert short.sizes["step"] == 5 and short.attrs["stop_reason_backward"] == "max_points"
+    assert short.sizes["step"] == 5 and short["status"].sel(end="backward") == Status.MAX_POINTS
     assert np.all(np.diff(short["param"].values) < 0)  # direction -1: parameter decreasing
 
 
 def test_closed_branch_is_detected_as_a_loop_with_two_folds():
     circle = System(lambda x, p: 1.0 - x**2 - p["p"] ** 2, ["x"], {"p": 0.0})
     branch = continue_branch(circle, [1.0], "p", options=ContinuationOptions(ds_max=0.2))
-    assert branch.attrs["stop_reason_forward"] == "closed_loop"
-    assert branch.attrs["stop_reason_backward"] == ""  # no need to go back
+    assert branch["status"].sel(end="forward") == Status.CLOSED_LOOP
+    assert branch["end"].values.tolist() == ["forward"]  # no need to go back
     x, p = branch["x"].values[:, 0], branch["param"].values
     np.testing.assert_allclose(x**2 + p**2, 1.0, atol=1e-10)
     np.testing.assert_allclose([x[0], p[0]], [x[-1], p[-1]], atol=1e-12)  # the loop closes
@@ -212,17 +219,94 @@ def test_bratu_2000_sparse_reaches_its_fold():
     [
         ({"ds": -0.1}, "`ds` must be a positive number; got -0.1"),
         ({"ds": 1.0, "ds_max": 0.5}, "got 1.0"),
+        ({"ds_max": np.inf}, "`ds_max` must be a positive number; got inf"),
         ({"ds_min": 1.0}, "`ds_min` must be at most ds_max=0.1; got 1.0"),
         ({"max_points": 1}, "`max_points` must be an integer >= 2; got 1"),
         ({"p_min": 2.0, "p_max": 1.0}, "`p_min` must be below p_max=1.0; got 2.0"),
-        ({"newton_tol": 1e-17}, "got 1e-17"),
-        ({"detect_hopf": 1}, "`detect_hopf` must be True or False; got 1"),
-        ({"n_eigen": 0}, "`n_eigen` must be an integer >= 1; got 0"),
+        ({"p_max": np.nan}, "`p_max` must be a number"),
+        ({"newton": NewtonOptions(step_tol=1e-17)}, "got 1e-17"),
+        ({"locate_tol": 1e-17}, "`locate_tol` must be a number in [1e-16, inf); got 1e-17"),
+        ({"lyapunov": 1}, "`lyapunov` must be True or False; got 1"),
+        ({"detect": ("LP", "XX")}, "`detect` must be a list of distinct values from"),
+        ({"detect": "LP"}, "`detect` must be a list of distinct values from"),
+        ({"n_eigen": 0}, "`n_eigen` must be a positive integer; got 0"),
     ],
 )
 def test_options_reject_bad_values_and_print_them(kwargs, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(OptionError, match=re.escape(message)):
         ContinuationOptions(**kwargs)
+
+
+def test_corrector_tolerance_has_a_floor_named_by_its_nested_key():
+    """NewtonOptions allows step_tol = 0; the corrector needs at least 1e-15."""
+    with pytest.raises(OptionError, match=r"`newton\.step_tol` must be >= 1e-15") as info:
+        ContinuationOptions(newton=NewtonOptions(step_tol=1e-16))
+    assert info.value.option == "newton.step_tol"
+    assert "got 1e-16" in str(info.value)
+    assert ContinuationOptions(newton=NewtonOptions(step_tol=1e-15)).newton.step_tol == 1e-15
+
+
+def test_options_defaults_and_provenance_attributes():
+    opts = ContinuationOptions()
+    assert opts.newton == NewtonOptions(step_tol=1e-10, max_iter=8)
+    assert opts.detect == ("LP", "BP", "H", "IC")
+    assert ContinuationOptions(detect=["LP", "H"]).detect == ("LP", "H")
+    branch = continue_branch(
+        fold_normal_form(),
+        [1.0],
+        "mu",
+        options=ContinuationOptions(ds_max=0.2, p_max=1.0, detect=("BP",)),
+    )
+    assert branch.sizes["special"] == 0  # the fold is not looked for, and no IC either
+    attrs = branch.attrs
+    assert attrs["newton_step_tol"] == 1e-10 and attrs["newton_max_iter"] == 8
+    assert attrs["detect"] == "BP" and attrs["ds_max"] == 0.2 and attrs["lyapunov"] == 1
+    assert "stop_reason_forward" not in attrs and "stop_reason_backward" not in attrs
+
+
+def test_every_stop_reason_is_a_continuation_status_whose_explanation_names_the_option():
+    # the stop reasons, each with the option a user changes to go further (or none)
+    options_named = {
+        Status.PARAM_BOUND: "p_max",
+        Status.STATE_BOUND: "x_max",
+        Status.MAX_POINTS: "max_points",
+        Status.STEP_UNDERFLOW: "ds_min",
+        Status.CLOSED_LOOP: "closed curve",
+    }
+    for code, option in options_named.items():
+        assert code in RESULTS["continuation"]
+        assert option in explain(code)
+    assert Status.CONVERGED in RESULTS["continuation"]  # special points: located ...
+    assert Status.MAX_ITER in RESULTS["continuation"]  # ... or not
+    # the stops branches actually end with, stored as CF flag variables over `end`
+    circle = System(lambda x, p: 1.0 - x**2 - p["p"] ** 2, ["x"], {"p": 0.0})
+    runs = [
+        continue_branch(fold_normal_form(), [1.0], "mu", options=ContinuationOptions(p_max=1.5)),
+        continue_branch(
+            fold_normal_form(), [1.0], "mu", options=ContinuationOptions(ds_max=0.5, x_max=3.0)
+        ),
+        continue_branch(fold_normal_form(), [1.0], "mu", options=ContinuationOptions(max_points=5)),
+        continue_branch(circle, [1.0], "p", options=ContinuationOptions(ds_max=0.2)),
+        continue_branch(  # a corrector that never converges: the step underflows at once
+            fold_normal_form(),
+            [1.0],
+            "mu",
+            options=ContinuationOptions(
+                ds=1e-3, ds_min=1e-3, newton=NewtonOptions(step_tol=1e-15, max_iter=1)
+            ),
+            direction=1,
+        ),
+    ]
+    seen = set()
+    for branch in runs:
+        status = branch["status"]
+        assert status.dims == ("end",) and status.dtype == np.int8
+        assert set(branch["end"].values.tolist()) <= {"backward", "forward"}
+        assert status.attrs["flag_meanings"].split()[Status.PARAM_BOUND] == "param_bound"
+        assert all(Status(int(c)) in RESULTS["continuation"] for c in status.values)
+        assert all(Status(int(c)) in RESULTS["continuation"] for c in branch["special_status"])
+        seen.update(Status(int(c)) for c in status.values)
+    assert seen == set(options_named)
 
 
 def test_bad_input_raises_clear_errors():
@@ -231,15 +315,15 @@ def test_bad_input_raises_clear_errors():
         continue_branch(system, [1.0], "nu")
     with pytest.raises(UnknownParameterError):
         continue_branch(system, [1.0], "mu", params={"nu": 1.0})
-    with pytest.raises(ValueError, match=r"`x0` has shape \(2,\)"):
+    with pytest.raises(InputError, match=r"`x0` has shape \(2,\)"):
         continue_branch(system, [1.0, 2.0], "mu")
-    with pytest.raises(ValueError, match="`direction` must be"):
+    with pytest.raises(InputError, match="`direction` must be"):
         continue_branch(system, [1.0], "mu", direction=2)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(InputError, match="outside"):
         continue_branch(system, [1.0], "mu", options=ContinuationOptions(p_max=0.5))
     with pytest.raises(ContinuationError, match="not close enough"):
         continue_branch(system, [1.0], "mu", params={"mu": -1.0})  # no equilibrium at mu < 0
-    with pytest.raises(TypeError, match="ContinuationOptions"):
+    with pytest.raises(InputTypeError, match="ContinuationOptions"):
         continue_branch(system, [1.0], "mu", options={"ds": 0.1})
 
 

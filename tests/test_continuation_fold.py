@@ -4,8 +4,9 @@ point, and of the Bogdanov-Takens normal form with its BT point."""
 import numpy as np
 import pytest
 
+from dynsys import Status
 from dynsys.continuation import ContinuationOptions, continue_branch, continue_fold
-from dynsys.errors import UnknownParameterError
+from dynsys.errors import InputError, UnknownParameterError
 from dynsys.models import bratu, fold_normal_form
 from dynsys.system import System
 
@@ -45,7 +46,7 @@ def test_cusp_fold_curve_and_cusp_point():
     np.testing.assert_allclose(
         [curve["special_param"][0], curve["special_param2"][0]], 0.0, atol=1e-10
     )
-    assert curve["special_status"].values.tolist() == ["converged"]
+    assert curve["special_status"].values.tolist() == [Status.CONVERGED]
     # a = <p, B(q, q)>/2 = -3x with p . f_b1 = p > 0: it changes sign at the cusp
     np.testing.assert_allclose(curve["fold_a"].values, -3 * x, atol=1e-7)
     assert curve.attrs["continuation_param2"] == "b2"
@@ -77,7 +78,7 @@ def test_fold_curve_from_a_state_and_from_a_sparse_system():
         options=ContinuationOptions(ds_max=0.2, p_max=2.0),
         direction=1,
     )
-    assert curve.attrs["stop_reason_forward"] == "param_bound"
+    assert curve["status"].sel(end="forward") == Status.PARAM_BOUND
     assert float(curve["param2"][-1]) == pytest.approx(2.0, abs=1e-12)
     assert float(curve["x"][-1, 0]) == pytest.approx(np.sqrt(2 / 3), abs=1e-10)
     # Bratu in (lam, scale) with f = lap u + lam exp(u) fold invariant: a curve in a single
@@ -110,8 +111,8 @@ def test_fold_continuation_errors():
     )
     with pytest.raises(UnknownParameterError, match="'nu' is not a parameter"):
         continue_fold(fold_normal_form(), branch, "mu", "nu")
-    with pytest.raises(ValueError, match="must differ"):
+    with pytest.raises(InputError, match="must differ"):
         continue_fold(fold_normal_form(), branch, "mu", "mu")
     system = cusp_normal_form()
-    with pytest.raises(ValueError, match="continued in 'mu', not in `param1`='b1'"):
+    with pytest.raises(InputError, match="continued in 'mu', not in `param1`='b1'"):
         continue_fold(system, branch, "b1", "b2")

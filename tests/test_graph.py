@@ -8,7 +8,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from dynsys._status import Status
+from dynsys._points import ToleranceWarning, relative_scale
+from dynsys._status import RESULTS, Status
+from dynsys.errors import InputError, InputTypeError, OptionError
 from dynsys.graph import (
     ESCAPE,
     UNRESOLVED,
@@ -23,10 +25,16 @@ from dynsys.graph import (
     spurious_minima,
 )
 from dynsys.models import double_well, duffing, mueller_brown
+from dynsys.symmetry import PermutationSymmetry
 from dynsys.system import GradientSystem, System
 
 MB_MINIMA = {"A": (-0.558, 1.442), "B": (-0.050, 0.467), "C": (0.623, 0.028)}
 MB_SADDLES = {"AB": (-0.822, 0.624), "BC": (0.212, 0.293)}
+
+
+def with_flow(**changes) -> GraphOptions:
+    """GraphOptions whose flow options differ from the graph's defaults by ``changes``."""
+    return GraphOptions(flow=GraphOptions().flow.replace(**changes))
 
 
 def node_near(G: nx.DiGraph, point, tol: float) -> int:
@@ -245,22 +253,123 @@ def test_general_system_with_sinks_duffing():
     assert ends == {(1.0, 0.0), (-1.0, 0.0)}
     assert sorted(G.nodes[m]["kind"] for m in minima(G)) == ["sink focus", "sink focus"]
     assert np.isnan(G.nodes[s]["energy"])
-    with pytest.raises(ValueError, match="energies"):
+    with pytest.raises(InputError, match="energies"):
         disconnectivity_tree(G)
     check_trajectories(G, system)
 
 
 def test_escaping_and_unfinished_trajectories_are_recorded():
     saddle = System(lambda x, p: np.stack([x[..., 0], -x[..., 1]], -1), ["x", "y"], name="linear")
-    G = critical_point_graph(saddle, [[0.0, 0.0]], options=GraphOptions(escape_radius=10.0))
+    G = critical_point_graph(saddle, [[0.0, 0.0]], options=with_flow(escape_radius=10.0))
     (escape,) = (k for k in G if G.nodes[k]["kind"] == ESCAPE)
     edge = G.edges[0, escape]
     assert edge["status"] == Status.ESCAPED and edge["n_trajectories"] == 2
     assert np.linalg.norm(edge["path"][-1]) > 10.0
-    short = critical_point_graph(double_well(), [[0.0, 0.0]], options=GraphOptions(t_max=1.0))
+    short = critical_point_graph(double_well(), [[0.0, 0.0]], options=with_flow(t_max=1.0))
     (lost,) = (k for k in short if short.nodes[k]["kind"] == UNRESOLVED)
     assert short.edges[0, lost]["status"] == Status.TIME_LIMIT
     assert short.edges[0, lost]["n_trajectories"] == 2
+
+
+# ---------------------------------------------------------------------------- arrival and stiffness
+def stiff_system() -> System:
+    """``x' = -x + y, y' = -(y - x^2) / 1e-6``: a sink at (0, 0) (eigenvalues -1, -1e6) and a
+    saddle at (1, 1) (about 1 and -1e6); explicit Runge-Kutta orbits cannot bring ``|f|`` near
+    either below about ``1e6 (atol + rtol)``."""
+    eps = 1e-6
+
+    def f(s, p):
+        x, y = s[..., 0], s[..., 1]
+        return np.stack([-x + y, -(y - x**2) / eps], -1)
+
+    def jac(s, p):
+        x = s[..., 0]
+        one = np.ones_like(x)
+        return np.stack([np.stack([-one, one], -1), np.stack([2 * x / eps, -one / eps], -1)], -2)
+
+    return System(f, ["x", "y"], jac=jac, name="stiff")
+
+
+def check_stiff_graph(G: nx.DiGraph, system) -> None:
+    """Every node a verified critical point; every edge that reached none says why."""
+    verified = set()
+    for k, d in G.nodes(data=True):
+        if d["kind"] in (ESCAPE, UNRESOLVED):
+            continue
+        assert np.linalg.norm(system.f(d["x"])) <= 1e-8, (k, d["x"])
+        verified.add(k)
+    assert {tuple(G.nodes[k]["x"]) for k in verified} == {(0.0, 0.0), (1.0, 1.0)}
+    failed = {
+        Status.TIME_LIMIT,
+        Status.MAX_STEPS,
+        Status.NONFINITE,
+        Status.STEP_UNDERFLOW,
+        Status.UNVERIFIED,
+        Status.MAX_ITER,
+        Status.SINGULAR_JACOBIAN,
+    }
+    assert G.number_of_edges() > 0
+    for _, t, d in G.edges(data=True):
+        status = Status(d["status"])
+        assert status in RESULTS["graph"] and status != Status.UNMATCHED
+        kind = G.nodes[t]["kind"]
+        if kind == UNRESOLVED:
+            assert status in failed, status
+        elif kind == ESCAPE:
+            assert status == Status.ESCAPED
+        else:
+            assert t in verified
+            assert status in (Status.CONVERGED, Status.TIME_LIMIT, Status.MAX_STEPS)
+
+
+def test_stiff_graph_has_only_verified_nodes_and_says_why_edges_failed():
+    system = stiff_system()
+    G = critical_point_graph(system, [[0.0, 0.0], [1.0, 1.0]])
+    check_stiff_graph(G, system)
+    # the rule, over the sink's and the saddle's spectra (|eigenvalue| up to about 1e6), s = 1
+    flow = GraphOptions().flow
+    lam = max(
+        np.abs(G.nodes[k]["eigenvalue_real"] + 1j * G.nodes[k]["eigenvalue_imag"]).max()
+        for k in G
+        if G.nodes[k]["kind"] not in (ESCAPE, UNRESOLVED)
+    )
+    assert lam == pytest.approx(1e6, rel=1e-5)
+    assert G.graph["converge_tol_requested"] == "auto"  # chosen by the rule
+    assert G.graph["converge_tol_used"] == pytest.approx(10 * lam * (flow.atol + flow.rtol))
+    assert "converge_tol_note" not in G.graph
+
+
+def test_stiff_graph_raises_a_small_converge_tol_with_a_warning_and_records_it():
+    system = stiff_system()
+    with pytest.warns(ToleranceWarning, match="converge_tol = 1e-09 was raised"):
+        G = critical_point_graph(
+            system, [[0.0, 0.0], [1.0, 1.0]], options=with_flow(converge_tol=1e-9)
+        )
+    check_stiff_graph(G, system)
+    assert G.graph["converge_tol_requested"] == 1e-9
+    assert G.graph["converge_tol_used"] > 1e-2  # 10 * 1e6 * (atol + rtol)
+    assert "was raised to" in G.graph["converge_tol_note"]
+
+
+def test_converge_tol_follows_the_arrival_rule_on_the_double_well():
+    system = double_well()
+    given = [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]]
+    G = critical_point_graph(system, given)
+    flow = GraphOptions().flow
+    lam = max(
+        np.abs(G.nodes[k]["eigenvalue_real"] + 1j * G.nodes[k]["eigenvalue_imag"]).max() for k in G
+    )
+    s = max(float(relative_scale(G.nodes[k]["x"])) for k in G)
+    rule = 10 * lam * (flow.atol + flow.rtol * s)
+    assert G.graph["converge_tol_requested"] == "auto"  # chosen by the rule
+    assert G.graph["converge_tol_used"] == pytest.approx(rule, rel=1e-12)
+    assert "converge_tol_note" not in G.graph
+    assert with_flow(converge_tol=0.0).flow.converge_tol is None  # 0 asks for the rule too
+    # a request above the floor is used as it is
+    H = critical_point_graph(system, given, options=with_flow(converge_tol=1e-6))
+    assert H.graph["converge_tol_requested"] == 1e-6 == H.graph["converge_tol_used"]
+    assert "converge_tol_note" not in H.graph
+    assert all(d["status"] == Status.CONVERGED for *_, d in H.edges(data=True))
 
 
 def test_points_that_are_not_critical_warn_and_are_kept():
@@ -279,25 +388,36 @@ def test_empty_input_gives_empty_graph():
     ("kwargs", "message"),
     [
         ({"eps": -1.0}, "`eps` must be a positive number"),
-        ({"method": "euler"}, "`method` must be one of"),
+        ({"flow": {"method": "euler"}}, "`method` must be one of"),
+        (
+            {"flow": {"method": "gradient_descent", "learning_rate": 0.1}},
+            r"`flow` must be a FlowOptions with method in \['dopri5', 'dop853'\]",
+        ),
+        ({"flow": {"save_times": (0.0, 1.0)}}, "`flow` must be a FlowOptions without save_times"),
         ({"path_points": 1}, "`path_points` must be an integer >= 2"),
         ({"eps": 0.5}, "at most `max_offset`"),
-        ({"converge_tol": 0.0}, "`converge_tol` must be a positive number"),
+        # FlowOptions reads converge_tol = 0 as "none" (here: the arrival rule); below 0 is wrong
+        ({"flow": {"converge_tol": -1.0}}, "`converge_tol` must be a non-negative number"),
         ({"newton": 3}, "`newton` must be a NewtonOptions"),
+        ({"flow": 3}, "`flow` must be a FlowOptions"),
     ],
 )
 def test_graph_options_reject_bad_values(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(OptionError, match=message):
+        if isinstance(kwargs.get("flow"), dict):  # built inside: FlowOptions checks too
+            kwargs = {**kwargs, "flow": GraphOptions().flow.replace(**kwargs["flow"])}
         GraphOptions(**kwargs)
 
 
 def test_bad_arguments_raise_clear_errors():
-    with pytest.raises(ValueError, match="fixed_points"):
+    with pytest.raises(InputError, match="fixed_points"):
         critical_point_graph(double_well(), [[0.0, 0.0, 0.0]])
-    with pytest.raises(TypeError, match="GraphOptions"):
+    with pytest.raises(InputTypeError, match="GraphOptions"):
         critical_point_graph(double_well(), [[0.0, 0.0]], options={"eps": 1e-3})
-    with pytest.raises(TypeError, match="symmetry"):
+    with pytest.raises(InputTypeError, match="symmetry"):
         critical_point_graph(double_well(), [[0.0, 0.0]], symmetry=object())
+    with pytest.raises(InputError, match="symmetry"):  # a group of another dimension
+        critical_point_graph(double_well(), [[0.0, 0.0]], symmetry=PermutationSymmetry(3, 1))
 
 
 # ---------------------------------------------------------------------------- directions
@@ -331,7 +451,7 @@ def test_unstable_basis_of_a_saddle_focus_spans_the_rotating_plane():
     assert basis.shape == (3, 2) and lambda_u == pytest.approx(1.0)
     np.testing.assert_allclose(basis.T @ basis, np.eye(2), atol=1e-12)
     np.testing.assert_allclose(basis[2], 0.0, atol=1e-12)  # the plane c = 0
-    G = critical_point_graph(system, [[0.0, 0.0, 0.0]], options=GraphOptions(escape_radius=5.0))
+    G = critical_point_graph(system, [[0.0, 0.0, 0.0]], options=with_flow(escape_radius=5.0))
     assert G.nodes[0]["kind"] == "saddle focus" and G.nodes[0]["index"] == 2
     (escape,) = (k for k in G if G.nodes[k]["kind"] == ESCAPE)
     assert G.edges[0, escape]["n_trajectories"] == GraphOptions().sphere_directions

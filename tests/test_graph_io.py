@@ -7,6 +7,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from dynsys.errors import InputError, InputTypeError
 from dynsys.graph import (
     GraphOptions,
     critical_point_graph,
@@ -60,7 +61,7 @@ def graphs():
     escape = critical_point_graph(  # special nodes with NaN states, an escaped edge
         System(lambda x, p: np.stack([x[..., 0], -x[..., 1]], -1), ["x", "y"], name="linear"),
         [[0.0, 0.0]],
-        options=GraphOptions(escape_radius=10.0, path_points=20),
+        options=GraphOptions(flow=GraphOptions().flow.replace(escape_radius=10.0), path_points=20),
     )
     quotient = critical_point_graph(  # routes and manifold members
         double_well(),
@@ -133,7 +134,7 @@ def test_bad_inputs_raise():
     G = nx.DiGraph()
     G.add_node(0, x=np.zeros((2, 2)))
     G.add_node(1, x=np.zeros((2, 3)))
-    with pytest.raises(TypeError, match="only the first axis"):
+    with pytest.raises(InputTypeError, match="only the first axis"):
         to_dataset(G)
-    with pytest.raises(ValueError, match="not a critical-point graph"):
+    with pytest.raises(InputError, match="not a critical-point graph"):
         from_dataset(to_dataset(nx.DiGraph()).drop_vars("source"))

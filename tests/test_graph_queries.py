@@ -7,6 +7,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from dynsys.errors import InputError
 from dynsys.graph import (
     attracting_components,
     disconnectivity_tree,
@@ -124,15 +125,15 @@ def test_empty_graph():
 
 def test_queries_need_energies_and_indices():
     G = nx.DiGraph([(1, 0)])
-    with pytest.raises(ValueError, match="index"):
+    with pytest.raises(InputError, match="index"):
         minima(G)
     nx.set_node_attributes(G, {0: 0, 1: 1}, "index")
     nx.set_node_attributes(G, {0: np.nan, 1: np.nan}, "energy")
-    with pytest.raises(ValueError, match="energies"):
+    with pytest.raises(InputError, match="energies"):
         lowest_barrier(G, 0, 1)
-    with pytest.raises(ValueError, match="energies"):
+    with pytest.raises(InputError, match="energies"):
         disconnectivity_tree(G)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(InputError, match="non-negative"):
         spurious_minima(G, tol=-1.0)
 
 

@@ -7,6 +7,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from dynsys.errors import InputTypeError
 from dynsys.fixedpoints import find_fixed_points
 from dynsys.graph import critical_point_graph, expand_graph, minima, saddles
 from dynsys.symmetry import PermutationSymmetry
@@ -102,5 +103,5 @@ def test_expanding_the_quotient_gives_back_the_full_graph(landscape):
 
 
 def test_expand_graph_needs_a_state_group():
-    with pytest.raises(TypeError, match="must be a dynsys.symmetry.StateGroup"):
+    with pytest.raises(InputTypeError, match=r"must be a dynsys\.symmetry\.StateGroup"):
         expand_graph(nx.DiGraph(), object())

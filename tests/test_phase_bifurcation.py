@@ -8,12 +8,14 @@ import pytest
 import xarray as xr
 from matplotlib.colors import to_hex
 
+from dynsys import Status
 from dynsys.continuation import (
     ContinuationOptions,
     bifurcation_diagram,
     continue_branch,
     continue_fold,
 )
+from dynsys.errors import InputError, InputTypeError
 from dynsys.models import lorenz, pitchfork_normal_form
 from dynsys.system import GradientSystem, System
 from phase.bifurcation import (
@@ -87,15 +89,15 @@ def test_loss_measure_uses_the_parameter_of_each_step():
 
 
 def test_bad_measures_are_explained(trivial):
-    with pytest.raises(ValueError, match="'speed' is not a state variable"):
+    with pytest.raises(InputError, match="'speed' is not a state variable"):
         measure_values(trivial, "speed")
-    with pytest.raises(ValueError, match="needs `system=`"):
+    with pytest.raises(InputError, match="needs `system=`"):
         measure_values(trivial, "loss")
-    with pytest.raises(ValueError, match="needs `system=`"):
+    with pytest.raises(InputError, match="needs `system=`"):
         measure_values(trivial, "loss", system=pitchfork_normal_form())  # no potential
-    with pytest.raises(ValueError, match="not a state index"):
+    with pytest.raises(InputError, match="not a state index"):
         measure_values(trivial, 3)
-    with pytest.raises(TypeError, match="`measure` must be"):
+    with pytest.raises(InputTypeError, match="`measure` must be"):
         measure_values(trivial, 1.5)
 
 
@@ -125,7 +127,7 @@ def test_pitchfork_trivial_branch_styles(trivial):
 
 def test_guess_status_is_an_open_marker_with_a_question_mark(trivial):
     guessed = trivial.copy()
-    guessed["special_status"] = ("special", np.array(["guess"], dtype="<U9"))
+    guessed["special_status"] = ("special", np.array([Status.MAX_ITER], dtype=np.int8))
     fig, ax = plt.subplots()
     drawn = draw_branch(guessed, ax=ax, legend=True)
     assert drawn.texts[0].get_text() == "BP?"
@@ -133,6 +135,15 @@ def test_guess_status_is_an_open_marker_with_a_question_mark(trivial):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["index 0", "index 1", "stable", "unstable", "branch point (BP)"]
     plt.close(fig)
+
+
+def test_status_names_of_files_written_before_the_status_table_still_draw(trivial):
+    for status, text in (("guess", "BP?"), ("converged", "BP")):
+        old = trivial.copy()
+        old["special_status"] = ("special", np.array([status], dtype="<U9"))
+        fig, ax = plt.subplots()
+        assert [t.get_text() for t in draw_branch(old, ax=ax).texts] == [text]
+        plt.close(fig)
 
 
 def test_draws_on_the_current_axes_without_labels(trivial):
@@ -183,7 +194,7 @@ def test_diagram_accepts_lists_and_mappings(lorenz_tree):
     from_dict = draw_diagram(dict(enumerate(branches)), ax=b, legend=False)
     assert len(from_list.lines) == len(from_dict.lines) > 2
     assert a.get_title() == "" and b.get_legend() is None
-    with pytest.raises(TypeError, match="`diagram` must be"):
+    with pytest.raises(InputTypeError, match="`diagram` must be"):
         draw_diagram(3.0)
     plt.close(fig)
 

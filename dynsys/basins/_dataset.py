@@ -9,39 +9,24 @@ import numpy as np
 import xarray as xr
 
 from .._dataset import provenance, status_variable
-from ._match import LABEL_NAMES, AttractorTable, role_of
+from .._status import Status
+from ._labels import Attractors, role_of
 from ._samplers import describe_sampler
 from ._statistics import wilson_interval
 
-__all__ = [
-    "attractor_variables",
-    "element_variables",
-    "probability_dataset",
-    "reference_rows",
-]
+__all__ = ["attractor_variables", "element_variables", "probability_dataset"]
 
 
 ENERGY_TOL = 1e-8
 """Relative energy tolerance under which a minimum counts as low as the reference."""
 
 
-def reference_rows(table: AttractorTable, reference) -> np.ndarray:
-    """Table rows that match a reference state (up to the table's symmetry)."""
-    if reference is None:
-        return np.zeros(0, dtype=np.int64)
-    ref = np.asarray(reference, dtype=float)
-    ref = ref[None, :] if ref.ndim == 1 else ref
-    if ref.ndim != 2 or ref.shape[1] != table.system.n:
-        raise ValueError(
-            f"`reference` must be a state ({table.system.n},) or states (k, {table.system.n}); "
-            f"got shape {np.shape(reference)}."
-        )
-    rows, _ = table.match(ref)
-    return np.unique(rows[rows >= 0])
+def _outcome_name(label: int) -> str:
+    return Status(-label).name.lower()
 
 
 def attractor_variables(
-    table: AttractorTable,
+    attractors: Attractors,
     labels: np.ndarray,
     *,
     confidence: float,
@@ -51,11 +36,14 @@ def attractor_variables(
 ) -> tuple[dict[str, xr.Variable], dict[str, Any]]:
     """Variables over the ``attractor`` dim and its coordinate.
 
-    The rows are the table's attractors ``0..m-1`` followed by the negative outcome labels that
-    occur in ``labels`` (or in ``extra_labels``), in the order -1, -2, -3, -4.
+    The rows are the attractors ``0..m-1`` (the known points that attract, in the order they
+    became known) followed by the outcomes without an attractor that occur in ``labels`` (or in
+    ``extra_labels``): label ``-c`` for the outcome code ``c``, in order of the codes.
     """
     labels = np.asarray(labels).ravel()
-    m, n = len(table), table.system.n
+    catalogue = attractors.catalogue
+    rows = np.flatnonzero(attractors.attracting())
+    m, n = len(rows), attractors.system.n
     outcomes = sorted(
         {int(v) for v in labels if v < 0} | {int(v) for v in extra_labels}, reverse=True
     )
@@ -65,62 +53,75 @@ def attractor_variables(
     counts = np.array([np.count_nonzero(labels == c) for c in coord], dtype=np.int64)
     low, high = wilson_interval(counts, total, confidence=confidence)
     fraction = counts / total if total else np.full(len(coord), np.nan)
-    kinds = [str(v) for v in table.kind] + [LABEL_NAMES[c] for c in outcomes]
-    refs = set(reference_rows(table, reference).tolist())
+    names = [_outcome_name(c) for c in outcomes]
+    kinds = [str(v) for v in catalogue.kind[rows]] + names
+    refs = set(attractors.reference_rows(reference).tolist())
     pct = f"{100 * confidence:g}%"
     a = "attractor"
     variables = {
         "attractor_x": xr.Variable(
             (a, "state"),
-            np.concatenate([table.x, np.full((k, n), np.nan)]),
+            np.concatenate([catalogue.x[rows], np.full((k, n), np.nan)]),
             {"long_name": "attractor state (NaN for outcomes without one)"},
         ),
-        "attractor_kind": xr.Variable(a, np.array(kinds, dtype=str), {"long_name": "kind"}),
+        "attractor_kind": xr.Variable(
+            a, np.array(kinds, dtype=str), {"long_name": "kind, or the outcome's name"}
+        ),
         "attractor_index": xr.Variable(
             a,
-            np.concatenate([table.index, np.full(k, -1)]).astype(np.int64),
+            np.concatenate([catalogue.index[rows], np.full(k, -1)]).astype(np.int64),
             {"long_name": "number of unstable directions (-1: no attractor)"},
         ),
         "attractor_nullity": xr.Variable(
             a,
-            np.concatenate([table.nullity, np.full(k, -1)]).astype(np.int64),
+            np.concatenate([catalogue.nullity[rows], np.full(k, -1)]).astype(np.int64),
             {"long_name": "number of zero eigenvalues (-1: no attractor)"},
+        ),
+        "attractor_residual": xr.Variable(
+            a,
+            np.concatenate([catalogue.residual[rows], np.full(k, np.nan)]),
+            {"long_name": "|f| at the attractor (verified by Newton)"},
         ),
         "attractor_origin": xr.Variable(
             a,
-            np.array([str(v) for v in table.origin] + ["outcome"] * k, dtype=str),
-            {
-                "long_name": "given, reference, found (refined by Newton), found, not refined, or "
-                "outcome"
-            },
+            np.array([str(v) for v in catalogue.origin[rows]] + ["outcome"] * k, dtype=str),
+            {"long_name": "given, reference, found (refined by Newton), or outcome"},
         ),
         "n_orbits": xr.Variable(a, counts, {"long_name": "number of orbits"}),
         "fraction": xr.Variable(a, fraction, {"long_name": "fraction of orbits"}),
         "ci_low": xr.Variable(a, low, {"long_name": f"lower end of the {pct} Wilson interval"}),
         "ci_high": xr.Variable(a, high, {"long_name": f"upper end of the {pct} Wilson interval"}),
     }
-    if table.system.is_gradient:
+    system = attractors.system
+    if system.is_gradient:
         variables["attractor_energy"] = xr.Variable(
             a,
-            np.concatenate([table.energy, np.full(k, np.nan)]),
+            np.concatenate([catalogue.energy[rows], np.full(k, np.nan)]),
             {"long_name": "potential at the attractor"},
         )
     if reference is not None:
         as_low = np.zeros(m, dtype=bool)
-        if table.system.is_gradient:
+        if system.is_gradient:
             ref_energy = float(
-                np.min(table.system.potential(np.asarray(reference, dtype=float), table.params))
+                np.min(system.potential(np.asarray(reference, dtype=float), attractors.params))
             )
-            as_low = table.energy <= ref_energy + ENERGY_TOL * max(1.0, abs(ref_energy))
+            energy = catalogue.energy[rows]
+            as_low = energy <= ref_energy + ENERGY_TOL * max(1.0, abs(ref_energy))
         roles = [
-            role_of(str(table.kind[j]), j in refs, reference_name, bool(as_low[j]))
-            for j in range(m)
+            role_of(str(catalogue.kind[r]), r in refs, reference_name, bool(as_low[j]))
+            for j, r in enumerate(rows)
         ]
-        roles += [LABEL_NAMES[c] for c in outcomes]
+        roles += names
         variables["attractor_role"] = xr.Variable(
             a, np.array(roles, dtype=str), {"long_name": "role of the attractor"}
         )
-    coords = {a: (a, coord, {"long_name": "label (negative: no attractor reached)"})}
+    coords = {
+        a: (
+            a,
+            coord,
+            {"long_name": "label (negative: minus the outcome code; dynsys.explain(-label))"},
+        )
+    }
     return variables, coords
 
 
@@ -158,14 +159,16 @@ def element_variables(g: np.ndarray | None, labels: np.ndarray, dims: tuple[str,
     }
 
 
-def probability_dataset(
-    settings, table, out, *, sampler, seed, confidence, reference, reference_name, target_width=None
-) -> xr.Dataset:
+def probability_dataset(run, attractors, out, *, sampler, seed, reference) -> xr.Dataset:
     """Assemble the result of :func:`basin_probabilities` from the labelled samples."""
-    sys_ = settings.system
+    sys_ = run.system
+    options = run.options
     s = ("sample",)
+    out["label"] = attractors.labels_of(out["row"], out["status"])
     data: dict[str, Any] = {
-        "label": xr.Variable(s, out["label"], {"long_name": "attractor label"}),
+        "label": xr.Variable(
+            s, out["label"], {"long_name": "attractor label (negative: minus the outcome code)"}
+        ),
         "status": status_variable(out["status"], s),
         "t_final": xr.Variable(s, out["t_final"], {"long_name": "final time"}),
         "n_steps": xr.Variable(s, out["n_steps"], {"long_name": "steps"}),
@@ -174,24 +177,22 @@ def probability_dataset(
         if name in out:
             data[name] = xr.Variable(("sample", "state"), out[name], {"long_name": long_name})
     variables, coords = attractor_variables(
-        table,
+        attractors,
         out["label"],
-        confidence=confidence,
+        confidence=options.confidence,
         reference=reference,
-        reference_name=reference_name,
+        reference_name=options.reference_name,
     )
     data.update(variables)
     data.update(element_variables(out["g"], out["label"], s))
     coords.update(sample=np.arange(len(out["label"])), state=list(sys_.state_names))
     attrs = provenance(
-        sys_.with_params(**settings.params),
-        **settings.attrs(),
+        sys_.with_params(**run.params),
+        **run.attrs(),
         **describe_sampler(sampler),
         seed=seed,
         n_samples=len(out["label"]),
         n_rounds=out["n_rounds"],
-        target_width=target_width,
-        confidence=confidence,
         n_calls=out["n_calls"],
         n_evaluations=out["n_evaluations"],
     )

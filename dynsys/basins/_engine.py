@@ -1,5 +1,5 @@
-"""The engine shared by basin maps, basin probabilities and sweeps: settings, the chunked flow,
-and the sequential Monte-Carlo loop."""
+"""The engine shared by basin maps, basin probabilities and sweeps: the fixed settings of one
+computation, the chunked flow, and the sequential Monte-Carlo loop."""
 
 from __future__ import annotations
 
@@ -13,36 +13,31 @@ from typing import Any
 import numpy as np
 
 from .._execution import ChunkTask, SystemRef, pack_system, plan_chunks, run_chunks
-from ..integrate._options import FlowOptions
-from ._match import AttractorTable
+from .._group import check_group
+from .._points import Arrival, arrival_tolerance
+from ..errors import InputError, InputTypeError
+from ..integrate import FlowOptions
+from ..system import System
+from ._labels import Attractors
+from ._options import BasinOptions
 from ._samplers import Sampler, describe_sampler
 from ._statistics import widths_below
 from ._work import FlowWork, concat_chunks
 
-__all__ = [
-    "DEFAULT_FLOW_OPTIONS",
-    "Settings",
-    "check_sampler",
-    "draw_seed",
-    "run_grid",
-    "run_samples",
-]
-
-DEFAULT_FLOW_OPTIONS = FlowOptions(t_max=1000.0, rtol=1e-8, atol=1e-10, converge_tol=1e-8)
-"""Flow settings of basin computations when none are given: Dormand-Prince 5(4), stop when
-``|f| <= 1e-8`` or at ``t = 1000``."""
+__all__ = ["BasinRun", "check_count", "check_sampler", "draw_seed", "run_grid", "run_samples"]
 
 
-def _check_count(value, name: str) -> int:
+def check_count(value, name: str) -> int:
+    """``value`` as int if it is a positive integer."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+        raise InputError(f"`{name}` must be a positive integer; got {value!r}.")
     return int(value)
 
 
 def check_sampler(sampler, n: int) -> Sampler:
     """Return ``sampler`` after checking it can draw states of dimension ``n``."""
     if not isinstance(sampler, Sampler):
-        raise TypeError(
+        raise InputTypeError(
             "`sampler` must be a sampler from dynsys.basins (UniformBox, Gaussian, NetworkInit, "
             f"SmallBall); got {type(sampler).__name__}."
         )
@@ -50,64 +45,30 @@ def check_sampler(sampler, n: int) -> Sampler:
     return sampler
 
 
-@dataclass
-class Settings:
-    """Everything a basin computation needs besides its initial states."""
+@dataclass(frozen=True)
+class BasinRun:
+    """What one basin computation holds fixed besides its initial states: the system (and what
+    workers receive of it), the parameters, the options, the symmetry, and the flow options
+    actually run (``converge_tol`` from the arrival rule, recorded in ``arrival``)."""
 
-    system: Any  # the System, built here
-    shipped: Any  # what the workers get: the System, a SystemRef or pickled bytes
+    system: System
+    shipped: Any  # the System, a SystemRef, or pickled bytes for other processes
     params: dict[str, float]
-    options: FlowOptions
-    match_tol: float
+    options: BasinOptions
     symmetry: Any
-    discover: bool
-    refine: bool
-    newton_options: Any
-    chunk_size: int
-    executor: Any
-    run_dir: Any
-    progress: bool
-    requested_tol: float | None = None  # converge_tol asked for, when reach_attractors raised it
+    flow: FlowOptions
+    arrival: Arrival | None = None
 
     @classmethod
-    def make(
-        cls,
-        system,
-        *,
-        params,
-        flow_options,
-        match_tol,
-        symmetry,
-        discover,
-        refine,
-        newton_options,
-        chunk_size,
-        executor,
-        run_dir,
-        progress,
-    ) -> Settings:
+    def make(cls, system, *, params, options, symmetry, executor) -> BasinRun:
+        """Check the inputs and build the run (before the arrival rule is applied)."""
         built = system.build() if isinstance(system, SystemRef) else system
-        if not hasattr(built, "f") or not hasattr(built, "state_names"):
-            raise TypeError(
+        if not isinstance(built, System):
+            raise InputTypeError(
                 f"`system` must be a dynsys System or a SystemRef; got {type(system).__name__}."
             )
-        options = DEFAULT_FLOW_OPTIONS if flow_options is None else flow_options
-        if not isinstance(options, FlowOptions):
-            raise TypeError(
-                f"`flow_options` must be a FlowOptions; got {type(flow_options).__name__}."
-            )
-        if options.converge_tol is None:
-            raise ValueError(
-                "`flow_options.converge_tol` is None, so no orbit would count as converged and "
-                "none could be labelled; set e.g. FlowOptions(converge_tol=1e-8, ...)."
-            )
-        if not (np.isfinite(match_tol) and match_tol > 0):
-            raise ValueError(f"`match_tol` must be a finite positive number; got {match_tol!r}.")
-        if symmetry is not None and not callable(getattr(symmetry, "match", None)):
-            raise TypeError(
-                "`symmetry` must be a state group with canonical(x) and match(x, reference, tol) "
-                f"(dynsys.symmetry); got {type(symmetry).__name__}."
-            )
+        if not isinstance(options, BasinOptions):
+            raise InputTypeError(f"`options` must be a BasinOptions; got {type(options).__name__}.")
         in_process = executor is None or executor == "inprocess"
         shipped = system if in_process or isinstance(system, SystemRef) else pack_system(built)
         return cls(
@@ -115,160 +76,150 @@ class Settings:
             shipped,
             built.resolve_params(params),
             options,
-            float(match_tol),
-            symmetry,
-            bool(discover),
-            bool(refine),
-            newton_options,
-            _check_count(chunk_size, "chunk_size"),
-            executor,
-            run_dir,
-            bool(progress),
+            check_group(symmetry, built.n),
+            options.flow,
         )
 
-    def table(self) -> AttractorTable:
-        return AttractorTable(
-            self.system,
-            self.params,
-            match_tol=self.match_tol,
-            symmetry=self.symmetry,
-            discover=self.discover,
-            refine=self.refine,
-            newton_options=self.newton_options,
+    def attractors(self) -> Attractors:
+        """An empty table of known points for this run."""
+        return Attractors(self.system, self.params, self.options, self.symmetry)
+
+    def arrive(self, attractors: Attractors) -> BasinRun:
+        """The run with the arrival rule applied over the points known now."""
+        flow = self.options.flow
+        arrival = arrival_tolerance(
+            flow.converge_tol,
+            rtol=flow.rtol,
+            atol=flow.atol,
+            spectral_radius=attractors.catalogue.spectral_radius(),
+            scale=attractors.catalogue.scale(),
+            explicit=flow.method != "gradient_descent",
         )
-
-    def reach_attractors(self, table: AttractorTable) -> None:
-        """Raise ``converge_tol`` (Runge-Kutta methods) to where orbits can arrive at the known
-        attractors.
-
-        Next to a stable point with Jacobian eigenvalues of size ``|lambda|`` an explicit
-        Runge-Kutta orbit hovers at ``|f| ~ rtol |x| |lambda|``: a smaller ``converge_tol`` is
-        never met, and every orbit runs to ``t_max`` and ends as "not converged" (stiff
-        landscapes such as Mueller-Brown, ``|lambda|`` up to 4e3). The floor is
-        ``10 rtol max(1, |x|_inf) max |lambda|`` over the table's attractors; the requested
-        value is kept in ``converge_tol_requested``.
-        """
-        opts = self.options
-        if opts.method == "gradient_descent" or len(table) == 0 or self.system.n > 200:
-            return
-        floor = 0.0
-        for x in table.x:
-            J = self.system.jac(x, self.params)
-            J = J.toarray() if hasattr(J, "toarray") else np.asarray(J, dtype=float)
-            if not np.all(np.isfinite(J)):
-                continue
-            size = float(np.abs(np.linalg.eigvals(J)).max())
-            floor = max(floor, 10.0 * opts.rtol * max(1.0, float(np.abs(x).max())) * size)
-        if floor > opts.converge_tol:
-            self.requested_tol = opts.converge_tol
-            self.options = dataclasses.replace(opts, converge_tol=floor)
+        return dataclasses.replace(
+            self, flow=flow.replace(converge_tol=arrival.used), arrival=arrival
+        )
 
     def fingerprint(self, **extra: Any) -> dict[str, Any]:
         """The settings that decide the content of the chunk files."""
-        options = dict(self.options.as_attrs())
         return {
             "system": self.system.describe(),
             "params": self.params,
-            "flow_options": options,
-            "chunk_size": self.chunk_size,
+            "flow_options": self.flow.as_attrs(),
+            "chunk_size": self.options.chunk_size,
             **extra,
         }
 
     def attrs(self) -> dict[str, Any]:
         """Settings stamped on the result."""
         out = dict(self.options.as_attrs())
-        if self.requested_tol is not None:
-            out["converge_tol_requested"] = self.requested_tol
+        if self.arrival is not None:
+            out.update(self.arrival.as_attrs())
         out.update({f"param_{k}": float(v) for k, v in self.params.items()})
-        out.update(
-            match_tol=self.match_tol,
-            discover=self.discover,
-            refine=self.refine,
-            chunk_size=self.chunk_size,
-            symmetry=None if self.symmetry is None else type(self.symmetry).__name__,
-        )
+        out["symmetry"] = None if self.symmetry is None else type(self.symmetry).__name__
         return out
 
 
-def _run(settings: Settings, work: FlowWork, tasks, run_dir, fingerprint, desc: str):
+def _run(run: BasinRun, work: FlowWork, tasks, *, executor, run_dir, fingerprint, progress):
     chunks = run_chunks(
         work,
         tasks,
-        executor=settings.executor,
+        executor=executor,
+        workers=run.options.workers,
         run_dir=run_dir,
         fingerprint=fingerprint,
-        progress=settings.progress,
-        desc=desc,
+        progress=progress,
+        desc=f"basins {run.system.name}",
     )
     return concat_chunks(chunks)
 
 
-def run_grid(settings: Settings, states: np.ndarray, table: AttractorTable) -> dict[str, Any]:
-    """Integrate from every state of ``states (m, n)`` and label the end points."""
+def run_grid(
+    run: BasinRun,
+    states: np.ndarray,
+    attractors: Attractors,
+    *,
+    executor=None,
+    run_dir=None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Integrate from every state of ``states (m, n)`` and name where each orbit ends."""
     tasks = [
         ChunkTask(t.index, t.start, t.size, states[t.start : t.start + t.size])
-        for t in plan_chunks(len(states), settings.chunk_size)
+        for t in plan_chunks(len(states), run.options.chunk_size)
     ]
-    work = FlowWork(settings.shipped, settings.params, settings.options)
+    work = FlowWork(run.shipped, run.params, run.flow)
     out = _run(
-        settings,
+        run,
         work,
         tasks,
-        settings.run_dir,
-        settings.fingerprint(kind="map", grid=states),
-        f"basins {settings.system.name}",
+        executor=executor,
+        run_dir=run_dir,
+        fingerprint=run.fingerprint(kind="map", grid=states),
+        progress=progress,
     )
-    out["label"], out["status"], out["g"] = table.label(out["x_final"], out["status"])
+    out["row"], out["status"], out["g"] = attractors.label(out["x_final"], out["status"])
     return out
 
 
 def run_samples(
-    settings: Settings,
+    run: BasinRun,
     sampler: Sampler,
     n: int,
-    table: AttractorTable,
+    attractors: Attractors,
     *,
     seed: int,
-    target_width: float | None = None,
-    max_samples: int | None = None,
-    confidence: float = 0.95,
-    keep_states: bool = False,
+    sequential: bool = True,
+    executor=None,
     run_dir=None,
+    progress: bool = False,
 ) -> dict[str, Any]:
-    """Draw ``n`` initial states per round, integrate, label; repeat until every Wilson interval
-    is narrower than ``target_width`` or ``max_samples`` are used (one round without a target)."""
+    """Draw ``n`` initial states per round, integrate, name the ends; repeat until every Wilson
+    interval is narrower than ``options.target_width`` or ``options.max_samples`` are used (one
+    round without a target, or when not ``sequential``)."""
+    options = run.options
     work = FlowWork(
-        settings.shipped,
-        settings.params,
-        settings.options,
+        run.shipped,
+        run.params,
+        run.flow,
         sampler=sampler,
         seed=seed,
-        keep_states=keep_states,
+        keep_states=options.keep_states,
     )
-    fingerprint = settings.fingerprint(
+    fingerprint = run.fingerprint(
         kind="probabilities",
         sampler=describe_sampler(sampler),
         seed=seed,
         round_size=n,
-        keep_states=keep_states,
+        keep_states=options.keep_states,
     )
     parts: list[dict[str, Any]] = []
     first_chunk = 0
+    target = options.target_width if sequential else None
     while True:
-        tasks = plan_chunks(n, settings.chunk_size, first_index=first_chunk, start=n * len(parts))
+        tasks = plan_chunks(n, options.chunk_size, first_index=first_chunk, start=n * len(parts))
         first_chunk += len(tasks)
-        out = _run(settings, work, tasks, run_dir, fingerprint, f"basins {settings.system.name}")
-        out["label"], out["status"], out["g"] = table.label(out["x_final"], out["status"])
-        if not keep_states:
+        out = _run(
+            run,
+            work,
+            tasks,
+            executor=executor,
+            run_dir=run_dir,
+            fingerprint=fingerprint,
+            progress=progress,
+        )
+        out["row"], out["status"], out["g"] = attractors.label(out["x_final"], out["status"])
+        if not options.keep_states:
             del out["x_final"]
         parts.append(out)
         total = n * len(parts)
-        if target_width is None or total + n > max_samples:
+        if target is None or total + n > options.max_samples:
             break
-        labels = np.concatenate([p["label"] for p in parts])
-        classes = np.unique(np.concatenate([labels, np.arange(len(table))]))
+        labels = attractors.labels_of(
+            np.concatenate([p["row"] for p in parts]), np.concatenate([p["status"] for p in parts])
+        )
+        classes = np.unique(np.concatenate([labels, np.arange(int(attractors.attracting().sum()))]))
         counts = [np.count_nonzero(labels == c) for c in classes]
-        if widths_below(counts, total, target_width, confidence=confidence):
+        if widths_below(counts, total, target, confidence=options.confidence):
             break
     return _join(parts)
 
@@ -289,7 +240,7 @@ def draw_seed(seed, run_dir=None) -> int:
     """``seed`` checked; or the seed of the run in ``run_dir``; or a fresh random one."""
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ValueError(f"`seed` must be a non-negative integer; got {seed!r}.")
+            raise InputError(f"`seed` must be a non-negative integer; got {seed!r}.")
         return int(seed)
     if run_dir is not None:
         manifest = Path(run_dir) / "manifest.json"

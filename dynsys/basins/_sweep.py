@@ -13,10 +13,11 @@ from scipy.optimize import linear_sum_assignment
 
 from .._dataset import provenance, status_variable
 from .._execution import open_executor
-from ..integrate._options import FlowOptions
+from ..errors import InputError
 from ._dataset import attractor_variables
-from ._engine import Settings, check_sampler, draw_seed, run_samples
-from ._match import AttractorTable
+from ._engine import BasinRun, check_count, check_sampler, draw_seed, run_samples
+from ._labels import Attractors
+from ._options import BasinOptions
 from ._samplers import describe_sampler
 from ._statistics import wilson_interval
 
@@ -27,6 +28,7 @@ _TABLE_VARS = (
     "attractor_kind",
     "attractor_index",
     "attractor_nullity",
+    "attractor_residual",
     "attractor_origin",
     "attractor_energy",
     "attractor_role",
@@ -44,9 +46,9 @@ def _target(system, sampler, param: str) -> str:
     in_system = param in system.param_names
     in_sampler = param in {f.name for f in dataclasses.fields(sampler)}
     if in_system and in_sampler:
-        raise ValueError(f"`param` {param!r} names both a system parameter and a sampler field.")
+        raise InputError(f"`param` {param!r} names both a system parameter and a sampler field.")
     if not (in_system or in_sampler):
-        raise ValueError(
+        raise InputError(
             f"`param` {param!r} is neither a parameter of {system.name!r} "
             f"{sorted(system.param_names)} nor a field of {type(sampler).__name__} "
             f"{[f.name for f in dataclasses.fields(sampler)]}."
@@ -54,23 +56,21 @@ def _target(system, sampler, param: str) -> str:
     return "system" if in_system else "sampler"
 
 
-def _track(tables: list[AttractorTable], track_tol: float | None) -> list[np.ndarray]:
-    """Global ids of the rows of each table. A row continues a global attractor (last seen
-    state) when the optimal assignment of distances pairs them, they are each other's nearest
-    neighbours, have the same number of unstable directions, and (with ``track_tol``) are closer
-    than ``track_tol * max(1, |x|_inf)``; otherwise it starts a new global attractor."""
+def _track(tables: list[Attractors], track_tol: float | None) -> list[np.ndarray]:
+    """Global ids of the attractors of each table. An attractor continues a global one (last
+    seen state) when the optimal assignment of distances pairs them, they are each other's
+    nearest neighbours, and (with ``track_tol``) they are closer than
+    ``track_tol * max(1, |x|_inf)``; otherwise it starts a new global attractor."""
     last: list[np.ndarray] = []  # last seen (canonical) state of each global id
-    last_index: list[int] = []
     ids = []
     for table in tables:
-        canon = table._canon(table.x)
-        local = np.full(len(table), -1, dtype=np.int64)
+        canon = table.catalogue.canonical[table.attracting()]
+        local = np.full(len(canon), -1, dtype=np.int64)
         if last and len(canon):
             known = np.stack(last)
             cost = np.linalg.norm(canon[:, None, :] - known[None, :, :], axis=-1)
             rows, cols = linear_sum_assignment(cost)
             ok = (cost.argmin(axis=1)[rows] == cols) & (cost.argmin(axis=0)[cols] == rows)
-            ok &= table.index[rows] == np.asarray(last_index)[cols]
             if track_tol is not None:
                 scale = np.maximum(1.0, np.abs(known[cols]).max(axis=-1))
                 ok &= cost[rows, cols] <= track_tol * scale
@@ -78,7 +78,6 @@ def _track(tables: list[AttractorTable], track_tol: float | None) -> list[np.nda
         for r in np.flatnonzero(local < 0):
             local[r] = len(last)
             last.append(canon[r])
-            last_index.append(int(table.index[r]))
         for r, gid in enumerate(local):
             last[gid] = canon[r]
         ids.append(local)
@@ -94,21 +93,12 @@ def basin_probability_sweep(
     *,
     attractors=None,
     params: Mapping[str, float] | None = None,
-    flow_options: FlowOptions | None = None,
-    match_tol: float = 1e-4,
+    options: BasinOptions = BasinOptions(),
     symmetry=None,
-    discover: bool = True,
-    refine: bool = True,
-    newton_options=None,
     reference=None,
-    reference_name: str = "teacher",
-    track_tol: float | None = None,
-    confidence: float = 0.95,
     seed: int | None = None,
-    chunk_size: int = 1000,
-    executor=None,
-    workers: int | None = None,
     run_dir=None,
+    executor=None,
     progress: bool = False,
 ) -> xr.Dataset:
     """Basin probabilities over values of a parameter, from the same initial states at each value.
@@ -125,23 +115,23 @@ def basin_probability_sweep(
     sampler, n
         The distribution of initial states and the number of samples per value.
     attractors : Dataset or array_like, optional
-        Known attractors. In a sweep of a system parameter they are refined by Newton at each
-        value (those that fail are left out there).
-    track_tol : float, optional
-        Sweep of a system parameter: an attractor found at one value continues one of earlier
-        values (same row) when an optimal assignment of distances (up to ``symmetry``) pairs
-        them, they are each other's nearest neighbours and have the same number of unstable
-        directions, and, if ``track_tol`` is given, they are closer than
-        ``track_tol * max(1, |x|_inf)``; otherwise it gets a new row. Use values close enough
-        that attractors move less than their distance to each other.
+        Known points. In a sweep of a system parameter they are refined by Newton at each value
+        (those that Newton cannot verify there are left out at that value).
     seed : int, optional
         One root seed for every value: the same chunk streams, so the same random draws at every
         value (common random numbers); differences between values are then not sampling noise of
         independent draws.
-    params, flow_options, match_tol, symmetry, discover, refine, newton_options, reference,
-    reference_name, confidence, chunk_size, executor, workers, run_dir, progress
-        As for :func:`~dynsys.basins.basin_probabilities`; with ``run_dir``, value ``i`` uses the
-        sub-folder ``value_<i>``.
+    params, options, symmetry, reference, executor, progress
+        As for :func:`~dynsys.basins.basin_probabilities`. In a sweep of a system parameter an
+        attractor found at one value continues one of earlier values (same row) when an optimal
+        assignment of distances (canonical forms) pairs them and they are each other's nearest
+        neighbours, and, if ``options.track_tol`` is given, closer than
+        ``track_tol * max(1, |x|_inf)``; otherwise it gets a new row. Use values close enough
+        that attractors move less than their distance to each other. The sequential mode
+        (``options.target_width``) is not used: every value gets ``n`` samples.
+    run_dir : path, optional
+        As for :func:`~dynsys.basins.basin_probabilities`; value ``i`` uses the sub-folder
+        ``value_<i>``.
 
     Returns
     -------
@@ -160,65 +150,67 @@ def basin_probability_sweep(
     >>> from dynsys.models import pitchfork_normal_form
     >>> ds = basin_probability_sweep(pitchfork_normal_form(), "high", [1.0, 3.0],
     ...                              UniformBox(-1.0, 1.0), 200, params={"mu": 1.0}, seed=0)
-    >>> ds.attractor_x.sel(state="x").isel(param=0).values.tolist()
+    >>> ds.attractor_x.sel(state="x").isel(param=0).values.round(9).tolist()
     [-1.0, 1.0]
     >>> bool(ds.fraction[1, 1] > ds.fraction[0, 1])
     True
     """
-    settings = Settings.make(
-        system,
-        params=params,
-        flow_options=flow_options,
-        match_tol=match_tol,
-        symmetry=symmetry,
-        discover=discover,
-        refine=refine,
-        newton_options=newton_options,
-        chunk_size=chunk_size,
-        executor=executor,
-        run_dir=run_dir,
-        progress=progress,
+    run = BasinRun.make(
+        system, params=params, options=options, symmetry=symmetry, executor=executor
     )
-    sys_ = settings.system
+    sys_ = run.system
     sampler = check_sampler(sampler, sys_.n)
     target = _target(sys_, sampler, param)
     grid = np.asarray(values, dtype=float)
     if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
-        raise ValueError(
+        raise InputError(
             f"`values` must be a non-empty 1-D sequence of finite numbers; got {values!r}."
         )
-    if not (isinstance(n, int | np.integer) and n >= 1):
-        raise ValueError(f"`n` must be a positive integer; got {n!r}.")
+    n = check_count(n, "n")
     sub = (lambda i: Path(run_dir) / f"value_{i:04d}") if run_dir is not None else (lambda i: None)
     seed = draw_seed(seed, sub(0))
-    shared = settings.table() if target == "sampler" else None
-    if shared is not None:
+    shared = None
+    if target == "sampler":
+        shared = run.attractors()
         if attractors is not None:
-            shared.add(attractors)
+            shared.add_given(attractors)
         shared.add_reference(reference)
-        settings.reach_attractors(shared)
-    tables, outs = [], []
-    with open_executor(executor, workers) as resolved:
-        settings.executor = resolved
+        run = run.arrive(shared)
+    tables, outs, runs = [], [], []
+    with open_executor(executor, options.workers) as resolved:
         for i, value in enumerate(grid):
-            local = settings
-            sampler_v = sampler
+            local, table, sampler_v = run, shared, sampler
             if target == "system":
-                local = dataclasses.replace(settings, params={**settings.params, param: value})
-                table = local.table()
+                local = dataclasses.replace(run, params={**run.params, param: float(value)})
+                table = local.attractors()
                 if attractors is not None:
-                    _add_refined(table, attractors)
+                    table.add_given(attractors, strict=False)
                 table.add_reference(reference)
+                local = local.arrive(table)
             else:
                 sampler_v = check_sampler(dataclasses.replace(sampler, **{param: value}), sys_.n)
-                table = shared
             if sub(i) is not None:
                 sub(i).mkdir(parents=True, exist_ok=True)
-            outs.append(run_samples(local, sampler_v, int(n), table, seed=seed, run_dir=sub(i)))
+            out = run_samples(
+                local,
+                sampler_v,
+                n,
+                table,
+                seed=seed,
+                sequential=False,
+                executor=resolved,
+                run_dir=sub(i),
+                progress=progress,
+            )
+            outs.append(out)
             tables.append(table)
-    ids = _track(tables, track_tol) if target == "system" else [np.arange(len(shared))] * len(grid)
+            runs.append(local)
+    if target == "system":
+        ids = _track(tables, options.track_tol)
+    else:
+        ids = [np.arange(int(shared.attracting().sum()))] * len(grid)
     return _sweep_dataset(
-        settings,
+        runs,
         param,
         target,
         grid,
@@ -227,46 +219,17 @@ def basin_probability_sweep(
         outs,
         sampler=sampler,
         seed=seed,
-        confidence=confidence,
         reference=reference,
-        reference_name=reference_name,
-        track_tol=track_tol,
     )
-
-
-def _add_refined(table: AttractorTable, attractors) -> None:
-    from ..fixedpoints import NewtonOptions, find_fixed_points
-
-    x = attractors["x"].values if isinstance(attractors, xr.Dataset) else attractors
-    x = np.asarray(x, dtype=float).reshape(-1, table.system.n)
-    found = find_fixed_points(
-        table.system,
-        x,
-        params=table.params,
-        options=table.newton_options or NewtonOptions(),
-        dedup_tol=table.match_tol,
-        symmetry=table.symmetry,
-    )
-    if found.sizes["point"]:
-        table.add(found)
 
 
 def _sweep_dataset(
-    settings,
-    param,
-    target,
-    grid,
-    tables,
-    ids,
-    outs,
-    *,
-    sampler,
-    seed,
-    confidence,
-    reference,
-    reference_name,
-    track_tol,
+    runs, param, target, grid, tables, ids, outs, *, sampler, seed, reference
 ) -> xr.Dataset:
+    options = runs[0].options
+    confidence = options.confidence
+    for out, table in zip(outs, tables, strict=True):
+        out["label"] = table.labels_of(out["row"], out["status"])
     n_values = len(grid)
     n_global = int(max((int(i.max()) + 1 for i in ids if i.size), default=0))
     outcomes = sorted(
@@ -283,7 +246,7 @@ def _sweep_dataset(
     counts = np.stack([[np.count_nonzero(row == c) for c in coord] for row in labels])
     total = labels.shape[1]
     low, high = wilson_interval(counts, total, confidence=confidence)
-    sys_ = settings.system
+    sys_ = runs[0].system
     pa, a = ("param", "attractor"), "attractor"
     data: dict[str, Any] = {}
     for i, (table, out, ids_v) in enumerate(zip(tables, outs, ids, strict=True)):
@@ -292,10 +255,10 @@ def _sweep_dataset(
             out["label"],
             confidence=confidence,
             reference=reference,
-            reference_name=reference_name,
+            reference_name=options.reference_name,
             extra_labels=outcomes,
         )
-        local_coord = np.concatenate([np.arange(len(table)), outcomes]).astype(np.int64)
+        local_coord = np.concatenate([np.arange(len(ids_v)), outcomes]).astype(np.int64)
         where = [position[int(ids_v[c]) if c >= 0 else int(c)] for c in local_coord]
         for name in _TABLE_VARS:
             if name not in variables:
@@ -318,25 +281,31 @@ def _sweep_dataset(
         fraction=xr.Variable(pa, counts / total, {"long_name": "fraction of orbits"}),
         ci_low=xr.Variable(pa, low, {"long_name": "lower end of the Wilson interval"}),
         ci_high=xr.Variable(pa, high, {"long_name": "upper end of the Wilson interval"}),
-        label=xr.Variable(("param", "sample"), labels, {"long_name": "attractor label"}),
+        label=xr.Variable(
+            ("param", "sample"),
+            labels,
+            {"long_name": "attractor label (negative: minus the outcome code)"},
+        ),
         status=status_variable(np.stack([out["status"] for out in outs]), ("param", "sample")),
     )
     coords = {
         "param": ("param", grid, {"long_name": param}),
-        a: (a, coord, {"long_name": "label (negative: no attractor reached)"}),
+        a: (a, coord, {"long_name": "label (negative: minus the outcome code)"}),
         "state": list(sys_.state_names),
         "sample": np.arange(total),
     }
+    run_attrs = runs[0].attrs()
+    used = [r.arrival.used for r in runs if r.arrival is not None]
+    if used:  # the arrival rule may give another value at each parameter value
+        run_attrs["converge_tol_used"] = np.asarray(used, dtype=float)
     attrs = provenance(
-        sys_.with_params(**settings.params),
-        **settings.attrs(),
+        sys_.with_params(**runs[0].params),
+        **run_attrs,
         **describe_sampler(sampler),
         seed=seed,
         param_name=param,
         param_target=target,
         n_samples=total,
-        confidence=confidence,
-        track_tol=track_tol,
         n_calls=int(sum(o["n_calls"] for o in outs)),
     )
     return xr.Dataset(variables, coords=coords, attrs=attrs)

@@ -1,4 +1,4 @@
-"""Run a basin computation from a plain dict of options (a TOML table), for the command line."""
+"""The ``[basins]`` table of a spec read into a call of the basin functions."""
 
 from __future__ import annotations
 
@@ -7,70 +7,66 @@ from typing import Any
 
 import xarray as xr
 
-from ..basins._plane import Plane
-from ..basins._samplers import Gaussian, NetworkInit, SmallBall, UniformBox
-from ..errors import SpecError
-from ..integrate._options import FlowOptions
+from ..basins import (
+    BasinOptions,
+    Gaussian,
+    NetworkInit,
+    Plane,
+    SmallBall,
+    UniformBox,
+    basin_map,
+    basin_probabilities,
+    basin_probability_sweep,
+)
+from ..errors import DynsysError, SpecError
+from .spec import Key, OptionsTable, non_negative, one_of, positive
 
-__all__ = ["BASIN_OPTION_KEYS", "basins_from_options", "sampler_from_options"]
+__all__ = ["BASINS_TABLE", "MODES", "run_basins_table", "sampler_from_table"]
 
+MODES = ("map", "probabilities", "sweep")
 _SAMPLERS = {"uniform": UniformBox, "gaussian": Gaussian, "network": NetworkInit, "ball": SmallBall}
-_COMMON = {
-    "flow",
-    "match_tol",
-    "discover",
-    "refine",
-    "chunk_size",
-    "executor",
-    "workers",
-    "run_dir",
-    "progress",
-    "confidence",
-    "params",
-}
-BASIN_OPTION_KEYS = {
-    "map": {"mode", "grid", *_COMMON},
-    "probabilities": {
-        "mode",
-        "sampler",
-        "n",
-        "seed",
-        "target_width",
-        "max_samples",
-        "reference",
-        "reference_name",
-        "keep_states",
-        *_COMMON,
+
+BASINS_TABLE = OptionsTable(
+    BasinOptions,
+    extra={
+        "mode": Key("str", "", one_of("", *MODES), "map, probabilities or sweep (none: no stage)"),
+        "grid": Key(
+            "free",
+            {},
+            doc="map: { axes = { x = [low, high, num], y = [...] }, base = [...], "
+            "directions = {...} }",
+        ),
+        "sampler": Key(
+            "free",
+            {},
+            doc="probabilities, sweep: { kind = 'uniform' | 'gaussian' | 'network' | 'ball', "
+            "...fields of the sampler }",
+        ),
+        "n": Key("int", 1000, positive, "initial states (per round, per value)"),
+        "seed": Key("int", None, non_negative, "root seed of the random draws (none: fresh)"),
+        "param": Key("str", "", doc="sweep: a parameter of the system or a sampler field"),
+        "values": Key("floats", [], doc="sweep: the values of `param`"),
+        "reference": Key("floats", [], doc="a state of special interest (the teacher)"),
+        "run_dir": Key("str", "", doc="folder of a resumable run (finished chunks kept)"),
+        "executor": Key(
+            "str", "inprocess", doc="where chunks run: 'inprocess' or 'processes' (local pool)"
+        ),
+        "progress": Key("bool", False, doc="show a progress bar"),
+        "figure": Key("bool", True, doc="draw basins.png"),
+        "enabled": Key("bool", True, doc="false skips the stage in dynsys analyze"),
     },
-    "sweep": {
-        "mode",
-        "sampler",
-        "n",
-        "seed",
-        "param",
-        "values",
-        "reference",
-        "reference_name",
-        "track_tol",
-        *_COMMON,
-    },
-}
-"""The keys each ``mode`` accepts."""
+    doc="options of the basin functions (BasinOptions) and what to compute",
+)
+"""The ``[basins]`` spec table: the BasinOptions fields (``[basins.flow]``, ``[basins.newton]``
+as sub-tables) and the keys that say what to compute and where."""
 
 
-def _table(options: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = options.get(key)
-    if not isinstance(value, Mapping):
-        raise SpecError(f"`basins.{key}` must be a table; got {value!r}.")
-    return value
-
-
-def sampler_from_options(spec: Mapping[str, Any]):
+def sampler_from_table(spec: Mapping[str, Any]):
     """A sampler from ``{"kind": "uniform" | "gaussian" | "network" | "ball", <fields>}``.
 
     Examples
     --------
-    >>> sampler_from_options({"kind": "ball", "centre": [1.0, 0.0], "radius": 0.5})
+    >>> sampler_from_table({"kind": "ball", "centre": [1.0, 0.0], "radius": 0.5})
     SmallBall(centre=(1.0, 0.0), radius=0.5)
     """
     kind = spec.get("kind")
@@ -83,94 +79,76 @@ def sampler_from_options(spec: Mapping[str, Any]):
         raise SpecError(f"`basins.sampler`: {exc}") from exc
 
 
-def basins_from_options(system, options: Mapping[str, Any], *, attractors=None) -> xr.Dataset:
-    """Run :func:`basin_map`, :func:`basin_probabilities` or :func:`basin_probability_sweep`
-    from a plain dict (the ``[basins]`` table of a spec file).
+def _grid(table: Mapping[str, Any]) -> Plane:
+    grid = table["grid"]
+    unknown = sorted(set(grid) - {"axes", "base", "directions"})
+    if unknown or "axes" not in grid:
+        raise SpecError(
+            "`basins.grid` must be a table { axes = { name = [low, high, num], ... }, base = "
+            f"[...], directions = {{...}} }} (axes required); got keys {sorted(grid)}."
+        )
+    try:
+        return Plane(grid["axes"], base=grid.get("base"), directions=grid.get("directions"))
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"`basins.grid`: {exc}") from exc
 
-    Parameters
-    ----------
-    system : System or SystemRef
-        The system.
-    options : mapping
-        ``mode`` ("map", "probabilities" or "sweep") and that mode's keys
-        (:data:`BASIN_OPTION_KEYS`): ``grid = {axes = {x = [low, high, num], ...}, base = [...],
-        directions = {...}}`` for a map; ``sampler = {kind = "uniform" | "gaussian" | "network" |
-        "ball", ...fields}``, ``n``, ``seed``, ``target_width``, ``max_samples``, ``reference``,
-        ``reference_name``, ``keep_states`` for probabilities; ``param`` and ``values`` (and
-        ``track_tol``) for a sweep; for all: ``flow = {method, t_max, rtol, atol, converge_tol,
-        escape_radius, max_steps, learning_rate}`` (FlowOptions fields; ``converge_tol`` defaults
-        to 1e-8, the rest to :data:`DEFAULT_FLOW_OPTIONS`), ``match_tol``, ``discover``, ``refine``,
-        ``chunk_size``, ``executor`` ("inprocess", "processes" or a scheduler address),
-        ``workers``, ``run_dir``, ``progress``, ``confidence``, ``params``.
-    attractors : Dataset, optional
-        Known attractors (e.g. the fixed points of the analyze stage).
 
-    Returns
-    -------
-    xarray.Dataset
-        The result of the chosen function.
+def run_basins_table(
+    system, table: Mapping[str, Any], *, attractors=None, progress: bool = False
+) -> xr.Dataset:
+    """Run the basin function a validated ``[basins]`` table asks for.
 
     Raises
     ------
     dynsys.errors.SpecError
-        For an unknown mode or key, or a malformed sampler, grid or flow table.
+        For a missing mode, grid or sampler, or inputs the basin functions reject (the message
+        names the table).
 
     Examples
     --------
+    >>> from dynsys.cli.spec import validate
     >>> from dynsys.models import double_well
-    >>> ds = basins_from_options(double_well(), {"mode": "map",
-    ...                          "grid": {"axes": {"x": [-1.5, 1.5, 4], "y": [-1, 1, 3]}}})
-    >>> ds.fraction.values.tolist()
+    >>> spec = validate({"basins": {"mode": "map",
+    ...                  "grid": {"axes": {"x": [-1.5, 1.5, 4], "y": [-1, 1, 3]}}}},
+    ...                 {"basins": BASINS_TABLE})
+    >>> run_basins_table(double_well(), spec["basins"]).fraction.values.tolist()
     [0.5, 0.5]
     """
-    from .. import basins
-    from ..basins._engine import DEFAULT_FLOW_OPTIONS
-
-    mode = options.get("mode")
-    if mode not in BASIN_OPTION_KEYS:
-        raise SpecError(f"`basins.mode` must be one of {sorted(BASIN_OPTION_KEYS)}; got {mode!r}.")
-    unknown = sorted(set(options) - BASIN_OPTION_KEYS[mode])
-    if unknown:
+    mode = table["mode"]
+    if mode not in MODES:
+        raise SpecError(f"`basins.mode` must be one of {list(MODES)}; got {mode!r}.")
+    if table["executor"] not in ("inprocess", "processes"):
         raise SpecError(
-            f"`basins` has unknown key(s) {unknown} for mode {mode!r}; it accepts "
-            f"{sorted(BASIN_OPTION_KEYS[mode])}."
+            f"`basins.executor` must be 'inprocess' or 'processes'; got {table['executor']!r}."
         )
-    kw: dict[str, Any] = {
-        k: options[k]
-        for k in options
-        if k not in ("mode", "grid", "sampler", "flow", "n", "param", "values")
+    common: dict[str, Any] = {
+        "attractors": attractors,
+        "options": table["options"],
+        "reference": table["reference"] or None,
+        "run_dir": table["run_dir"] or None,
+        "executor": table["executor"],
+        "progress": progress or table["progress"],
     }
-    flow = dict(options.get("flow", {}))
-    try:
-        kw["flow_options"] = FlowOptions(**{**_flow_defaults(DEFAULT_FLOW_OPTIONS), **flow})
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"`basins.flow`: {exc}") from exc
-    if attractors is not None:
-        kw["attractors"] = attractors
     try:
         if mode == "map":
-            grid = _table(options, "grid")
-            plane = Plane(
-                grid.get("axes"), base=grid.get("base"), directions=grid.get("directions")
-            )
-            return basins.basin_map(system, plane, **kw)
-        sampler = sampler_from_options(_table(options, "sampler"))
+            return basin_map(system, _grid(table), **common)
+        if not table["sampler"]:
+            raise SpecError(f"`basins.sampler` is required for mode {mode!r}.")
+        sampler = sampler_from_table(table["sampler"])
         if mode == "probabilities":
-            return basins.basin_probabilities(system, sampler, options.get("n", 1000), **kw)
-        return basins.basin_probability_sweep(
+            return basin_probabilities(system, sampler, table["n"], seed=table["seed"], **common)
+        if not table["param"] or not table["values"]:
+            raise SpecError("a sweep needs `basins.param` and `basins.values`.")
+        return basin_probability_sweep(
             system,
-            options.get("param"),
-            options.get("values"),
+            table["param"],
+            table["values"],
             sampler,
-            options.get("n", 1000),
-            **kw,
+            table["n"],
+            seed=table["seed"],
+            **common,
         )
     except SpecError:
         raise
-    except (TypeError, ValueError) as exc:
+    except DynsysError as exc:
         raise SpecError(f"`basins` ({mode}): {exc}") from exc
-
-
-def _flow_defaults(options: FlowOptions) -> dict[str, Any]:
-    keys = ("method", "t_max", "rtol", "atol", "converge_tol", "escape_radius", "max_steps")
-    return {k: getattr(options, k) for k in keys}

@@ -1,22 +1,19 @@
 """The basins stage: ``dynsys basins SPEC.toml`` and the ``[basins]`` table of ``dynsys analyze``.
 
-The ``[basins]`` table is handed to :func:`dynsys.basins.basins_from_options`, which checks it:
-``mode`` is ``"map"`` (a grid, ``grid = { axes = { x = [low, high, num], y = [...] } }``),
-``"probabilities"`` (Monte Carlo from ``sampler = { kind = "uniform", low = [...], high = [...] }``
-with ``n``, ``seed``, ``target_width``, ...) or ``"sweep"`` (the same over ``values`` of a
-``param``); ``flow = { ... }`` sets how orbits are followed. Two keys belong to the command line:
-``figure`` (default true: draw ``basins.png``) and ``enabled`` (default true; false skips the
-stage in ``dynsys analyze``).
+The ``[basins]`` table (:data:`dynsys.cli.basins_spec.BASINS_TABLE`) holds the fields of
+:class:`~dynsys.basins.BasinOptions` (``[basins.flow]`` and ``[basins.newton]`` as sub-tables)
+and what to compute: ``mode`` is ``"map"`` (a grid, ``grid = { axes = { x = [low, high, num],
+y = [...] } }``), ``"probabilities"`` (Monte Carlo from ``sampler = { kind = "uniform", low =
+[...], high = [...] }`` with ``n``, ``seed``, ...) or ``"sweep"`` (the same over ``values`` of a
+``param``); ``figure`` (draw ``basins.png``) and ``enabled`` (false skips the stage in
+``dynsys analyze``) belong to the command line.
 
 The stage prints a table of the attractors (kind, index, energy, state) with the number and
 fraction of orbits reaching each, Wilson intervals for Monte-Carlo estimates, and the outcomes
-without an attractor (not converged, escaped, ...) with what to change; it writes ``basins.nc``
-and ``basins.png`` (the map as an image, probability bars, or probability curves).
-
-``dynsys basins`` first finds the fixed points in ``[region]`` (with the ``[fixed_points]``
-settings) when the spec has one and gives them as known attractors; without a region the
-attractors are found on the way (end points of converged orbits, refined by Newton). In
-``dynsys analyze`` the stage starts from the fixed points the analyze stage found.
+without an attractor with what they mean and what to change (:func:`dynsys.explain`); it writes
+``basins.nc`` and ``basins.png``. ``dynsys basins`` first finds the fixed points in ``[region]``
+when the spec has one and gives them as known points; without a region the attractors are found
+on the way (end points verified by Newton).
 """
 
 from __future__ import annotations
@@ -27,8 +24,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._status import explain
 from ..errors import SpecError
-from .spec import Key
+from .basins_spec import BASINS_TABLE, MODES, run_basins_table
 
 __all__ = [
     "BASINS_TABLE",
@@ -38,60 +36,35 @@ __all__ = [
     "run_basins_stage",
 ]
 
-BASINS_TABLE = Key(
-    "free",
-    {},
-    doc="options of dynsys.basins.basins_from_options (mode, grid/sampler, flow, ...), plus "
-    "`figure` and `enabled`",
-)
-"""The ``[basins]`` spec entry: a free table, checked by the stage."""
-
-_CLI_KEYS = ("enabled", "figure")
-_MODES = ("map", "probabilities", "sweep")
-
-_HINTS = {
-    -1: "did not converge before basins.flow.t_max / basins.flow.max_steps: raise them, or "
-    "loosen basins.flow.converge_tol (it must lie above the integration error near an "
-    "attractor)",
-    -2: "escaped (|x| > basins.flow.escape_radius)",
-    -3: "reached NaN or inf",
-    -4: "converged to no attractor in the table (see basins.discover, basins.refine, "
-    "basins.match_tol)",
-}
-
-
-def _flag(table: dict[str, Any], key: str) -> bool:
-    value = table.get(key, True)
-    if not isinstance(value, bool):
-        raise SpecError(f"`basins.{key}` must be true or false; got {value!r}.")
-    return value
-
 
 def basins_requested(spec: dict[str, Any]) -> bool:
-    """Whether ``dynsys analyze`` runs the basins stage: the spec has a ``[basins]`` table and
-    it does not set ``enabled = false``.
+    """Whether ``dynsys analyze`` runs the basins stage: ``basins.mode`` is set and
+    ``basins.enabled`` is not false.
 
     Raises
     ------
     SpecError
-        If the table sets options but no ``mode``, or ``enabled`` is not a boolean.
+        If the table sets options but no ``mode``.
 
     Examples
     --------
-    >>> basins_requested({"basins": {}}), basins_requested({"basins": {"mode": "map"}})
-    (False, True)
-    >>> basins_requested({"basins": {"mode": "map", "enabled": False}})
+    >>> from dynsys.cli.spec import validate
+    >>> schema = {"basins": BASINS_TABLE}
+    >>> basins_requested(validate({}, schema))
+    False
+    >>> basins_requested(validate({"basins": {"mode": "map"}}, schema))
+    True
+    >>> basins_requested(validate({"basins": {"mode": "map", "enabled": False}}, schema))
     False
     """
-    table = spec.get("basins") or {}
-    if not table or not _flag(table, "enabled"):
+    table = spec.get("basins")
+    if not table or not table["enabled"]:
         return False
-    if "mode" not in table:
-        raise SpecError(
-            f"[basins] sets {[f'basins.{k}' for k in table]} but no `basins.mode`; choose one of "
-            f"{list(_MODES)}."
-        )
-    return True
+    if table["mode"]:
+        return True
+    if table["options"] != BASINS_TABLE.defaults() or table["grid"] or table["sampler"]:
+        raise SpecError(f"[basins] sets options but no `basins.mode`; choose one of {list(MODES)}.")
+    return False
 
 
 # ---------------------------------------------------------------------------- the table
@@ -207,15 +180,15 @@ def _headline(ds: xr.Dataset, mode: str) -> str:
 
 
 def _notes(ds: xr.Dataset) -> list[str]:
+    """One note per outcome without an attractor: how many orbits, what it means, the fix."""
     counts = ds["n_orbits"]
     if "param" in counts.dims:
         counts = counts.sum("param")
     notes = []
-    for label, hint in _HINTS.items():
-        if label in ds["attractor"].values:
-            count = int(counts.sel(attractor=label).values)
-            if count:
-                notes.append(f"note: {count} orbit(s) {hint}.")
+    for label in ds["attractor"].values.tolist():
+        count = int(counts.sel(attractor=label).values)
+        if label < 0 and count:
+            notes.append(f"note: {count} orbit(s) {explain(-label)}")
     return notes
 
 
@@ -245,8 +218,8 @@ def _draw(ds: xr.Dataset, mode: str, title: str, path: Path) -> Path:
 
 
 def _table(spec: dict[str, Any]) -> dict[str, Any]:
-    table = dict(spec.get("basins") or {})
-    if "mode" not in table:
+    table = spec.get("basins")
+    if not table or not table["mode"]:
         raise SpecError(
             "the spec has no [basins] table with a `basins.mode`; add one, e.g. [basins] with "
             'mode = "map" and grid = { axes = { x = [-2.0, 2.0, 100], y = [-2.0, 2.0, 100] } }.'
@@ -287,9 +260,11 @@ def run_basins_stage(
     Examples
     --------
     >>> import tempfile
+    >>> from dynsys.cli.spec import validate
     >>> from dynsys.models import double_well
-    >>> spec = {"basins": {"mode": "map", "figure": False,
-    ...                    "grid": {"axes": {"x": [-1.5, 1.5, 4], "y": [-1, 1, 3]}}}}
+    >>> spec = validate({"basins": {"mode": "map", "figure": False,
+    ...                  "grid": {"axes": {"x": [-1.5, 1.5, 4], "y": [-1, 1, 3]}}}},
+    ...                 {"basins": BASINS_TABLE})
     >>> written = run_basins_stage(spec, double_well(), Path(tempfile.mkdtemp()))
     ... # doctest: +ELLIPSIS
     basin map: 4 x 3 grid points in (x, y); fractions are area fractions of the grid:
@@ -297,24 +272,18 @@ def run_basins_stage(
     >>> sorted(written)
     ['basins']
     """
-    from ..basins import basins_from_options
     from ..io import save
 
     table = _table(spec)
-    figure = _flag(table, "figure")
-    _flag(table, "enabled")
-    options = {k: v for k, v in table.items() if k not in _CLI_KEYS}
-    if progress:
-        options["progress"] = True
-    mode = options["mode"]
-    ds = basins_from_options(system, options, attractors=points)
+    mode = table["mode"]
+    ds = run_basins_table(system, table, attractors=points, progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     print(_headline(ds, mode))
     print(basin_table(ds))
     for note in _notes(ds):
         print(note)
     written = {"basins": save(ds, out_dir / "basins.nc")}
-    if figure:
+    if table["figure"]:
         title = f"{system.name}: basins ({mode})"
         written["basins_plot"] = _draw(ds, mode, title, out_dir / "basins.png")
     return written
@@ -333,7 +302,7 @@ def run_basins(
     if region["lower"] or region["upper"]:
         points, _, _ = find_region_points(spec, system)
     else:
-        print("no [region]: attractors are found on the way (end points refined by Newton).")
+        print("no [region]: attractors are found on the way (end points verified by Newton).")
     written = run_basins_stage(spec, system, out_dir, points, progress=progress)
     for label, path in written.items():
         print(f"wrote {label}: {path}")

@@ -3,10 +3,12 @@
 
 A spec names the model (``[model]``, as for analyze), a start (``[start]``: a state ``x``, or found
 among the fixed points in ``[region]`` with the ``[fixed_points]`` settings), and the continuation
-(``[continuation]``: the parameter, its bounds, step sizes, the branch-switching depth and the
-measure drawn). The stage follows the branch through the start and every branch that bifurcates
-from it (:func:`dynsys.continuation.bifurcation_diagram`), prints the special points, and writes
-``diagram.nc`` (a DataTree, one node per branch) and ``diagram.png``.
+(``[continuation]``: the parameter, the branch-switching depth and the measure drawn, and the
+fields of :class:`~dynsys.continuation.ContinuationOptions`: bounds, step sizes, the special
+points looked for, the corrector in ``[continuation.newton]``). The stage follows the branch
+through the start and every branch that bifurcates from it
+(:func:`dynsys.continuation.bifurcation_diagram`), prints the special points and why each branch
+stopped, and writes ``diagram.nc`` (a DataTree, one node per branch) and ``diagram.png``.
 
 In ``dynsys analyze`` the stage runs when the spec's ``[continuation]`` table names a ``param``;
 without ``start.x`` it starts from a fixed point the analyze stage found.
@@ -14,16 +16,17 @@ without ``start.x`` it starts from a fixed point the analyze stage found.
 
 from __future__ import annotations
 
-import math
-import re
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from .._status import Status, explain, status_names
+from ..continuation import ContinuationOptions
 from ..errors import SpecError
-from .spec import Key, non_negative, one_of, positive
+from .spec import Key, OptionsTable, non_negative, one_of, positive
 
 __all__ = [
     "CONTINUATION_TABLE",
@@ -34,18 +37,9 @@ __all__ = [
     "special_point_table",
 ]
 
-SPECIAL_TYPES = ("LP", "BP", "H", "IC")
 DIRECTIONS = {"both": "both", "increasing": 1, "decreasing": -1}
 LOSS_MEASURES = ("loss", "energy")
-
-
-def _at_least_two(value) -> str | None:
-    return None if value >= 2 else f"must be >= 2, got {value!r}"
-
-
-def _special_types(value) -> str | None:
-    bad = [v for v in value if v not in SPECIAL_TYPES]
-    return f"may only hold {list(SPECIAL_TYPES)}, got {bad}" if bad else None
+_EXPLAINED_STOPS = (Status.STATE_BOUND, Status.MAX_POINTS, Status.STEP_UNDERFLOW)
 
 
 START_TABLE = {
@@ -59,23 +53,20 @@ START_TABLE = {
     "near": Key("floats", [], doc="pick the found fixed point nearest to this state"),
 }
 
-CONTINUATION_TABLE = {
-    "param": Key("str", "", doc="the parameter to continue in (analyze: no stage when empty)"),
-    "p_min": Key("float", -math.inf, doc="lower bound of the parameter"),
-    "p_max": Key("float", math.inf, doc="upper bound of the parameter"),
-    "ds": Key("float", 0.01, positive, "first arclength step"),
-    "ds_min": Key("float", 1e-8, positive, "smallest step"),
-    "ds_max": Key("float", 0.1, positive, "largest step"),
-    "max_points": Key("int", 1000, _at_least_two, "points per direction of each branch"),
-    "x_max": Key("float", 1e6, positive, "stop where a state component exceeds this"),
-    "newton_tol": Key("float", 1e-10, positive, "corrector tolerance"),
-    "direction": Key("str", "both", one_of(*DIRECTIONS), "of the first branch"),
-    "depth": Key("int", 1, non_negative, "branch-switching depth (0: one branch)"),
-    "max_branches": Key("int", 50, positive, "most branches in the diagram"),
-    "detect": Key("strs", list(SPECIAL_TYPES), _special_types, "special points looked for"),
-    "lyapunov": Key("bool", True, doc="first Lyapunov coefficient at Hopf points"),
-    "measure": Key("str", "", doc="state name, 'norm' or 'loss' (default: the first state)"),
-}
+CONTINUATION_TABLE = OptionsTable(
+    ContinuationOptions,
+    extra={
+        "param": Key("str", "", doc="the parameter to continue in (analyze: no stage when empty)"),
+        "direction": Key("str", "both", one_of(*DIRECTIONS), "of the first branch"),
+        "depth": Key("int", 1, non_negative, "branch-switching depth (0: one branch)"),
+        "max_branches": Key("int", 50, positive, "most branches in the diagram"),
+        "measure": Key("str", "", doc="state name, 'norm' or 'loss' (default: the first state)"),
+    },
+    doc="options of dynsys.continuation (ContinuationOptions)",
+)
+"""The ``[continuation]`` spec table: the ContinuationOptions fields (``[continuation.newton]``
+as a sub-table) and the stage's ``param``, ``direction``, ``depth``, ``max_branches`` and
+``measure``."""
 
 
 def continuation_requested(spec: dict[str, Any]) -> bool:
@@ -100,7 +91,13 @@ def continuation_requested(spec: dict[str, Any]) -> bool:
         return False
     if table["param"]:
         return True
-    changed = [k for k, key in CONTINUATION_TABLE.items() if table[k] != key.default]
+    changed = [
+        k for k, key in CONTINUATION_TABLE.extra.items() if k != "param" and table[k] != key.default
+    ]
+    options, defaults = table["options"], CONTINUATION_TABLE.defaults()
+    changed += [
+        f.name for f in fields(options) if getattr(options, f.name) != getattr(defaults, f.name)
+    ]
     if changed:
         raise SpecError(
             f"[continuation] sets {[f'continuation.{k}' for k in changed]} but no "
@@ -110,30 +107,6 @@ def continuation_requested(spec: dict[str, Any]) -> bool:
 
 
 # ---------------------------------------------------------------------------- checks
-def _options(table: dict[str, Any]):
-    from ..continuation import ContinuationOptions
-
-    detect = set(table["detect"])
-    try:
-        return ContinuationOptions(
-            ds=table["ds"],
-            ds_min=table["ds_min"],
-            ds_max=table["ds_max"],
-            max_points=table["max_points"],
-            p_min=table["p_min"],
-            p_max=table["p_max"],
-            x_max=table["x_max"],
-            newton_tol=table["newton_tol"],
-            detect_folds="LP" in detect,
-            detect_branch_points="BP" in detect,
-            detect_hopf="H" in detect,
-            detect_index_changes="IC" in detect,
-            lyapunov=table["lyapunov"],
-        )
-    except ValueError as exc:  # name the spec key, not the option
-        raise SpecError(re.sub(r"`(\w+)`", r"`continuation.\1`", str(exc))) from None
-
-
 def _check_param(table: dict[str, Any], system) -> float:
     param = table["param"]
     if not param:
@@ -144,11 +117,12 @@ def _check_param(table: dict[str, Any], system) -> float:
             f"{sorted(system.param_names)}."
         )
     p0 = float(system.params[param])
-    if not table["p_min"] <= p0 <= table["p_max"]:
+    options = table["options"]
+    if not options.p_min <= p0 <= options.p_max:
         raise SpecError(
             f"the start value {param} = {p0!r} (from the model) lies outside "
-            f"[`continuation.p_min`, `continuation.p_max`] = [{table['p_min']!r}, "
-            f"{table['p_max']!r}]; widen the bounds or set model.params.{param}."
+            f"[`continuation.p_min`, `continuation.p_max`] = [{options.p_min!r}, "
+            f"{options.p_max!r}]; widen the bounds or set model.params.{param}."
         )
     return p0
 
@@ -244,8 +218,9 @@ def special_point_table(diagram: xr.DataTree | xr.Dataset) -> str:
     """A plain-text table of the special points of every branch of a diagram.
 
     Columns: branch, type (LP fold, BP branch point, H Hopf, IC index change), parameter value,
-    location status, change of the index, normal-form data (fold coefficient ``a``; Hopf
-    frequency ``omega`` and first Lyapunov coefficient ``l1``) and the first state coordinates.
+    location status ("converged", or "max_iter" when not located to ``locate_tol``), change of
+    the index, normal-form data (fold coefficient ``a``; Hopf frequency ``omega`` and first
+    Lyapunov coefficient ``l1``) and the first state coordinates.
     A switched branch's own branch point is marked "(switch)".
 
     Examples
@@ -286,7 +261,7 @@ def special_point_table(diagram: xr.DataTree | xr.Dataset) -> str:
                     name + mark,
                     row["type"],
                     f"{round(float(ds['special_param'].values[k]), 12) + 0.0:.12g}",
-                    str(ds["special_status"].values[k]),
+                    str(status_names(ds["special_status"].values[k])),
                     f"{int(ds['special_delta_index'].values[k]):+d}",
                     ", ".join(
                         f"{n} = {round(float(v), 6) + 0.0:.6g}"
@@ -305,21 +280,23 @@ def special_point_table(diagram: xr.DataTree | xr.Dataset) -> str:
 
 
 def _branch_summary(tree: xr.DataTree) -> str:
+    """One line per branch (points, parameter range, origin, why its ends stopped: the names of
+    ``status(end)``, backward/forward), then what to change for stops that cut a branch short."""
     lines = []
+    seen: set[int] = set()
     for name, node in tree.children.items():
         ds = node.to_dataset()
         p = ds["param"].values
         parent = ds.attrs.get("parent_branch", "")
         origin = f"from {parent} special {ds.attrs.get('parent_special')}" if parent else "start"
-        stops = "/".join(
-            s
-            for s in (ds.attrs.get("stop_reason_backward"), ds.attrs.get("stop_reason_forward"))
-            if s
-        )
+        codes = [int(c) for c in ds["status"].values]
+        seen.update(codes)
         lines.append(
             f"  {name}: {ds.sizes['step']} points, {ds.attrs['continuation_param']} in "
-            f"[{p.min():.6g}, {p.max():.6g}], {origin}, stopped by {stops}"
+            f"[{p.min():.6g}, {p.max():.6g}], {origin}, stopped by "
+            + "/".join(status_names(codes).tolist())
         )
+    lines += [f"  note: {explain(code)}" for code in _EXPLAINED_STOPS if code in seen]
     return "\n".join(lines)
 
 
@@ -375,7 +352,7 @@ def run_continuation_stage(
 
     table = spec["continuation"]
     p0 = _check_param(table, system)
-    options = _options(table)
+    options = table["options"]
     measure = _measure(table, system)
     x0 = pick_start(spec, system, points)
     param = table["param"]

@@ -91,12 +91,14 @@ def _notes(G: nx.DiGraph) -> list[str]:
         )
         notes.append(
             f"note: {count} trajectory(ies) ended at no critical point (time or step limit, or "
-            "no root near the end): raise graph.t_max / graph.max_steps, or the attractor is "
-            "not a fixed point."
+            "no root near the end; the edge status says which): raise graph.flow.t_max / "
+            "graph.flow.max_steps, or the attractor is not a fixed point."
         )
     if ESCAPE in kinds:
         count = sum(d.get("n_trajectories", 1) for _, _, d in G.in_edges(kinds[ESCAPE], data=True))
-        notes.append(f"note: {count} trajectory(ies) escaped (|x| > graph.escape_radius).")
+        notes.append(f"note: {count} trajectory(ies) escaped (|x| > graph.flow.escape_radius).")
+    if G.graph.get("converge_tol_note"):
+        notes.append(f"note: {G.graph['converge_tol_note']}.")
     return notes
 
 

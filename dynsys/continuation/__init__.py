@@ -1,15 +1,15 @@
 """Numerical continuation of equilibria: branches in one parameter, their special points (fold,
 branch point, Hopf, index changes), branch switching, bifurcation diagrams, and fold curves in two
-parameters.
+parameters. Results are xarray objects, deterministic bit for bit:
 
-The public functions return xarray objects (layouts in DESIGN.md section 4):
-
-- :func:`continue_branch` -> branch Dataset (dims ``step``, ``state``, ``mode``, ``special``);
+- :func:`continue_branch` -> branch Dataset (dims ``step``, ``state``, ``mode``, ``special``,
+  ``end``);
 - :func:`switch_branch` -> the other branch through a branch point;
 - :func:`bifurcation_diagram` -> DataTree with one branch Dataset per node;
 - :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points.
 
-Everything is deterministic: the same input gives the same numbers, bit for bit.
+Outcomes come from the one table :class:`dynsys.Status`: ``status(end)`` says why each end of a
+branch stopped, ``special_status`` whether a special point was located.
 
 References
 ----------
@@ -18,10 +18,11 @@ Bifurcation Theory, 3rd ed. (2004), chapters 3, 8 and 10; W. J. F. Govaerts, Num
 for Bifurcations of Dynamical Equilibria, SIAM (2000).
 """
 
+from ..errors import ContinuationError
 from ._branch import continue_branch
 from ._diagram import bifurcation_diagram
 from ._fold_curve import continue_fold
-from ._options import ContinuationError, ContinuationOptions
+from ._options import ContinuationOptions
 from ._switch import switch_branch
 
 __all__ = [

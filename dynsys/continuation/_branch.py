@@ -10,10 +10,10 @@ import xarray as xr
 
 from .._dataset import provenance, split_complex
 from .._validate import as_state_batch
-from ..errors import UnknownParameterError
+from ..errors import InputError, InputTypeError, UnknownParameterError
 from ._options import ContinuationOptions
 from ._problem import EquilibriumProblem
-from ._specials import labelled, special_variables
+from ._specials import end_status, labelled, special_variables
 from ._trace import Traced, check_direction, initial_tangent, orient, refine_start, trace
 
 __all__ = ["branch_dataset", "continue_branch", "equilibrium_problem", "trace_branch"]
@@ -25,7 +25,7 @@ def _check_options(options) -> ContinuationOptions:
     if options is None:
         return ContinuationOptions()
     if not isinstance(options, ContinuationOptions):
-        raise TypeError(
+        raise InputTypeError(
             f"`options` must be a ContinuationOptions; got {type(options).__name__}. "
             "Build one with ContinuationOptions(ds=..., ...)."
         )
@@ -79,7 +79,7 @@ def continue_branch(
     Returns
     -------
     xarray.Dataset
-        Dims ``step``, ``state``, ``mode``, ``special``. Along the branch: ``param(step)``,
+        Dims ``step``, ``state``, ``mode``, ``special``, ``end``. Along the branch: ``param(step)``,
         ``x(step, state)``, ``eigenvalue_real/imag(step, mode)`` (all eigenvalues, or for a
         sparse Jacobian the ``n_eigen`` of smallest modulus; sorted by real part, descending),
         ``stable(step)``, ``index(step)``, ``nullity(step)``, ``kind(step)`` (as in
@@ -88,19 +88,25 @@ def continue_branch(
         Special points: ``special_type`` ("LP" fold, "BP" branch point, "H" Hopf, "IC" other
         change of the index), ``special_param``, ``special_x(special, state)``,
         ``special_step`` (it lies between steps ``special_step`` and ``special_step + 1``),
-        ``special_status`` ("converged" or "guess"), ``special_delta_index`` (change of the
+        ``special_status`` (a :class:`~dynsys.Status` flag variable: CONVERGED when located,
+        MAX_ITER when not located to ``locate_tol``), ``special_delta_index`` (change of the
         index across that interval), ``special_fold_a`` (fold quadratic coefficient),
         ``special_hopf_omega`` (Hopf frequency), ``special_lyapunov`` (first Lyapunov
-        coefficient), ``special_arclength``. Attributes: provenance, ``continuation_param``,
-        the options, ``stop_reason_forward/backward``, counters.
+        coefficient), ``special_arclength``. Ends: ``status(end)``, why each traced direction
+        stopped (PARAM_BOUND, STATE_BOUND, MAX_POINTS, CLOSED_LOOP or STEP_UNDERFLOW; see
+        :func:`dynsys.explain`), with ``end`` the traced directions among "backward" and
+        "forward". Attributes: provenance, ``continuation_param``, the options
+        (:meth:`ContinuationOptions.as_attrs`), counters.
 
     Raises
     ------
     dynsys.errors.UnknownParameterError
         If ``param`` or a key of ``params`` is not a parameter of the system.
+    dynsys.errors.InputTypeError
+        If ``options`` is not a :class:`ContinuationOptions`.
     ContinuationError
         If Newton cannot bring ``x0`` onto an equilibrium.
-    ValueError
+    dynsys.errors.InputError
         If ``x0`` has the wrong shape, ``direction`` is invalid, or the start value of the
         parameter lies outside ``[p_min, p_max]``.
 
@@ -136,10 +142,10 @@ def trace_branch(system, x0, param, params, options, direction, progress):
     problem, system = equilibrium_problem(system, param, params, options)
     x = as_state_batch(x0, system.n, name="x0")
     if x.ndim != 1:
-        raise ValueError(f"`x0` must be one state of shape ({system.n},); got shape {x.shape}.")
+        raise InputError(f"`x0` must be one state of shape ({system.n},); got shape {x.shape}.")
     p0 = float(problem.base[param])
     if not options.p_min <= p0 <= options.p_max:
-        raise ValueError(
+        raise InputError(
             f"the start value {param}={p0!r} lies outside [p_min, p_max] = "
             f"[{options.p_min!r}, {options.p_max!r}]; widen the bounds or start elsewhere."
         )
@@ -254,13 +260,12 @@ def branch_dataset(
         index_method = "inertia of the symmetric Jacobian (exact)"
     else:
         index_method = "monitored eigenvalues only (a lower bound)"
+    variables["status"], end = end_status(traced.stop_backward, traced.stop_forward)
     settings = {
         "continuation_param": problem.param,
-        **options.settings(),
+        **options.as_attrs(),
         "eigenvalues": "all" if complete else f"{options.n_eigen} of smallest modulus",
         "index_method": index_method,
-        "stop_reason_forward": traced.stop_forward,
-        "stop_reason_backward": traced.stop_backward,
         "start_step": traced.start_step,
         "n_points": len(pts),
         "n_special": len(traced.specials),
@@ -275,6 +280,7 @@ def branch_dataset(
             "state": list(system.state_names),
             "mode": np.arange(eig.shape[1]),
             "special": np.arange(len(traced.specials)),
+            "end": end,
         },
         attrs=provenance(system, **settings),
     )

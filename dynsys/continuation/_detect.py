@@ -1,6 +1,11 @@
 """Special points of a run: test functions compared between neighbouring points, then each sign
 change located along the branch by Illinois regula falsi in arclength (or bisection for integer
-tests), every trial point corrected back onto the branch."""
+tests), every trial point corrected back onto the branch.
+
+A located point has status CONVERGED. One that could not be located to ``locate_tol`` has status
+MAX_ITER: ``locate_max_iter`` ran out, or the location could not go on (the test function is not
+finite, does not change sign on the re-evaluated bracket, or the corrector fails next to the
+point); it is then the best estimate found, known to lie in its bracket."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._status import Status
 from ._linalg import SingularMatrixError
 from ._palc import MIN_COS_TURN, Point, Run, evaluate, newton
 
@@ -16,17 +22,19 @@ __all__ = ["Special", "find_specials"]
 
 _MAX_LOG_RATIO = 700.0  # keep exp() of determinant ratios finite
 _MAX_APPROACH = 12  # halvings when approaching a trial point from the nearest known one
+_NOT_LOCATED = Status.MAX_ITER  # the status of a special point that could not be located
 
 
 @dataclass
 class Special:
     """A located special point: its type, the run interval ``[step, step + 1]`` that bracketed
-    it, the point, whether the location converged, and normal-form data."""
+    it, the point, whether the location converged (CONVERGED or MAX_ITER), and normal-form
+    data."""
 
     type: str
     step: int
     point: Point
-    status: str
+    status: Status
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,13 +69,13 @@ class _Branch:
             guess,
             self.t,
             float(self.t @ self.left_u) + s,
-            self.options.newton_tol,
-            self.options.newton_max_iter,
+            self.options.newton.step_tol,
+            self.options.newton.max_iter,
         )
         if found is None:
             return None
         u, iterations = found
-        allowed = 0.5 * abs(s - s_near) + 100.0 * self.options.newton_tol * (
+        allowed = 0.5 * abs(s - s_near) + 100.0 * self.options.newton.step_tol * (
             1.0 + float(np.max(np.abs(u)))
         )
         if float(np.linalg.norm(u - guess)) > allowed:
@@ -122,12 +130,12 @@ def _nearest_zero(branch: _Branch, fn) -> Point:
     return next(p for s, p in branch.known if s == s_best)
 
 
-def _illinois(branch: _Branch, fn, options) -> tuple[Point, str]:
+def _illinois(branch: _Branch, fn, options) -> tuple[Point, Status]:
     s0, s1 = 0.0, branch.span
     f0, f1 = fn(branch.left), fn(branch.right)
     best = branch.left if abs(f0) <= abs(f1) else branch.right
     if not (np.isfinite(f0) and np.isfinite(f1) and f0 * f1 < 0):
-        return best, "guess"
+        return best, _NOT_LOCATED
     tol = options.locate_tol * abs(branch.span)
     for _ in range(options.locate_max_iter):
         s2 = s1 - f1 * (s1 - s0) / (f1 - f0)
@@ -136,27 +144,27 @@ def _illinois(branch: _Branch, fn, options) -> tuple[Point, str]:
             s2 = 0.5 * (s0 + s1)
         point = branch.at(s2)
         if point is None:  # the corrector failed (e.g. right next to a branch point)
-            return _nearest_zero(branch, fn), "guess"
+            return _nearest_zero(branch, fn), _NOT_LOCATED
         f2 = fn(point)
         if not np.isfinite(f2):
-            return _nearest_zero(branch, fn), "guess"
+            return _nearest_zero(branch, fn), _NOT_LOCATED
         best = point
         if f2 == 0.0 or abs(s2 - s1) <= tol:
-            return point, "converged"
+            return point, Status.CONVERGED
         if f2 * f1 < 0:
             s0, f0 = s1, f1
         else:
             f0 *= 0.5
         s1, f1 = s2, f2
         if abs(s1 - s0) <= tol:
-            return point, "converged"
-    return _nearest_zero(branch, fn), "guess"
+            return point, Status.CONVERGED
+    return _nearest_zero(branch, fn), Status.MAX_ITER  # locate_max_iter ran out
 
 
-def _bisect(branch: _Branch, keys, options) -> tuple[Point, str]:
+def _bisect(branch: _Branch, keys, options) -> tuple[Point, Status]:
     key = next((k for k in keys if k(branch.left) != k(branch.right)), None)
     if key is None:
-        return branch.right, "guess"
+        return branch.right, _NOT_LOCATED
     low, high = 0.0, branch.span
     start = key(branch.left)
     tol = max(options.locate_tol, 1e-10) * abs(branch.span)
@@ -164,16 +172,16 @@ def _bisect(branch: _Branch, keys, options) -> tuple[Point, str]:
     for _ in range(options.locate_max_iter):
         if abs(high - low) <= tol:
             mid = branch.at(0.5 * (low + high))
-            return (mid if mid is not None else best), "converged"
+            return (mid if mid is not None else best), Status.CONVERGED
         middle = 0.5 * (low + high)
         point = branch.at(middle)
         if point is None:
-            return best, "guess"
+            return best, _NOT_LOCATED
         if key(point) == start:
             low = middle
         else:
             high, best = middle, point
-    return best, "guess"
+    return best, Status.MAX_ITER  # locate_max_iter ran out
 
 
 def find_specials(problem, run: Run, options, *, skip_first: bool = False) -> list[Special]:

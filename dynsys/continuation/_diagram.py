@@ -10,9 +10,11 @@ import numpy as np
 import xarray as xr
 
 from .._dataset import provenance
+from .._status import Status
+from ..errors import ContinuationError, InputError
 from ._branch import _check_options, branch_dataset, trace_branch
 from ._linalg import SingularMatrixError
-from ._options import ContinuationError, ContinuationOptions
+from ._options import ContinuationOptions
 from ._switch import switch_traced
 
 __all__ = ["bifurcation_diagram"]
@@ -59,7 +61,7 @@ def bifurcation_diagram(
 
     Raises
     ------
-    ValueError
+    dynsys.errors.InputError
         If ``max_depth`` or ``max_branches`` is not a non-negative (positive) integer, and as
         :func:`continue_branch`.
 
@@ -75,7 +77,7 @@ def bifurcation_diagram(
     options = _check_options(options)
     for name, value, low in (("max_depth", max_depth, 0), ("max_branches", max_branches, 1)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"`{name}` must be an integer >= {low}; got {value!r}.")
+            raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}.")
     problem, system, first = trace_branch(system, x0, param, params, options, direction, progress)
     nodes = [("branch0", first, 0, "", -1)]
     known: list[list[Any]] = []  # [u, number of branches seen through it]
@@ -87,7 +89,7 @@ def bifurcation_diagram(
                 continue
             u = special.point.u
             tol = _SAME_POINT_RTOL * (1.0 + float(np.linalg.norm(u)))
-            if special.status != "converged":  # known only to lie in its bracket
+            if special.status != Status.CONVERGED:  # known only to lie in its bracket
                 k = min(special.step + 1, len(traced.points) - 1)
                 tol += float(np.linalg.norm(traced.points[k].u - traced.points[special.step].u))
             entry = next((e for e in known if np.linalg.norm(e[0] - u) <= tol), None)
@@ -123,7 +125,7 @@ def bifurcation_diagram(
                 max_depth=int(max_depth),
                 n_branches=len(nodes),
                 n_failed_switches=failed,
-                **options.settings(),
+                **options.as_attrs(),
             )
         )
     }

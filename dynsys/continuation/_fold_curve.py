@@ -1,14 +1,10 @@
 """``continue_fold``: the fold curve of equilibria in two parameters, with cusp (CP) and
 Bogdanov-Takens (BT) points.
 
-The curve is continued on the minimally extended system ``f(x; p1, p2) = 0``, ``g(x; p1, p2) = 0``
-where ``g`` comes from the bordered system ``[J b; c^T 0] [v; g] = [0; 1]``: ``g = 0`` exactly
-where ``J`` is singular. Its derivative is ``g_z = -w^T J_z v`` with ``[w; h]`` from the transposed
-system, computed with directional derivatives of ``J`` along ``v``. The bordering vectors are the
-null vectors of the previous point (deterministic; no random vector). A cusp is a sign change of
-the fold coefficient ``a = <p, B(q, q)>/2`` (with ``q`` oriented continuously along the curve); a
-Bogdanov-Takens point is a sign change of ``<w, v>`` (there ``a`` diverges, so no cusp is reported
-in the same interval).
+The curve solves the minimally extended system ``f = 0``, ``g = 0``, where ``g`` from
+``[J b; c^T 0] [v; g] = [0; 1]`` vanishes exactly where ``J`` is singular (``g_z = -w^T J_z v``).
+The bordering vectors are the previous point's null vectors. CP: a sign change of the fold
+coefficient ``a = <p, B(q, q)>/2``; BT: a sign change of ``<w, v>`` (where ``a`` diverges).
 
 References
 ----------
@@ -27,12 +23,12 @@ import xarray as xr
 
 from .._dataset import provenance
 from .._validate import as_state_batch
-from ..errors import UnknownParameterError
+from ..errors import InputError, UnknownParameterError
 from ._branch import _check_options
 from ._linalg import Factorization, dense_null_vectors
 from ._normal_forms import jacobian_derivatives
 from ._options import ContinuationOptions
-from ._specials import labelled, special_variables
+from ._specials import end_status, labelled, special_variables
 from ._switch import _inverse_iteration
 from ._trace import Traced, check_direction, initial_tangent, orient, refine_start, trace
 
@@ -171,7 +167,7 @@ def _fold_start(system, fold_point, param1, params, special):
     """Start state and parameter values from a branch Dataset or a state array."""
     if isinstance(fold_point, xr.Dataset):
         if fold_point.attrs.get("continuation_param") != param1:
-            raise ValueError(
+            raise InputError(
                 f"`fold_point` is a branch continued in "
                 f"{fold_point.attrs.get('continuation_param')!r}, not in `param1`={param1!r}."
             )
@@ -179,10 +175,10 @@ def _fold_start(system, fold_point, param1, params, special):
         folds = np.flatnonzero(types == "LP")
         if special is None:
             if folds.size == 0:
-                raise ValueError("`fold_point` has no fold (LP) in its special-point table.")
+                raise InputError("`fold_point` has no fold (LP) in its special-point table.")
             special = int(folds[0])
         elif not (0 <= special < types.size and types[special] == "LP"):
-            raise ValueError(f"`special`={special!r} is not the row of an 'LP' in `fold_point`.")
+            raise InputError(f"`special`={special!r} is not the row of an 'LP' in `fold_point`.")
         stored = {
             k: fold_point.attrs[f"param_{k}"]
             for k in system.param_names
@@ -193,7 +189,7 @@ def _fold_start(system, fold_point, param1, params, special):
         return np.asarray(fold_point["special_x"].values[special], float), values
     x = as_state_batch(fold_point, system.n, name="fold_point")
     if x.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"`fold_point` must be one state of shape ({system.n},) or a branch "
             f"Dataset; got shape {x.shape}."
         )
@@ -240,19 +236,24 @@ def continue_fold(
     Returns
     -------
     xarray.Dataset
-        Dims ``step``, ``state``, ``special``. ``param(step)`` (``param1``), ``param2(step)``,
-        ``x(step, state)``, ``fold_a(step)`` (fold quadratic coefficient, oriented so that
-        ``<p, f_param1> > 0``: positive means the equilibria exist for ``param1`` below the
-        fold), ``arclength(step)``, ``newton_iterations(step)``; special points
+        Dims ``step``, ``state``, ``special``, ``end``. ``param(step)`` (``param1``),
+        ``param2(step)``, ``x(step, state)``, ``fold_a(step)`` (fold quadratic coefficient,
+        oriented so that ``<p, f_param1> > 0``: positive means the equilibria exist for
+        ``param1`` below the fold), ``arclength(step)``, ``newton_iterations(step)``; special
+        points
         ``special_type`` ("CP" cusp, "BT" Bogdanov-Takens), ``special_param``,
         ``special_param2``, ``special_x(special, state)``, ``special_step``,
-        ``special_status``. Attributes ``continuation_param``, ``continuation_param2``,
-        provenance, options, stop reasons.
+        ``special_status`` (CONVERGED or MAX_ITER); ``status(end)`` why each traced direction
+        stopped, as for :func:`continue_branch`. Attributes ``continuation_param``,
+        ``continuation_param2``, provenance, options.
 
     Raises
     ------
     dynsys.errors.UnknownParameterError
         If ``param1`` or ``param2`` is not a parameter of the system.
+    dynsys.errors.InputError
+        If ``param1 == param2``, ``fold_point`` has no fold (or the wrong parameter), or a state
+        has the wrong shape.
     ContinuationError
         If Newton on the extended system does not converge from the start.
 
@@ -277,7 +278,7 @@ def continue_fold(
                 f"{sorted(system.param_names)}."
             )
     if param1 == param2:
-        raise ValueError(f"`param1` and `param2` must differ; both are {param1!r}.")
+        raise InputError(f"`param1` and `param2` must differ; both are {param1!r}.")
     x, values = _fold_start(system, fold_point, param1, params, special)
     system = system.with_params(**values)
     J = system.jac(x, values)
@@ -332,12 +333,11 @@ def _fold_dataset(problem, system, traced: Traced, options, **attrs) -> xr.Datas
         "special_param": var("special", S[:, n], f"parameter {problem.param}"),
         "special_param2": var("special", S[:, n + 1], f"parameter {problem.param2}"),
     }
+    variables["status"], end = end_status(traced.stop_backward, traced.stop_forward)
     settings = {
         "continuation_param": problem.param,
         "continuation_param2": problem.param2,
-        **options.settings(),
-        "stop_reason_forward": traced.stop_forward,
-        "stop_reason_backward": traced.stop_backward,
+        **options.as_attrs(),
         "start_step": traced.start_step,
         "n_points": len(traced.points),
         "n_newton_iterations": traced.n_newton,
@@ -350,6 +350,7 @@ def _fold_dataset(problem, system, traced: Traced, options, **attrs) -> xr.Datas
             "step": np.arange(len(traced.points)),
             "state": list(system.state_names),
             "special": np.arange(m),
+            "end": end,
         },
         attrs=provenance(system, **settings),
     )

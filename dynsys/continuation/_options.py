@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
-from ..errors import ContinuationError
+from .._newton import NewtonOptions
+from .._options import Options, flag, integer, nested, number, subset
 
-__all__ = ["ContinuationError", "ContinuationOptions"]
+__all__ = ["SPECIAL_TYPES", "ContinuationOptions"]
 
+SPECIAL_TYPES = ("LP", "BP", "H", "IC")
+"""Special points a branch can look for: fold, branch point, Hopf, other index change."""
 
-def _require(ok: bool, name: str, expected: str, value: Any) -> None:
-    if not ok:
-        raise ValueError(f"`{name}` must be {expected}; got {value!r}.")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+_MIN_STEP_TOL = 1e-15  # double precision cannot correct more tightly
 
 
 @dataclass(frozen=True)
-class ContinuationOptions:
+class ContinuationOptions(Options):
     """Settings of a pseudo-arclength continuation run.
 
     Parameters
@@ -29,27 +25,29 @@ class ContinuationOptions:
     ds : float
         First arclength step (positive; the direction is chosen separately).
     ds_min, ds_max : float
-        Bounds on the adaptive step. A corrector that fails at ``ds_min`` ends the run
-        (``stop_reason`` "step_underflow").
+        Bounds on the adaptive step, ``ds_min <= ds <= ds_max`` and ``ds_max`` finite. A
+        corrector that fails at ``ds_min`` ends the run (status ``step_underflow``).
     max_points : int
-        Maximum number of points per direction (the start point included).
+        Maximum number of points per direction (the start point included), at least 2.
     p_min, p_max : float
-        Bounds on the continued parameter; the last point of a run that crosses one lies on it.
+        Bounds on the continued parameter (``p_min < p_max``; +-inf for none); the last point of
+        a run that crosses one lies on it (status ``param_bound``).
     x_max : float
-        A run ends when a state component exceeds this in absolute value ("state_bound").
-    newton_tol : float
-        Corrector convergence: a Newton step of at most ``newton_tol * (1 + max|u|)`` in the
-        unknowns ``u = (x, p)``. Values down to ``1e-15`` are allowed for tight work.
-    newton_max_iter : int
-        Corrector iterations before the step is halved.
-    detect_folds, detect_branch_points, detect_hopf, detect_index_changes : bool
-        Which special points to look for: fold (LP), simple branch point (BP), Hopf (H), and
-        changes of the unstable index not explained by those (IC).
+        A run ends when a state component exceeds this in absolute value (``state_bound``).
+    newton : NewtonOptions
+        The corrector: it has converged when its step in the unknowns ``u = (x, p)`` is at most
+        ``newton.step_tol * (1 + max|u|)`` (at least ``1e-15``), and it takes at most
+        ``newton.max_iter`` iterations before the step is halved. Default
+        ``NewtonOptions(step_tol=1e-10, max_iter=8)``; its other fields are not used here.
+    detect : tuple of str
+        Which special points to look for, any of "LP" (fold), "BP" (simple branch point), "H"
+        (Hopf) and "IC" (a change of the unstable index not explained by those).
     locate_tol : float
-        Special points are located until the bracket in arclength is at most
-        ``locate_tol`` times the step that bracketed them.
+        Special points are located until the bracket in arclength is at most ``locate_tol``
+        times the step that bracketed them (at least ``1e-16``).
     locate_max_iter : int
-        Iterations allowed when locating one special point; then its status is "guess".
+        Iterations allowed when locating one special point; when they run out its status is
+        ``max_iter`` (the point is the best estimate found).
     n_eigen : int
         For a sparse Jacobian: how many eigenvalues of smallest modulus are monitored.
     zero_tol : float
@@ -60,104 +58,56 @@ class ContinuationOptions:
 
     Raises
     ------
-    ValueError
-        If a value is out of range; the message shows the value.
+    dynsys.errors.OptionError
+        If a value is out of range, or values contradict each other; the message names the
+        option and shows the value.
 
     Examples
     --------
     >>> from dynsys.continuation import ContinuationOptions
     >>> ContinuationOptions(ds_max=0.5, p_max=30.0).ds
     0.01
-    >>> ContinuationOptions(ds=1.0, ds_max=0.5)
+    >>> ContinuationOptions(detect=("LP", "H")).newton.step_tol
+    1e-10
+    >>> ContinuationOptions(ds=1.0, ds_max=0.5)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: `ds` must be between ds_min=1e-08 and ds_max=0.5; got 1.0.
+    dynsys.errors.OptionError: ContinuationOptions: `ds` must be between ... got 1.0.
     """
 
-    ds: float = 0.01
-    ds_min: float = 1e-8
-    ds_max: float = 0.1
-    max_points: int = 1000
-    p_min: float = -math.inf
-    p_max: float = math.inf
-    x_max: float = 1e6
-    newton_tol: float = 1e-10
-    newton_max_iter: int = 8
-    detect_folds: bool = True
-    detect_branch_points: bool = True
-    detect_hopf: bool = True
-    detect_index_changes: bool = True
-    locate_tol: float = 1e-12
-    locate_max_iter: int = 60
-    n_eigen: int = 6
-    zero_tol: float = 1e-8
-    lyapunov: bool = True
+    ds: float = number(0.01, "first arclength step")
+    ds_min: float = number(1e-8, "smallest arclength step")
+    ds_max: float = number(0.1, "largest arclength step")
+    max_points: int = integer(1000, "points per direction of each branch", at_least=2)
+    p_min: float = number(-math.inf, "lower bound of the parameter", above=None, allow_inf=True)
+    p_max: float = number(math.inf, "upper bound of the parameter", above=None, allow_inf=True)
+    x_max: float = number(1e6, "stop where a state component exceeds this")
+    newton: NewtonOptions = nested(
+        NewtonOptions,
+        "the corrector (uses step_tol and max_iter)",
+        NewtonOptions(step_tol=1e-10, max_iter=8),
+    )
+    detect: tuple[str, ...] = subset(SPECIAL_TYPES, SPECIAL_TYPES, "special points looked for")
+    locate_tol: float = number(
+        1e-12, "relative arclength bracket at which a special point is located", at_least=1e-16
+    )
+    locate_max_iter: int = integer(60, "iterations to locate one special point")
+    n_eigen: int = integer(6, "eigenvalues monitored for a sparse Jacobian")
+    zero_tol: float = number(1e-8, "relative zero of eigenvalues")
+    lyapunov: bool = flag(True, "first Lyapunov coefficient at Hopf points")
 
-    def __post_init__(self) -> None:
-        for name in ("ds", "ds_min", "ds_max", "x_max", "newton_tol", "locate_tol", "zero_tol"):
-            value = getattr(self, name)
-            _require(
-                isinstance(value, int | float) and not isinstance(value, bool) and value > 0,
-                name,
-                "a positive number",
-                value,
+    def _check(self) -> None:
+        if self.ds_min > self.ds_max:
+            raise self._fail("ds_min", f"at most ds_max={self.ds_max!r}", self.ds_min)
+        if not self.ds_min <= self.ds <= self.ds_max:
+            raise self._fail(
+                "ds", f"between ds_min={self.ds_min!r} and ds_max={self.ds_max!r}", self.ds
             )
-        _require(math.isfinite(self.ds_max), "ds_max", "finite", self.ds_max)
-        _require(
-            self.ds_min <= self.ds_max,
-            "ds_min",
-            f"at most ds_max={self.ds_max!r}",
-            self.ds_min,
-        )
-        _require(
-            self.ds_min <= self.ds <= self.ds_max,
-            "ds",
-            f"between ds_min={self.ds_min!r} and ds_max={self.ds_max!r}",
-            self.ds,
-        )
-        _require(
-            _is_int(self.max_points) and self.max_points >= 2,
-            "max_points",
-            "an integer >= 2",
-            self.max_points,
-        )
-        for name in ("p_min", "p_max"):
-            value = getattr(self, name)
-            _require(
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and not math.isnan(value),
-                name,
-                "a number (use +-inf for no bound)",
-                value,
+        if not self.p_min < self.p_max:
+            raise self._fail("p_min", f"below p_max={self.p_max!r}", self.p_min)
+        if self.newton.step_tol < _MIN_STEP_TOL:
+            raise self._fail(
+                "newton.step_tol",
+                f">= {_MIN_STEP_TOL:g} for the corrector (double precision cannot do better)",
+                self.newton.step_tol,
             )
-        _require(self.p_min < self.p_max, "p_min", f"below p_max={self.p_max!r}", self.p_min)
-        _require(
-            self.newton_tol >= 1e-15,
-            "newton_tol",
-            ">= 1e-15 (double precision cannot do better)",
-            self.newton_tol,
-        )
-        _require(self.locate_tol >= 1e-16, "locate_tol", ">= 1e-16", self.locate_tol)
-        for name in ("newton_max_iter", "locate_max_iter", "n_eigen"):
-            value = getattr(self, name)
-            _require(_is_int(value) and value >= 1, name, "an integer >= 1", value)
-        for name in (
-            "detect_folds",
-            "detect_branch_points",
-            "detect_hopf",
-            "detect_index_changes",
-            "lyapunov",
-        ):
-            value = getattr(self, name)
-            _require(isinstance(value, bool), name, "True or False", value)
-
-    def settings(self) -> dict[str, Any]:
-        """The options as a flat dict, for provenance attributes.
-
-        Examples
-        --------
-        >>> ContinuationOptions().settings()["newton_tol"]
-        1e-10
-        """
-        return asdict(self)

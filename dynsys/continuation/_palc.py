@@ -2,11 +2,9 @@
 
 Predictor: a step ``ds`` along the unit tangent ``t`` (the null vector of ``G_u``, found from the
 bordered system ``[G_u; t_prev^T] t = e_last``). Corrector: Newton on ``G(u) = 0``,
-``t_prev . (u - u_pred) = 0`` with the bordered Jacobian ``[G_u; t_prev^T]``, dense or sparse. The
-step grows after easy corrections and shrinks after hard or failed ones; a step is also refused
-when the tangent turns too much. A run stops at parameter bounds (its last point lies on the
-bound), at the state bound, after ``max_points`` points, at a closed loop, or when the step
-underflows.
+``t_prev . (u - u_pred) = 0`` with the bordered Jacobian ``[G_u; t_prev^T]``, dense or sparse.
+The step grows after easy corrections and shrinks after hard or failed ones. A run stops with a
+:class:`~dynsys.Status`: PARAM_BOUND, STATE_BOUND, MAX_POINTS, CLOSED_LOOP or STEP_UNDERFLOW.
 
 References
 ----------
@@ -22,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._status import Status
 from ._linalg import Factorization, SingularMatrixError, bordered
 
 __all__ = ["Point", "Run", "correct", "evaluate", "newton", "run"]
@@ -47,10 +46,11 @@ class Point:
 
 @dataclass
 class Run:
-    """The points of one direction of a continuation, and why it stopped."""
+    """The points of one direction of a continuation, and why it stopped (PARAM_BOUND,
+    STATE_BOUND, MAX_POINTS, CLOSED_LOOP or STEP_UNDERFLOW)."""
 
     points: list[Point]
-    stop_reason: str
+    stop_reason: Status
     n_newton: int = 0
     n_rejected: int = 0
 
@@ -89,7 +89,7 @@ def newton(problem, u0: np.ndarray, row: np.ndarray, target: float, tol: float, 
 def correct(problem, u_pred: np.ndarray, t: np.ndarray, options):
     """Corrector: Newton on ``G(u) = 0``, ``t . (u - u_pred) = 0``."""
     return newton(
-        problem, u_pred, t, float(t @ u_pred), options.newton_tol, options.newton_max_iter
+        problem, u_pred, t, float(t @ u_pred), options.newton.step_tol, options.newton.max_iter
     )
 
 
@@ -110,7 +110,7 @@ def evaluate(problem, u: np.ndarray, border: np.ndarray, iterations: int = 0) ->
 
 def _jumped(u: np.ndarray, u_pred: np.ndarray, ds: float, options) -> bool:
     """A correction longer than half the step suggests Newton left for another branch."""
-    slack = 100.0 * options.newton_tol * (1.0 + float(np.max(np.abs(u))))
+    slack = 100.0 * options.newton.step_tol * (1.0 + float(np.max(np.abs(u))))
     return float(np.linalg.norm(u - u_pred)) > 0.5 * ds + slack
 
 
@@ -140,19 +140,30 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
     ``problem.anchor(point)`` is called for every accepted point before the next step (problems
     with bordering vectors refresh them there).
     """
+    # Invariants. Every entry of `points` solves G(u) = 0 to the corrector tolerance and carries
+    # a unit tangent oriented along the previous one (evaluate() solves the system bordered by
+    # the previous tangent, so t_new . t_prev > 0: the run never turns back on itself); its
+    # `det_sign` is the sign of det [G_u; t_prev^T] (the branch-point test). `ds` always lies in
+    # [ds_min, ds_max]. A step is refused, and retried at half the length, when the corrector
+    # fails, when it lands farther than ds/2 from the prediction (it probably jumped to another
+    # branch), or when the tangent turns by more than ~26 degrees (cos < MIN_COS_TURN: the step
+    # skipped a sharp turn or a branch point). Below ds_min the run ends (STEP_UNDERFLOW).
+    # Accepted steps grow after fewer than _GROW_BELOW corrector iterations and shrink after
+    # more than _SHRINK_ABOVE.
     points = [start]
     ds = options.ds
     n_newton = 0
     n_rejected = 0
     travelled = 0.0
-    stop = "max_points"
+    stop = Status.MAX_POINTS
     while len(points) < options.max_points:
         prev = points[-1]
         problem.anchor(prev)
         accepted = None
         while accepted is None:
-            found = correct(problem, prev.u + ds * prev.t, prev.t, options)
-            if found is not None and _jumped(found[0], prev.u + ds * prev.t, ds, options):
+            u_pred = prev.u + ds * prev.t  # predictor: along the tangent
+            found = correct(problem, u_pred, prev.t, options)
+            if found is not None and _jumped(found[0], u_pred, ds, options):
                 found = None
             if found is not None:
                 u, iterations = found
@@ -169,22 +180,24 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
             if ds < options.ds_min:
                 break
         if accepted is None:
-            stop = "step_underflow"
+            stop = Status.STEP_UNDERFLOW
             break
         u = accepted.u
         if _state_escaped(problem, u, options.x_max):
-            stop = "state_bound"
+            stop = Status.STATE_BOUND
             break
         crossed = _crossed_bound(problem, u)
-        if crossed is not None:
+        if crossed is not None:  # the last point is put on the bound, not beyond it
             end = _end_on_bound(problem, prev, accepted, crossed, options)
             if end is not None:
                 points.append(end)
-            stop = "param_bound"
+            stop = Status.PARAM_BOUND
             break
         step = u - prev.u
         seg = float(np.linalg.norm(step))
         travelled += seg
+        # Closed loop: after some travel, the new segment passes the start in the start's
+        # direction; the start point closes the curve.
         if (
             len(points) >= 3
             and travelled > 4.0 * seg
@@ -193,7 +206,7 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
         ):
             with contextlib.suppress(SingularMatrixError):
                 points.append(evaluate(problem, start.u, prev.t))
-            stop = "closed_loop"
+            stop = Status.CLOSED_LOOP
             break
         points.append(accepted)
         if progress is not None:
@@ -208,14 +221,14 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
 def _end_on_bound(problem, prev: Point, beyond: Point, crossed, options) -> Point | None:
     """The point where the branch meets a parameter bound (Newton with that parameter fixed)."""
     index, value = crossed
-    if abs(prev.u[index] - value) <= options.newton_tol * (1.0 + abs(value)):
+    if abs(prev.u[index] - value) <= options.newton.step_tol * (1.0 + abs(value)):
         return None  # the previous point already lies on the bound
     span = beyond.u[index] - prev.u[index]
     theta = 0.0 if span == 0 else (value - prev.u[index]) / span
     guess = prev.u + theta * (beyond.u - prev.u)
     row = np.zeros(problem.size)
     row[index] = 1.0
-    found = newton(problem, guess, row, value, options.newton_tol, options.newton_max_iter)
+    found = newton(problem, guess, row, value, options.newton.step_tol, options.newton.max_iter)
     if found is None:
         return None
     try:

@@ -117,7 +117,7 @@ class EquilibriumProblem:
         Jacobian), or by bisection on the integer ``bisect`` when ``value`` is None."""
         opts = self.options
         out: list[dict[str, Any]] = []
-        if opts.detect_folds:
+        if "LP" in opts.detect:
             out.append(
                 {
                     "type": "LP",
@@ -125,11 +125,11 @@ class EquilibriumProblem:
                     "value": lambda pt: pt.t[-1],
                 }
             )
-        if opts.detect_branch_points:
+        if "BP" in opts.detect:
             out.append(
                 {"type": "BP", "changed": lambda a, b: a.det_sign * b.det_sign < 0, "value": "det"}
             )
-        if opts.detect_hopf:
+        if "H" in opts.detect:
             out.append(
                 {
                     "type": "H",
@@ -140,7 +140,7 @@ class EquilibriumProblem:
                     "value": lambda pt: pt.data["hopf"],
                 }
             )
-        if opts.detect_index_changes:
+        if "IC" in opts.detect:
             out.append(
                 {
                     "type": "IC",

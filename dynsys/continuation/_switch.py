@@ -23,6 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 import xarray as xr
 
+from .._status import Status
+from ..errors import InputError
 from ._branch import _check_options, branch_dataset, equilibrium_problem
 from ._detect import Special
 from ._linalg import Factorization, SingularMatrixError, bordered, dense_null_vectors, start_vector
@@ -115,7 +117,7 @@ def switch_traced(
         "BP",
         traced.start_step,
         start,
-        "converged",
+        Status.CONVERGED,
         {**problem.describe("BP", start), "junction": True},
     )
     specials = [s for s in traced.specials if s.step < traced.start_step]
@@ -164,7 +166,7 @@ def switch_branch(
 
     Raises
     ------
-    ValueError
+    dynsys.errors.InputError
         If ``special`` is out of range or not a branch point.
 
     Examples
@@ -187,12 +189,12 @@ def switch_branch(
     problem, system = equilibrium_problem(system, param, {**stored, **dict(params or {})}, options)
     types = branch["special_type"].values
     if not isinstance(special, int | np.integer) or not 0 <= special < types.size:
-        raise ValueError(
+        raise InputError(
             f"`special` must be an index into the {types.size} special points of `branch`; "
             f"got {special!r}."
         )
     if types[special] != "BP":
-        raise ValueError(
+        raise InputError(
             f"special point {special} is of type {types[special]!r}; branch switching needs a "
             "'BP' (branch point)."
         )

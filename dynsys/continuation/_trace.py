@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .._status import Status
+from ..errors import ContinuationError, InputError
 from ._detect import Special, find_specials
 from ._linalg import (
     Factorization,
@@ -17,7 +19,6 @@ from ._linalg import (
     dense_null_vectors,
     start_vector,
 )
-from ._options import ContinuationError
 from ._palc import Point, evaluate, newton, run
 
 __all__ = ["Traced", "initial_tangent", "orient", "refine_start", "trace"]
@@ -28,14 +29,15 @@ DIRECTIONS = (1, -1, "both")
 @dataclass
 class Traced:
     """A branch in order: points, signed pseudo-arclength from the start, special points (with
-    steps in branch order), and the start's position."""
+    steps in branch order), the start's position, and why each traced direction stopped (None
+    for a direction not traced)."""
 
     points: list[Point]
     arclength: np.ndarray
     specials: list[Special]
     start_step: int
-    stop_forward: str = ""
-    stop_backward: str = ""
+    stop_forward: Status | None = None
+    stop_backward: Status | None = None
     n_newton: int = 0
     n_rejected: int = 0
     extra: dict = field(default_factory=dict)
@@ -43,7 +45,7 @@ class Traced:
 
 def check_direction(direction) -> None:
     if isinstance(direction, bool) or direction not in DIRECTIONS:
-        raise ValueError(
+        raise InputError(
             f"`direction` must be +1 (parameter increasing first), -1 or 'both'; got {direction!r}."
         )
 
@@ -53,7 +55,7 @@ def refine_start(problem, u0: np.ndarray, options, what: str) -> np.ndarray:
     row = np.zeros(problem.size)
     row[-1] = 1.0
     found = newton(
-        problem, u0, row, float(u0[-1]), options.newton_tol, max(options.newton_max_iter, 30)
+        problem, u0, row, float(u0[-1]), options.newton.step_tol, max(options.newton.max_iter, 30)
     )
     if found is None:
         r = problem.residual(u0)
@@ -128,7 +130,7 @@ def trace(
     signs = [1, -1] if direction == "both" else [int(direction)]
     runs = {}
     for sign in signs:
-        if sign == -1 and 1 in runs and runs[1][0].stop_reason == "closed_loop":
+        if sign == -1 and 1 in runs and runs[1][0].stop_reason == Status.CLOSED_LOOP:
             break
         start = _start(problem, u, sign * t, at_branch_point)
         bar = tqdm(

@@ -30,10 +30,9 @@ Nodes (integer ids ``0, 1, ...``)
 ``traced``
     Whether trajectories were started from it.
 
-Two special nodes collect the trajectories that do not end at a critical point: ``kind``
-``"escape"`` (status ``escaped``) and ``"unresolved"`` (every other failure: time or step limit,
-non-finite values, or an end point where Newton finds no critical point, status ``unmatched``).
-They exist only when needed, have ``index = nullity = -1`` and NaN states.
+Two special nodes collect the trajectories that do not end at a verified critical point:
+``kind`` ``"escape"`` and ``"unresolved"``. They exist only when needed, have
+``index = nullity = -1`` and NaN states.
 
 Edges (saddle -> end)
 ---------------------
@@ -44,8 +43,17 @@ Edges (saddle -> end)
     Length of the trajectory (measured on ``path_resolution`` saved states).
 ``energy_drop``
     ``E(saddle) - E(end)`` (the barrier seen from the end node); NaN for general systems.
-``t_final``, ``status``
-    Integration time and :class:`~dynsys._status.Status` code (``converged``, or why not).
+``t_final``
+    Integration time.
+``status``
+    The code of the one outcome table (:class:`dynsys.Status`; :func:`dynsys.explain` says what
+    a code means). To a node: ``converged``, or ``time_limit`` / ``max_steps`` when the
+    trajectory stopped at a limit with ``|f| <= rescue_factor * converge_tol`` already and its end
+    point was a known point or Newton verified one there. To ``"escape"``: ``escaped``. To
+    ``"unresolved"``: the flow's failure (``time_limit``, ``max_steps``, ``nonfinite``,
+    ``step_underflow``) or the refinement's (``unverified``: Newton's root lies farther than
+    ``refine_tol`` from the end point; ``max_iter``, ``singular_jacobian``, ``nonfinite``: Newton
+    failed from it).
 ``direction``, ``offset``
     The number of the direction in the saddle's list, and the distance of the start from it.
 ``n_trajectories``, ``n_routes``
@@ -66,7 +74,9 @@ Dims ``node``, ``edge``, ``state``, ``mode``, ``member``, ``sample``. Coordinate
 ``path_time(edge, sample)``, ``path_energy(edge, sample)`` padded with NaN, ``n_sample(edge)``;
 with a group ``route_path(edge, route, route_sample, state)``, ``n_route(edge)``), and
 ``source(edge)``, ``target(edge)`` (positions along ``node``). Attributes: ``G.graph``
-(provenance, options, ``n_rounds``, ``complete``, ``converge_tol_used``).
+(provenance, options, ``n_rounds``, ``complete``, and the arrival threshold:
+``converge_tol_requested`` (``"auto"``: chosen by the rule), ``converge_tol_used`` (the largest
+over the rounds; NaN when nothing was traced), ``converge_tol_note`` (when a request was raised)).
 
 References
 ----------

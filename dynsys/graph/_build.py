@@ -12,10 +12,13 @@ import numpy as np
 import xarray as xr
 
 from .._dataset import provenance
-from .._status import Status
+from .._group import check_group
+from .._points import Arrival, arrival_tolerance
+from .._status import Status, status_names
 from .._validate import as_state_batch
+from ..errors import InputError, InputTypeError
 from ..stability import classify
-from ._nodes import NodeTable, scale_of
+from ._nodes import NodeTable
 from ._options import GraphOptions
 from ._orbits import add_route, manifold_orbit, route_attributes
 from ._trace import start_states, trace, unstable_basis
@@ -30,7 +33,7 @@ _SPECIAL = (ESCAPE, UNRESOLVED)
 def _input_points(system, fixed_points) -> np.ndarray:
     if isinstance(fixed_points, xr.Dataset):
         if "x" not in fixed_points or fixed_points["x"].dims != ("point", "state"):
-            raise ValueError(
+            raise InputError(
                 "`fixed_points` is a Dataset without `x(point, state)`; pass the result of "
                 "find_fixed_points() or an array of states (m, n)."
             )
@@ -44,50 +47,27 @@ def _input_points(system, fixed_points) -> np.ndarray:
 
 
 def _refine_input(table: NodeTable, X: np.ndarray) -> np.ndarray:
-    """Newton-refine the given points; keep (and warn about) those Newton moves too far or
-    cannot converge from."""
-    roots, ok = table.project(X)
-    if len(X):
-        ok &= np.linalg.norm(roots - X, axis=-1) <= table.options.refine_tol * scale_of(X)
+    """Newton-refine the given points; keep (and warn about) those from which Newton finds no
+    critical point within ``refine_tol`` (the catalogue's acceptance rule)."""
+    refined = table.refine(X)
+    ok = refined.status == Status.CONVERGED
     if not ok.all():
         bad = np.flatnonzero(~ok)
+        names, counts = np.unique(status_names(refined.status[bad]), return_counts=True)
+        why = ", ".join(f"{name} {count}" for name, count in zip(names, counts, strict=True))
         warnings.warn(
             f"{bad.size} of the {len(X)} given points (rows {bad[:10].tolist()}) are not "
-            "critical points and Newton found none within `refine_tol` of them; they are kept as "
-            "given (see the node attribute `residual`).",
+            "critical points and Newton found none within `refine_tol` of them "
+            f"(Newton: {why}); they are kept as given (see the node attribute `residual`).",
             RuntimeWarning,
             stacklevel=3,
         )
-    return np.where(ok[:, None], roots, X)
-
-
-def _check_symmetry(symmetry, n: int) -> None:
-    if symmetry is None:
-        return
-    missing = [m for m in ("canonical", "match", "orbit_size", "act") if not hasattr(symmetry, m)]
-    if missing:
-        raise TypeError(
-            f"`symmetry` must be a group of dynsys.symmetry (methods canonical, match, "
-            f"orbit_size, act); {type(symmetry).__name__} lacks {missing}."
-        )
-    if getattr(symmetry, "n", n) != n:
-        raise ValueError(f"`symmetry` acts on states of length {symmetry.n}; the system has {n}.")
+    return np.where(ok[:, None], refined.x, X)
 
 
 def _traceable(table: NodeTable, node: int, rep: int) -> bool:
     index, n = int(table.index[rep]), table.system.n
     return index >= 1 and (index < n or table.options.trace_maxima) and not table.traced[node]
-
-
-def _converge_tol(table: NodeTable) -> float:
-    """The convergence threshold of this round (see ``GraphOptions.converge_tol``)."""
-    opts = table.options
-    if opts.converge_tol is not None:
-        return opts.converge_tol
-    finite = np.isfinite(table.eigenvalues).all(axis=-1)
-    spectral = float(np.abs(table.eigenvalues[finite]).max(initial=1.0))
-    scale = float(scale_of(table.x).max(initial=1.0))
-    return 10.0 * spectral * (opts.atol + opts.rtol * scale)
 
 
 def _starts(table: NodeTable, nodes: list[int], reps: list[int], converge_tol: float):
@@ -117,9 +97,12 @@ def _starts(table: NodeTable, nodes: list[int], reps: list[int], converge_tol: f
 def _targets(table: NodeTable, traced, converge_tol: float) -> tuple[list, np.ndarray]:
     """Target of each trajectory (node id or a special name) and its edge status.
 
-    Converged end points are matched to known points; the others that converged are refined
-    by Newton and added (or marked UNMATCHED when Newton fails or lands farther than
-    ``refine_tol``); escaped ones go to ESCAPE, every other outcome to UNRESOLVED.
+    Settled end points (converged, or stopped by a limit with ``|f| <= rescue_factor *
+    converge_tol``) are matched to known points within ``match_tol``; the others are refined
+    (:meth:`~dynsys._points.PointCatalogue.refine`) and their verified roots added. An end point
+    whose refinement fails goes to UNRESOLVED with the refinement's status (``unverified``: the
+    root lies farther than ``refine_tol``; else Newton's own failure). Escaped orbits go to
+    ESCAPE, every other outcome to UNRESOLVED with the flow's status.
     """
     opts = table.options
     status = traced.status.copy()
@@ -130,19 +113,19 @@ def _targets(table: NodeTable, traced, converge_tol: float) -> tuple[list, np.nd
         np.isin(status, (Status.TIME_LIMIT, Status.MAX_STEPS))
         & (traced.speed_final <= opts.rescue_factor * converge_tol)
     )
-    converged = np.flatnonzero(settled)
-    nodes = table.match(traced.x_final[converged])
-    for i, node in zip(converged, nodes, strict=True):
+    settled = np.flatnonzero(settled)
+    nodes = table.match(traced.x_final[settled])
+    for i, node in zip(settled, nodes, strict=True):
         if node >= 0:
             targets[i] = int(node)
-    refine = converged[nodes < 0]
+    refine = settled[nodes < 0]
     if refine.size:
-        ends = traced.x_final[refine]
-        roots, ok = table.project(ends)
-        ok &= np.linalg.norm(roots - ends, axis=-1) <= opts.refine_tol * scale_of(ends)
-        for i, node in zip(refine[ok], table.add_points(roots[ok], "flow"), strict=True):
+        refined = table.refine(traced.x_final[refine])
+        ok = refined.status == Status.CONVERGED
+        found = table.add_points(refined.x[ok], "flow", residual=refined.residual[ok])
+        for i, node in zip(refine[ok], found, strict=True):
             targets[i] = int(node)
-        status[refine[~ok]] = Status.UNMATCHED
+        status[refine[~ok]] = refined.status[~ok]
     return targets, status
 
 
@@ -191,20 +174,23 @@ def critical_point_graph(
         Nodes and edges with the attributes listed in :mod:`dynsys.graph`; trajectories that
         escape or do not end at a critical point are edges to the special nodes ``"escape"``
         and ``"unresolved"``. ``G.graph`` holds provenance, the options, ``complete`` (no
-        untraced saddle left) and ``n_rounds``.
+        untraced saddle left), ``n_rounds`` and the arrival threshold
+        (``converge_tol_requested``, ``converge_tol_used``, ``converge_tol_note`` when raised).
 
     Raises
     ------
-    ValueError
+    dynsys.errors.InputError
         If ``fixed_points`` has the wrong shape or ``symmetry`` acts on another dimension.
-    TypeError
-        If ``options`` is not a GraphOptions or ``symmetry`` lacks the group methods.
+    dynsys.errors.InputTypeError
+        If ``options`` is not a GraphOptions or ``symmetry`` not a StateGroup.
 
     Warns
     -----
     RuntimeWarning
         If given points are not critical and Newton finds no critical point within
         ``refine_tol`` of them (they are kept as given; see the node attribute ``residual``).
+    dynsys._points.ToleranceWarning
+        If ``options.flow.converge_tol`` lies below the arrival floor and was raised to it.
 
     Examples
     --------
@@ -215,13 +201,13 @@ def critical_point_graph(
     """
     options = GraphOptions() if options is None else options
     if not isinstance(options, GraphOptions):
-        raise TypeError(f"`options` must be a GraphOptions; got {type(options).__name__}.")
-    _check_symmetry(symmetry, system.n)
+        raise InputTypeError(f"`options` must be a GraphOptions; got {type(options).__name__}.")
+    symmetry = check_group(symmetry, system.n)
     p = system.resolve_params(params)
     table = NodeTable(system, p, options, symmetry)
     table.add_points(_refine_input(table, _input_points(system, fixed_points)), "input")
     records: list[dict[str, Any]] = []
-    n_rounds, used_tol = 0, 0.0
+    n_rounds, arrival = 0, None
     for _ in range(options.max_rounds):
         nodes = table.roots()
         reps = [int(table.members(k)[0]) for k in nodes]
@@ -229,8 +215,17 @@ def critical_point_graph(
         if not todo:
             break
         n_rounds += 1
-        tol = _converge_tol(table)
-        used_tol = max(used_tol, tol)
+        flow = options.flow
+        here = arrival_tolerance(
+            flow.converge_tol,
+            rtol=flow.rtol,
+            atol=flow.atol,
+            spectral_radius=table.catalogue.spectral_radius(),
+            scale=table.catalogue.scale(),
+        )
+        if arrival is None or here.used > arrival.used:
+            arrival = here
+        tol = here.used
         nodes_todo, reps_todo = (list(v) for v in zip(*todo, strict=True))
         starts, owner, direction, offset = _starts(table, nodes_todo, reps_todo, tol)
         for k, _ in todo:
@@ -254,9 +249,9 @@ def critical_point_graph(
                 }
             )
     complete = not any(_traceable(table, k, int(table.members(k)[0])) for k in table.roots())
-    return _assemble(
-        table, records, n_rounds=n_rounds, complete=complete, converge_tol_used=used_tol
-    )
+    if arrival is None:  # nothing traced: no threshold was used
+        arrival = Arrival(options.flow.converge_tol, np.nan, np.nan)
+    return _assemble(table, records, n_rounds=n_rounds, complete=complete, **arrival.as_attrs())
 
 
 def _node_attributes(table: NodeTable, node: int, node_id: int) -> dict[str, Any]:
@@ -321,7 +316,7 @@ def _assemble(table: NodeTable, records, **counters) -> nx.DiGraph:
             **options.as_attrs(),
             **counters,
             symmetry=None if table.symmetry is None else type(table.symmetry).__name__,
-            symmetry_order=getattr(table.symmetry, "order", None),
+            symmetry_order=None if table.symmetry is None else table.symmetry.order,
         )
     )
     ids = {k: i for i, k in enumerate(table.roots())}

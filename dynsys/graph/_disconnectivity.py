@@ -12,6 +12,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from ..errors import InputError
 from ._queries import is_special
 
 __all__ = ["disconnectivity_tree"]
@@ -45,7 +46,7 @@ def disconnectivity_tree(G: nx.DiGraph) -> nx.DiGraph:
 
     Raises
     ------
-    ValueError
+    dynsys.errors.InputError
         If a minimum has no finite energy (graphs of general systems have no energies).
 
     Examples
@@ -62,7 +63,7 @@ def disconnectivity_tree(G: nx.DiGraph) -> nx.DiGraph:
     index = {k: int(G.nodes[k].get("index", -1)) for k in keep}
     for k in keep:
         if index[k] == 0 and not np.isfinite(energy[k]):
-            raise ValueError(
+            raise InputError(
                 f"disconnectivity_tree needs node energies; minimum {k!r} has energy "
                 f"{G.nodes[k].get('energy')!r} (graphs of general systems have none)."
             )

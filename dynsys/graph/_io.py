@@ -21,6 +21,7 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
+from ..errors import InputError, InputTypeError
 from ..io import atomic_write_path
 
 __all__ = ["from_dataset", "read_graphml", "to_dataset", "write_graphml"]
@@ -75,7 +76,7 @@ def _column(role: str, name: str, values: list, present: np.ndarray, var: str, s
         ndim = {a.ndim for a in arrays}
         inner = {a.shape[1:] for a in arrays}
         if len(ndim) != 1 or 0 in ndim or len(inner) != 1:
-            raise TypeError(
+            raise InputTypeError(
                 f"{role} attribute {name!r} holds arrays of shapes "
                 f"{sorted({a.shape for a in arrays})} (or scalars too); only the first axis may "
                 "vary in length from item to item."
@@ -88,7 +89,7 @@ def _column(role: str, name: str, values: list, present: np.ndarray, var: str, s
             data[row, : len(a)] = a
         first = trailing[0]
         if first in sizes and not np.array_equal(sizes[first][rows], lengths[rows]):
-            raise ValueError(
+            raise InputError(
                 f"{role} attribute {name!r} has other lengths than the attributes sharing its "
                 f"dim {first!r}; they must agree item by item."
             )
@@ -114,7 +115,7 @@ def _table(role: str, items: list[dict], taken: set[str]) -> dict[str, xr.Variab
     sizes: dict[str, np.ndarray] = {}
     for name in names:
         if not isinstance(name, str):
-            raise TypeError(f"{role} attribute names must be strings; got {name!r}.")
+            raise InputTypeError(f"{role} attribute names must be strings; got {name!r}.")
         var = name if name not in taken and name not in _RESERVED else f"{role}_{name}"
         present = np.array([name in a for a in items], dtype=bool)
         values = [_python(a.get(name)) for a in items]
@@ -151,7 +152,7 @@ def to_dataset(G: nx.DiGraph) -> xr.Dataset:
 
     Raises
     ------
-    TypeError
+    dynsys.errors.InputTypeError
         If an attribute mixes arrays and scalars, or arrays differing beyond their first axis.
 
     Examples
@@ -205,7 +206,7 @@ def from_dataset(ds: xr.Dataset) -> nx.DiGraph:
 
     Raises
     ------
-    ValueError
+    dynsys.errors.InputError
         If ``ds`` lacks ``source``/``target`` or a ``node`` dimension.
 
     Examples
@@ -218,7 +219,7 @@ def from_dataset(ds: xr.Dataset) -> nx.DiGraph:
     ([(1, 0)], [1.0, 2.0])
     """
     if "source" not in ds or "target" not in ds or "node" not in ds.dims:
-        raise ValueError(
+        raise InputError(
             "`ds` is not a critical-point graph Dataset: it needs dims `node`, `edge` and "
             "variables `source(edge)`, `target(edge)` (written by to_dataset())."
         )

@@ -1,21 +1,12 @@
-"""The nodes of a critical-point graph while it is built: a pool of critical points grouped into
-nodes.
+"""The nodes of a critical-point graph while it is built: the points of a
+:class:`~dynsys._points.PointCatalogue` grouped into nodes.
 
-Every critical point known (given, or refined from the end of a trajectory) is kept in a pool
-with its classification. A node is a group of pool points:
-
-- an isolated point (nullity 0) is one node; with a symmetry group, points in one group orbit
-  (decided exactly by ``symmetry.match``) are one node, stored once (canonical form);
-- points with nullity > 0 that lie on one connected manifold of critical points are one node.
-  The rule is that of :func:`dynsys.fixedpoints.find_fixed_points`: two degenerate points are
-  joined when the Newton projection of the segment between them onto the zero set of ``f`` is
-  continuous (sampled and bisected), and groups are chains of joined pairs. It is re-run over all
-  degenerate points whenever new ones arrive, so two manifold nodes found apart merge once points
-  between them are known. Limits: a manifold sampled too sparsely for the segment test (long
-  gaps across a curved manifold) stays split until more of its points are found; with a group,
-  points are compared in canonical form, so a manifold cut by the boundary of the canonical
-  region may first appear as several nodes. Merges are recorded in a union-find, so edges that
-  point to merged nodes follow.
+An isolated point (nullity 0) is one node (with a group: one orbit, stored in canonical form).
+Points with nullity > 0 on one connected manifold of critical points are one node, by the rule of
+:func:`dynsys.fixedpoints.find_fixed_points` (``connect_manifolds=True``), re-run over all
+degenerate points whenever new ones arrive; merges are kept in a union-find, so edges to merged
+nodes follow. A manifold sampled too sparsely, or cut by the boundary of the canonical region,
+may stay split until more of its points are known.
 """
 
 from __future__ import annotations
@@ -23,40 +14,66 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .._newton import dense_solver, newton_batch, sparse_solver
-from .._status import Status
+from .._points import PointCatalogue, Refined
 from ..fixedpoints import find_fixed_points
-from ..stability import classify
 
-__all__ = ["NodeTable", "scale_of"]
-
-
-def scale_of(x: np.ndarray) -> np.ndarray:
-    """``max(1, |x|_inf)`` per state."""
-    return np.maximum(1.0, np.max(np.abs(x), axis=-1, initial=0.0))
+__all__ = ["NodeTable"]
 
 
 class NodeTable:
-    """Pool of critical points and their grouping into nodes (see the module docstring)."""
+    """The catalogue of known critical points and their grouping into nodes.
+
+    Point arrays (``x``, ``kind``, ``index``, ...) are indexed by catalogue row; ``x`` is the
+    canonical form (the point itself without a group), from which trajectories start.
+    """
 
     def __init__(self, system, params: dict, options, symmetry=None) -> None:
-        self.system, self.p, self.options, self.symmetry = system, params, options, symmetry
-        n = system.n
-        self.x = np.zeros((0, n))
-        self.node = np.zeros(0, dtype=np.int64)
-        self.eigenvalues = np.zeros((0, n), dtype=complex)
-        self.index = np.zeros(0, dtype=np.int64)
-        self.nullity = np.zeros(0, dtype=np.int64)
-        self.kind = np.zeros(0, dtype=object)
-        self.energy = np.zeros(0)
-        self.residual = np.zeros(0)
-        self.found_by = np.zeros(0, dtype=object)
+        self.system, self.p, self.options = system, params, options
+        self.catalogue = PointCatalogue(
+            system,
+            params,
+            symmetry=symmetry,
+            newton=options.newton,
+            zero_tol=options.zero_tol,
+            refine_tol=options.refine_tol,
+        )
+        self.symmetry = self.catalogue.symmetry
+        self.node = np.zeros(0, dtype=np.int64)  # node id of each catalogue row
         self.parent: list[int] = []
         self.traced: list[bool] = []
-        if system.jacobian_is_sparse:
-            self._solve = sparse_solver(lambda x: system.jac(x, self.p))
-        else:
-            self._solve = dense_solver(lambda x: system.jac(x, self.p))
+
+    # ------------------------------------------------------------------ catalogue rows
+    @property
+    def x(self) -> np.ndarray:
+        return self.catalogue.canonical
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        return self.catalogue.eigenvalues
+
+    @property
+    def index(self) -> np.ndarray:
+        return self.catalogue.index
+
+    @property
+    def nullity(self) -> np.ndarray:
+        return self.catalogue.nullity
+
+    @property
+    def kind(self) -> np.ndarray:
+        return self.catalogue.kind
+
+    @property
+    def energy(self) -> np.ndarray:
+        return self.catalogue.energy
+
+    @property
+    def residual(self) -> np.ndarray:
+        return self.catalogue.residual
+
+    @property
+    def found_by(self) -> np.ndarray:
+        return self.catalogue.origin
 
     # ------------------------------------------------------------------ nodes
     def root(self, node: int) -> int:
@@ -83,88 +100,39 @@ class NodeTable:
         return [k for k in range(len(self.parent)) if self.root(k) == k]
 
     def members(self, node: int) -> np.ndarray:
-        """Pool indices of the points of a node, in pool order (the first represents it)."""
+        """Catalogue rows of the points of a node, in row order (the first represents it)."""
         roots = np.array([self.root(int(k)) for k in self.node], dtype=np.int64)
         return np.flatnonzero(roots == self.root(node))
 
-    # ------------------------------------------------------------------ matching
-    def _radius(self, reference: np.ndarray, tol: float) -> np.ndarray:
-        return tol * scale_of(reference)
-
-    def nearest(self, e: np.ndarray, tol: float, candidates: np.ndarray | None = None) -> int:
-        """Pool index of the point closest to ``e`` within ``tol`` (relative), up to the group;
-        -1 if none."""
-        idx = np.arange(len(self.x)) if candidates is None else candidates
-        if idx.size == 0:
-            return -1
-        P = self.x[idx]
-        radius = self._radius(P, tol)
-        if self.symmetry is None:
-            dist = np.linalg.norm(P - e, axis=-1)
-        else:  # sorted coordinates: a lower bound of the distance over permutations
-            bound = np.linalg.norm(np.sort(P, axis=-1) - np.sort(e), axis=-1)
-            near = bound <= radius
-            dist = np.full(len(P), np.inf)
-            if near.any():
-                matched, g = self.symmetry.match(
-                    np.broadcast_to(e, P[near].shape), P[near], tol=tol
-                )
-                moved = self.symmetry.act(g, np.broadcast_to(e, P[near].shape))
-                d = np.linalg.norm(moved - P[near], axis=-1)
-                dist[near] = np.where(np.asarray(matched, dtype=bool), d, np.inf)
-        ok = dist <= radius
-        return int(idx[np.argmin(np.where(ok, dist, np.inf))]) if ok.any() else -1
-
+    # ------------------------------------------------------------------ matching and adding
     def match(self, ends: np.ndarray) -> np.ndarray:
-        """Node id (root) of each end point within ``match_tol`` of a known point; -1 if none."""
-        out = np.full(len(ends), -1, dtype=np.int64)
-        for i, e in enumerate(ends):
-            k = self.nearest(e, self.options.match_tol)
-            if k >= 0:
-                out[i] = self.root(int(self.node[k]))
-        return out
+        """Node id (root) of each end point within ``match_tol`` of a known point (up to the
+        group); -1 if none."""
+        rows, _ = self.catalogue.match(ends, tol=self.options.match_tol)
+        return np.array(
+            [self.root(int(self.node[r])) if r >= 0 else -1 for r in rows], dtype=np.int64
+        )
 
-    # ------------------------------------------------------------------ adding points
-    def project(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Newton from states ``(m, n)``: the roots and whether each converged."""
-        if len(x) == 0:
-            return x.copy(), np.zeros(0, dtype=bool)
-        run = newton_batch(lambda z: self.system.f(z, self.p), self._solve, x, self.options.newton)
-        return run.x, run.status == Status.CONVERGED
+    def refine(self, y: np.ndarray) -> Refined:
+        """Newton from states ``(m, n)`` with the catalogue's acceptance rule."""
+        return self.catalogue.refine(y)
 
-    def add_points(self, X: np.ndarray, found_by: str) -> np.ndarray:
-        """Add critical points ``(m, n)``; return the node id (root) of each."""
+    def add_points(self, X: np.ndarray, found_by: str, residual=None) -> np.ndarray:
+        """Add critical points ``(m, n)`` (within ``dedup_tol`` of a known point: that point);
+        return the node id (root) of each."""
         X = np.asarray(X, dtype=float).reshape(-1, self.system.n)
         if len(X) == 0:
             return np.zeros(0, dtype=np.int64)
-        if self.symmetry is not None:
-            X = np.asarray(self.symmetry.canonical(X), dtype=float)
-        ds = classify(self.system, X, params=self.p, zero_tol=self.options.zero_tol)
-        eig = ds["eigenvalue_real"].values + 1j * ds["eigenvalue_imag"].values
-        nullity = ds["nullity"].values.astype(np.int64)
-        pool_index = np.empty(len(X), dtype=np.int64)
-        for i, xi in enumerate(X):
-            k = self.nearest(xi, self.options.dedup_tol)
-            if k >= 0:
-                pool_index[i] = k
-                continue
-            pool_index[i] = len(self.x)
-            self.x = np.concatenate([self.x, xi[None]])
-            self.node = np.append(self.node, self._new_node() if nullity[i] == 0 else -1)
-            self.eigenvalues = np.concatenate([self.eigenvalues, eig[i][None]])
-            self.index = np.append(self.index, int(ds["index"].values[i]))
-            self.nullity = np.append(self.nullity, nullity[i])
-            self.kind = np.append(self.kind, np.array([str(ds["kind"].values[i])], dtype=object))
-            energy = float(ds["energy"].values[i]) if "energy" in ds else np.nan
-            self.energy = np.append(self.energy, energy)
-            self.residual = np.append(
-                self.residual, float(np.linalg.norm(self.system.f(xi, self.p)))
-            )
-            self.found_by = np.append(self.found_by, np.array([found_by], dtype=object))
-        if np.any(self.node < 0):
+        start = len(self.catalogue)
+        rows = self.catalogue.add(X, found_by, tol=self.options.dedup_tol, residual=residual)
+        new = np.arange(start, len(self.catalogue))
+        nodes = [self._new_node() if self.nullity[r] == 0 else -1 for r in new]
+        self.node = np.concatenate([self.node, np.asarray(nodes, dtype=np.int64)])
+        if np.any(self.node[new] < 0):
             self._group_manifolds()
-        return np.array([self.root(int(self.node[k])) for k in pool_index], dtype=np.int64)
+        return np.array([self.root(int(self.node[r])) for r in rows], dtype=np.int64)
 
+    # ------------------------------------------------------------------ manifolds
     def manifold_labels(self, points: np.ndarray) -> np.ndarray:
         """Label each of the critical points ``(m, n)`` with its connected manifold of critical
         points (``0, 1, ...``; -1 for isolated points), by the rule of
@@ -188,7 +156,7 @@ class NodeTable:
         return labels[nearest]
 
     def _group_manifolds(self) -> None:
-        """(Re)group the degenerate pool points into manifold nodes, merging nodes as needed."""
+        """(Re)group the degenerate points into manifold nodes, merging nodes as needed."""
         degenerate = np.flatnonzero(self.nullity > 0)
         labels = np.full(len(self.x), -1, dtype=np.int64)
         labels[degenerate] = self.manifold_labels(self.x[degenerate])

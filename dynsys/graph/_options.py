@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._newton import NewtonOptions
 from .._options import Options, flag, integer, nested, number
-from ..fixedpoints import NewtonOptions
 from ..integrate import FlowOptions
 
 __all__ = ["GraphOptions"]
@@ -83,7 +83,9 @@ class GraphOptions(Options):
 
     eps: float = number(1e-4, "relative offset of a start off a saddle")
     max_offset: float = number(1e-2, "largest relative offset")
-    flow: FlowOptions = nested(FlowOptions, "how trajectories are integrated", _DEFAULT_FLOW)
+    flow: FlowOptions = nested(  # noqa: RUF009 - a frozen FlowOptions, shared safely
+        FlowOptions, "how trajectories are integrated", _DEFAULT_FLOW
+    )
     rescue_factor: float = number(
         1e3, "refine orbits stopped by a limit with |f| <= rescue_factor * converge_tol"
     )

@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 
 from .._status import status_names
+from ..errors import InputError
 
 __all__ = [
     "Barrier",
@@ -39,7 +40,7 @@ def is_special(G: nx.DiGraph, node) -> bool:
 def _index(G: nx.DiGraph, node) -> int:
     value = G.nodes[node].get("index")
     if value is None:
-        raise ValueError(
+        raise InputError(
             f"node {node!r} has no `index` attribute; give every node its number of unstable "
             "directions (critical_point_graph does)."
         )
@@ -60,7 +61,7 @@ def _require(G: nx.DiGraph, *nodes) -> None:
 def _require_energy(G: nx.DiGraph, what: str, *nodes) -> None:
     for node in nodes:
         if not np.isfinite(_energy(G, node)):
-            raise ValueError(
+            raise InputError(
                 f"{what} needs node energies; node {node!r} has energy "
                 f"{G.nodes[node].get('energy')!r} (graphs of general systems have none)."
             )
@@ -198,7 +199,7 @@ def lowest_barrier(G: nx.DiGraph, a, b) -> Barrier:
         If ``a`` or ``b`` is not a node.
     networkx.NetworkXNoPath
         If no chain of edges joins them.
-    ValueError
+    dynsys.errors.InputError
         If a node has no finite energy.
 
     Examples
@@ -256,8 +257,8 @@ def minimum_energy_path(G: nx.DiGraph, a, b) -> EnergyPath:
 
     Raises
     ------
-    networkx.NodeNotFound, networkx.NetworkXNoPath, ValueError
-        As for :func:`lowest_barrier`; ValueError also if an edge of the chain has no path.
+    networkx.NodeNotFound, networkx.NetworkXNoPath, dynsys.errors.InputError
+        As for :func:`lowest_barrier`; InputError also if an edge of the chain has no path.
 
     Examples
     --------
@@ -277,7 +278,7 @@ def minimum_energy_path(G: nx.DiGraph, a, b) -> EnergyPath:
         edge, back = ((u, v), False) if G.has_edge(u, v) else ((v, u), True)
         attrs = G.edges[edge]
         if attrs.get("path") is None:
-            raise ValueError(f"edge {edge} has no `path`; minimum_energy_path needs trajectories.")
+            raise InputError(f"edge {edge} has no `path`; minimum_energy_path needs trajectories.")
         x = np.asarray(attrs["path"], dtype=float)
         e = np.asarray(attrs.get("path_energy", np.full(len(x), np.nan)), dtype=float)
         xs.append(x[::-1] if back else x)
@@ -314,7 +315,7 @@ def spurious_minima(G: nx.DiGraph, tol: float = 1e-8) -> list:
 
     Raises
     ------
-    ValueError
+    dynsys.errors.InputError
         If a minimum has no finite energy, or ``tol`` is negative.
 
     Examples
@@ -326,7 +327,7 @@ def spurious_minima(G: nx.DiGraph, tol: float = 1e-8) -> list:
     [1]
     """
     if not tol >= 0:
-        raise ValueError(f"`tol` must be a non-negative energy; got {tol!r}.")
+        raise InputError(f"`tol` must be a non-negative energy; got {tol!r}.")
     found = minima(G)
     _require_energy(G, "spurious_minima", *found)
     if not found:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm, qmc
 
-from ..integrate import FlowOptions, flow
+from ..integrate import flow
 from ._options import GraphOptions
 
 __all__ = ["Traced", "sphere_directions", "start_states", "trace", "unstable_basis"]
@@ -101,21 +101,6 @@ class Traced:
     arc_length: np.ndarray  # (m,)
 
 
-def _flow_options(
-    options: GraphOptions, converge_tol: float, t_max: float, save_times=None
-) -> FlowOptions:
-    return FlowOptions(
-        method=options.method,
-        t_max=t_max,
-        rtol=options.rtol,
-        atol=options.atol,
-        converge_tol=converge_tol,
-        escape_radius=options.escape_radius,
-        max_steps=options.max_steps,
-        save_times=save_times,
-    )
-
-
 def _keep_even_in_arc_length(path: np.ndarray, points: int) -> np.ndarray:
     """Indices of at most ``points`` states of a path, evenly spaced in arc length (ends kept)."""
     if len(path) <= points:
@@ -149,7 +134,7 @@ def trace(
         system,
         starts,
         params=params,
-        options=_flow_options(options, converge_tol, options.t_max),
+        options=options.flow.replace(converge_tol=converge_tol),
         progress=progress,
     )
     status = first["status"].values.astype(np.int64)
@@ -159,7 +144,7 @@ def trace(
     times: list[np.ndarray] = [np.zeros(0)] * m
     arc = np.zeros(m)
     horizon = np.where(t_final > 0, 2.0 ** np.ceil(np.log2(np.maximum(t_final, 1e-300))), 0.0)
-    horizon = np.minimum(horizon, options.t_max)
+    horizon = np.minimum(horizon, options.flow.t_max)
     chunk = max(1, _SAVED_VALUES_PER_BATCH // (options.path_resolution * system.n))
     for T in np.unique(horizon):
         group = np.flatnonzero(horizon == T)
@@ -174,7 +159,9 @@ def trace(
                 system,
                 starts[members],
                 params=params,
-                options=_flow_options(options, converge_tol, T, tuple(grid.tolist())),
+                options=options.flow.replace(
+                    converge_tol=converge_tol, t_max=float(T), save_times=tuple(grid.tolist())
+                ),
             )
             for row, i in enumerate(members):
                 paths[i], times[i], arc[i] = _path(

@@ -1,0 +1,102 @@
+"""Options of the basin computations, checked on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._newton import NewtonOptions
+from .._options import Options, flag, integer, nested, number, text
+from ..integrate import FlowOptions
+
+__all__ = ["BasinOptions"]
+
+
+@dataclass(frozen=True)
+class BasinOptions(Options):
+    """How :func:`~dynsys.basins.basin_map`, :func:`~dynsys.basins.basin_probabilities` and
+    :func:`~dynsys.basins.basin_probability_sweep` follow orbits and name where they end.
+
+    Parameters
+    ----------
+    flow : FlowOptions
+        How orbits are followed; by default Dormand-Prince 5(4) with ``t_max = 1000``,
+        ``rtol = 1e-8``, ``atol = 1e-10``. Its ``converge_tol`` is the ``|f|`` at which an orbit
+        has arrived; None (default) takes the one arrival rule of dynsys
+        (``10 Lambda (atol + rtol s)`` over the known points, see
+        :func:`dynsys._points.arrival_tolerance`); a smaller value is raised to that floor with
+        a warning, and the result records ``converge_tol_requested``, ``converge_tol_used`` and
+        why. Gradient descent (``method="gradient_descent"``) needs ``learning_rate``.
+    newton : NewtonOptions
+        Newton settings that verify end points and given attractors.
+    match_tol : float
+        An end point is a known point when within ``match_tol * max(1, |x|_inf)`` of it
+        (Euclidean, up to the symmetry group).
+    refine_tol : float
+        An end point that matches no known point is refined by Newton; the root counts only when
+        it lies within ``refine_tol * max(1, |x|_inf)`` of the end point and meets
+        ``newton.tol``; otherwise the orbit's outcome is ``unverified``.
+    zero_tol : float
+        Relative zero of eigenvalues in the classification of the points.
+    discover : bool
+        Refine end points that match no known point and add what Newton verifies; off, such
+        orbits end ``unmatched``.
+    reference_name : str
+        Role name of the attractor that matches the ``reference`` state (e.g. the teacher).
+    confidence : float
+        Level of the Wilson intervals ``ci_low``/``ci_high``.
+    target_width : float or None
+        Sequential Monte Carlo: after each round of ``n`` draws, stop when every interval is
+        narrower than this; otherwise draw another round, up to ``max_samples``.
+    max_samples : int
+        Sample budget of the sequential mode.
+    track_tol : float or None
+        Sweeps of a system parameter: an attractor at one value continues one of the previous
+        value only within ``track_tol * max(1, |x|_inf)`` (see
+        :func:`~dynsys.basins.basin_probability_sweep`).
+    keep_states : bool
+        Monte Carlo: also return ``x0(sample, state)`` and ``x_final(sample, state)``.
+    chunk_size : int
+        Orbits per chunk of work (the unit of parallel work and of resumable run folders).
+    workers : int or None
+        Processes of a local pool (``executor="processes"``); None: one per core.
+
+    Raises
+    ------
+    dynsys.errors.OptionError
+        Naming the option and the value given.
+
+    Examples
+    --------
+    >>> BasinOptions().flow.t_max, BasinOptions().match_tol
+    (1000.0, 0.0001)
+    >>> BasinOptions(confidence=1.0)
+    Traceback (most recent call last):
+    ...
+    dynsys.errors.OptionError: BasinOptions: `confidence` must be a number in (0, 1); got 1.0.
+    """
+
+    flow: FlowOptions = nested(
+        FlowOptions, "how orbits are followed", FlowOptions(t_max=1000.0, rtol=1e-8, atol=1e-10)
+    )
+    newton: NewtonOptions = nested(NewtonOptions, "Newton settings that verify end points")
+    match_tol: float = number(1e-4, "an end point is a known point within this (relative)")
+    refine_tol: float = number(1e-2, "Newton may move an end point this far to verify it")
+    zero_tol: float = number(1e-8, "relative zero of eigenvalues")
+    discover: bool = flag(True, "refine unmatched end points and add the verified points")
+    reference_name: str = text("teacher", "role name of the attractor at the reference state")
+    confidence: float = number(0.95, "level of the Wilson intervals", below=1.0)
+    target_width: float | None = number(
+        None, "draw rounds until every interval is narrower than this", below=1.0, allow_none=True
+    )
+    max_samples: int = integer(1_000_000, "sample budget of the sequential mode")
+    track_tol: float | None = number(
+        None, "sweeps: largest relative move of an attractor between values", allow_none=True
+    )
+    keep_states: bool = flag(False, "also return the initial and final states of samples")
+    chunk_size: int = integer(1000, "orbits per chunk of work")
+    workers: int | None = integer(
+        None,
+        "processes of a local pool (executor 'processes'; none: one per core)",
+        allow_none=True,
+        in_attrs=False,
+    )
