@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from ._group import StateGroup, check_group
 from ._newton import NewtonOptions, newton_batch, solver_for
-from ._status import Status, status_names
+from ._status import Status
 from ._validate import as_state_batch
 from .stability import classify
 
@@ -173,6 +173,7 @@ class PointCatalogue:
     >>> refined = catalogue.refine(np.array([[0.999, 0.001], [0.4, 0.1]]))
     >>> refined.x.round(12).tolist()
     [[1.0, 0.0], [0.0, 0.0]]
+    >>> from dynsys import status_names
     >>> status_names(refined.status).tolist()  # the root of the second is too far from it
     ['converged', 'unverified']
     >>> catalogue.match(np.array([[1.0 + 1e-9, 0.0]]), tol=1e-6)[0].tolist()

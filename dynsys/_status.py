@@ -97,7 +97,7 @@ _TABLE: dict[Status, _Entry] = {
     Status.UNMATCHED: _Entry(
         "the orbit arrived, but at no point of the table and discovery was off.",
         "give the attractor, turn discovery on, or widen `match_tol`.",
-        ("basins", "graph"),
+        ("basins",),
     ),
     Status.NOT_DIFFERENTIABLE: _Entry(
         "the state lies where the vector field is not defined or not smooth (for ReLU networks, "
@@ -119,9 +119,10 @@ _TABLE: dict[Status, _Entry] = {
         ("basins",),
     ),
     Status.UNVERIFIED: _Entry(
-        "the orbit met the arrival test, but Newton found no fixed point within `refine_tol` of "
-        "its end point with a residual below the Newton tolerance, so no attractor could be "
-        "verified there (an explicit method on a stiff system stalls where |f| is not small).",
+        "the orbit stopped where a fixed point seemed near (it met the arrival test, or a limit "
+        "with |f| small), but Newton found none within `refine_tol` of its end point with a "
+        "residual below the Newton tolerance, so no point could be verified there (an explicit "
+        "method on a stiff system stalls where |f| is not small).",
         "tighten the flow's `converge_tol` or `rtol`, or use an implicit method for stiff systems.",
         ("basins", "graph"),
     ),

@@ -15,7 +15,7 @@ stray temporary file, which has a name no ``*.nc`` pattern matches and which may
 
 Every file carries provenance in its root attributes: ``created_by = "dynsys"`` and
 ``dynsys_version`` (added when the object does not have them yet: results from
-``dynsys._dataset.provenance`` already carry these and the system, parameters and tolerances),
+``dynsys.io.provenance`` already carry these and the system, parameters and tolerances),
 and the file-level markers ``dynsys_format`` (the version of this file layout) and
 ``dynsys_object`` (``"Dataset"`` or ``"DataTree"``), which :func:`load` checks and removes.
 """
@@ -33,10 +33,19 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._dataset import provenance, status_variable
 from ._netcdf_codec import decode_dataset, encode_dataset
 from .errors import FileFormatError
 
-__all__ = ["FORMAT_VERSION", "atomic_write_path", "load", "load_tree", "save"]
+__all__ = [
+    "FORMAT_VERSION",
+    "atomic_write_path",
+    "load",
+    "load_tree",
+    "provenance",
+    "save",
+    "status_variable",
+]
 
 FORMAT_VERSION = 1
 """Version of the file layout that :func:`save` writes; :func:`load` reads this one and older."""

@@ -39,9 +39,9 @@ import xarray as xr
 from _common import new_figure, run_cli, save_outputs
 from matplotlib.figure import Figure
 
-from dynsys._dataset import provenance, status_variable
-from dynsys.basins._statistics import wilson_interval
+from dynsys.basins import wilson_interval
 from dynsys.integrate import FlowOptions, flow
+from dynsys.io import provenance, status_variable
 from dynsys.models.cnn import conv_teacher_student, random_start, spurious_minimum
 
 P_FILTER = 6

@@ -53,8 +53,8 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from dynsys._status import Status, status_names
-from dynsys.basins._statistics import wilson_interval
+from dynsys import Status, status_names
+from dynsys.basins import wilson_interval
 from dynsys.fixedpoints import find_fixed_points
 from dynsys.graph import (
     GraphOptions,

@@ -56,8 +56,9 @@ import xarray as xr
 from _common import new_figure, save_outputs
 from matplotlib.figure import Figure
 
-from dynsys._status import Status
+from dynsys import Status
 from dynsys.basins import (
+    BasinOptions,
     FlowOptions,
     NetworkInit,
     basin_probabilities,
@@ -122,15 +123,12 @@ def protocol_runs(
         NetworkInit(fan_in=d),
         runs,
         seed=RNG_SEED * 1000 + 10 * d + extra,
-        flow_options=options,
+        options=BasinOptions(
+            flow=options, match_tol=MATCH_TOL, keep_states=True, chunk_size=CHUNK, workers=workers
+        ),
         symmetry=UnitInputSymmetry(K, d),
-        match_tol=MATCH_TOL,
-        refine=False,
         reference=np.eye(d).ravel() if extra == 0 else None,
-        keep_states=True,
-        chunk_size=CHUNK,
         executor=executor,
-        workers=workers,
         run_dir=run_dir,
         progress=progress,
     )

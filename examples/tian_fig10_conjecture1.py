@@ -52,7 +52,7 @@ from _common import new_figure, run_cli, save_outputs
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from dynsys._dataset import provenance
+from dynsys.io import provenance
 
 BAND = 1e-3  # radians excluded around the zero set of L (edges of the cone, theta12 = 0 or pi)
 _PI_LONG = np.longdouble("3.14159265358979323846264338327950288")

@@ -42,7 +42,7 @@ from _common import new_figure, run_cli, save_outputs
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from dynsys._dataset import provenance
+from dynsys.io import provenance
 from dynsys.models.relu import monte_carlo, orthonormal_teacher, population_gating
 
 SLOPE_BAND = (-0.6, -0.4)  # the 1/sqrt(N) law, asserted at the default size

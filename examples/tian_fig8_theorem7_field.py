@@ -37,10 +37,9 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from dynsys._dataset import provenance
 from dynsys.fixedpoints import find_fixed_points
 from dynsys.integrate import trajectory
-from dynsys.io import atomic_write_path, save
+from dynsys.io import atomic_write_path, provenance, save
 from dynsys.models.reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
 from dynsys.models.relu import teacher_student
 from dynsys.stability import classify

@@ -38,9 +38,9 @@ import xarray as xr
 from _common import new_figure, run_cli, save_outputs
 from matplotlib.figure import Figure
 
-from dynsys._dataset import provenance, status_variable
-from dynsys._status import Status
+from dynsys import Status
 from dynsys.integrate import FlowOptions, flow
+from dynsys.io import provenance, status_variable
 from dynsys.models.relu import distance_to_teacher, loss, teacher_student
 from dynsys.stability import classify
 

@@ -51,20 +51,21 @@ from matplotlib.figure import Figure
 from scipy.integrate import quad
 from scipy.special import betainc
 
-from dynsys._dataset import provenance
 from dynsys.basins import (
+    BasinOptions,
     SmallBall,
     basin_probabilities,
     basin_probability_sweep,
     wilson_interval,
 )
 from dynsys.integrate import FlowOptions
+from dynsys.io import provenance
 from dynsys.models.relu import random_teacher, teacher_student
 from phase.basins import draw_probability_curves
 
-# converge_tol sits above the level (about rtol |x| |lambda|) where an explicit adaptive
-# Runge-Kutta method hovers around a stable point once steps are limited by stability
-FLOW = FlowOptions(method="dopri5", t_max=2_000.0, rtol=1e-9, atol=1e-12, converge_tol=1e-8)
+# converge_tol is left to the arrival rule: 10 |lambda| (atol + rtol |x|), just above the level
+# where an explicit adaptive Runge-Kutta method hovers around a stable point (about 1e-8 here)
+FLOW = FlowOptions(method="dopri5", t_max=2_000.0, rtol=1e-9, atol=1e-12)
 MATCH_TOL = 1e-6  # an end point within this distance of w* (|w*| = 1) counts as the teacher
 SEED = 20170006
 TEACHER = "teacher"
@@ -208,12 +209,11 @@ def run_cell(w_star: np.ndarray, r: float, n_runs: int, rng) -> Runs:
         teacher_student(w_star[None, :]),
         SmallBall(radius=r),
         n_runs,
-        flow_options=FLOW,
-        match_tol=MATCH_TOL,
+        options=BasinOptions(
+            flow=FLOW, match_tol=MATCH_TOL, reference_name=TEACHER, keep_states=True
+        ),
         reference=w_star,
-        reference_name=TEACHER,
         seed=int(rng.integers(2**62)),
-        keep_states=True,
     )
     x0, x_final = ds["x0"].values, ds["x_final"].values
     return Runs(
@@ -239,10 +239,8 @@ def sweep_dimension(d: int, sizes: Sizes, seed: int) -> xr.Dataset:
         radii,
         SmallBall(radius=float(radii[0])),
         sizes.n_runs,
-        flow_options=FLOW,
-        match_tol=MATCH_TOL,
+        options=BasinOptions(flow=FLOW, match_tol=MATCH_TOL, reference_name=TEACHER),
         reference=w_star,
-        reference_name=TEACHER,
         seed=seed + d,
     )
     ds["param"].attrs.update(long_name="radius r of the ball of starts", units="|w*|")

@@ -230,7 +230,7 @@ def test_bad_arguments_are_named():
         BasinOptions(target_width=2.0)
     with pytest.raises(ValueError, match="`match_tol`"):
         BasinOptions(match_tol=0.0)
-    with pytest.raises(TypeError, match="`symmetry` must be a dynsys.symmetry.StateGroup"):
+    with pytest.raises(TypeError, match=r"`symmetry` must be a dynsys\.symmetry\.StateGroup"):
         basin_probabilities(pitchfork_normal_form(), UniformBox(), 10, symmetry=object())
 
 

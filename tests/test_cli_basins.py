@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dynsys import Status
 from dynsys.cli import main
 from dynsys.io import load
 
@@ -78,9 +79,12 @@ def test_odd_grid_puts_one_column_on_the_saddle(tmp_path):
     assert main(["analyze", str(spec), "--out", str(tmp_path / "o")]) == 0
     ds = load(tmp_path / "o" / "basins.nc")
     label = rows_by_x(ds)
-    fraction = ds["fraction"].sel(attractor=[label[-1.0], label[0.0], label[1.0]]).values
+    # the column reaches the saddle, a verified fixed point that does not attract
+    stalled = -Status.NOT_ATTRACTING
+    assert np.all(ds["label"].sel(x=0.0).values == stalled)
+    fraction = ds["fraction"].sel(attractor=[label[-1.0], stalled, label[1.0]]).values
     np.testing.assert_array_equal(fraction, [4 / 9, 1 / 9, 4 / 9])
-    assert str(ds["attractor_kind"].sel(attractor=label[0.0]).values) == "saddle-1"
+    assert str(ds["attractor_kind"].sel(attractor=stalled).values) == "not_attracting"
     assert not (tmp_path / "o" / "basins.png").exists()  # figure = false
     assert (tmp_path / "o" / "fixed_points.nc").is_file()
 
@@ -151,9 +155,11 @@ def test_orbits_without_an_attractor_are_reported(tmp_path, capsys):
     assert main(["analyze", str(spec), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     ds = load(tmp_path / "o" / "basins.nc")
-    assert float(ds["fraction"].sel(attractor=-1)) == 1.0  # none converges by t = 0.01
-    assert "not converged" in out
-    assert "note: 12 orbit(s) did not converge before basins.flow.t_max" in out
+    # none arrives by t = 0.01: all end at the time limit, and the note says what to change
+    assert float(ds["fraction"].sel(attractor=-Status.TIME_LIMIT)) == 1.0
+    assert "time_limit" in out
+    assert "note: 12 orbit(s) time_limit: the final time was reached" in out
+    assert "raise `t_max`" in out
 
 
 def test_disabled_table_is_skipped_by_analyze(tmp_path):
@@ -166,7 +172,7 @@ def test_disabled_table_is_skipped_by_analyze(tmp_path):
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('mode = "map"\ngird = 3\n', "`basins` has unknown key(s) ['gird'] for mode 'map'"),
+        ('mode = "map"\ngird = 3\n', "unknown key(s) ['basins.gird'] in [basins]"),
         ('mode = "mapp"\n', "`basins.mode` must be one of ['map', 'probabilities', 'sweep']"),
         ("n = 10\n", "[basins] sets ['basins.n'] but no `basins.mode`"),
         ('mode = "map"\nfigure = "yes"\n', "`basins.figure` must be true or false"),
@@ -178,7 +184,7 @@ def test_disabled_table_is_skipped_by_analyze(tmp_path):
         ),
         (
             'mode = "map"\ngrid = { axes = { x = [0, 1], y = [0, 1] } }\nflow = { tmax = 1 }\n',
-            "`basins.flow`:",
+            "`basins.flow.tmax` is not a key here",
         ),
     ],
 )

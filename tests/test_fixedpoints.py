@@ -352,7 +352,7 @@ def test_find_fixed_points_rejects_bad_input():
         find_fixed_points(system, [0.0, 0.0], bounds=[0.0, 1.0])
     with pytest.raises(ValueError, match="low <= high"):
         find_fixed_points(system, [0.0, 0.0], bounds=[(1.0, 0.0), (0.0, 1.0)])
-    with pytest.raises(TypeError, match="`symmetry` must be a dynsys.symmetry.StateGroup"):
+    with pytest.raises(TypeError, match=r"`symmetry` must be a dynsys\.symmetry\.StateGroup"):
         find_fixed_points(system, [0.0, 0.0], symmetry=object())
     with pytest.raises(UnknownParameterError):
         find_fixed_points(system, [0.0, 0.0], params={"K": 2.0})

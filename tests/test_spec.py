@@ -6,8 +6,6 @@ import pytest
 
 from dynsys import SpecError, UnknownParameterError
 from dynsys.cli.schema import schema_for
-
-ANALYZE_SCHEMA = schema_for("analyze")
 from dynsys.cli.spec import load_spec, resolve_system
 from dynsys.models import MODELS
 
@@ -20,6 +18,9 @@ params = { r = 10 }
 lower = [-30, -30, 0]
 upper = [30, 30, 50]
 """
+
+
+ANALYZE_SCHEMA = schema_for("analyze")
 
 
 def write(tmp_path, text):
@@ -42,7 +43,7 @@ def test_good_spec_gets_defaults_and_builds_system(tmp_path):
         ("[fixed_points]\nseed = 3\n", r"unknown key\(s\) \['fixed_points.seed'\]"),
         ("[fixed_points]\nseeds = 'many'\n", r"`fixed_points.seeds` must be an integer"),
         ("[fixed_points]\nseeds = -5\n", r"`fixed_points.seeds` must be > 0"),
-        ("[fixed_points]\ntol = 0\n", r"`fixed_points.tol` must be > 0"),
+        ("[fixed_points]\ntol = 0\n", r"`fixed_points.tol` must be a positive number"),
         ("[portrait]\nenabled = 1\n", r"`portrait.enabled` must be true or false"),
         ("[plot]\nx = 1\n", r"unknown key\(s\) \['plot'\]"),
     ],

@@ -19,17 +19,29 @@ from ..basins import (
     basin_probability_sweep,
 )
 from ..errors import DynsysError, SpecError
-from .spec import Key, OptionsTable, non_negative, one_of, positive
+from .spec import Key, OptionsTable, non_negative, positive
 
-__all__ = ["BASINS_TABLE", "MODES", "run_basins_table", "sampler_from_table"]
+__all__ = [
+    "BASINS_TABLE",
+    "MODES",
+    "changed_keys",
+    "run_basins_table",
+    "sampler_from_table",
+]
 
 MODES = ("map", "probabilities", "sweep")
+
+
+def _mode(value: str) -> str | None:
+    return None if value in ("", *MODES) else f"must be one of {list(MODES)}, got {value!r}"
+
+
 _SAMPLERS = {"uniform": UniformBox, "gaussian": Gaussian, "network": NetworkInit, "ball": SmallBall}
 
 BASINS_TABLE = OptionsTable(
     BasinOptions,
     extra={
-        "mode": Key("str", "", one_of("", *MODES), "map, probabilities or sweep (none: no stage)"),
+        "mode": Key("str", "", _mode, "map, probabilities or sweep (none: no stage)"),
         "grid": Key(
             "free",
             {},
@@ -59,6 +71,23 @@ BASINS_TABLE = OptionsTable(
 )
 """The ``[basins]`` spec table: the BasinOptions fields (``[basins.flow]``, ``[basins.newton]``
 as sub-tables) and the keys that say what to compute and where."""
+
+
+def changed_keys(table: Mapping[str, Any]) -> list[str]:
+    """The keys of a validated ``[basins]`` table that differ from their defaults (options
+    fields by their top-level name), not counting ``enabled``, ``figure`` and ``progress``."""
+    out = [
+        k
+        for k, key in BASINS_TABLE.extra.items()
+        if k not in ("enabled", "figure", "progress") and table[k] != key.default
+    ]
+    defaults = BASINS_TABLE.defaults()
+    out += [
+        name
+        for name in BasinOptions.spec_fields()
+        if getattr(table["options"], name) != getattr(defaults, name)
+    ]
+    return out
 
 
 def sampler_from_table(spec: Mapping[str, Any]):

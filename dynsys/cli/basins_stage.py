@@ -26,7 +26,7 @@ import xarray as xr
 
 from .._status import explain
 from ..errors import SpecError
-from .basins_spec import BASINS_TABLE, MODES, run_basins_table
+from .basins_spec import BASINS_TABLE, MODES, changed_keys, run_basins_table
 
 __all__ = [
     "BASINS_TABLE",
@@ -62,8 +62,12 @@ def basins_requested(spec: dict[str, Any]) -> bool:
         return False
     if table["mode"]:
         return True
-    if table["options"] != BASINS_TABLE.defaults() or table["grid"] or table["sampler"]:
-        raise SpecError(f"[basins] sets options but no `basins.mode`; choose one of {list(MODES)}.")
+    changed = changed_keys(table)
+    if changed:
+        raise SpecError(
+            f"[basins] sets {[f'basins.{k}' for k in changed]} but no `basins.mode`; choose one "
+            f"of {list(MODES)}."
+        )
     return False
 
 

@@ -83,9 +83,7 @@ class GraphOptions(Options):
 
     eps: float = number(1e-4, "relative offset of a start off a saddle")
     max_offset: float = number(1e-2, "largest relative offset")
-    flow: FlowOptions = nested(  # noqa: RUF009 - a frozen FlowOptions, shared safely
-        FlowOptions, "how trajectories are integrated", _DEFAULT_FLOW
-    )
+    flow: FlowOptions = nested(FlowOptions, "how trajectories are integrated", _DEFAULT_FLOW)
     rescue_factor: float = number(
         1e3, "refine orbits stopped by a limit with |f| <= rescue_factor * converge_tol"
     )
