@@ -1,9 +1,16 @@
 """dynsys: dynamical-systems analysis with numerical continuation.
 
-The public API on one screen; each name lives in a module with one job.
+The public API on one screen. A System (or GradientSystem) is the object every algorithm takes;
+each family of algorithms is a package (``dynsys.integrate``, ``dynsys.fixedpoints``,
+``dynsys.symmetry``, ``dynsys.continuation``, ``dynsys.basins``, ``dynsys.graph``) over a small
+kernel: the System, stability, the one outcome table (:class:`Status`, :func:`explain`), the one
+options base (:class:`Options`), errors and I/O.
 """
 
+from ._options import Options
 from ._status import Status, explain, status_names
+from ._version import __version__
+from .basins import BasinOptions, basin_map, basin_probabilities, basin_probability_sweep
 from .continuation import (
     ContinuationOptions,
     bifurcation_diagram,
@@ -15,7 +22,10 @@ from .errors import (
     ContinuationError,
     DynsysError,
     FileFormatError,
+    InputError,
+    InputTypeError,
     InvalidSystemError,
+    OptionError,
     SpecError,
     UnknownParameterError,
 )
@@ -24,25 +34,32 @@ from .graph import GraphOptions, critical_point_graph
 from .integrate import FlowOptions, flow, trajectory
 from .io import load, load_tree, save
 from .stability import classify, classify_eigenvalues
-from .system import GradientSystem, System
-
-__version__ = "0.1.0"
+from .system import DescentKernel, GradientSystem, System
 
 __all__ = [
+    "BasinOptions",
     "ContinuationError",
     "ContinuationOptions",
+    "DescentKernel",
     "DynsysError",
     "FileFormatError",
     "FlowOptions",
     "GradientSystem",
     "GraphOptions",
+    "InputError",
+    "InputTypeError",
     "InvalidSystemError",
     "NewtonOptions",
+    "OptionError",
+    "Options",
     "SpecError",
     "Status",
     "System",
     "UnknownParameterError",
     "__version__",
+    "basin_map",
+    "basin_probabilities",
+    "basin_probability_sweep",
     "bifurcation_diagram",
     "classify",
     "classify_eigenvalues",

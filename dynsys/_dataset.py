@@ -32,7 +32,7 @@ def provenance(system=None, **settings: Any) -> dict[str, Any]:
     >>> attrs["system"], attrs["param_r"], attrs["tol"]
     ('lorenz', 28.0, 1e-10)
     """
-    from . import __version__
+    from ._version import __version__
 
     attrs: dict[str, Any] = {
         "created_by": FORMAT_NAME,

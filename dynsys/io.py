@@ -175,7 +175,7 @@ def _require_backend() -> None:
 
 
 def _stamped(attrs: dict[Hashable, Any], kind: str, tree_name: Hashable = None) -> dict:
-    from . import __version__
+    from ._version import __version__
 
     out = dict(attrs)
     out.setdefault("created_by", "dynsys")
@@ -294,7 +294,7 @@ def _check_header(attrs: dict[Hashable, Any], path: Path) -> str:
             "integer >= 1): the file is damaged; write it again with dynsys.io.save()."
         )
     if version > FORMAT_VERSION:
-        from . import __version__
+        from ._version import __version__
 
         raise FileFormatError(
             f"{path} was written by a newer dynsys (file format {int(version)}; dynsys "

@@ -11,6 +11,7 @@ finiteness are checked there, with errors that say what was expected and what ca
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -20,9 +21,9 @@ import scipy.sparse as sp
 
 from ._fd import fd_derivative_scalar, fd_gradient, fd_jacobian
 from ._validate import as_state_batch, check_names, check_params
-from .errors import InvalidSystemError, UnknownParameterError
+from .errors import InputTypeError, InvalidSystemError, UnknownParameterError
 
-__all__ = ["GradientSystem", "System"]
+__all__ = ["DescentKernel", "GradientSystem", "System"]
 
 Params = Mapping[str, Any]
 VectorField = Callable[[np.ndarray, Params], np.ndarray]
@@ -43,6 +44,37 @@ def _shape_error(what: str, got, expected, n: int, hint: str = "") -> InvalidSys
         f"`{what}` returned shape {tuple(got)}; expected {tuple(expected)} for n={n} states. "
         f"{hint}".rstrip()
     )
+
+
+class DescentKernel(ABC):
+    """The one hook by which a model speeds up gradient descent ``x <- x - eta grad V``.
+
+    :func:`dynsys.integrate.flow` runs a batch of descents in numpy; once at most
+    :attr:`max_batch` runs remain (and no states are saved), it hands each of them to
+    :meth:`run`, which must apply the same update and the same stopping rules (a compiled loop,
+    for example: a lone run otherwise pays numpy's dispatch per iteration). A model passes its
+    kernel to :class:`GradientSystem` (``descent_kernel=``); results must not depend on it.
+    """
+
+    max_batch: int = 12
+    """Largest number of remaining runs that are handed over."""
+
+    @abstractmethod
+    def run(
+        self,
+        x: np.ndarray,
+        k: int,
+        *,
+        learning_rate: float,
+        converge_tol: float | None,
+        converge_block: int | None,
+        escape_radius: float,
+        k_time: int,
+        max_steps: int,
+        g: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, int, int, float]:
+        """Descend from state ``x`` (gradient ``g``) at iteration ``k`` until a stopping rule
+        holds; return ``(x, k, status code, |grad V|^2)`` at the last iterate."""
 
 
 class System:
@@ -258,6 +290,11 @@ class System:
         return MappingProxyType(self._params)
 
     @property
+    def descent_kernel(self) -> DescentKernel | None:
+        """The model's own gradient-descent loop (:class:`DescentKernel`), or None."""
+        return None
+
+    @property
     def has_analytic_jacobian(self) -> bool:
         """True when the Jacobian is the user's analytic one, not finite differences."""
         return self._has_analytic_jac
@@ -383,6 +420,8 @@ class GradientSystem(System):
         differences of the gradient otherwise.
     dfdp : callable, optional
         Analytic derivative of the *vector field* ``-grad V`` with respect to a parameter.
+    descent_kernel : DescentKernel, optional
+        The model's own gradient-descent loop for the last runs of a batch.
 
     Examples
     --------
@@ -410,7 +449,14 @@ class GradientSystem(System):
         name: str = "gradient system",
         probe: np.ndarray | Sequence[float] | None = None,
         check_jacobian: bool = True,
+        descent_kernel: DescentKernel | None = None,
     ) -> None:
+        if descent_kernel is not None and not isinstance(descent_kernel, DescentKernel):
+            raise InputTypeError(
+                "`descent_kernel` must be a dynsys.system.DescentKernel; got "
+                f"{type(descent_kernel).__name__}."
+            )
+        self._descent_kernel = descent_kernel
         if not callable(V):
             raise InvalidSystemError(f"`V` must be callable V(x, p); got {type(V).__name__}.")
         for label, fn in (("grad", grad), ("hess", hess)):
@@ -435,6 +481,11 @@ class GradientSystem(System):
     def _check_callables(self, check_jacobian: bool) -> None:
         self._check_potential()
         super()._check_callables(check_jacobian)
+
+    @property
+    def descent_kernel(self) -> DescentKernel | None:
+        """The model's own gradient-descent loop (:class:`DescentKernel`), or None."""
+        return self._descent_kernel
 
     def _neg_grad(self, x, p):
         return -self._raw_grad(x, p)

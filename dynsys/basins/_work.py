@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .._execution import ChunkTask, SystemRef, unpack_system
-from ..integrate._options import FlowOptions
+from ..integrate import FlowOptions
 from ._samplers import Sampler
 from ._statistics import chunk_rng
 

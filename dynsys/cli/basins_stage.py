@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._status import explain
+from .. import explain
 from ..errors import SpecError
 from .basins_spec import BASINS_TABLE, MODES, changed_keys, run_basins_table
 

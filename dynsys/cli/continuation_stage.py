@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._status import Status, explain, status_names
+from .. import Status, explain, status_names
 from ..continuation import ContinuationOptions
 from ..errors import SpecError
 from .spec import Key, OptionsTable, non_negative, one_of, positive

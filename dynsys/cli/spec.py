@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._options import Options, ReferenceRow
+from .. import Options
 from ..errors import OptionError, SpecError
 from ..system import System
 
 __all__ = [
     "Key",
     "OptionsTable",
+    "SpecKey",
     "Table",
     "load_spec",
     "reference",
@@ -207,7 +208,18 @@ def _options_table(data: dict[str, Any], rule: OptionsTable, dotted: str) -> dic
     return out
 
 
-def reference(schema: Table, prefix: str = "") -> Iterator[ReferenceRow]:
+@dataclass(frozen=True)
+class SpecKey:
+    """One key of the spec reference: dotted name, type, default, one-line doc and rule."""
+
+    key: str
+    type: str
+    default: Any
+    doc: str
+    expected: str
+
+
+def reference(schema: Table, prefix: str = "") -> Iterator[SpecKey]:
     """Every key of ``schema``: dotted name, type, default and one-line doc.
 
     Examples
@@ -221,7 +233,7 @@ def reference(schema: Table, prefix: str = "") -> Iterator[ReferenceRow]:
         dotted = prefix + name
         if isinstance(rule, Key):
             required = rule.default is _REQUIRED
-            yield ReferenceRow(
+            yield SpecKey(
                 dotted,
                 rule.kind,
                 None if required else rule.default,
@@ -230,7 +242,8 @@ def reference(schema: Table, prefix: str = "") -> Iterator[ReferenceRow]:
             )
         elif isinstance(rule, OptionsTable):
             yield from reference(rule.extra, prefix=dotted + ".")
-            yield from rule.options_type.reference(base=rule.defaults(), prefix=dotted + ".")
+            for row in rule.options_type.reference(base=rule.defaults(), prefix=dotted + "."):
+                yield SpecKey(row.key, row.type, row.default, row.doc, row.expected)
         else:
             yield from reference(rule, prefix=dotted + ".")
 

@@ -13,7 +13,8 @@ import numpy as np
 import scipy.linalg
 
 from .._newton import StepSolver, dense_solver, sparse_solver
-from ..symmetry._subspace import as_embedding
+from ..errors import InputError
+from ..symmetry import LinearEmbedding
 
 __all__ = ["as_subspace", "project_seeds", "step_solvers"]
 
@@ -24,9 +25,9 @@ def as_subspace(subspace, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``(c, Q)``: offset and an orthonormal basis ``(n, m)`` of the subspace, or None."""
     if subspace is None:
         return None
-    emb = as_embedding(subspace)
+    emb = subspace if isinstance(subspace, LinearEmbedding) else LinearEmbedding(subspace)
     if emb.n != n:
-        raise ValueError(
+        raise InputError(
             f"`subspace` lives in dimension {emb.n}; the system has {n} states. Give a basis of "
             f"shape ({n}, m) or a LinearEmbedding into R^{n}."
         )

@@ -56,10 +56,9 @@ def descent_flow(
     last finite iterate. Saves are taken every ``save_every`` iterations
     (iteration 0 included).
 
-    ``tail`` (optional, without saves): an object with ``max_batch`` and ``run(x, k, g=...,
-    **limits) -> (x, k, code, |g|^2)`` that finishes the last ``max_batch`` orbits one at a time
-    with the same rules (a compiled loop: small batches cost numpy's call overhead per
-    iteration).
+    ``tail`` (optional, without saves): the system's :class:`~dynsys.system.DescentKernel`, which
+    finishes the last ``tail.max_batch`` orbits one at a time with the same rules (a compiled
+    loop: small batches cost numpy's call overhead per iteration).
     """
     eta = learning_rate
     k_time, _ = iteration_limit(t_max, eta, max_steps)

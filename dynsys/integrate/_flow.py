@@ -285,7 +285,7 @@ def _integrate(system, p, x0, record: BatchRecord, options: FlowOptions, save_ti
         tail = None
         if system.is_gradient:
             direction = record.counted(lambda x: system.gradient(x, p))
-            tail = getattr(system, "descent_tail", None)
+            tail = system.descent_kernel
         else:  # explicit Euler: x <- x + eta f(x)
             direction = record.counted(lambda x: -system.f(x, p))
         descent_flow(

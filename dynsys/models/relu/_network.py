@@ -299,6 +299,7 @@ def teacher_student(
     a_star=None,
     train_a: bool = False,
     name: str = "relu_teacher_student",
+    compiled: bool = True,
 ) -> GradientSystem:
     """Return the gradient flow of a student network learning from a ReLU teacher.
 
@@ -316,6 +317,9 @@ def teacher_student(
         Make ``a`` part of the state (layout ``[W.ravel(), a]``).
     name : str
         Name stamped on results.
+    compiled : bool
+        With fixed output weights, let gradient descent finish the last runs of a batch in a
+        compiled loop (when numba is installed); the results are the same either way.
 
     Returns
     -------
@@ -323,8 +327,8 @@ def teacher_student(
         Potential :func:`loss`, analytic gradient and Hessian; no parameters. At a state with a
         zero hidden unit the gradient and Hessian are NaN (see :func:`singular_mask`). With
         fixed output weights, ``flow(method="gradient_descent")`` finishes the last few runs of
-        a batch in a compiled loop with the same stopping rules (attribute ``descent_tail``;
-        present when numba is installed).
+        a batch in a compiled loop with the same stopping rules (its ``descent_kernel``, when
+        numba is installed).
 
     Raises
     ------
@@ -387,18 +391,17 @@ def teacher_student(
 
     probe_W = np.random.default_rng(20170001).standard_normal((K, d)) / np.sqrt(d)
     probe = pack_state(probe_W, np.linspace(0.8, 1.2, K) if train_a else None)
-    system = GradientSystem(
+    compiled = compiled and not train_a and importlib.util.find_spec("numba") is not None
+    return GradientSystem(
         V,
         state_names(K, d, train_a=train_a),
         grad=grad,
         hess=hess,
         name=name,
         probe=probe,
-    )
-    if not train_a and importlib.util.find_spec("numba") is not None:
         # gradient descent finishes its last runs in a compiled loop
-        system.descent_tail = TeacherDescentTail(fixed)
-    return system
+        descent_kernel=TeacherDescentTail(fixed) if compiled else None,
+    )
 
 
 def _check_on_singular(on_singular) -> None:

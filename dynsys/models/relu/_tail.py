@@ -7,13 +7,14 @@ network and iteration at 1,000 networks, numpy's vectorised arccos is hard to be
 that approach a minimum with a small Hessian eigenvalue take 1e5 to 1e6 iterations and end up
 alone in their batch: in the spurious-minimum experiment they were most of the wall time. This
 module runs such runs to the end in one compiled loop per run (numba), with the stopping rules of
-:func:`dynsys._descent.descent_flow`.
+:func:`dynsys.integrate.flow` (gradient descent).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...system import DescentKernel
 from ._fixed import FixedTeacherGradient
 
 __all__ = ["TeacherDescentTail"]
@@ -26,7 +27,7 @@ def _kernels():
     return descend
 
 
-class TeacherDescentTail:
+class TeacherDescentTail(DescentKernel):
     """Finish descent runs of a fixed-output-weight teacher-student network one at a time in a
     compiled loop (see the module notes); ``max_batch`` says from which batch size on.
 
