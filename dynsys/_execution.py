@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .errors import InputError, InputTypeError
+
 __all__ = [
     "ChunkTask",
     "SystemRef",
@@ -66,7 +68,7 @@ def plan_chunks(n_items: int, chunk_size: int, *, first_index: int = 0, start: i
     [(0, 0, 2), (1, 2, 2), (2, 4, 1)]
     """
     if chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
+        raise InputError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
     tasks = []
     for k, offset in enumerate(range(0, n_items, chunk_size)):
         size = min(chunk_size, n_items - offset)
@@ -102,7 +104,7 @@ class SystemRef:
     def __post_init__(self) -> None:
         module, sep, attr = self.factory.partition(":")
         if not (module and sep and attr):
-            raise ValueError(
+            raise InputError(
                 f"`factory` must look like 'package.module:function'; got {self.factory!r}."
             )
         object.__setattr__(self, "kwargs", dict(self.kwargs))
@@ -113,7 +115,7 @@ class SystemRef:
         module, _, attr = self.factory.partition(":")
         fn = getattr(importlib.import_module(module), attr, None)
         if not callable(fn):
-            raise TypeError(f"SystemRef: module {module!r} has no callable {attr!r}.")
+            raise InputTypeError(f"SystemRef: module {module!r} has no callable {attr!r}.")
         system = fn(**self.kwargs)
         return system.with_params(**self.params) if self.params else system
 
@@ -135,7 +137,7 @@ def pack_system(system) -> SystemRef | bytes:
     try:
         import cloudpickle
     except ImportError:  # pragma: no cover - cloudpickle comes with the dask extra
-        raise TypeError(
+        raise InputTypeError(
             f"the system {system.name!r} cannot be pickled for other processes (it holds "
             "closures) and cloudpickle is not installed. Install dask (`pip install "
             "'dynsys[dask]'`) or pass `SystemRef('package.module:factory', kwargs)`."
@@ -176,7 +178,7 @@ def _prepare_run_dir(run_dir: Path, fingerprint: Mapping[str, Any]) -> None:
         if found != wanted:
             diff = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
             key = diff[0]
-            raise ValueError(
+            raise InputError(
                 f"the run folder {str(run_dir)!r} holds a run with other settings (`{key}` was "
                 f"{found.get(key)!r}, now {wanted.get(key)!r}; {len(diff)} setting(s) differ). "
                 "Use a new `run_dir`, or delete this one to start over."
@@ -198,7 +200,7 @@ def _load_finished(run_dir: Path, task: ChunkTask) -> xr.Dataset | None:
         return None
     ds = load(path)
     if int(ds.attrs.get("chunk_start", -1)) != task.start or ds.sizes.get("orbit") != task.size:
-        raise ValueError(
+        raise InputError(
             f"{path} holds items {ds.attrs.get('chunk_start')}.. ({ds.sizes.get('orbit')} of "
             f"them), but this run expects {task.start}.. ({task.size}); the run folder does not "
             "belong to this run. Use a new `run_dir`."
@@ -236,7 +238,7 @@ class _Runner:
         elif isinstance(executor, cf.Executor):
             self.pool, self.kind = executor, "futures"
         else:
-            raise ValueError(
+            raise InputError(
                 "`executor` must be None or 'inprocess', 'processes', a dask scheduler address "
                 "('tcp://host:port'), a distributed.Client, or a concurrent.futures.Executor; "
                 f"got {executor!r}."

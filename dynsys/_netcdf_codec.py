@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .errors import FileFormatError
+from .errors import FileFormatError, InputError, InputTypeError
 
 __all__ = ["ATTRS_MARK", "VARIABLE_MARK", "decode_dataset", "encode_dataset"]
 
@@ -43,14 +43,14 @@ _INT64 = np.iinfo(np.int64)
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.ndarray | np.generic):
         return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    raise InputTypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _to_json(value: Any, where: str) -> str:
     try:
         return json.dumps(value, default=_json_default)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{where} cannot be stored as JSON ({exc}); {_ATTR_FIX}") from exc
+        raise InputTypeError(f"{where} cannot be stored as JSON ({exc}); {_ATTR_FIX}") from exc
 
 
 _ATTR_FIX = (
@@ -74,7 +74,7 @@ def _encode_array_attr(value: np.ndarray, where: str) -> tuple[Any, Any]:
     if kind in "USO":
         stored = _to_json(value.tolist() if kind != "S" else _bytes_list(value), where)
         return stored, ["json_array", value.dtype.str, shape]
-    raise TypeError(
+    raise InputTypeError(
         f"{where} is an array of dtype {value.dtype}, which netCDF cannot hold; {_ATTR_FIX}"
     )
 
@@ -105,7 +105,7 @@ def _encode_attr(value: Any, where: str) -> tuple[Any, Any]:
     if isinstance(value, np.generic):
         if value.dtype.kind in "iuf":
             return value, "numpy"
-        raise TypeError(
+        raise InputTypeError(
             f"{where} is a NumPy {value.dtype} scalar, which netCDF cannot hold; {_ATTR_FIX}"
         )
     if isinstance(value, int):
@@ -120,7 +120,7 @@ def _encode_attr(value: Any, where: str) -> tuple[Any, Any]:
         return _to_json(list(value), where), "tuple"
     if isinstance(value, list | dict):
         return _to_json(value, where), "json"
-    raise TypeError(
+    raise InputTypeError(
         f"{where} has type {type(value).__name__}, which netCDF cannot hold; {_ATTR_FIX}"
     )
 
@@ -183,12 +183,12 @@ def encode_attrs(attrs: Mapping[Hashable, Any], owner: str) -> dict[str, Any]:
     tags: dict[str, Any] = {}
     for key, value in attrs.items():
         if not isinstance(key, str):
-            raise TypeError(
+            raise InputTypeError(
                 f"attribute name {key!r} of {owner} is not a string; netCDF "
                 "attribute names are strings"
             )
         if key in _RESERVED:
-            raise ValueError(f"attribute `{key}` of {owner} is reserved for dynsys.io; rename it")
+            raise InputError(f"attribute `{key}` of {owner} is reserved for dynsys.io; rename it")
         stored, tag = _encode_attr(value, f"attribute `{key}` of {owner}")
         out[key] = stored
         if tag is not None:
@@ -214,7 +214,7 @@ def _encode_variable(name: str, var: xr.Variable, taken: set) -> dict[str, xr.Va
         real, imag = f"{name}_real", f"{name}_imag"
         for part in (real, imag):
             if part in taken:
-                raise ValueError(
+                raise InputError(
                     f"cannot store complex {owner}: its parts would be named `{real}` and "
                     f"`{imag}`, but `{part}` exists already; rename one of them"
                 )
@@ -236,7 +236,7 @@ def _encode_variable(name: str, var: xr.Variable, taken: set) -> dict[str, xr.Va
         values = np.asarray(var.values)
         if kind == "O" and not all(isinstance(item, str) for item in values.flat):
             bad = next(item for item in values.flat if not isinstance(item, str))
-            raise TypeError(
+            raise InputTypeError(
                 f"{owner} has dtype object and holds {bad!r} of type {type(bad).__name__}; netCDF "
                 "stores only strings from object arrays: convert it to str or to a numeric dtype"
             )
@@ -254,7 +254,9 @@ def encode_dataset(ds: xr.Dataset) -> xr.Dataset:
     data_vars: dict[str, xr.Variable] = {}
     for name, var in ds.variables.items():
         if not isinstance(name, str):
-            raise TypeError(f"variable name {name!r} is not a string; netCDF names are strings")
+            raise InputTypeError(
+                f"variable name {name!r} is not a string; netCDF names are strings"
+            )
         target = coords if name in ds.coords else data_vars
         target.update(_encode_variable(name, var, taken))
     return xr.Dataset(data_vars, coords, encode_attrs(ds.attrs, "the dataset"))

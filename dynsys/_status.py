@@ -14,6 +14,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from .errors import InputError
+
 __all__ = ["RESULTS", "Status", "explain", "status_attrs", "status_names"]
 
 
@@ -157,14 +159,16 @@ RESULTS: dict[str, tuple[Status, ...]] = {
 
 
 def _as_status(code: int | str | Status) -> Status:
-    if isinstance(code, str):
-        try:
+    names = [s.name.lower() for s in Status]
+    try:
+        if isinstance(code, str):
             return Status[code.strip().upper().replace(" ", "_").replace("-", "_")]
-        except KeyError:
-            raise KeyError(
-                f"{code!r} is not an outcome name; names are {[s.name.lower() for s in Status]}."
-            ) from None
-    return Status(int(code))
+        return Status(int(code))
+    except (KeyError, ValueError, TypeError):
+        raise InputError(
+            f"{code!r} is not an outcome code or name; codes are 0..{len(names) - 1}, names "
+            f"{names}."
+        ) from None
 
 
 def explain(code: int | str | Status) -> str:

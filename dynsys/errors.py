@@ -15,6 +15,7 @@ __all__ = [
     "InputError",
     "InputTypeError",
     "InvalidSystemError",
+    "MissingFileError",
     "OptionError",
     "SpecError",
     "UnknownParameterError",
@@ -68,3 +69,7 @@ class SpecError(DynsysError, ValueError):
 
 class FileFormatError(DynsysError, ValueError):
     """A file that dynsys did not write, or that is damaged."""
+
+
+class MissingFileError(DynsysError, FileNotFoundError):
+    """A file or folder to read from or write into that does not exist."""

@@ -35,7 +35,7 @@ import xarray as xr
 
 from ._dataset import provenance, status_variable
 from ._netcdf_codec import decode_dataset, encode_dataset
-from .errors import FileFormatError
+from .errors import FileFormatError, InputTypeError, MissingFileError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -124,7 +124,7 @@ def atomic_write_path(path: str | os.PathLike, *, overwrite: bool = True) -> Ite
 
     Raises
     ------
-    FileNotFoundError
+    dynsys.errors.MissingFileError
         If the directory of ``path`` does not exist, or the block created no file.
     FileExistsError
         If ``path`` exists and ``overwrite`` is false (checked before and again at the rename).
@@ -142,7 +142,7 @@ def atomic_write_path(path: str | os.PathLike, *, overwrite: bool = True) -> Ite
     target = Path(path)
     directory = target.parent
     if not directory.is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             errno.ENOENT, "Directory to write into does not exist; create it first", str(directory)
         )
     if not overwrite and target.exists():
@@ -151,7 +151,7 @@ def atomic_write_path(path: str | os.PathLike, *, overwrite: bool = True) -> Ite
     try:
         yield temp
         if not temp.exists():
-            raise FileNotFoundError(
+            raise MissingFileError(
                 errno.ENOENT, "The writer created no file at the yielded temporary path", str(temp)
             )
         _fsync_file(temp)
@@ -238,7 +238,7 @@ def save(obj: xr.Dataset | xr.DataTree, path: str | os.PathLike, *, overwrite: b
     elif isinstance(obj, xr.Dataset):
         encoded = encode_dataset(obj.assign_attrs(_stamped(obj.attrs, "Dataset")))
     else:
-        raise TypeError(
+        raise InputTypeError(
             f"`obj` must be an xarray.Dataset or xarray.DataTree; got {type(obj).__name__}. "
             "Convert other results first (a critical-point graph with "
             "dynsys.graph.to_dataset())."
@@ -313,7 +313,7 @@ def _read(path: str | os.PathLike) -> tuple[xr.DataTree, str]:
     _require_backend()
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "No such file; check the path", str(path))
+        raise MissingFileError(errno.ENOENT, "No such file; check the path", str(path))
     _check_signature(path)
     try:
         with xr.open_datatree(path, engine=_ENGINE) as raw:
@@ -356,7 +356,7 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataTree:
 
     Raises
     ------
-    FileNotFoundError
+    dynsys.errors.MissingFileError
         If ``path`` does not exist.
     dynsys.errors.FileFormatError
         If the file is not netCDF-4/HDF5, was not written by :func:`save`, is damaged, or

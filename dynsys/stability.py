@@ -27,6 +27,7 @@ import xarray as xr
 
 from ._dataset import provenance, split_complex
 from ._validate import as_state_batch, check_positive
+from .errors import InputError
 
 __all__ = ["classify", "classify_eigenvalues"]
 
@@ -99,7 +100,7 @@ def classify_eigenvalues(
     zero_tol = check_positive(zero_tol, "zero_tol")
     lam = np.asarray(eigenvalues)
     if lam.ndim == 0:
-        raise ValueError(
+        raise InputError(
             "`eigenvalues` must have shape (..., k) with the spectrum on the last axis; got a "
             "scalar. Wrap one eigenvalue as [value]."
         )
@@ -201,20 +202,20 @@ def _points_from(system, x) -> tuple[np.ndarray, bool, xr.Dataset | None]:
     """States ``(m, n)`` to classify, whether one state was given, and the input Dataset."""
     if isinstance(x, xr.Dataset):
         if "x" not in x or x["x"].dims != ("point", "state"):
-            raise ValueError(
+            raise InputError(
                 "`x` is a Dataset without a variable `x(point, state)`; pass the result of "
                 "find_fixed_points() or an array of states."
             )
         states = np.asarray(x["x"].values, dtype=float)
         if states.shape[1] != system.n:
-            raise ValueError(
+            raise InputError(
                 f"`x` holds states with {states.shape[1]} components; the system has "
                 f"{system.n} states {list(system.state_names)}."
             )
         return states, False, x
     arr = as_state_batch(x, system.n, name="x")
     if arr.ndim > 2:
-        raise ValueError(
+        raise InputError(
             f"`x` has shape {arr.shape}; expected ({system.n},) for one state or "
             f"(m, {system.n}) for m states."
         )

@@ -14,6 +14,8 @@ from matplotlib.colors import BoundaryNorm, ListedColormap, to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from dynsys.errors import InputError
+
 from ._style import kind_style, label_from_attrs
 
 __all__ = ["basin_colors", "draw_basin_map", "draw_probabilities", "draw_probability_curves"]
@@ -25,7 +27,7 @@ _PALETTE = plt.get_cmap("tab20").colors[1::2] + plt.get_cmap("tab20").colors[0::
 def _require(ds: xr.Dataset, names, what: str) -> None:
     missing = [n for n in names if n not in ds.variables]
     if missing:
-        raise ValueError(f"the Dataset has no {missing}; pass a result of dynsys.basins.{what}.")
+        raise InputError(f"the Dataset has no {missing}; pass a result of dynsys.basins.{what}.")
 
 
 def basin_colors(attractors) -> dict[int, tuple]:

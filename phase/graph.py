@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 from matplotlib.collections import LineCollection
 
+from dynsys.errors import InputError
 from dynsys.graph import disconnectivity_tree, is_special, minima
 
 from ._style import kind_style
@@ -154,11 +155,11 @@ def draw_graph(
     names = str(G.graph.get("state_names", "")).split()
     sample = next((G.nodes[k]["x"] for k in G if "x" in G.nodes[k] and not is_special(G, k)), None)
     if layout not in ("auto", "state", "energy"):
-        raise ValueError(f"`layout` must be 'auto', 'state' or 'energy'; got {layout!r}.")
+        raise InputError(f"`layout` must be 'auto', 'state' or 'energy'; got {layout!r}.")
     two_d = sample is not None and np.size(sample) == 2
     in_plane = layout == "state" or (layout == "auto" and (plane is not None or two_d))
     if in_plane and sample is None:
-        raise ValueError("layout='state' needs node states `x`; use layout='energy'.")
+        raise InputError("layout='state' needs node states `x`; use layout='energy'.")
     segments = []
     if in_plane:
         i, j = _plane_indices(names or list(range(np.size(sample))), plane)

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import Normalize
 
+from dynsys.errors import InputError
 from dynsys.system import System
 
 from ._style import kind_style
@@ -33,20 +34,20 @@ def _plane_indices(system_or_names, plane) -> tuple[int, int]:
     names = list(getattr(system_or_names, "state_names", system_or_names))
     if plane is None:
         if len(names) < 2:
-            raise ValueError("a phase portrait needs at least two state variables.")
+            raise InputError("a phase portrait needs at least two state variables.")
         return 0, 1
     if len(plane) != 2:
-        raise ValueError(f"`plane` must name two state variables; got {plane!r}.")
+        raise InputError(f"`plane` must name two state variables; got {plane!r}.")
     out = []
     for item in plane:
         if isinstance(item, str):
             if item not in names:
-                raise ValueError(f"`plane` names {item!r}, not a state variable of {names}.")
+                raise InputError(f"`plane` names {item!r}, not a state variable of {names}.")
             out.append(names.index(item))
         else:
             out.append(int(item))
     if out[0] == out[1]:
-        raise ValueError(f"`plane` must name two different state variables; got {plane!r}.")
+        raise InputError(f"`plane` must name two different state variables; got {plane!r}.")
     return out[0], out[1]
 
 
@@ -154,7 +155,7 @@ def draw_energy(
     >>> _ = draw_energy(mueller_brown(), ((-1.5, 1.2), (-0.5, 2.0)), resolution=30)
     """
     if not getattr(system, "is_gradient", False):
-        raise ValueError("`draw_energy` needs a GradientSystem (a potential to shade).")
+        raise InputError("`draw_energy` needs a GradientSystem (a potential to shade).")
     ax = ax or plt.gca()
     xs, ys, states, _, _ = _grid(system, region, plane, base, resolution)
     with np.errstate(all="ignore"):

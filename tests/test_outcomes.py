@@ -124,8 +124,9 @@ def test_every_code_has_a_name_a_meaning_and_a_fix():
         assert " Fix: " in rest and len(rest.split(" Fix: ")[0]) > 20
         assert explain(code.name.lower()) == explain(int(code)) == text
         assert any(code in RESULTS[kind] for kind in RESULTS)
-    with pytest.raises(KeyError, match="not an outcome name"):
-        explain("converged-ish")
+    for bad in ("converged-ish", 99, None):
+        with pytest.raises(ValueError, match="not an outcome code or name"):
+            explain(bad)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
+
 __all__ = ["Plane"]
 
 
@@ -19,7 +21,7 @@ def _axis_values(name: str, spec) -> np.ndarray:
         if float(num) == int(num) and int(num) >= 2:
             values = np.linspace(float(low), float(high), int(num))
     if values.ndim != 1 or values.size < 1 or not np.all(np.isfinite(values)):
-        raise ValueError(
+        raise InputError(
             f"Plane: axis `{name}` must be a 1-D array of finite coordinates or a triple "
             f"(low, high, num); got {spec!r}."
         )
@@ -60,7 +62,7 @@ class Plane:
 
     def __post_init__(self) -> None:
         if not isinstance(self.axes, Mapping) or len(self.axes) != 2:
-            raise ValueError(
+            raise InputError(
                 "Plane: `axes` must map exactly two axis names to coordinates, e.g. "
                 f"{{'x': (-2, 2, 200), 'y': (-2, 2, 200)}}; got {self.axes!r}."
             )
@@ -68,7 +70,7 @@ class Plane:
         object.__setattr__(self, "axes", axes)
         if self.directions is not None:
             if set(self.directions) != set(axes):
-                raise ValueError(
+                raise InputError(
                     f"Plane: `directions` must give one vector per axis {sorted(axes)}; got "
                     f"{sorted(self.directions)}."
                 )
@@ -88,30 +90,30 @@ class Plane:
         n = system.n
         base = np.zeros(n) if self.base is None else self.base
         if base.shape != (n,) or not np.all(np.isfinite(base)):
-            raise ValueError(
+            raise InputError(
                 f"Plane: `base` must be a finite state of shape ({n},); got shape {base.shape}."
             )
         if self.directions is None:
             unknown = [a for a in self.names if a not in system.state_names]
             if unknown:
-                raise ValueError(
+                raise InputError(
                     f"Plane: axes {unknown} are not states of {system.name!r} "
                     f"{list(system.state_names)}; name two states, or give `directions`."
                 )
             if self.names[0] == self.names[1]:
-                raise ValueError("Plane: the two axes name the same state.")
+                raise InputError("Plane: the two axes name the same state.")
             dirs = np.zeros((2, n))
             for row, name in enumerate(self.names):
                 dirs[row, system.state_names.index(name)] = 1.0
             return base, dirs
         dirs = np.stack([self.directions[a] for a in self.names])
         if dirs.shape != (2, n) or not np.all(np.isfinite(dirs)):
-            raise ValueError(
+            raise InputError(
                 f"Plane: each direction must be a finite vector of shape ({n},); got "
                 f"{[np.shape(self.directions[a]) for a in self.names]}."
             )
         if np.linalg.matrix_rank(dirs) < 2:
-            raise ValueError("Plane: the two directions are parallel; they must span a plane.")
+            raise InputError("Plane: the two directions are parallel; they must span a plane.")
         return base, dirs
 
     def states(self, system) -> np.ndarray:
@@ -127,7 +129,7 @@ def as_plane(grid) -> Plane:
         return grid
     if isinstance(grid, Mapping):
         return Plane(grid)
-    raise TypeError(
+    raise InputTypeError(
         "`grid` must be a Plane or a mapping of two state names to coordinates, e.g. "
         f"{{'x': (-2, 2, 200), 'v': (-2, 2, 200)}}; got {type(grid).__name__}."
     )

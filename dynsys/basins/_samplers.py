@@ -15,13 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
+
 __all__ = ["Gaussian", "NetworkInit", "Sampler", "SmallBall", "UniformBox", "describe_sampler"]
 
 
 def _floats(value, name: str, owner: str) -> tuple[float, ...]:
     arr = np.atleast_1d(np.asarray(value, dtype=float))
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise ValueError(
+        raise InputError(
             f"{owner}: `{name}` must be a finite number or a 1-D sequence of them; got {value!r}."
         )
     return tuple(arr.tolist())
@@ -29,7 +31,7 @@ def _floats(value, name: str, owner: str) -> tuple[float, ...]:
 
 def _broadcast(values: tuple[float, ...], n: int, name: str, owner: str) -> np.ndarray:
     if len(values) not in (1, n):
-        raise ValueError(
+        raise InputError(
             f"{owner}: `{name}` has {len(values)} values; the system has {n} states. Give one "
             f"value (used for every state) or {n}."
         )
@@ -39,7 +41,7 @@ def _broadcast(values: tuple[float, ...], n: int, name: str, owner: str) -> np.n
 def _positive(value, name: str, owner: str) -> float:
     v = float(value)
     if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{owner}: `{name}` must be a finite positive number; got {value!r}.")
+        raise InputError(f"{owner}: `{name}` must be a finite positive number; got {value!r}.")
     return v
 
 
@@ -76,7 +78,7 @@ class UniformBox(Sampler):
         low = _broadcast(self.low, n, "low", "UniformBox")
         high = _broadcast(self.high, n, "high", "UniformBox")
         if np.any(high <= low):
-            raise ValueError(
+            raise InputError(
                 f"UniformBox: `high` must exceed `low` in every state; got low={low.tolist()}, "
                 f"high={high.tolist()}."
             )
@@ -101,7 +103,7 @@ class Gaussian(Sampler):
         object.__setattr__(self, "mean", _floats(self.mean, "mean", "Gaussian"))
         std = _floats(self.std, "std", "Gaussian")
         if min(std) <= 0:
-            raise ValueError(f"Gaussian: `std` must be positive; got {self.std!r}.")
+            raise InputError(f"Gaussian: `std` must be positive; got {self.std!r}.")
         object.__setattr__(self, "std", std)
 
     def sample(self, rng: np.random.Generator, size: int, n: int) -> np.ndarray:
@@ -141,12 +143,12 @@ class NetworkInit(Sampler):
             if value is None and name == "fan_out":
                 continue
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(
+                raise InputError(
                     f"NetworkInit: `{name}` must be a positive integer; got {value!r}."
                 )
         object.__setattr__(self, "gain", _positive(self.gain, "gain", "NetworkInit"))
         if self.distribution not in ("normal", "uniform"):
-            raise ValueError(
+            raise InputError(
                 f"NetworkInit: `distribution` must be 'normal' or 'uniform'; got "
                 f"{self.distribution!r}."
             )

@@ -19,12 +19,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
+from ..errors import InputError
+
 __all__ = ["chunk_rng", "chunk_seed", "exact_coverage", "widths_below", "wilson_interval"]
 
 
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"`confidence` must lie in (0, 1); got {confidence!r}.")
+        raise InputError(f"`confidence` must lie in (0, 1); got {confidence!r}.")
     return float(ndtri(0.5 + 0.5 * confidence))
 
 
@@ -70,7 +72,7 @@ def wilson_interval(successes, trials, *, confidence: float = 0.95):
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     if np.any(k < 0) or np.any(k > n):
-        raise ValueError(
+        raise InputError(
             f"`successes` must lie in [0, trials]; got successes={successes!r}, trials={trials!r}."
         )
     k, n = np.broadcast_arrays(k, n)
@@ -142,7 +144,7 @@ def chunk_seed(seed: int | np.random.SeedSequence | None, chunk: int) -> np.rand
     """
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     if chunk < 0:
-        raise ValueError(f"`chunk` must be >= 0; got {chunk}.")
+        raise InputError(f"`chunk` must be >= 0; got {chunk}.")
     return np.random.SeedSequence(
         root.entropy, spawn_key=(*root.spawn_key, int(chunk)), pool_size=root.pool_size
     )

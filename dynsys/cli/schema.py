@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from ..errors import InputError
 from .analyze import PORTRAIT_TABLE
 from .basins_stage import BASINS_TABLE
 from .continuation_stage import CONTINUATION_TABLE, START_TABLE
@@ -40,7 +41,7 @@ def schema_for(command: str) -> dict[str, Any]:
      'region', 'start']
     """
     if command not in COMMANDS:
-        raise ValueError(f"unknown command {command!r}; one of {list(COMMANDS)}")
+        raise InputError(f"unknown command {command!r}; one of {list(COMMANDS)}")
     region = REGION_TABLE if command in ("analyze", "graph") else OPTIONAL_REGION_TABLE
     return {
         "model": MODEL_TABLE,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import Options
-from ..errors import OptionError, SpecError
+from ..errors import MissingFileError, OptionError, SpecError
 from ..system import System
 
 __all__ = [
@@ -253,14 +253,14 @@ def load_spec(path: str | Path, schema: Table) -> dict[str, Any]:
 
     Raises
     ------
-    FileNotFoundError
-        If the file does not exist.
+    dynsys.errors.MissingFileError
+        If the file does not exist (a FileNotFoundError too).
     SpecError
         If it is not valid TOML or does not match the schema.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"spec file {str(path)!r} does not exist.")
+        raise MissingFileError(f"spec file {str(path)!r} does not exist.")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

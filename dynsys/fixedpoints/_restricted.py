@@ -72,7 +72,7 @@ def project_seeds(x0: np.ndarray, subspace, residual) -> np.ndarray:
         bad = np.flatnonzero(normal > _INVARIANCE_TOL * (1.0 + np.linalg.norm(f, axis=-1)))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(
+        raise InputError(
             f"`subspace` is not invariant: at the projection of seed {i} the vector field has a "
             f"component {normal[i]:.3g} normal to it (|f| = {np.linalg.norm(f[i]):.3g}). Give "
             "an invariant subspace, e.g. dynsys.symmetry.fixed_point_subspace of symmetries of "

@@ -21,6 +21,7 @@ from scipy.integrate import solve_ivp
 
 from .._dataset import provenance, status_variable
 from .._validate import as_state_batch
+from ..errors import InputError, InputTypeError
 from ._batch import BatchRecord
 from ._descent import descent_flow, iteration_limit
 from ._options import FlowOptions
@@ -39,11 +40,11 @@ def _time_span(t_span) -> tuple[float, float]:
     try:
         t0, t1 = (float(v) for v in t_span)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"`t_span` must be an end time T or a pair (t0, t1); got {t_span!r}."
         ) from None
     if not (np.isfinite(t0) and np.isfinite(t1)) or t0 == t1:
-        raise ValueError(f"`t_span` must hold two different finite times; got ({t0}, {t1}).")
+        raise InputError(f"`t_span` must hold two different finite times; got ({t0}, {t1}).")
     return t0, t1
 
 
@@ -109,13 +110,13 @@ def trajectory(
     """
     x0 = as_state_batch(x0, system.n, name="x0")
     if x0.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"`x0` has shape {x0.shape}; expected one state of shape ({system.n},). "
             "Use flow() for a batch of orbits."
         )
     t0, t1 = _time_span(t_span)
     if method not in _SCIPY_METHODS:
-        raise ValueError(f"`method` must be one of {list(_SCIPY_METHODS)}; got {method!r}.")
+        raise InputError(f"`method` must be one of {list(_SCIPY_METHODS)}; got {method!r}.")
     p = system.resolve_params(params)
 
     def rhs(t, x):
@@ -229,10 +230,10 @@ def flow(
     """
     options = FlowOptions() if options is None else options
     if not isinstance(options, FlowOptions):
-        raise TypeError(f"`options` must be a FlowOptions; got {type(options).__name__}.")
+        raise InputTypeError(f"`options` must be a FlowOptions; got {type(options).__name__}.")
     n = system.n
     if options.converge_block is not None and n % options.converge_block:
-        raise ValueError(
+        raise InputError(
             f"FlowOptions.converge_block = {options.converge_block} does not divide the state "
             f"dimension {n} of {system.name}; give the size of one block (e.g. the input "
             "dimension d for a network state W.ravel()) or None."
@@ -249,7 +250,7 @@ def flow(
         n_saves = save_times.size
     if n_orbits * n_saves * n > _MAX_SAVED_VALUES:
         what = "`save_every`" if descent else "the number of `save_times`"
-        raise ValueError(
+        raise InputError(
             f"saving {n_saves} states of {n_orbits} orbits would take "
             f"{n_orbits * n_saves * n * 8 / 1e9:.1f} GB; increase {what} or integrate fewer "
             "orbits at a time."

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import InputError
 from ..system import GradientSystem, System
 
 __all__ = [
@@ -280,7 +281,7 @@ def bratu(n: int = 20, lam: float = 1.0, *, sparse: bool = False) -> System:
     """
     n = int(n)
     if n < 1:
-        raise ValueError(f"`n` must be a positive number of interior points; got {n}.")
+        raise InputError(f"`n` must be a positive number of interior points; got {n}.")
     h2 = 1.0 / (n + 1) ** 2
 
     def f(u, p):

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..system import GradientSystem
 from .relu._kernel import (
     TWO_PI,
@@ -73,14 +74,14 @@ def _inputs(w, a, w_star, a_star):
     w_star, a_star = np.asarray(w_star, dtype=float), np.asarray(a_star, dtype=float)
     for label, x in (("w", w), ("a", a), ("w_star", w_star), ("a_star", a_star)):
         if x.ndim == 0:
-            raise ValueError(f"`{label}` must be a vector (..., size); got a scalar.")
+            raise InputError(f"`{label}` must be a vector (..., size); got a scalar.")
     if w.shape[-1] != w_star.shape[-1] or a.shape[-1] != a_star.shape[-1]:
-        raise ValueError(
+        raise InputError(
             f"student (filter {w.shape[-1]}, {a.shape[-1]} patches) and teacher (filter "
             f"{w_star.shape[-1]}, {a_star.shape[-1]} patches) must have the same sizes."
         )
     if np.any(np.linalg.norm(w_star, axis=-1) == 0):
-        raise ValueError("`w_star` must be nonzero: a zero teacher filter computes nothing.")
+        raise InputError("`w_star` must be nonzero: a zero teacher filter computes nothing.")
     p, k = w.shape[-1], a.shape[-1]
     batch = np.broadcast_shapes(w.shape[:-1], a.shape[:-1], w_star.shape[:-1], a_star.shape[:-1])
     return [np.broadcast_to(x, (*batch, n)) for x, n in ((w, p), (a, k), (w_star, p), (a_star, k))]
@@ -193,7 +194,7 @@ def _filter(x_w, weight_norm):
 
 def _singular(out, x_w, on_singular, trailing, what):
     if on_singular not in ("raise", "nan"):
-        raise ValueError(f"`on_singular` must be 'raise' or 'nan'; got {on_singular!r}.")
+        raise InputError(f"`on_singular` must be 'raise' or 'nan'; got {on_singular!r}.")
     bad = np.all(x_w == 0.0, axis=-1)
     if not np.any(bad):
         return out
@@ -328,16 +329,16 @@ def spurious_minimum(w_star, a_star) -> np.ndarray:
     """
     w_star, a_star = np.asarray(w_star, dtype=float), np.asarray(a_star, dtype=float)
     if w_star.ndim != 1 or a_star.ndim != 1:
-        raise ValueError("`w_star` and `a_star` must be vectors (one teacher).")
+        raise InputError("`w_star` and `a_star` must be vectors (one teacher).")
     r_star = float(np.linalg.norm(w_star))
     if r_star == 0.0:
-        raise ValueError("`w_star` must be nonzero.")
+        raise InputError("`w_star` must be nonzero.")
     k = a_star.size
     system_matrix = (np.pi - 1.0) * np.eye(k) + 1.0
     a_s = r_star * np.linalg.solve(system_matrix, a_star.sum() - a_star)
     overlap = float(a_s @ a_star)
     if overlap >= 0.0:
-        raise ValueError(
+        raise InputError(
             f"this teacher has no spurious local minimum at the filter -w*: a_s . a* = "
             f"{overlap:.6g} >= 0, so the point is a saddle. Du et al.'s minimum needs output "
             "weights a* of mixed signs or unequal sizes (k >= 3)."
@@ -403,7 +404,7 @@ def conv_teacher_student(
     """
     w_star, a_star = np.asarray(w_star, dtype=float), np.asarray(a_star, dtype=float)
     if w_star.ndim != 1 or a_star.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"`w_star` and `a_star` must be vectors; got shapes {w_star.shape}, {a_star.shape}."
         )
     _inputs(w_star, a_star, w_star, a_star)  # checks w_star != 0

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..symmetry import LinearEmbedding, LyapunovSystem
 
 __all__ = ["theorem7", "theorem7_embedding", "theorem7_loss", "theorem7_saddle"]
@@ -235,7 +236,7 @@ def theorem7_embedding(K: int) -> LinearEmbedding:
     [[0.9, 0.1], [0.1, 0.9]]
     """
     if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 2:
-        raise ValueError(f"`K` must be an integer >= 2 to build the full state; got {K!r}.")
+        raise InputError(f"`K` must be an integer >= 2 to build the full state; got {K!r}.")
     eye = np.eye(K)
     return LinearEmbedding(np.stack([eye.ravel(), (1.0 - eye).ravel()], axis=-1))
 
@@ -283,7 +284,7 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
     """
     K = float(K)
     if not np.isfinite(K) or K <= 1.0:
-        raise ValueError(
+        raise InputError(
             f"`K` must be a finite number > 1 (the field needs sqrt(K - 1)); got {K!r}."
         )
     return LyapunovSystem(

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidSystemError
+from ..errors import InputError, InputTypeError, InvalidSystemError
 from ..system import GradientSystem, System
 from ._subspace import LinearEmbedding, as_embedding, invariance_defect
 
@@ -114,7 +114,7 @@ class _Restriction:
             If the parent is not a gradient system.
         """
         if not self._parent.is_gradient:
-            raise TypeError(
+            raise InputTypeError(
                 f"`restricted_potential` needs a gradient parent; '{self._parent.name}' is a "
                 f"general {type(self._parent).__name__}."
             )
@@ -152,7 +152,7 @@ def _names(state_names, m: int) -> list[str]:
         return [f"z{i}" for i in range(m)]
     names = list(state_names)
     if len(names) != m:
-        raise ValueError(f"`state_names` must have {m} names (one per basis column); got {names}.")
+        raise InputError(f"`state_names` must have {m} names (one per basis column); got {names}.")
     return names
 
 
@@ -213,7 +213,7 @@ def restrict_to_subspace(
     """
     emb = as_embedding(basis, offset)
     if emb.n != system.n:
-        raise ValueError(
+        raise InputError(
             f"`basis` has {emb.n} rows but system '{system.name}' has n={system.n} states; the "
             "basis must be (n, m)."
         )

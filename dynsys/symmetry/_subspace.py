@@ -12,6 +12,7 @@ import numpy as np
 import scipy.linalg
 
 from .._validate import as_state_batch
+from ..errors import InputError
 from ..system import System
 
 __all__ = ["LinearEmbedding", "as_embedding", "fixed_point_subspace", "invariance_defect"]
@@ -45,21 +46,21 @@ class LinearEmbedding:
     def __init__(self, basis, offset=None) -> None:
         E = np.array(basis, dtype=float)
         if E.ndim != 2 or E.shape[1] < 1 or E.shape[1] > E.shape[0]:
-            raise ValueError(
+            raise InputError(
                 f"`basis` must be a 2-D array (n, m) with 1 <= m <= n; got shape {E.shape}."
             )
         if not np.all(np.isfinite(E)):
-            raise ValueError("`basis` has non-finite entries; give a finite matrix.")
+            raise InputError("`basis` has non-finite entries; give a finite matrix.")
         rank = np.linalg.matrix_rank(E)
         if rank < E.shape[1]:
-            raise ValueError(
+            raise InputError(
                 f"`basis` has rank {rank} < {E.shape[1]} columns: the columns must be linearly "
                 "independent. Drop the dependent ones (e.g. scipy.linalg.orth(basis))."
             )
         n = E.shape[0]
         c = np.zeros(n) if offset is None else as_state_batch(offset, n, name="offset")
         if c.shape != (n,):
-            raise ValueError(f"`offset` must have shape ({n},); got {c.shape}.")
+            raise InputError(f"`offset` must have shape ({n},); got {c.shape}.")
         self._basis = E
         self._offset = c
         self._metric = E.T @ E
@@ -120,7 +121,7 @@ def as_embedding(basis, offset=None) -> LinearEmbedding:
     """``basis`` as a :class:`LinearEmbedding` (``basis`` may already be one)."""
     if isinstance(basis, LinearEmbedding):
         if offset is not None:
-            raise ValueError("give `offset` inside the LinearEmbedding, not both.")
+            raise InputError("give `offset` inside the LinearEmbedding, not both.")
         return basis
     return LinearEmbedding(basis, offset)
 
@@ -193,11 +194,11 @@ def fixed_point_subspace(maps, *, rtol: float | None = None) -> np.ndarray:
         maps = maps[None] if maps.ndim == 2 else maps
     mats = [np.asarray(m, dtype=float) for m in maps]
     if not mats:
-        raise ValueError("`maps` is empty; give at least one (n, n) matrix.")
+        raise InputError("`maps` is empty; give at least one (n, n) matrix.")
     n = mats[0].shape[-1]
     for m in mats:
         if m.shape != (n, n):
-            raise ValueError(
+            raise InputError(
                 f"`maps` must hold square matrices of one size ({n}, {n}); got {m.shape}."
             )
     stacked = np.concatenate([m - np.eye(n) for m in mats], axis=0)

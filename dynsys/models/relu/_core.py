@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ...errors import InputError
 from ._kernel import TWO_PI, h_angle, pair_geometry, plane_vectors, safe_ratio
 
 __all__ = [
@@ -135,7 +136,7 @@ def hessian_core(W, W_star, a, a_star, train_a: bool) -> np.ndarray:
 def as_rows(X, label: str) -> np.ndarray:
     X = np.asarray(X, dtype=float)
     if X.ndim < 2:
-        raise ValueError(
+        raise InputError(
             f"`{label}` has shape {X.shape}; expected (..., units, d) with one hidden unit's "
             f"weight vector per row. For one unit write [{label}]."
         )
@@ -147,14 +148,14 @@ def weights(values, n: int, label: str) -> np.ndarray:
         return np.ones(n)
     values = np.asarray(values, dtype=float)
     if values.ndim == 0 or values.shape[-1] != n:
-        raise ValueError(f"`{label}` has shape {values.shape}; expected (..., {n}), one per unit.")
+        raise InputError(f"`{label}` has shape {values.shape}; expected (..., {n}), one per unit.")
     return values
 
 
 def network(W, W_star, a, a_star):
     W, W_star = as_rows(W, "W"), as_rows(W_star, "W_star")
     if W.shape[-1] != W_star.shape[-1]:
-        raise ValueError(
+        raise InputError(
             f"`W` has input dimension {W.shape[-1]} but `W_star` has {W_star.shape[-1]}; the "
             "student and the teacher must read the same inputs."
         )

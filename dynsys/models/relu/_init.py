@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ...errors import InputError
 from ._core import as_rows
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 def _count(value, label: str) -> int:
     n = int(value)
     if n != value or n < 1:
-        raise ValueError(f"`{label}` must be a positive integer; got {value!r}.")
+        raise InputError(f"`{label}` must be a positive integer; got {value!r}.")
     return n
 
 
@@ -66,7 +67,7 @@ def orthonormal_teacher(K: int, d: int | None = None, *, rng=None) -> np.ndarray
     K = _count(K, "K")
     d = K if d is None else _count(d, "d")
     if d < K:
-        raise ValueError(f"`d` = {d} < `K` = {K}: at most d orthonormal vectors exist in R^d.")
+        raise InputError(f"`d` = {d} < `K` = {K}: at most d orthonormal vectors exist in R^d.")
     if rng is None:
         return np.eye(K, d)
     gauss = np.random.default_rng(rng).standard_normal((d, K))
@@ -124,10 +125,10 @@ def two_unit_teacher(angle: float, d: int = 2, *, norms=(1.0, 1.0)) -> np.ndarra
     """
     angle = float(angle)
     if not 0.0 <= angle <= np.pi:
-        raise ValueError(f"`angle` must lie in [0, pi]; got {angle!r}.")
+        raise InputError(f"`angle` must lie in [0, pi]; got {angle!r}.")
     d = _count(d, "d")
     if d < 2:
-        raise ValueError(f"`d` must be at least 2 for two directions; got {d}.")
+        raise InputError(f"`d` must be at least 2 for two directions; got {d}.")
     n1, n2 = (float(v) for v in norms)
     W = np.zeros((2, d))
     W[0, 0] = n1
@@ -191,7 +192,7 @@ def small_ball_init(K: int, d: int, *, radius: float, rng, size=None) -> np.ndar
     K, d = _count(K, "K"), _count(d, "d")
     radius = float(radius)
     if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"`radius` must be a positive number; got {radius!r}.")
+        raise InputError(f"`radius` must be a positive number; got {radius!r}.")
     rng = np.random.default_rng(rng)
     shape = (*_size_shape(size), K)
     direction = rng.standard_normal((*shape, d))
@@ -231,7 +232,7 @@ def distance_to_teacher(W, W_star):
     """
     W, W_star = as_rows(W, "W"), as_rows(W_star, "W_star")
     if W_star.ndim != 2 or W.shape[-1] != W_star.shape[-1]:
-        raise ValueError(
+        raise InputError(
             f"`W_star` must have shape (K*, {W.shape[-1]}) to match `W` {W.shape}; got "
             f"{W_star.shape}."
         )
@@ -283,7 +284,7 @@ def pack_state(W, a=None) -> np.ndarray:
         return flat
     a = np.asarray(a, dtype=float)
     if a.ndim == 0 or a.shape[-1] != W.shape[-2]:
-        raise ValueError(f"`a` has shape {a.shape}; expected (..., {W.shape[-2]}).")
+        raise InputError(f"`a` has shape {a.shape}; expected (..., {W.shape[-2]}).")
     batch = np.broadcast_shapes(flat.shape[:-1], a.shape[:-1])
     return np.concatenate(
         [
@@ -306,7 +307,7 @@ def unpack_state(states, K: int, d: int, *, train_a: bool = False):
     x = np.asarray(states, dtype=float)
     n = K * d + (K if train_a else 0)
     if x.ndim == 0 or x.shape[-1] != n:
-        raise ValueError(
+        raise InputError(
             f"`states` has shape {x.shape}; expected (..., {n}) for K={K}, d={d}, "
             f"train_a={train_a}."
         )

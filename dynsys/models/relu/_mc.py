@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...errors import InputError
 from ._core import network
 
 __all__ = [
@@ -30,7 +31,7 @@ def chunk_rows(n_samples: int, floats_per_sample: int, chunk_size: int | None) -
     """Samples per chunk: ``chunk_size`` if given, else what fits the memory budget."""
     if chunk_size is not None:
         if int(chunk_size) < 1:
-            raise ValueError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
+            raise InputError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
         return min(int(chunk_size), n_samples)
     return max(1, min(n_samples, _CHUNK_FLOATS // max(1, floats_per_sample)))
 
@@ -39,7 +40,7 @@ def check_samples(n_samples) -> int:
     """``n_samples`` as an int >= 2 (a standard error needs two samples)."""
     n = int(n_samples)
     if n != n_samples or n < 2:
-        raise ValueError(f"`n_samples` must be an integer >= 2; got {n_samples!r}.")
+        raise InputError(f"`n_samples` must be an integer >= 2; got {n_samples!r}.")
     return n
 
 
@@ -143,7 +144,7 @@ def monte_carlo(
     """
     W, W_star, a, a_star = network(W, W_star, a, a_star)
     if W.ndim != 2:
-        raise ValueError(
+        raise InputError(
             f"`monte_carlo` estimates one network at a time; got a batch of shape {W.shape[:-2]}."
         )
     n_samples = check_samples(n_samples)
@@ -200,12 +201,12 @@ def conv_monte_carlo(
     """
     w, a, w_star, a_star = (np.asarray(x, dtype=float) for x in (w, a, w_star, a_star))
     if any(x.ndim != 1 for x in (w, a, w_star, a_star)):
-        raise ValueError("`w`, `a`, `w_star`, `a_star` must be vectors (one network).")
+        raise InputError("`w`, `a`, `w_star`, `a_star` must be vectors (one network).")
     if w.size != w_star.size or a.size != a_star.size:
-        raise ValueError("student and teacher must have the same filter size and patch count.")
+        raise InputError("student and teacher must have the same filter size and patch count.")
     r = float(np.linalg.norm(w))
     if r == 0.0:
-        raise ValueError("`w` must be nonzero (the loss is not differentiable at a zero filter).")
+        raise InputError("`w` must be nonzero (the loss is not differentiable at a zero filter).")
     n_samples = check_samples(n_samples)
     rng = np.random.default_rng(rng)
     p, k = w.size, a.size

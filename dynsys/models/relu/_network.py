@@ -38,6 +38,7 @@ import importlib.util
 
 import numpy as np
 
+from ...errors import InputError
 from ...system import GradientSystem
 from ._core import (
     as_rows,
@@ -113,7 +114,7 @@ def relu_kernel(U, V) -> np.ndarray:
     """
     U, V = as_rows(U, "U"), as_rows(V, "V")
     if U.shape[-1] != V.shape[-1]:
-        raise ValueError(f"`U` has rows of length {U.shape[-1]} but `V` of {V.shape[-1]}.")
+        raise InputError(f"`U` has rows of length {U.shape[-1]} but `V` of {V.shape[-1]}.")
     geo = pair_geometry(U, V)
     return geo.norm_a[..., :, None] * geo.norm_b[..., None, :] * h_angle(geo.theta) / TWO_PI
 
@@ -146,7 +147,7 @@ def population_gating(e, w) -> np.ndarray:
     """
     e, w = np.broadcast_arrays(np.asarray(e, dtype=float), np.asarray(w, dtype=float))
     if e.ndim == 0:
-        raise ValueError("`e` and `w` must be vectors of shape (..., d).")
+        raise InputError("`e` and `w` must be vectors of shape (..., d).")
     if np.any(np.linalg.norm(e, axis=-1) == 0):
         raise NotDifferentiableError("`e` must be nonzero: the gate 1(e.x > 0) needs a direction.")
     geo = pair_geometry(e[..., None, :], w[..., None, :])
@@ -282,7 +283,7 @@ def singular_mask(states, *, K: int, d: int) -> np.ndarray:
     """
     x = np.asarray(states, dtype=float)
     if x.ndim == 0 or x.shape[-1] not in (K * d, K * d + K):
-        raise ValueError(
+        raise InputError(
             f"`states` has shape {x.shape}; expected (..., {K * d}) or (..., {K * d + K}) "
             f"for K={K} units in d={d} dimensions."
         )
@@ -345,13 +346,13 @@ def teacher_student(
     """
     W_star = as_rows(W_star, "W_star")
     if W_star.ndim != 2:
-        raise ValueError(f"`W_star` must be one teacher of shape (K*, d); got {W_star.shape}.")
+        raise InputError(f"`W_star` must be one teacher of shape (K*, d); got {W_star.shape}.")
     K_star, d = W_star.shape
     K = K_star if K is None else int(K)
     if K < 1:
-        raise ValueError(f"`K` must be a positive number of hidden units; got {K}.")
+        raise InputError(f"`K` must be a positive number of hidden units; got {K}.")
     if train_a and a is not None:
-        raise ValueError(
+        raise InputError(
             "`a` is part of the state when train_a=True; drop `a=` and put the initial output "
             "weights in the state (see pack_state)."
         )
@@ -406,7 +407,7 @@ def teacher_student(
 
 def _check_on_singular(on_singular) -> None:
     if on_singular not in _ON_SINGULAR:
-        raise ValueError(f"`on_singular` must be one of {_ON_SINGULAR}; got {on_singular!r}.")
+        raise InputError(f"`on_singular` must be one of {_ON_SINGULAR}; got {on_singular!r}.")
 
 
 def _handle_singular(out, W, on_singular, trailing: int, what: str):
