@@ -92,8 +92,9 @@ def trajectory(
     xarray.Dataset
         Dims ``time``, ``state``; vars ``x(time, state)`` and, for gradient systems,
         ``energy(time)``. Attrs: provenance, ``method``, ``rtol``, ``atol``, the solver's
-        ``status`` (0 end reached, 1 terminal event, -1 failure) and ``message``, ``nfev``,
-        ``njev``, ``nlu``. A failure of the solver is reported there, not raised.
+        ``status`` (0 end reached, 1 terminal event, -1 failure) and ``message``, ``n_calls``
+        (calls of the vector field, the name :func:`flow` uses too), ``n_jacobian_calls``,
+        ``n_lu`` (LU decompositions). A failure of the solver is reported there, not raised.
 
     Raises
     ------
@@ -166,9 +167,9 @@ def trajectory(
         t_end=t1,
         status=int(sol.status),
         message=str(sol.message),
-        nfev=int(sol.nfev),
-        njev=int(sol.njev),
-        nlu=int(sol.nlu),
+        n_calls=int(sol.nfev),
+        n_jacobian_calls=int(sol.njev),
+        n_lu=int(sol.nlu),
     )
     coords = {"time": ("time", sol.t, {"long_name": "time"}), "state": states}
     return xr.Dataset(data, coords=coords, attrs=attrs)

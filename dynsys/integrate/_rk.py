@@ -190,6 +190,13 @@ def rk_flow(
     saves = _Saves(record, save_times, tab.dense, m)
     clip_to_saves = save_times.size > 0 and not tab.dense
 
+    # Invariants of the loop, row by row (row i is orbit rows[i] of the batch): y is the last
+    # accepted state at time t and v = field(y) (first same as last: the next attempt reuses
+    # it); h is the step to try next; err_prev the error norm of the last accepted step (for
+    # the PI controller). Every row attempts one step per pass (one field call per stage on the
+    # whole active batch); a rejected row keeps y, v, t and retries with a smaller h. The stop
+    # tests run on accepted states only, and finished rows are removed, so each row's result is
+    # independent of the others (only elementwise operations).
     while m:
         h_step = np.minimum(h, t_max - t)
         last = h >= t_max - t

@@ -26,7 +26,7 @@ MODELS = {
     "lorenz": lorenz,
     "mueller_brown": mueller_brown,
     "pitchfork_normal_form": pitchfork_normal_form,
-    "tian_theorem7": theorem7,
+    "theorem7": theorem7,
 }
 
 __all__ = [

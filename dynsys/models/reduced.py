@@ -8,54 +8,13 @@ student: ``K`` units; all second-layer weights 1; input ``N(0, I)``. The subspac
 is the fixed-point subspace of the permutations that act on units and inputs together
 (``W -> P W P^T``), which preserve the loss and so the gradient flow: it is invariant, and the flow
 on it is a 2-D system. Its coefficients are analytic in ``K``, which may therefore be a real
-parameter ``K > 1`` (see "Real K" below).
+parameter ``K > 1`` (see the Notes of :func:`theorem7`).
 
-Which flow is exposed
----------------------
-:func:`theorem7` is the *restricted flow*: ``x' = e_1``-component and ``y' = e_2``-component of
-``w_1'`` under the full gradient flow ``W' = -grad L(W)`` (the coordinates of the full flow in the
-basis ``(I, 1 1^T - I)`` of the subspace). With ``L(x, y; K)`` the loss on the subspace
-(:func:`theorem7_loss`), ``dL/dx = K G_x`` and ``dL/dy = K (K - 1) G_y``, so
-
-    ``x' = -(1/K) dL/dx``,  ``y' = -(1/(K (K - 1))) dL/dy``:
-
-the gradient flow of ``L`` in the metric ``diag(K, K (K - 1))`` that the embedding induces, not
-in the Euclidean metric of ``(x, y)``. It has the same orbits and equilibria as the full flow
-started on the subspace, and ``L`` is a Lyapunov function (``potential``). The Jacobian's
-eigenvalues are real and its unstable index is the Morse index of ``L`` on the subspace.
-
-Derivation (``r^2 = x^2 + (K-1) y^2 = |w_j|^2``; angles ``theta_1 = angle(w_1, e_1)``,
-``theta_2 = angle(w_1, e_2)``, ``phi = angle(w_1, w_2)``): with Tian's Theorem 1,
-``grad_{w_1} L = sum_j E[F(e, w_j)] - sum_l E[F(e, e_l)]``, ``e = w_1 / r``, and
-``E[F(e, v)] = ((pi - theta) v + |v| sin(theta) e) / (2 pi)``,
-
-    ``2 pi G_x = pi (x - 1) + (K-1) pi y + (K-1) [(x - y) phi + x (sin phi - phi)]
-                 + (theta_1 - sin theta_1 cos theta_1) - (K-1) sin theta_2 cos theta_1``
-    ``2 pi G_y = pi (x + (K-1) y - 1) - (x - y) phi + (K-1) y (sin phi - phi)
-                 + theta_2 - sin theta_1 cos theta_2 - (K-1) sin theta_2 cos theta_2``
-
-and ``(x', y') = -(G_x, G_y)``. The grouping keeps the field and its Jacobian exact where two
-units coincide (``x = y``, ``phi = 0``: the angle has a kink there but enters only through terms
-that vanish to second order). The origin (all units zero) is where the loss is not
-differentiable: the field evaluates to NaN there.
-
-Real K
-------
-For an integer ``K`` every quantity above is a polynomial in ``(x, y, K)`` or a square root or
-angle of such polynomials: ``r^2 = x^2 + (K-1) y^2``, ``t = sqrt(K-1) |y|``,
-``q^2 = r^2 sin^2 theta_2 = x^2 + (K-2) y^2``, ``w_1 . w_2 = D = 2 x y + (K-2) y^2`` and
-``r^4 - D^2 = (x - y)^2 p`` with ``p = x^2 + 2 x y + (2K-3) y^2``; the ``K - 1`` other units
-(and the ``K - 1`` other teacher directions) contribute ``K - 1`` equal terms, a factor
-polynomial in ``K``. The same expressions therefore define the field for real ``K``, analytic
-in ``K`` wherever ``r^2``, ``q^2`` and ``p`` are positive. For ``K >= 2`` they are, except at the
-origin (``q^2`` and ``p`` are sums of squares), so the field is defined on the whole punctured
-plane. For ``1 < K < 2`` the real domain is smaller: ``q^2 >= 0`` needs
-``|y| <= |x| / sqrt(2 - K)``, and ``p < 0`` for ``x/y`` strictly between the roots
-``-1 +- sqrt(4 - 2K)``. It contains the diagonal ``x = y`` (the saddle, where
-``q^2 = (K-1) y^2`` and ``p = 2K y^2``) and the axis ``y = 0`` (the teacher ``(1, 0)``) with cones
-around them; outside it no real geometry underlies the formulas, and field, Jacobian and loss
-are NaN (batch algorithms report such items as non-finite). ``K = 1`` is the boundary: ``r^2``
-loses its ``y`` term and ``sqrt(K - 1)`` is not differentiable.
+Which flow is exposed: :func:`theorem7` is the *restricted flow*, the coordinates of the full flow
+``W' = -grad L(W)`` in the basis ``(I, 1 1^T - I)`` of the subspace, i.e. the gradient flow of the
+loss on the subspace (:func:`theorem7_loss`) in the metric ``diag(K, K (K - 1))`` that the
+embedding induces. Its derivation and its domain for real ``K`` are in the Notes of
+:func:`theorem7`.
 
 References
 ----------
@@ -263,12 +222,56 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
     Returns
     -------
     LyapunovSystem
-        Named ``"tian_theorem7"``.
+        Named ``"theorem7"`` (also its name in ``dynsys.models.MODELS``).
 
     Raises
     ------
     ValueError
         If ``K`` is not a finite number ``> 1``.
+
+    Notes
+    -----
+    This is the *restricted flow*: ``x'`` is the ``e_1``-component and ``y'`` the
+    ``e_2``-component of ``w_1'`` under the full gradient flow ``W' = -grad L(W)`` (the
+    coordinates of the full flow in the basis ``(I, 1 1^T - I)`` of the subspace). With ``L(x, y; K)`` the loss on the subspace
+    (:func:`theorem7_loss`), ``dL/dx = K G_x`` and ``dL/dy = K (K - 1) G_y``, so
+
+        ``x' = -(1/K) dL/dx``,  ``y' = -(1/(K (K - 1))) dL/dy``:
+
+    the gradient flow of ``L`` in the metric ``diag(K, K (K - 1))`` that the embedding induces, not
+    in the Euclidean metric of ``(x, y)``. It has the same orbits and equilibria as the full flow
+    started on the subspace, and ``L`` is a Lyapunov function (``potential``). The Jacobian's
+    eigenvalues are real and its unstable index is the Morse index of ``L`` on the subspace.
+
+    Derivation (``r^2 = x^2 + (K-1) y^2 = |w_j|^2``; angles ``theta_1 = angle(w_1, e_1)``, ``theta_2
+    = angle(w_1, e_2)``, ``phi = angle(w_1, w_2)``): with Tian's Theorem 1, ``grad_{w_1} L = sum_j
+    E[F(e, w_j)] - sum_l E[F(e, e_l)]``, ``e = w_1 / r``, and ``E[F(e, v)] = ((pi - theta) v + |v|
+    sin(theta) e) / (2 pi)``,
+
+        ``2 pi G_x = pi (x - 1) + (K-1) pi y + (K-1) [(x - y) phi + x (sin phi - phi)]
+                     + (theta_1 - sin theta_1 cos theta_1) - (K-1) sin theta_2 cos theta_1``
+        ``2 pi G_y = pi (x + (K-1) y - 1) - (x - y) phi + (K-1) y (sin phi - phi)
+                     + theta_2 - sin theta_1 cos theta_2 - (K-1) sin theta_2 cos theta_2``
+
+    and ``(x', y') = -(G_x, G_y)``. The grouping keeps the field and its Jacobian exact where two
+    units coincide (``x = y``, ``phi = 0``: the angle has a kink there but enters only through terms
+    that vanish to second order). The origin (all units zero) is where the loss is not
+    differentiable: the field evaluates to NaN there.
+
+    Real K. For an integer ``K`` every quantity above is a polynomial in ``(x, y, K)`` or a square
+    root or angle of such polynomials: ``r^2 = x^2 + (K-1) y^2``, ``t = sqrt(K-1) |y|``, ``q^2 = r^2
+    sin^2 theta_2 = x^2 + (K-2) y^2``, ``w_1 . w_2 = D = 2 x y + (K-2) y^2`` and ``r^4 - D^2 = (x -
+    y)^2 p`` with ``p = x^2 + 2 x y + (2K-3) y^2``; the ``K - 1`` other units (and the ``K - 1``
+    other teacher directions) contribute ``K - 1`` equal terms, a factor polynomial in ``K``. The
+    same expressions therefore define the field for real ``K``, analytic in ``K`` wherever ``r^2``,
+    ``q^2`` and ``p`` are positive. For ``K >= 2`` they are, except at the origin (``q^2`` and ``p``
+    are sums of squares), so the field is defined on the whole punctured plane. For ``1 < K < 2``
+    the real domain is smaller: ``q^2 >= 0`` needs ``|y| <= |x| / sqrt(2 - K)``, and ``p < 0`` for
+    ``x/y`` strictly between the roots ``-1 +- sqrt(4 - 2K)``. It contains the diagonal ``x = y``
+    (the saddle, where ``q^2 = (K-1) y^2`` and ``p = 2K y^2``) and the axis ``y = 0`` (the teacher
+    ``(1, 0)``) with cones around them; outside it no real geometry underlies the formulas, and
+    field, Jacobian and loss are NaN (batch algorithms report such items as non-finite). ``K = 1``
+    is the boundary: ``r^2`` loses its ``y`` term and ``sqrt(K - 1)`` is not differentiable.
 
     Examples
     --------
@@ -294,6 +297,6 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
         jac=_jac,
         dfdp=lambda state, p, name: _dfdp(state, p, name),
         lyapunov=lambda state, p: theorem7_loss(state, p["K"]),
-        name="tian_theorem7",
+        name="theorem7",
         probe=[0.7, 0.2],
     )
