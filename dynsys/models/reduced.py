@@ -233,8 +233,9 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
     -----
     This is the *restricted flow*: ``x'`` is the ``e_1``-component and ``y'`` the
     ``e_2``-component of ``w_1'`` under the full gradient flow ``W' = -grad L(W)`` (the
-    coordinates of the full flow in the basis ``(I, 1 1^T - I)`` of the subspace). With ``L(x, y; K)`` the loss on the subspace
-    (:func:`theorem7_loss`), ``dL/dx = K G_x`` and ``dL/dy = K (K - 1) G_y``, so
+    coordinates of the full flow in the basis ``(I, 1 1^T - I)`` of the subspace). With
+    ``L(x, y; K)`` the loss on the subspace (:func:`theorem7_loss`), ``dL/dx = K G_x`` and
+    ``dL/dy = K (K - 1) G_y``, so
 
         ``x' = -(1/K) dL/dx``,  ``y' = -(1/(K (K - 1))) dL/dy``:
 
