@@ -23,6 +23,7 @@ from dynsys import (
 )
 from dynsys._newton import dense_solver, newton_batch
 from dynsys._status import RESULTS, status_attrs
+from dynsys.graph import to_dataset
 from dynsys.models import double_well, fold_normal_form
 
 
@@ -110,6 +111,10 @@ def _continuation_codes() -> set[Status]:
 def _graph_codes() -> set[Status]:
     G = critical_point_graph(_stiff(), [[0.0, 0.0], [1.0, 1.0]])
     H = critical_point_graph(double_well(), [[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])
+    stored = to_dataset(G)["status"]  # saved the CF way, like every other result
+    assert (
+        stored.dtype == np.int8 and stored.attrs["flag_meanings"] == status_attrs()["flag_meanings"]
+    )
     return {Status(d["status"]) for g in (G, H) for _, _, d in g.edges(data=True)}
 
 

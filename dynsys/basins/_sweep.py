@@ -13,6 +13,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .._dataset import provenance, status_variable
 from .._execution import open_executor
+from .._points import relative_scale
 from ..errors import InputError
 from ._dataset import attractor_variables
 from ._engine import BasinRun, check_count, check_sampler, draw_seed, run_samples
@@ -72,7 +73,7 @@ def _track(tables: list[Attractors], track_tol: float | None) -> list[np.ndarray
             rows, cols = linear_sum_assignment(cost)
             ok = (cost.argmin(axis=1)[rows] == cols) & (cost.argmin(axis=0)[cols] == rows)
             if track_tol is not None:
-                scale = np.maximum(1.0, np.abs(known[cols]).max(axis=-1))
+                scale = relative_scale(known[cols])
                 ok &= cost[rows, cols] <= track_tol * scale
             local[rows[ok]] = cols[ok]
         for r in np.flatnonzero(local < 0):

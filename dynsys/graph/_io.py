@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError, InputTypeError
-from ..io import atomic_write_path
+from ..io import atomic_write_path, status_variable
 
 __all__ = ["from_dataset", "read_graphml", "to_dataset", "write_graphml"]
 
@@ -189,6 +189,12 @@ def to_dataset(G: nx.DiGraph) -> xr.Dataset:
     n_state = next((v.sizes["state"] for v in data.values() if "state" in v.dims), None)
     if names and n_state == len(names):
         coords["state"] = names
+    for name, var in edge_vars.items():
+        if var.attrs.get("graph_attribute") == "status" and var.dims == ("edge",):
+            # the edge outcomes: a CF flag variable of the one status table
+            flags = status_variable(var.values, "edge")
+            flags.attrs.update(var.attrs)
+            data[name] = flags
     attrs = {k: _python(v) for k, v in G.graph.items()}
     attrs["dynsys_result"] = "critical_point_graph"
     return xr.Dataset(data, coords=coords, attrs=attrs)

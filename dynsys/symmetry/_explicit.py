@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .._group import StateGroup
+from .._points import relative_scale
 from ..errors import InputError
 from ._layout import counts_array
 
@@ -123,7 +124,7 @@ class ExplicitGroup(StateGroup):
         for lo in range(0, len(flat), step):
             part = flat[lo : lo + step]
             images = self._images(part)  # (k, order, n)
-            grid = self._tol * np.maximum(1.0, np.abs(part).max(axis=-1))[:, None, None]
+            grid = self._tol * relative_scale(part)[:, None, None]
             keys = np.concatenate([np.round(images / grid), images], axis=-1)
             for i, rows in enumerate(keys):
                 # lexsort sorts by its last key first: give the coordinates in reverse
@@ -145,7 +146,7 @@ class ExplicitGroup(StateGroup):
             d = np.linalg.norm(images - flat_ref[lo : lo + step, None, :], axis=-1)
             best[lo : lo + step] = d.argmin(axis=1)
             dist[lo : lo + step] = d.min(axis=1)
-        radius = tol * np.maximum(1.0, np.abs(flat_ref).max(axis=-1))
+        radius = tol * relative_scale(flat_ref)
         g = self._elements[best]
         return (dist <= radius).reshape(x.shape[:-1]), g.reshape(x.shape)
 
@@ -157,7 +158,7 @@ class ExplicitGroup(StateGroup):
         sizes = []
         for xi in flat:
             images = self._images(xi[None])[0]
-            radius = tol * max(1.0, float(np.abs(xi).max()))
+            radius = tol * float(relative_scale(xi))
             leaders: list[np.ndarray] = []
             for image in images:
                 if not any(np.linalg.norm(image - lead) <= radius for lead in leaders):

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .._points import relative_scale
+
 __all__ = [
     "column_search",
     "hungarian",
@@ -23,7 +25,7 @@ __all__ = [
 
 def scaled_tol(x: np.ndarray, tol: float) -> np.ndarray:
     """``tol * max(1, max |x|_inf)`` per state; shape ``(...)``."""
-    return tol * np.maximum(1.0, np.max(np.abs(x), axis=-1, initial=0.0))
+    return tol * relative_scale(x)
 
 
 def tolerant_ranks(values: np.ndarray, tol: np.ndarray) -> np.ndarray:
