@@ -213,6 +213,16 @@ class PointCatalogue:
         return len(self.x)
 
     # ------------------------------------------------------------------ canonical forms
+    @property
+    def to_canonical(self) -> np.ndarray:
+        """``(m, n)`` group elements ``g`` with ``act(g, x) = canonical`` (identity without a
+        group)."""
+        return self._to_canonical
+
+    def canonicalize(self, points) -> tuple[np.ndarray, np.ndarray]:
+        """Canonical forms of states ``(k, n)`` and the elements that give them."""
+        return self._canonicalize(np.asarray(points, dtype=float).reshape(-1, self.system.n))
+
     def _canonicalize(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         identity = np.broadcast_to(np.arange(points.shape[1]), points.shape).astype(np.int64)
         if self.symmetry is None or len(points) == 0:

@@ -125,9 +125,10 @@ def attractor_variables(
     return variables, coords
 
 
-def element_variables(g: np.ndarray | None, labels: np.ndarray, dims: tuple[str, ...]):
+def element_variables(g: np.ndarray | None, labels: np.ndarray, dims: tuple[str, ...], known=None):
     """``permutation(dims)``: index into ``permutation_table(permutation, slot)``, the distinct
-    group elements ``g`` (row 0 the identity) with ``x_final[..., g]`` close to the attractor."""
+    group elements ``g`` (row 0 the identity) with ``act(g, x_final)`` close to the attractor;
+    -1 where the orbit has no attractor or no such element was found (``known`` False)."""
     if g is None:
         return {}
     n = g.shape[-1]
@@ -142,6 +143,8 @@ def element_variables(g: np.ndarray | None, labels: np.ndarray, dims: tuple[str,
     position[order] = np.arange(len(order))
     index = position[inverse[1:]].astype(np.int64)
     index[np.asarray(labels).ravel() < 0] = -1
+    if known is not None:
+        index[~np.asarray(known).ravel()] = -1
     return {
         "permutation": xr.Variable(
             dims,
@@ -154,7 +157,7 @@ def element_variables(g: np.ndarray | None, labels: np.ndarray, dims: tuple[str,
         "permutation_table": xr.Variable(
             ("permutation", "slot"),
             table[order].astype(np.int64),
-            {"long_name": "group element g: x_final[g] is close to the attractor"},
+            {"long_name": "group element g: act(g, x_final) is close to the attractor"},
         ),
     }
 
@@ -184,7 +187,7 @@ def probability_dataset(run, attractors, out, *, sampler, seed, reference) -> xr
         reference_name=options.reference_name,
     )
     data.update(variables)
-    data.update(element_variables(out["g"], out["label"], s))
+    data.update(element_variables(out["g"], out["label"], s, out["g_known"]))
     coords.update(sample=np.arange(len(out["label"])), state=list(sys_.state_names))
     attrs = provenance(
         sys_.with_params(**run.params),

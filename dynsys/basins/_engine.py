@@ -157,7 +157,9 @@ def run_grid(
         fingerprint=run.fingerprint(kind="map", grid=states),
         progress=progress,
     )
-    out["row"], out["status"], out["g"] = attractors.label(out["x_final"], out["status"])
+    out["row"], out["status"], out["g"], out["g_known"] = attractors.label(
+        out["x_final"], out["status"]
+    )
     return out
 
 
@@ -207,7 +209,9 @@ def run_samples(
             fingerprint=fingerprint,
             progress=progress,
         )
-        out["row"], out["status"], out["g"] = attractors.label(out["x_final"], out["status"])
+        out["row"], out["status"], out["g"], out["g_known"] = attractors.label(
+            out["x_final"], out["status"]
+        )
         if not options.keep_states:
             del out["x_final"]
         parts.append(out)

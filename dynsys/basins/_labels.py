@@ -162,15 +162,17 @@ class Attractors:
         """Known point and outcome of orbits ending at ``x_final (k, n)`` with flow statuses
         ``status (k,)``.
 
-        Returns ``(row (k,), status (k,) int8, g (k, n) or None)``: the catalogue row of the
-        point each orbit reached (-1 for none), its outcome (``converged`` only for orbits at an
-        attractor), and with a group the elements ``g`` with ``act(g, x_final)`` close to it.
+        Returns ``(row (k,), status (k,) int8, g (k, n) or None, known (k,) bool)``: the
+        catalogue row of the point each orbit reached (-1 for none), its outcome (``converged``
+        only for orbits at an attractor), and with a group the elements ``g`` with
+        ``act(g, x_final)`` close to it (``known`` False where no such element was found).
         """
         options, catalogue = self.options, self.catalogue
         status = np.asarray(status, dtype=np.int8).copy()
         k, n = x_final.shape
         row = np.full(k, -1, dtype=np.int64)
         g = None if self.symmetry is None else np.broadcast_to(np.arange(n), (k, n)).copy()
+        known = np.ones(k, dtype=bool)
         arrived = np.flatnonzero(status == Status.CONVERGED)
         if arrived.size and len(catalogue):
             row[arrived], elem = catalogue.match(x_final[arrived], options.match_tol)
@@ -182,22 +184,40 @@ class Attractors:
             row[open_] = found
             status[open_] = np.where(found >= 0, status[open_], outcome)
             if g is not None:
-                self._elements(x_final, open_[found >= 0], row, g)
+                self._elements(x_final, open_[found >= 0], row, g, known)
         elif open_.size:
             status[open_] = Status.UNMATCHED
         reached = np.flatnonzero(row >= 0)
         stalled = reached[~self.attracting()[row[reached]]]
         status[stalled] = Status.NOT_ATTRACTING
-        return row, status, g
+        return row, status, g, known
 
-    def _elements(self, x_final, items, row, g) -> None:
-        """Group elements taking end points ``items`` onto the points found from them (within
-        ``refine_tol + match_tol``: the root lies that close to the group's leader)."""
-        tol = self.options.refine_tol + self.options.match_tol
+    def _elements(self, x_final, items, row, g, known) -> None:
+        """Group elements taking end points ``items`` onto the points found from them: the exact
+        match within ``match_tol`` when it holds; otherwise the element that maps canonical form
+        onto canonical form, kept when it brings the end point within ``refine_tol +
+        match_tol`` of the point (the root lies that close to the group's leader); otherwise the
+        element is unknown (``known`` False). An exact search at the loose tolerance would cost
+        up to ``d!`` for input permutations."""
+        catalogue, symmetry = self.catalogue, self.symmetry
+        loose = self.options.refine_tol + self.options.match_tol
         for r in np.unique(row[items]):
             sel = items[row[items] == r]
-            _, elem = self.symmetry.match(x_final[sel], self.catalogue.x[r], tol)
-            g[sel] = elem
+            hit, elem = catalogue.match(x_final[sel], self.options.match_tol, rows=[r])
+            ok = hit >= 0
+            g[sel[ok]] = elem[ok]
+            rest = sel[~ok]
+            if rest.size == 0:
+                continue
+            _, to_canon = catalogue.canonicalize(x_final[rest])
+            back = symmetry.inverse(catalogue.to_canonical[r])
+            elem = symmetry.compose(back, to_canon)
+            moved = symmetry.act(elem, x_final[rest])
+            close = np.linalg.norm(moved - catalogue.x[r], axis=-1) <= loose * relative_scale(
+                catalogue.x[r]
+            )
+            g[rest[close]] = elem[close]
+            known[rest[~close]] = False
 
     def labels_of(self, row: np.ndarray, status: np.ndarray) -> np.ndarray:
         """Final labels: the attractor-table row for orbits at an attractor, minus the outcome

@@ -146,7 +146,7 @@ def basin_map(
     )
     data.update(variables)
     g = None if out["g"] is None else out["g"].reshape(*shape, out["g"].shape[-1])
-    data.update(element_variables(g, label.reshape(shape), dims))
+    data.update(element_variables(g, label.reshape(shape), dims, out["g_known"].reshape(shape)))
     coords.update({a: (a, plane.axes[a], {"long_name": a}) for a in dims})
     coords.update(state=list(run.system.state_names), plane_axis=list(dims))
     attrs = provenance(
