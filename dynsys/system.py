@@ -295,6 +295,11 @@ class System:
         return None
 
     @property
+    def has_potential(self) -> bool:
+        """Whether the system has a ``potential`` (a loss, or a Lyapunov function)."""
+        return False
+
+    @property
     def has_analytic_jacobian(self) -> bool:
         """True when the Jacobian is the user's analytic one, not finite differences."""
         return self._has_analytic_jac
@@ -486,6 +491,11 @@ class GradientSystem(System):
     def descent_kernel(self) -> DescentKernel | None:
         """The model's own gradient-descent loop (:class:`DescentKernel`), or None."""
         return self._descent_kernel
+
+    @property
+    def has_potential(self) -> bool:
+        """True: the potential ``V``."""
+        return True
 
     def _neg_grad(self, x, p):
         return -self._raw_grad(x, p)

@@ -98,7 +98,7 @@ def _branch_params(branch: xr.Dataset, system) -> dict[str, float]:
 
 
 def _loss(system, branch: xr.Dataset, X: np.ndarray, P: np.ndarray) -> np.ndarray:
-    if system is None or not callable(getattr(system, "potential", None)):
+    if system is None or not system.has_potential:
         raise InputError(
             "the measure 'loss' needs `system=`, a system with a potential (a GradientSystem "
             "or a LyapunovSystem); pass the system the branch was computed for."

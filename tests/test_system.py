@@ -143,3 +143,12 @@ def test_failing_user_code_reports_probe():
 
     with pytest.raises(InvalidSystemError, match=r"failed at the probe state.*KeyError"):
         System(broken, 2)
+
+
+def test_has_potential_is_declared_not_guessed():
+    from dynsys.models import double_well, lorenz
+    from dynsys.symmetry import LyapunovSystem
+
+    assert double_well().has_potential and not lorenz().has_potential
+    lyap = LyapunovSystem(lambda x, p: -x, ["x"], lyapunov=lambda x, p: (x**2).sum(-1))
+    assert lyap.has_potential

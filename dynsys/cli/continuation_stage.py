@@ -135,7 +135,7 @@ def _measure(table: dict[str, Any], system):
     if measure in names or measure == "norm":
         return measure
     if measure in LOSS_MEASURES:
-        if not callable(getattr(system, "potential", None)):
+        if not system.has_potential:
             raise SpecError(
                 f"`continuation.measure` = {measure!r} needs a system with a potential (a "
                 f"gradient system); {system.name!r} has none. Use a state name or 'norm'."

@@ -82,7 +82,7 @@ class EquilibriumProblem:
         eig, unstable, complete = monitor_eigenvalues(J, opts.n_eigen)
         finite = eig[np.isfinite(eig)]
         thr = opts.zero_tol * max(1.0, float(np.max(np.abs(finite), initial=0.0)))
-        gradient = bool(getattr(self.system, "is_gradient", False))
+        gradient = self.system.is_gradient
         if complete or unstable is None:
             index, nullity, kind = classify_eigenvalues(
                 eig, gradient=gradient, zero_tol=opts.zero_tol

@@ -69,6 +69,11 @@ class LyapunovSystem(System):
         self._lyapunov = lyapunov
         super().__init__(f, state_names, params, **kwargs)
 
+    @property
+    def has_potential(self) -> bool:
+        """True: the Lyapunov function."""
+        return True
+
     def potential(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
         """The Lyapunov function at states ``(..., n)``; returns ``(...)``."""
         return np.asarray(self._lyapunov(np.asarray(x, dtype=float), self.resolve_params(params)))
@@ -110,7 +115,7 @@ class _Restriction:
 
         Raises
         ------
-        TypeError
+        dynsys.errors.InputTypeError
             If the parent is not a gradient system.
         """
         if not self._parent.is_gradient:
@@ -134,6 +139,12 @@ class RestrictedSystem(_Restriction, System):
     """A System restricted to an affine subspace: ``z' = E^+ f(c + E z)`` (see
     :func:`restrict_to_subspace`). ``potential`` is the restricted potential (gradient parents).
     """
+
+    @property
+    def has_potential(self) -> bool:
+        """Whether the parent is a gradient system (then its potential on the subspace is a
+        Lyapunov function of the restricted flow)."""
+        return self._parent.is_gradient
 
     def potential(self, z, params: Mapping[str, Any] | None = None) -> np.ndarray:
         """Alias of :meth:`restricted_potential` (a Lyapunov function)."""
