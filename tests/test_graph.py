@@ -372,10 +372,10 @@ def test_converge_tol_follows_the_arrival_rule_on_the_double_well():
     assert all(d["status"] == Status.CONVERGED for *_, d in H.edges(data=True))
 
 
-def test_points_that_are_not_critical_warn_and_are_kept():
-    with pytest.warns(RuntimeWarning, match="not critical points"):
-        G = critical_point_graph(double_well(), [[0.5, 0.5]])
-    assert G.nodes[0]["residual"] > 0.1
+def test_points_that_are_not_critical_are_refused():
+    # a node is a verified critical point: a given point Newton cannot verify is an error
+    with pytest.raises(ValueError, match=r"rows \[0\]\) are not critical points"):
+        critical_point_graph(double_well(), [[0.5, 0.5]])
 
 
 def test_empty_input_gives_empty_graph():

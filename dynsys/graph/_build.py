@@ -3,7 +3,6 @@ appears, then assemble the networkx graph (see :mod:`dynsys.graph` for its layou
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,22 +46,21 @@ def _input_points(system, fixed_points) -> np.ndarray:
 
 
 def _refine_input(table: NodeTable, X: np.ndarray) -> np.ndarray:
-    """Newton-refine the given points; keep (and warn about) those from which Newton finds no
-    critical point within ``refine_tol`` (the catalogue's acceptance rule)."""
+    """Newton-refine the given points (the catalogue's acceptance rule); a point from which
+    Newton finds no critical point within ``refine_tol`` is an error: a node is a verified
+    critical point, never a guess."""
     refined = table.refine(X)
     ok = refined.status == Status.CONVERGED
     if not ok.all():
         bad = np.flatnonzero(~ok)
         names, counts = np.unique(status_names(refined.status[bad]), return_counts=True)
         why = ", ".join(f"{name} {count}" for name, count in zip(names, counts, strict=True))
-        warnings.warn(
+        raise InputError(
             f"{bad.size} of the {len(X)} given points (rows {bad[:10].tolist()}) are not "
-            "critical points and Newton found none within `refine_tol` of them "
-            f"(Newton: {why}); they are kept as given (see the node attribute `residual`).",
-            RuntimeWarning,
-            stacklevel=3,
+            "critical points, and Newton finds none within `refine_tol` of them with |f| <= "
+            f"newton.tol (Newton: {why}). Give critical points, e.g. from find_fixed_points()."
         )
-    return np.where(ok[:, None], refined.x, X)
+    return refined.x
 
 
 def _traceable(table: NodeTable, node: int, rep: int) -> bool:
@@ -180,15 +178,13 @@ def critical_point_graph(
     Raises
     ------
     dynsys.errors.InputError
-        If ``fixed_points`` has the wrong shape or ``symmetry`` acts on another dimension.
+        If ``fixed_points`` has the wrong shape, holds a point that Newton cannot verify as a
+        critical point (within ``refine_tol``), or ``symmetry`` acts on another dimension.
     dynsys.errors.InputTypeError
         If ``options`` is not a GraphOptions or ``symmetry`` not a StateGroup.
 
     Warns
     -----
-    RuntimeWarning
-        If given points are not critical and Newton finds no critical point within
-        ``refine_tol`` of them (they are kept as given; see the node attribute ``residual``).
     dynsys._points.ToleranceWarning
         If ``options.flow.converge_tol`` lies below the arrival floor and was raised to it.
 
