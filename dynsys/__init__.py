@@ -34,7 +34,7 @@ from .graph import GraphOptions, critical_point_graph
 from .integrate import FlowOptions, flow, trajectory
 from .io import load, load_tree, save
 from .stability import classify, classify_eigenvalues
-from .system import DescentKernel, GradientSystem, System
+from .system import DescentKernel, GradientSystem, System, model
 
 __all__ = [
     "BasinOptions",
@@ -71,6 +71,7 @@ __all__ = [
     "flow",
     "load",
     "load_tree",
+    "model",
     "save",
     "status_names",
     "switch_branch",

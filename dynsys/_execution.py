@@ -12,6 +12,37 @@ closures, which the standard :mod:`pickle` cannot serialise (``ProcessPoolExecut
 :class:`SystemRef` (``"module:function"`` plus keyword arguments, rebuilt in each worker); standard
 pickle; ``cloudpickle`` (installed with dask), whose output plain ``pickle.loads`` reads back. When
 none works the error says to pass a ``SystemRef``.
+
+Faults. With a ``run_dir`` the folder is the only state of a run, and it is always consistent:
+
+- Every chunk file is written atomically by :func:`dynsys.io.save`, which appends a checksum
+  that :func:`dynsys.io.load` verifies. A process killed outright while writing may leave a
+  temporary file ``.chunk_<index>.nc.<pid>.<random>.tmp``; the next run on the folder deletes
+  those of processes that no longer exist.
+- A chunk file that cannot be read or does not match its checksum (truncated, overwritten) is
+  never recomputed silently: the run stops with a :class:`~dynsys.errors.FileFormatError` that
+  names the file and says to delete it and run again (the other chunks are kept).
+- A chunk that cannot be written (disk full, read-only folder, no permission) stops the run
+  with a one-line :class:`~dynsys.errors.WriteError` (an ``OSError`` with the ``errno`` of the
+  cause) naming the folder and the cause; the chunks written before are kept and a later run
+  resumes from them.
+- A worker that dies (killed, out of memory) loses its chunks: dask reschedules them by itself;
+  when dask gives up on a chunk (``KilledWorker``) it is submitted again, and a process pool
+  started here (``"processes"``) is restarted for the unfinished chunks, at most
+  ``MAX_RETRIES`` times; then the run stops with :class:`~dynsys.errors.WorkerLostError`.
+  A result is never partial.
+
+Interrupts. A ``KeyboardInterrupt`` (Ctrl-C) during :func:`run_chunks` cancels the chunks not
+started and saves those that had finished (with ``executor="processes"`` also those that were
+running: after Ctrl-C in a terminal the workers stop them at once, otherwise they are waited for,
+as the pool's shutdown would anyway). No file is left half written. It then propagates as
+:class:`RunInterrupted`, a subclass of ``KeyboardInterrupt`` (``except KeyboardInterrupt`` still
+catches it) that carries ``run_dir``, ``done``, ``total`` and ``kept`` (the chunk files in the
+folder), for a caller such as the command line to say what was kept and how to resume. It is
+deliberately not a ``DynsysError``, which is an ``Exception``: an interrupt caught by some
+``except Exception`` (say, in a loop that skips failed parameters) would not stop the program.
+An interrupt outside :func:`run_chunks` (while the end points are labelled, say) stays a plain
+``KeyboardInterrupt``; the chunks are all saved by then.
 """
 
 from __future__ import annotations
@@ -23,8 +54,9 @@ import json
 import multiprocessing
 import os
 import pickle
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,10 +64,19 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .errors import InputError, InputTypeError
+from .errors import (
+    DynsysError,
+    FileFormatError,
+    InputError,
+    InputTypeError,
+    WorkerLostError,
+    WriteError,
+)
 
 __all__ = [
+    "MAX_RETRIES",
     "ChunkTask",
+    "RunInterrupted",
     "SystemRef",
     "open_executor",
     "pack_system",
@@ -45,6 +86,11 @@ __all__ = [
 ]
 
 _MANIFEST = "manifest.json"
+# temporary files of dynsys.io.atomic_write_path: ".<name>.<pid>.<random>.tmp"
+_TEMP = re.compile(r"^\.(?:chunk_\d+\.nc|manifest\.json)\.(\d+)\.[0-9a-f]+\.tmp$")
+MAX_RETRIES = 2
+"""How many times a chunk lost with its worker is submitted again (dask ``KilledWorker``), or a
+process pool started for the run is restarted after a worker died (``BrokenProcessPool``)."""
 _ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 
 
@@ -154,6 +200,63 @@ def unpack_system(packed):
     return packed
 
 
+# ------------------------------------------------------------------------- interrupts, faults
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (``KeyboardInterrupt``) after saving its finished chunks.
+
+    Attributes
+    ----------
+    run_dir : pathlib.Path or None
+        The run folder (``None`` when the run had none: nothing was kept).
+    done, total : int
+        Chunks of the interrupted :func:`run_chunks` call that were finished, of all of them.
+    kept : int
+        Chunk files in ``run_dir`` (of every round of the run), which a rerun with the same
+        ``run_dir`` and settings loads instead of computing.
+
+    Examples
+    --------
+    >>> exc = RunInterrupted(Path("runs/a"), done=3, total=8, kept=3)
+    >>> isinstance(exc, KeyboardInterrupt), isinstance(exc, Exception)
+    (True, False)
+    >>> for part in str(exc).split("; "):
+    ...     print(part)
+    interrupted after 3 of 8 chunks
+    3 finished chunk file(s) are kept in runs/a: run again with the same run_dir to resume
+    """
+
+    def __init__(self, run_dir: Path | None, *, done: int, total: int, kept: int) -> None:
+        self.run_dir = run_dir
+        self.done = done
+        self.total = total
+        self.kept = kept
+        if run_dir is None:
+            where = "nothing was kept (pass a run_dir to make a run resumable)"
+        else:
+            where = (
+                f"{kept} finished chunk file(s) are kept in {run_dir}: run again with the same "
+                "run_dir to resume"
+            )
+        super().__init__(f"interrupted after {done} of {total} chunks; {where}")
+
+
+def _write_error(message: str, cause: OSError, path: Path) -> WriteError:
+    return WriteError(message, errno=cause.errno, filename=str(path))
+
+
+def _cause(exc: BaseException) -> str:
+    """The reason of an OSError in a few words (``No space left on device``)."""
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int) and code > 0:
+        return os.strerror(code)
+    return _one_line(f"{type(exc).__name__}: {exc}")
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 # ------------------------------------------------------------------------- run folder
 def _fingerprint_json(fingerprint: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(fingerprint, sort_keys=True, default=_json_default))
@@ -167,14 +270,54 @@ def _json_default(value):
     return repr(value)
 
 
+def _writer_alive(pid: int) -> bool:
+    if pid == os.getpid():  # this process is not writing into the folder now
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, under another user
+        return True
+    return True
+
+
+def _remove_stale_temps(run_dir: Path) -> None:
+    """Delete the temporary files left by writers killed outright (SIGKILL, power loss)."""
+    with suppress(OSError):  # housekeeping only: a folder that cannot be changed keeps them
+        for path in run_dir.iterdir():
+            match = _TEMP.match(path.name)
+            if match and not _writer_alive(int(match.group(1))):
+                path.unlink(missing_ok=True)
+
+
 def _prepare_run_dir(run_dir: Path, fingerprint: Mapping[str, Any]) -> None:
     from .io import atomic_write_path
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(
+            f"cannot create the run folder {str(run_dir)!r}: {_cause(exc)}; choose a `run_dir` "
+            "in a writable place.",
+            exc,
+            run_dir,
+        ) from exc
     wanted = _fingerprint_json(fingerprint)
     manifest = run_dir / _MANIFEST
     if manifest.exists():
-        found = json.loads(manifest.read_text(encoding="utf-8"))
+        try:
+            found = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            found, why = None, _cause(exc)
+        else:
+            why = f"it holds a JSON {type(found).__name__}, not an object"
+        if not isinstance(found, dict):
+            raise FileFormatError(
+                f"the manifest {manifest} of the run folder is damaged ({why}), so its chunks "
+                "cannot be checked against the settings; delete the folder to start over, or use "
+                "a new `run_dir`."
+            )
         if found != wanted:
             diff = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
             key = diff[0]
@@ -183,22 +326,75 @@ def _prepare_run_dir(run_dir: Path, fingerprint: Mapping[str, Any]) -> None:
                 f"{found.get(key)!r}, now {wanted.get(key)!r}; {len(diff)} setting(s) differ). "
                 "Use a new `run_dir`, or delete this one to start over."
             )
+        _remove_stale_temps(run_dir)
         return
-    with atomic_write_path(manifest) as temp:
-        temp.write_text(json.dumps(wanted, indent=1, sort_keys=True), encoding="utf-8")
+    try:
+        _remove_stale_temps(run_dir)
+        with atomic_write_path(manifest) as temp:
+            temp.write_text(json.dumps(wanted, indent=1, sort_keys=True), encoding="utf-8")
+    except OSError as exc:
+        raise _write_error(
+            f"cannot write {_MANIFEST} into the run folder {str(run_dir)!r}: {_cause(exc)}; "
+            "free space or make the folder writable (or choose another `run_dir`), then run again.",
+            exc,
+            manifest,
+        ) from exc
 
 
 def _chunk_path(run_dir: Path, task: ChunkTask) -> Path:
     return run_dir / f"chunk_{task.index:06d}.nc"
 
 
-def _load_finished(run_dir: Path, task: ChunkTask) -> xr.Dataset | None:
+def _count_chunk_files(run_dir: Path | None) -> int:
+    if run_dir is None:
+        return 0
+    try:
+        return sum(1 for _ in run_dir.glob("chunk_*.nc"))
+    except OSError:
+        return 0
+
+
+def _damaged(path: Path, reason: str) -> FileFormatError:
+    return FileFormatError(
+        f"the chunk file {path} of the run folder is damaged ({reason}); delete it and run "
+        "again to resume (the other finished chunks are kept)."
+    )
+
+
+def _read_reason(path: Path, exc: BaseException) -> str:
+    """Why ``dynsys.io.load`` could not read ``path``, in a few words and without its advice."""
+    with suppress(OSError):
+        if path.stat().st_size == 0:
+            return "the file is empty"
+    text = " ".join(str(exc).split())
+    found = re.search(r"is damaged or truncated \((.*)\); ", text)
+    if found:
+        return _one_line(found.group(1))
+    text = text.replace(str(path), "", 1).strip()
+    return _one_line(re.split(r"\. |; ", text)[0])
+
+
+def _load_chunk(path: Path) -> xr.Dataset:
+    """Load a chunk file; one that cannot be read (``dynsys.io.load`` checks the checksum that
+    ``save`` appends) is reported as damaged, with what to do."""
     from .io import load
 
+    try:
+        ds = load(path, max_bytes=None)  # our own file, its checksum verified: no size limit
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _damaged(path, _read_reason(path, exc)) from exc
+    if not isinstance(ds, xr.Dataset):
+        raise _damaged(path, f"it holds a {type(ds).__name__}, not a Dataset")
+    return ds
+
+
+def _load_finished(run_dir: Path, task: ChunkTask) -> xr.Dataset | None:
     path = _chunk_path(run_dir, task)
     if not path.exists():
         return None
-    ds = load(path)
+    ds = _load_chunk(path)
     if int(ds.attrs.get("chunk_start", -1)) != task.start or ds.sizes.get("orbit") != task.size:
         raise InputError(
             f"{path} holds items {ds.attrs.get('chunk_start')}.. ({ds.sizes.get('orbit')} of "
@@ -208,26 +404,75 @@ def _load_finished(run_dir: Path, task: ChunkTask) -> xr.Dataset | None:
     return ds
 
 
+def _save_chunk(run_dir: Path, task: ChunkTask, ds: xr.Dataset) -> None:
+    """Write a chunk file atomically; a failure to write (disk full, read-only folder) raises a
+    one-line WriteError and leaves the other chunk files as they were."""
+    from .io import save
+
+    path = _chunk_path(run_dir, task)
+    try:
+        save(ds, path)
+    except OSError as exc:  # dynsys.errors.WriteError, or any OSError on the way
+        raise _write_error(
+            f"could not write chunk {task.index} into the run folder {str(run_dir)!r}: "
+            f"{_cause(exc)}; the {_count_chunk_files(run_dir)} chunk file(s) written before are "
+            "kept: free space or make the folder writable, then run again with the same run_dir "
+            "to resume.",
+            exc,
+            path,
+        ) from exc
+
+
 # ------------------------------------------------------------------------- executors
 def _is_dask_client(obj) -> bool:
     return type(obj).__name__ == "Client" and type(obj).__module__.startswith("distributed")
 
 
+class _ProcessPool(cf.Executor):
+    """The pool of ``executor="processes"``: spawned workers with one BLAS thread each, which
+    :func:`run_chunks` restarts when a worker died (a broken ``ProcessPoolExecutor`` cannot be
+    used again)."""
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers
+        self._pool = self._start()
+
+    def _start(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=self.workers or os.cpu_count(),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=single_threaded_worker,
+        )
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def restart(self) -> None:
+        """Replace the pool (after a worker died) by a new one of the same size."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._start()
+
+
 class _Runner:
-    """Submit tasks to the chosen executor and yield ``(task, result)`` as they finish."""
+    """Submit tasks to the chosen executor and yield ``(task, result)`` as they finish.
+
+    Lost workers are handled here (see the module docstring); :meth:`interrupt` stops the run
+    and hands back the results that finished but were not yielded yet.
+    """
 
     def __init__(self, executor, workers: int | None) -> None:
         self.own = None
         self.kind = "inprocess"
+        self.futures: dict[Any, ChunkTask] = {}
+        self.handed: set[int] = set()
         if executor is None or executor == "inprocess":
             return
         if executor == "processes":
-            ctx = multiprocessing.get_context("spawn")
-            size = workers or os.cpu_count()
-            self.pool = cf.ProcessPoolExecutor(
-                max_workers=size, mp_context=ctx, initializer=single_threaded_worker
-            )
-            self.own, self.kind = self.pool, "futures"
+            self.pool = self.own = _ProcessPool(workers)
+            self.kind = "futures"
         elif isinstance(executor, str) and executor.startswith(_ADDRESS_PREFIXES):
             from distributed import Client
 
@@ -247,33 +492,128 @@ class _Runner:
     def run(self, work: Callable, tasks: Sequence[ChunkTask]):
         if self.kind == "inprocess":
             for task in tasks:
-                yield task, work(task)
-            return
-        if self.kind == "dask":
-            from distributed import as_completed
+                result = work(task)
+                self.handed.add(task.index)
+                yield task, result
+        elif self.kind == "dask":
+            yield from self._run_dask(work, tasks)
+        else:
+            yield from self._run_futures(work, tasks)
 
-            futures = {self.pool.submit(work, t, pure=False): t for t in tasks}
+    def _run_dask(self, work, tasks):
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        self.futures = {self.pool.submit(work, t, pure=False): t for t in tasks}
+        lost = dict.fromkeys((t.index for t in tasks), 0)
+        pending = as_completed(list(self.futures), loop=self.pool.loop)
+        for future in pending:
+            task = self.futures[future]
             try:
-                for future in as_completed(list(futures), loop=self.pool.loop):
-                    yield futures[future], future.result()
-            finally:
-                self.pool.cancel(list(futures))
-            return
-        futures = {self.pool.submit(work, t): t for t in tasks}
-        try:
-            for future in cf.as_completed(futures):
-                yield futures[future], future.result()
-        finally:
-            for future in futures:
+                result = future.result()
+            except KilledWorker as exc:
+                lost[task.index] += 1
+                if lost[task.index] > MAX_RETRIES:
+                    raise WorkerLostError(
+                        f"chunk {task.index} was lost {lost[task.index]} times with the dask "
+                        "worker running it (killed, or out of memory: see the worker logs); "
+                        "give the workers more memory or use smaller chunks, then run again "
+                        "(with a run_dir, the finished chunks are kept)."
+                    ) from exc
+                del self.futures[future]
+                again = self.pool.submit(work, task, pure=False)
+                self.futures[again] = task
+                pending.add(again)
+                continue
+            self.handed.add(task.index)
+            yield task, result
+
+    def _run_futures(self, work, tasks):
+        from concurrent.futures.process import BrokenProcessPool
+
+        remaining = list(tasks)
+        restarts = 0
+        while remaining:
+            try:
+                self.futures = {self.pool.submit(work, t): t for t in remaining}
+                for future in cf.as_completed(self.futures):
+                    task = self.futures[future]
+                    result = future.result()
+                    self.handed.add(task.index)
+                    yield task, result
+                return
+            except BrokenProcessPool as exc:
+                broken = exc
+            # results that arrived before the pool broke are kept
+            for task, result in self._finished():
+                self.handed.add(task.index)
+                yield task, result
+            remaining = [t for t in remaining if t.index not in self.handed]
+            if not isinstance(self.pool, _ProcessPool):
+                raise WorkerLostError(
+                    f"the process pool given as `executor` broke (a worker process died: killed, "
+                    f"or out of memory) with {len(remaining)} chunk(s) unfinished; pass a new "
+                    "pool, or executor='processes', and run again (with a run_dir, the finished "
+                    "chunks are kept)."
+                ) from broken
+            if restarts >= MAX_RETRIES:
+                raise WorkerLostError(
+                    f"the process pool broke {restarts + 1} times (a worker process died: "
+                    f"killed, or out of memory) with {len(remaining)} chunk(s) unfinished; use "
+                    "fewer `workers` or smaller chunks, then run again (with a run_dir, the "
+                    "finished chunks are kept)."
+                ) from broken
+            restarts += 1
+            self.pool.restart()
+
+    def _finished(self) -> list[tuple[ChunkTask, xr.Dataset]]:
+        """Results finished on the executor but not yielded yet."""
+        out = []
+        for future, task in list(self.futures.items()):
+            if task.index in self.handed:
+                continue
+            if self.kind != "dask":
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    out.append((task, future.result()))
+                continue
+            if future.status != "finished":
+                continue
+            with suppress(cf.CancelledError, TimeoutError, OSError):  # lost on the way after all
+                out.append((task, future.result(timeout=10)))
+        return out
+
+    def interrupt(self) -> list[tuple[ChunkTask, xr.Dataset]]:
+        """Stop: cancel what has not started; return the finished results not yet yielded (on
+        the pool of ``executor="processes"``, after the chunks that were running finished)."""
+        if self.kind == "inprocess":
+            return []
+        if self.kind == "dask":
+            finished = self._finished()
+            self.cancel()
+            return finished
+        self.cancel()
+        if isinstance(self.pool, _ProcessPool):  # its shutdown would wait for them anyway
+            cf.wait(list(self.futures))
+        return self._finished()
+
+    def cancel(self) -> None:
+        """Cancel the chunks not started (on dask: release every future of the run)."""
+        if self.kind == "dask":
+            if self.futures:
+                self.pool.cancel(list(self.futures))
+            self.futures = {}
+        else:
+            for future in self.futures:
                 future.cancel()
 
     def close(self) -> None:
         if self.own is None:
             return
+        own, self.own = self.own, None
         if self.kind == "futures":
-            self.own.shutdown(wait=True, cancel_futures=True)
+            own.shutdown(wait=True, cancel_futures=True)
         else:
-            self.own.close()
+            own.close()
 
 
 _BLAS_LIMITS = []
@@ -347,7 +687,7 @@ def run_chunks(
         Size of the process pool for "processes" (default: the number of CPUs).
     run_dir : path, optional
         Folder for the chunk files. Finished chunks found there are loaded, not recomputed;
-        each new chunk is written (atomically) as soon as it finishes.
+        each new chunk is written (atomically, with a checksum) as soon as it finishes.
     fingerprint : mapping, optional
         Settings that determine the chunks' content, stored in ``manifest.json``; a folder made
         with other settings is refused.
@@ -361,6 +701,17 @@ def run_chunks(
     list of xarray.Dataset
         One per task, in task order, each with attrs ``chunk_index``, ``chunk_start``.
 
+    Raises
+    ------
+    RunInterrupted
+        On Ctrl-C, after the finished chunks were saved (a ``KeyboardInterrupt``).
+    dynsys.errors.FileFormatError
+        If a chunk file in ``run_dir`` is damaged (the message names it: delete it, run again).
+    dynsys.errors.DynsysError
+        ``WriteError`` (an ``OSError`` too) if the run folder cannot be written;
+        ``WorkerLostError`` if workers died more often than :data:`MAX_RETRIES`; ``InputError``
+        if ``run_dir`` belongs to another run.
+
     Examples
     --------
     >>> def work(task):
@@ -369,37 +720,61 @@ def run_chunks(
     >>> xr.concat(out, "orbit")["x"].values.tolist()
     [0, 1, 2, 3, 4]
     """
-    from .io import save
-
     directory = Path(run_dir) if run_dir is not None else None
     results: dict[int, xr.Dataset] = {}
-    if directory is not None:
-        _prepare_run_dir(directory, fingerprint or {})
-        for task in tasks:
-            found = _load_finished(directory, task)
-            if found is not None:
-                results[task.index] = found
-    pending = [t for t in tasks if t.index not in results]
     bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    runner = None
 
-        total = sum(t.size for t in tasks)
-        bar = tqdm(
-            total=total, initial=total - sum(t.size for t in pending), desc=desc, unit="orbit"
-        )
-    runner = _Runner(executor, workers) if pending else None
+    def keep(task: ChunkTask, ds: xr.Dataset) -> None:
+        ds = ds.assign_attrs(chunk_index=task.index, chunk_start=task.start)
+        if directory is not None:
+            _save_chunk(directory, task, ds)
+        results[task.index] = ds
+        if bar is not None:
+            bar.update(task.size)
+
     try:
-        if runner is not None:
+        if directory is not None:
+            _prepare_run_dir(directory, fingerprint or {})
+            for task in tasks:
+                found = _load_finished(directory, task)
+                if found is not None:
+                    results[task.index] = found
+        pending = [t for t in tasks if t.index not in results]
+        if progress:
+            from tqdm.auto import tqdm
+
+            total = sum(t.size for t in tasks)
+            bar = tqdm(
+                total=total, initial=total - sum(t.size for t in pending), desc=desc, unit="orbit"
+            )
+        if pending:
+            runner = _Runner(executor, workers)
             for task, ds in runner.run(work, pending):
-                ds = ds.assign_attrs(chunk_index=task.index, chunk_start=task.start)
-                if directory is not None:
-                    save(ds, _chunk_path(directory, task))
-                results[task.index] = ds
-                if bar is not None:
-                    bar.update(task.size)
+                keep(task, ds)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted):
+            raise
+        if runner is not None:
+            try:
+                for task, ds in runner.interrupt():
+                    if directory is not None:
+                        keep(task, ds)
+            except KeyboardInterrupt:  # interrupted again: stop saving, the files stay whole
+                pass
+            except (DynsysError, OSError):  # a chunk not saved now is computed by the next run
+                pass
+        if directory is None:
+            done = sum(1 for t in tasks if t.index in results)
+        else:  # a chunk interrupted right after its file was written is done too
+            done = sum(1 for t in tasks if _chunk_path(directory, t).exists())
+        interrupted = RunInterrupted(
+            directory, done=done, total=len(tasks), kept=_count_chunk_files(directory)
+        )
+        raise interrupted.with_traceback(exc.__traceback__) from None
     finally:
         if runner is not None:
+            runner.cancel()
             runner.close()
         if bar is not None:
             bar.close()

@@ -32,6 +32,7 @@ __all__ = [
     "NewtonRun",
     "dense_solver",
     "newton_batch",
+    "safe_norm",
     "solver_for",
     "sparse_solver",
 ]
@@ -122,16 +123,25 @@ def _truncated_svd_step(J: np.ndarray, fx: np.ndarray) -> tuple[np.ndarray, np.n
     ReLU network, where only the sum of their norms matters): the step then stays orthogonal to
     the null space, so a start on a symmetric subspace stays on it. Items with non-finite
     Jacobians get NaN steps. Returns the steps and a mask of items whose Jacobian was truncated.
+
+    The equations are first scaled row by row by powers of two (``J dx = -f`` and ``D J dx = -D f``
+    have the same solutions), so that a badly scaled system, one equation of size 1e300 beside
+    others of size 1, does not make every other direction look null.
     """
     dx = np.full_like(fx, np.nan)
     truncated = np.zeros(len(fx), dtype=bool)
     finite = np.all(np.isfinite(J), axis=(-2, -1)) & np.all(np.isfinite(fx), axis=-1)
     if not finite.any():
         return dx, truncated
-    U, s, Vt = np.linalg.svd(J[finite])
+    J, fx = J[finite], fx[finite]
+    row = np.max(np.abs(J), axis=-1)
+    exponent = np.where(row > 0, np.frexp(np.where(row > 0, row, 1.0))[1], 0)
+    J = np.ldexp(J, -exponent[..., None])
+    fx = np.ldexp(fx, -exponent)
+    U, s, Vt = np.linalg.svd(J)
     keep = s > _RCOND * s[..., :1]
     inverse = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
-    coeff = np.einsum("...ji,...j->...i", U, fx[finite]) * inverse
+    coeff = np.einsum("...ji,...j->...i", U, fx) * inverse
     dx[finite] = -np.einsum("...ki,...k->...i", Vt, coeff)
     truncated[finite] = ~keep.all(axis=-1)
     return dx, truncated
@@ -173,6 +183,23 @@ def sparse_solver(jacobian: Callable[[np.ndarray], sp.spmatrix]) -> StepSolver:
         return dx, singular
 
     return solve
+
+
+def safe_norm(v: np.ndarray) -> np.ndarray:
+    """Euclidean norm over the last axis without overflow: vectors of entries near 1e300 have a
+    finite norm (``np.linalg.norm`` squares them first and gives inf).
+
+    Examples
+    --------
+    >>> safe_norm(np.array([[3e300, 4e300], [0.0, 0.0]])).tolist()
+    [5e+300, 0.0]
+    """
+    v = np.asarray(v, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scale = np.max(np.abs(v), axis=-1, initial=0.0)
+        safe = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        norm = safe * np.sqrt(np.sum((v / safe[..., None]) ** 2, axis=-1))
+    return np.where(np.isfinite(scale), np.where(scale > 0, norm, 0.0), scale)
 
 
 def solver_for(system, params) -> StepSolver:
@@ -256,7 +283,7 @@ def _iterate(residual, solve, x0, options, deflate) -> NewtonRun:
     n_iter = np.zeros(m, dtype=np.int64)
     last_singular = np.zeros(m, dtype=bool)
     fx = np.asarray(residual(x), dtype=float)
-    norm = np.linalg.norm(fx, axis=-1)
+    norm = safe_norm(fx)
     status[~np.isfinite(norm)] = Status.NONFINITE
     active = np.flatnonzero(status == Status.RUNNING)
 
@@ -277,8 +304,8 @@ def _iterate(residual, solve, x0, options, deflate) -> NewtonRun:
         if not exact.all():
             dx[~exact], singular[~exact] = solve(xa[~exact], fa[~exact])
         last_singular[active] = singular
-        step = np.linalg.norm(dx, axis=-1)
-        small = step <= options.step_tol * (1.0 + np.linalg.norm(xa, axis=-1))
+        step = safe_norm(dx)
+        small = step <= options.step_tol * (1.0 + safe_norm(xa))
         finished = exact | ((na <= options.tol) & small)
         status[active[finished]] = Status.CONVERGED
         stuck = ~finished & singular & (step == 0.0)
@@ -287,7 +314,7 @@ def _iterate(residual, solve, x0, options, deflate) -> NewtonRun:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 tau = 1.0 / (1.0 - np.einsum("mn,mn->m", deflation.grad_log_m(xa), dx))
                 dx = dx * tau[:, None]
-            step = np.linalg.norm(dx, axis=-1)
+            step = safe_norm(dx)
         broken = ~finished & ~stuck & ~np.isfinite(step)
         status[active[broken]] = Status.NONFINITE
         keep = ~(finished | stuck | broken)
@@ -333,7 +360,7 @@ def _line_search(residual, log_merit, xa, na, dx, options):
     for _ in range(options.max_backtracks + 1):
         trial = xa[pending] + lam[pending, None] * dx[pending]
         f_trial = np.asarray(residual(trial), dtype=float)
-        n_trial = np.linalg.norm(f_trial, axis=-1)
+        n_trial = safe_norm(f_trial)
         phi = log_merit(trial, n_trial)
         decrease = phi <= phi0[pending] + np.log1p(-2.0 * options.armijo * lam[pending])
         good = np.isfinite(n_trial) & np.all(np.isfinite(trial), axis=-1)

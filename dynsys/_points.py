@@ -462,17 +462,24 @@ def arrival_tolerance(
     """The one arrival rule for flows that must reach a point (basins, the graph).
 
     Next to a point whose Jacobian eigenvalues reach ``Lambda`` in modulus, an explicit
-    Runge-Kutta orbit cannot bring ``|f|`` below about ``Lambda (atol + rtol s)`` (the local
-    error it accepts, amplified by the stiff direction), ``s = max(1, |x|_inf)``; gradient
-    descent reaches rounding, ``Lambda s eps``. The floor is ten times that. Without a request
-    the floor is used; a request below the floor is raised to it with a
-    :class:`ToleranceWarning` and a note in the result, never silently.
+    Runge-Kutta orbit cannot bring ``|f|`` below about ``Lambda (atol + rtol s)``, ``s = max(1,
+    |x|_inf)``: it hovers there, its steps limited by stability, whatever the error control
+    asks. Gradient descent and the L-stable ``rosenbrock23`` (``explicit=False``) have no such
+    floor and go down to rounding, ``Lambda s eps`` (on a stiff system the large ``Lambda`` is
+    that of the fast directions, which they resolve exactly). The threshold is ten times the
+    floor; without a request it is used, and a request below it is raised to it with a
+    :class:`ToleranceWarning` and a note in the result, never silently. (Without known points,
+    ``Lambda`` and ``s`` are 1; an implicit flow then needs the time to get to ``|f| ~ 1e-15``,
+    so give a ``converge_tol`` or known points when ``t_max`` is short.)
 
     Examples
     --------
     >>> a = arrival_tolerance(None, rtol=1e-8, atol=1e-10, spectral_radius=4e3, scale=2.0)
     >>> round(a.used, 12), a.note
     (0.000804, '')
+    >>> arrival_tolerance(1e-9, rtol=1e-8, atol=1e-10, spectral_radius=4e3, scale=2.0,
+    ...                   explicit=False).used
+    1e-09
     """
     if explicit:
         floor = 10.0 * spectral_radius * (atol + rtol * scale)

@@ -63,7 +63,8 @@ _TABLE: dict[Status, _Entry] = {
     ),
     Status.MAX_STEPS: _Entry(
         "the largest number of steps (iterations for gradient descent) was used up.",
-        "raise `max_steps`, or loosen the tolerances; a stiff system needs an implicit method.",
+        "raise `max_steps`, or loosen the tolerances; a stiff system needs the implicit "
+        "method='rosenbrock23' of flow() / FlowOptions.",
         _FLOW,
     ),
     Status.ESCAPED: _Entry(
@@ -79,8 +80,8 @@ _TABLE: dict[Status, _Entry] = {
     Status.STEP_UNDERFLOW: _Entry(
         "the step size needed fell below the smallest allowed (`min_step` of a flow, `ds_min` "
         "of a continuation).",
-        "the problem may be stiff (use trajectory() with method='Radau') or singular there; "
-        "lower the bound.",
+        "the problem may be stiff (use method='rosenbrock23' of flow() / FlowOptions) or "
+        "singular there; lower the bound.",
         ("flow", "basins", "graph", "continuation"),
     ),
     Status.MAX_ITER: _Entry(

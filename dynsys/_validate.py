@@ -12,12 +12,29 @@ import numpy as np
 from .errors import InputError, InvalidSystemError, UnknownParameterError
 
 __all__ = [
+    "as_float_array",
     "as_state_batch",
     "check_count",
     "check_names",
     "check_params",
     "check_positive",
 ]
+
+
+def as_float_array(x, name: str) -> np.ndarray:
+    """``x`` as a float array, or an InputError for ragged nesting or values that are not numbers.
+
+    Examples
+    --------
+    >>> as_float_array([[1, 2], [3, 4]], "x").shape
+    (2, 2)
+    """
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"`{name}` must be a rectangular array of numbers; got {x!r:.80} ({exc})."
+        ) from None
 
 
 def as_state_batch(x, n: int, *, name: str = "x", allow_nonfinite: bool = False) -> np.ndarray:
@@ -28,7 +45,7 @@ def as_state_batch(x, n: int, *, name: str = "x", allow_nonfinite: bool = False)
     >>> as_state_batch([1, 2], 2).shape
     (2,)
     """
-    arr = np.asarray(x, dtype=float)
+    arr = as_float_array(x, name)
     if arr.ndim == 0 or arr.shape[-1] != n:
         raise InputError(
             f"`{name}` has shape {arr.shape}; expected (..., {n}): the last axis holds the "

@@ -19,6 +19,8 @@ __all__ = [
     "OptionError",
     "SpecError",
     "UnknownParameterError",
+    "WorkerLostError",
+    "WriteError",
 ]
 
 
@@ -73,3 +75,26 @@ class FileFormatError(DynsysError, ValueError):
 
 class MissingFileError(DynsysError, FileNotFoundError):
     """A file or folder to read from or write into that does not exist."""
+
+
+class WorkerLostError(DynsysError, RuntimeError):
+    """Chunks of a run could not be computed because the worker processes running them died
+    (killed, out of memory) more often than the run retries them."""
+
+
+class WriteError(DynsysError, OSError):
+    """A file could not be written: no space left, a read-only file system, no permission.
+
+    Raised by :func:`dynsys.io.save` after it removed its temporary file, so the earlier file at
+    the target path (if any) is unchanged. ``errno`` is the code of the operating-system error
+    (``errno.ENOSPC``, ``errno.EROFS``, ...) and ``filename`` the target path; ``str()`` is the
+    one-line message.
+    """
+
+    def __init__(self, message: str, *, errno: int | None = None, filename: str | None = None):
+        super().__init__(message)
+        self.errno = errno
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

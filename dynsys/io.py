@@ -7,11 +7,23 @@ h5netcdf engine; :func:`load` gives back exactly what was saved, the same type i
 ``None`` in attributes, dicts and lists, string dtypes) are encoded reversibly, see
 :mod:`dynsys._netcdf_codec`; nothing is ever pickled.
 
-Files are written atomically: into a temporary file ``.<name>.<pid>.<random>.tmp`` in the target's
-directory, flushed to disk, then renamed over the target (:func:`atomic_write_path`, which other
-writers such as figures and GraphML use too). After a crash or Ctrl-C the target is either the
-previous complete file or absent; a process killed outright (SIGKILL, power loss) may leave a
-stray temporary file, which has a name no ``*.nc`` pattern matches and which may be deleted.
+Files are written atomically: the whole file is first built in memory (HDF5 never writes to disk,
+so a full disk cannot crash it), then written with plain file writes into a temporary file
+``.<name>.<pid>.<random>.tmp`` in the target's directory, flushed to disk, and renamed over the
+target (:func:`atomic_write_path`, which other writers such as figures and GraphML use too). After
+a crash, Ctrl-C or a failed write (no space left, read-only file system: a
+:class:`dynsys.errors.WriteError`) the target is either the previous complete file or absent; a
+process killed outright (SIGKILL, power loss) may leave a stray temporary file, which has a name
+no ``*.nc`` pattern matches and which may be deleted.
+
+Every file ends with a 48-byte checksum trailer after the end of the HDF5 data (the 16 bytes
+``dynsys sha256 v1`` and the SHA-256 digest of everything before them). HDF5 readers (xarray,
+h5py, netCDF-C) ignore it; :func:`load` checks it before HDF5 opens the file, so a damaged or
+truncated file is refused (:class:`dynsys.errors.FileFormatError`) instead of crashing the HDF5
+library or giving wrong values. Files without the trailer (written by dynsys before it had one)
+are still read, unchecked. Before reading any data :func:`load` also adds up the sizes that the
+file declares for its variables and refuses a file that would expand beyond ``max_bytes`` (2 GiB
+by default): a small compressed file can declare gigabytes of zeros.
 
 Every file carries provenance in its root attributes: ``created_by = "dynsys"`` and
 ``dynsys_version`` (added when the object does not have them yet: results from
@@ -23,10 +35,13 @@ and the file-level markers ``dynsys_format`` (the version of this file layout) a
 from __future__ import annotations
 
 import errno
+import hashlib
+import math
 import os
 import secrets
+import sys
 from collections.abc import Hashable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +50,17 @@ import xarray as xr
 
 from ._dataset import provenance, status_variable
 from ._netcdf_codec import decode_dataset, encode_dataset
-from .errors import FileFormatError, InputTypeError, MissingFileError
+from .errors import (
+    DynsysError,
+    FileFormatError,
+    InputError,
+    InputTypeError,
+    MissingFileError,
+    WriteError,
+)
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "FORMAT_VERSION",
     "atomic_write_path",
     "load",
@@ -57,6 +80,12 @@ _FILE_MARKERS = (_FORMAT_ATTR, _OBJECT_ATTR, _TREE_NAME_ATTR)
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ENGINE = "h5netcdf"
 _NOT_OURS = "is not a netCDF file written by dynsys"
+_TRAILER_MAGIC = b"dynsys sha256 v1"
+_TRAILER_LEN = len(_TRAILER_MAGIC) + hashlib.sha256().digest_size
+_BLOCK = 1 << 20  # bytes per write() and per read() when checking the digest
+
+DEFAULT_MAX_BYTES = 2 * 1024**3
+"""Default of ``max_bytes`` in :func:`load`: files declaring more data than this are refused."""
 
 
 # --------------------------------------------------------------------------- atomic writes
@@ -163,6 +192,17 @@ def atomic_write_path(path: str | os.PathLike, *, overwrite: bool = True) -> Ite
 
 
 # --------------------------------------------------------------------------- save
+def _local_scheduler():
+    """While a dask.distributed Client is the default scheduler, xarray guards netCDF writes with
+    a distributed lock named after the target, which fails for the in-memory file built here (a
+    lock cannot be named by a BytesIO): encode in this process, with local locks."""
+    if "distributed" not in sys.modules:
+        return nullcontext()
+    import dask
+
+    return dask.config.set(scheduler="synchronous")
+
+
 def _require_backend() -> None:
     try:
         import h5netcdf  # noqa: F401
@@ -216,6 +256,15 @@ def save(obj: xr.Dataset | xr.DataTree, path: str | os.PathLike, *, overwrite: b
         an attribute uses a name reserved by this module.
     FileNotFoundError, FileExistsError
         See :func:`atomic_write_path`.
+    dynsys.errors.WriteError
+        If the file cannot be written (no space left, quota exceeded, read-only file system, no
+        permission; an ``OSError`` with the original ``errno``). The temporary file is removed
+        and an earlier file at ``path`` is left byte for byte as it was.
+
+    Notes
+    -----
+    The whole file is built in memory before anything is written to disk, so saving needs about
+    as much free memory as the object holds.
 
     Examples
     --------
@@ -243,9 +292,67 @@ def save(obj: xr.Dataset | xr.DataTree, path: str | os.PathLike, *, overwrite: b
             "Convert other results first (a critical-point graph with "
             "dynsys.graph.to_dataset())."
         )
-    with atomic_write_path(path, overwrite=overwrite) as temp:
-        encoded.to_netcdf(temp, engine=_ENGINE)
-    return Path(path)
+    with _local_scheduler():
+        data = memoryview(encoded.to_netcdf(engine=_ENGINE)).cast("B")  # all in memory, no disk
+    trailer = _TRAILER_MAGIC + hashlib.sha256(data).digest()
+    target = Path(path)
+    existed = target.exists()
+    try:
+        with atomic_write_path(target, overwrite=overwrite) as temp:
+            _write_new_file(temp, (data, trailer))
+    except (DynsysError, FileExistsError):
+        raise
+    except OSError as exc:
+        raise _write_error(target, exc, existed) from exc
+    return target
+
+
+def _write_new_file(path: Path, parts: tuple[memoryview | bytes, ...]) -> None:
+    """Create ``path`` and write ``parts`` to it with plain ``os.write`` calls."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o666)
+    try:
+        for part in parts:
+            view = memoryview(part).cast("B")
+            while view:
+                view = view[os.write(fd, view[:_BLOCK]) :]
+    finally:
+        os.close(fd)
+
+
+_FREE_SPACE = "free some space or choose another disk, then save again"
+_WRITABLE = "choose a folder you may write to, then save again"
+_WRITE_REASONS = {
+    errno.ENOSPC: ("no space is left on the device", _FREE_SPACE),
+    getattr(errno, "EDQUOT", -1): ("the disk quota is exceeded", _FREE_SPACE),
+    errno.EFBIG: ("the file is larger than the file system allows", _FREE_SPACE),
+    errno.EROFS: ("the file system is read-only", _WRITABLE),
+    errno.EACCES: ("there is no permission to write into {folder}", _WRITABLE),
+    errno.EPERM: ("there is no permission to write into {folder}", _WRITABLE),
+    errno.EIO: ("the disk reported an input/output error", "check the disk, then save again"),
+}
+
+
+def _write_error(target: Path, exc: OSError, existed: bool) -> WriteError:
+    """One line: which file, why, that nothing was damaged, and what to do."""
+    if exc.errno in _WRITE_REASONS:
+        reason, fix = _WRITE_REASONS[exc.errno]
+        reason = reason.format(folder=target.parent)
+    else:
+        reason = " ".join(str(exc.strerror or exc).split())
+        fix = "check the disk and the folder, then save again"
+    if exc.errno is not None:
+        reason += f" ({errno.errorcode.get(exc.errno, exc.errno)})"
+    kept = (
+        f"the earlier file {target.name} is intact"
+        if existed and target.exists()
+        else "no file was created"
+    )
+    return WriteError(
+        f"Could not write {target}: {reason}; {kept} and no partial file was left; {fix}.",
+        errno=exc.errno,
+        filename=str(target),
+    )
 
 
 # --------------------------------------------------------------------------- load
@@ -253,13 +360,27 @@ _FIX = (
     "Open it with xarray.open_dataset() or xarray.open_datatree() instead; to use it with "
     "dynsys, load it with xarray and write it with dynsys.io.save()."
 )
+_READ_ERRORS = (OSError, ValueError, LookupError, TypeError, RuntimeError)
+"""What h5py, h5netcdf, xarray and the decoding raise on a damaged file."""
+
+
+def _damaged(path: Path, why: str) -> FileFormatError:
+    why = " ".join(why.split())  # one line, whatever the library said
+    return FileFormatError(
+        f"{path} is damaged or truncated ({why}); recompute it, or restore it from a backup."
+    )
 
 
 def _check_signature(path: Path) -> None:
     with open(path, "rb") as handle:
         head = handle.read(len(_HDF5_SIGNATURE))
-    if head == _HDF5_SIGNATURE:
-        return
+        if head == _HDF5_SIGNATURE:
+            return
+        size = handle.seek(0, os.SEEK_END)
+        if size >= _TRAILER_LEN:
+            handle.seek(size - _TRAILER_LEN)
+            if handle.read(len(_TRAILER_MAGIC)) == _TRAILER_MAGIC:  # ours, with a bad start
+                raise _damaged(path, f"its first bytes {head!r} are not the HDF5 signature")
     if not head:
         what = "the file is empty"
     elif head[:3] == b"CDF":
@@ -267,6 +388,145 @@ def _check_signature(path: Path) -> None:
     else:
         what = f"it does not start with the HDF5 signature (its first bytes are {head!r})"
     raise FileFormatError(f"{path} {_NOT_OURS}: {what}. {_FIX}")
+
+
+def _hdf5_end(head: bytes) -> int | None:
+    """Where the HDF5 data ends according to its superblock, or None if it cannot be told.
+
+    Superblock versions 0 and 1 hold the base address at byte 24 or 28, versions 2 and 3 at 12;
+    the end-of-file address follows two addresses later (HDF5 file format specification, II.A).
+    """
+    if len(head) < 16:
+        return None
+    version = head[8]
+    if version in (0, 1):
+        width, start = head[13], 24 + 4 * version
+    elif version in (2, 3):
+        width, start = head[9], 12
+    else:
+        return None
+    if width not in (2, 4, 8, 16, 32) or len(head) < start + 3 * width:
+        return None
+    base = int.from_bytes(head[start : start + width], "little")
+    end = int.from_bytes(head[start + 2 * width : start + 3 * width], "little")
+    return base + end
+
+
+def _check_integrity(path: Path) -> None:
+    """Compare the file with its checksum trailer before HDF5 (which can crash on it) opens it."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(0)
+            end = _hdf5_end(handle.read(128))
+            trailer = b""
+            if size >= _TRAILER_LEN:
+                handle.seek(size - _TRAILER_LEN)
+                trailer = handle.read(_TRAILER_LEN)
+            if trailer.startswith(_TRAILER_MAGIC):
+                digest = hashlib.sha256()
+                handle.seek(0)
+                remaining = size - _TRAILER_LEN
+                while remaining > 0:
+                    block = handle.read(min(_BLOCK, remaining))
+                    if not block:
+                        break
+                    digest.update(block)
+                    remaining -= len(block)
+                if remaining or digest.digest() != trailer[len(_TRAILER_MAGIC) :]:
+                    raise _damaged(path, "its content does not match the checksum saved with it")
+                return
+    except OSError as exc:
+        raise _damaged(path, f"reading it failed: {exc}") from exc
+    if end is None:
+        raise _damaged(path, "its HDF5 superblock cannot be read")
+    if size < end:
+        raise _damaged(path, f"it has {size} bytes, but its HDF5 header says {end}")
+    if size > end:
+        raise _damaged(path, f"the {size - end} bytes after its HDF5 data are not a checksum")
+    # size == end: no trailer, a file written by an older dynsys (or by another program)
+
+
+_VLEN_BYTES = 64
+"""Bytes counted per element of a variable-length type (a string: its object and characters)."""
+_BARE_DIMENSION = b"This is a netCDF dimension but not a netCDF variable."
+
+
+def _declared_bytes(path: Path) -> int:
+    """The bytes that reading every variable of the file would allocate, from its metadata only.
+
+    Walks every group and dataset through hard links (what h5netcdf reads), without reading any
+    data. Soft and external links (never in a netCDF file; an external link could pull a large
+    dataset from another file) and groups reached twice (a loop) are refused.
+    """
+    import h5py
+
+    total = 0
+    seen: set = set()
+
+    def walk(group: h5py.Group, where: str) -> None:
+        nonlocal total
+        for name in group:
+            link = group.get(name, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                raise FileFormatError(
+                    f"{path} {_NOT_OURS}: `{where}{name}` is a {type(link).__name__}, which "
+                    f"netCDF files do not use. {_FIX}"
+                )
+            obj = group[name]
+            if isinstance(obj, h5py.Group):
+                if obj.id in seen:
+                    raise FileFormatError(
+                        f"{path} {_NOT_OURS}: group `{where}{name}` is reached twice (a loop). "
+                        f"{_FIX}"
+                    )
+                seen.add(obj.id)
+                walk(obj, f"{where}{name}/")
+            elif isinstance(obj, h5py.Dataset):
+                label = obj.attrs.get("NAME")
+                if isinstance(label, bytes) and label.startswith(_BARE_DIMENSION):
+                    continue  # a dimension without coordinates: its data is never read
+                dtype = obj.dtype
+                per_item = dtype.itemsize + (_VLEN_BYTES if dtype.hasobject else 0)
+                total += math.prod(obj.shape or ()) * per_item
+
+    with h5py.File(path, "r") as handle:
+        seen.add(handle.id)
+        walk(handle, "/")
+    return total
+
+
+def _check_max_bytes(max_bytes: Any) -> float | None:
+    if max_bytes is None:
+        return None
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int | float | np.integer):
+        raise InputTypeError(
+            f"`max_bytes` must be a number of bytes or None; got {type(max_bytes).__name__}."
+        )
+    if not max_bytes >= 0:
+        raise InputError(f"`max_bytes` must be >= 0 (or None for no limit); got {max_bytes!r}.")
+    return float(max_bytes)
+
+
+def _check_declared_size(path: Path, max_bytes: float | None) -> None:
+    """Refuse links out of the file (always) and more declared data than ``max_bytes``."""
+    try:
+        declared = _declared_bytes(path)
+    except FileFormatError:
+        raise
+    except _READ_ERRORS as exc:
+        raise _damaged(path, f"{type(exc).__name__}: {exc}") from exc
+    if max_bytes is not None and declared > max_bytes:
+        raise FileFormatError(
+            f"{path} declares {_gigabytes(declared)} of data ({declared} bytes), more than the "
+            f"limit `max_bytes` = {_gigabytes(max_bytes)}, so it was not read (a small compressed "
+            "file can expand to that much memory); if you trust it and have the memory, pass a "
+            "larger `max_bytes` (or `max_bytes=None`) to dynsys.io.load() or load_tree()."
+        )
+
+
+def _gigabytes(size: float) -> str:
+    return f"{size / 1e9:.3g} GB"
 
 
 def _check_header(attrs: dict[Hashable, Any], path: Path) -> str:
@@ -309,12 +569,15 @@ def _check_header(attrs: dict[Hashable, Any], path: Path) -> str:
     return str(kind)
 
 
-def _read(path: str | os.PathLike) -> tuple[xr.DataTree, str]:
+def _read(path: str | os.PathLike, max_bytes: Any) -> tuple[xr.DataTree, str]:
     _require_backend()
+    limit = _check_max_bytes(max_bytes)
     path = Path(path)
     if not path.exists():
         raise MissingFileError(errno.ENOENT, "No such file; check the path", str(path))
     _check_signature(path)
+    _check_integrity(path)
+    _check_declared_size(path, limit)
     try:
         with xr.open_datatree(path, engine=_ENGINE) as raw:
             kind = _check_header(dict(raw.attrs), path)
@@ -324,12 +587,8 @@ def _read(path: str | os.PathLike) -> tuple[xr.DataTree, str]:
             }
     except FileFormatError:
         raise
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FileFormatError(
-            f"{path} {_NOT_OURS}: it cannot be read ({type(exc).__name__}: {exc}). It may be "
-            "damaged or truncated (was its writer stopped?); write it again with "
-            "dynsys.io.save()."
-        ) from exc
+    except _READ_ERRORS as exc:
+        raise _damaged(path, f"{type(exc).__name__}: {exc}") from exc
     root_attrs = nodes["/"].attrs
     name = root_attrs.get(_TREE_NAME_ATTR)
     for key in _FILE_MARKERS:
@@ -337,15 +596,25 @@ def _read(path: str | os.PathLike) -> tuple[xr.DataTree, str]:
     return xr.DataTree.from_dict(nodes, name=name), kind
 
 
-def load(path: str | os.PathLike) -> xr.Dataset | xr.DataTree:
+def load(
+    path: str | os.PathLike, *, max_bytes: float | None = DEFAULT_MAX_BYTES
+) -> xr.Dataset | xr.DataTree:
     """Read a file written by :func:`save`, fully into memory, as the type that was saved.
 
-    The file is closed before returning, so it can be overwritten or deleted at once.
+    The file is closed before returning, so it can be overwritten or deleted at once. Before
+    HDF5 opens it, the file is compared with the checksum that :func:`save` wrote after its data,
+    and the sizes its variables declare are added up without reading them.
 
     Parameters
     ----------
     path : str or os.PathLike
         A file written by :func:`save`.
+    max_bytes : float or None, default 2 GiB (:data:`DEFAULT_MAX_BYTES`)
+        Refuse a file whose variables, all groups together, declare more than this many bytes
+        (each array counts its shape times its item size, each variable-length string 64 bytes
+        plus its item size). This guards against a small, highly compressed file that would
+        expand to gigabytes. ``None`` means no limit. Decoding (complex numbers, strings) may
+        briefly need up to about twice the declared size.
 
     Returns
     -------
@@ -359,8 +628,12 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataTree:
     dynsys.errors.MissingFileError
         If ``path`` does not exist.
     dynsys.errors.FileFormatError
-        If the file is not netCDF-4/HDF5, was not written by :func:`save`, is damaged, or
-        comes from a newer dynsys with a file format this version cannot read.
+        If the file is not netCDF-4/HDF5, was not written by :func:`save`, is damaged or
+        truncated (the message says so; recompute or restore it), declares more than
+        ``max_bytes`` bytes, or comes from a newer dynsys with a file format this version
+        cannot read.
+    dynsys.errors.InputTypeError, dynsys.errors.InputError
+        If ``max_bytes`` is not a number or None, or is negative.
 
     Examples
     --------
@@ -371,14 +644,29 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataTree:
     >>> back["stable"].values, back.attrs["tol"]
     (array([ True, False]), 1e-10)
     """
-    tree, kind = _read(path)
+    tree, kind = _read(path, max_bytes)
     return tree.to_dataset() if kind == "Dataset" else tree
 
 
-def load_tree(path: str | os.PathLike) -> xr.DataTree:
+def load_tree(
+    path: str | os.PathLike, *, max_bytes: float | None = DEFAULT_MAX_BYTES
+) -> xr.DataTree:
     """Read a file written by :func:`save` as a DataTree (a saved Dataset becomes its root).
 
-    Parameters, raises and loading behaviour are those of :func:`load`.
+    Checks, raises and loading behaviour are those of :func:`load`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save`.
+    max_bytes : float or None, default 2 GiB (:data:`DEFAULT_MAX_BYTES`)
+        Refuse a file whose variables declare more bytes than this; ``None`` means no limit.
+        See :func:`load`.
+
+    Returns
+    -------
+    xarray.DataTree
+        The saved tree, or a tree whose root is the saved Dataset.
 
     Examples
     --------
@@ -390,5 +678,5 @@ def load_tree(path: str | os.PathLike) -> xr.DataTree:
     >>> sorted(back.children)
     ['branch_0', 'branch_1']
     """
-    tree, _ = _read(path)
+    tree, _ = _read(path, max_bytes)
     return tree

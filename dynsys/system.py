@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
@@ -21,9 +22,9 @@ import scipy.sparse as sp
 
 from ._fd import fd_derivative_scalar, fd_gradient, fd_jacobian
 from ._validate import as_state_batch, check_names, check_params
-from .errors import InputTypeError, InvalidSystemError, UnknownParameterError
+from .errors import DynsysError, InputTypeError, InvalidSystemError, UnknownParameterError
 
-__all__ = ["DescentKernel", "GradientSystem", "System"]
+__all__ = ["DescentKernel", "GradientSystem", "System", "is_model", "model"]
 
 Params = Mapping[str, Any]
 VectorField = Callable[[np.ndarray, Params], np.ndarray]
@@ -39,11 +40,58 @@ def _default_probe(n: int) -> np.ndarray:
     return 0.45 + 0.3 * np.sin(1.7 * k + 0.4)
 
 
+@contextmanager
+def _user_code(label: str, x: np.ndarray):
+    """Turn an exception of a user callable into one clear :class:`InvalidSystemError`."""
+    try:
+        yield
+    except (DynsysError, MemoryError):
+        raise
+    except Exception as exc:
+        flat = np.asarray(x, dtype=float).reshape(-1, np.shape(x)[-1] if np.ndim(x) else 1)
+        first = flat[0].tolist() if len(flat) and flat.shape[1] <= 8 else "..."
+        raise InvalidSystemError(
+            f"`{label}` raised {type(exc).__name__}: {exc} (on a batch of {len(flat)} state(s), "
+            f"the first {first}); make it return NaN where it is not defined, so that the "
+            "items there are reported as non-finite."
+        ) from exc
+
+
 def _shape_error(what: str, got, expected, n: int, hint: str = "") -> InvalidSystemError:
     return InvalidSystemError(
         f"`{what}` returned shape {tuple(got)}; expected {tuple(expected)} for n={n} states. "
         f"{hint}".rstrip()
     )
+
+
+_MODEL_MARK = "__dynsys_model__"
+
+
+def model(factory: Callable[..., System]) -> Callable[..., System]:
+    """Declare ``factory`` a model factory: a function of plain arguments that returns a System.
+
+    A spec file may name a factory (``[model] factory = "package.module:function"``) only when it
+    carries this mark (or is registered as an entry point of the ``dynsys.models`` group):
+    specs are data, so nothing else can be called from one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> @model
+    ... def decay(rate: float = 1.0) -> System:
+    ...     return System(lambda x, p: -p["rate"] * x, ["x"], {"rate": rate}, name="decay")
+    >>> is_model(decay), is_model(print)
+    (True, False)
+    """
+    if not callable(factory):
+        raise InputTypeError(f"@model decorates a function; got {type(factory).__name__}.")
+    setattr(factory, _MODEL_MARK, True)
+    return factory
+
+
+def is_model(obj: Any) -> bool:
+    """Whether ``obj`` was declared a model factory with :func:`model`."""
+    return callable(obj) and getattr(obj, _MODEL_MARK, False) is True
 
 
 class DescentKernel(ABC):
@@ -341,8 +389,17 @@ class System:
         return new
 
     def f(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
-        """The vector field at states ``x`` of shape ``(..., n)``; returns ``(..., n)``."""
-        return np.asarray(self._raw_f(np.asarray(x, dtype=float), self.resolve_params(params)))
+        """The vector field at states ``x`` of shape ``(..., n)``; returns ``(..., n)``.
+
+        Raises
+        ------
+        InvalidSystemError
+            If the user's field raises (the message names the exception and a state).
+        """
+        x = np.asarray(x, dtype=float)
+        p = self.resolve_params(params)
+        with _user_code(self._field_label, x):
+            return np.asarray(self._raw_f(x, p))
 
     __call__ = f
 
@@ -355,16 +412,18 @@ class System:
         x = np.asarray(x, dtype=float)
         p = self.resolve_params(params)
         if not self._has_analytic_jac:
-            return fd_jacobian(lambda z: self._raw_f(z, p), x)
-        if self._jac_is_sparse:
-            if x.ndim == 1:
-                return self._raw_jac(x, p)
-            flat = x.reshape(-1, self.n)
-            if flat.shape[0] == 0:
-                return np.zeros((*x.shape, self.n))
-            dense = np.stack([self._raw_jac(xi, p).toarray() for xi in flat])
-            return dense.reshape(*x.shape, self.n)
-        return np.asarray(self._raw_jac(x, p), dtype=float)
+            with _user_code(self._field_label, x):
+                return fd_jacobian(lambda z: self._raw_f(z, p), x)
+        with _user_code(self._jac_label, x):
+            if self._jac_is_sparse:
+                if x.ndim == 1:
+                    return self._raw_jac(x, p)
+                flat = x.reshape(-1, self.n)
+                if flat.shape[0] == 0:
+                    return np.zeros((*x.shape, self.n))
+                dense = np.stack([self._raw_jac(xi, p).toarray() for xi in flat])
+                return dense.reshape(*x.shape, self.n)
+            return np.asarray(self._raw_jac(x, p), dtype=float)
 
     def jac_dense(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
         """The Jacobian as a dense array of shape ``(..., n, n)``, whatever its storage."""
@@ -549,13 +608,19 @@ class GradientSystem(System):
 
     def potential(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
         """The potential ``V`` at states ``(..., n)``; returns ``(...)``."""
-        return np.asarray(self._V(np.asarray(x, dtype=float), self.resolve_params(params)))
+        x = np.asarray(x, dtype=float)
+        p = self.resolve_params(params)
+        with _user_code("V", x):
+            return np.asarray(self._V(x, p))
 
     energy = potential
 
     def gradient(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
         """``grad V`` at states ``(..., n)``; returns ``(..., n)``."""
-        return self._raw_grad(np.asarray(x, dtype=float), self.resolve_params(params))
+        x = np.asarray(x, dtype=float)
+        p = self.resolve_params(params)
+        with _user_code(self._field_label, x):
+            return self._raw_grad(x, p)
 
     def hessian(self, x, params: Mapping[str, Any] | None = None):
         """``Hess V`` at states ``(..., n)``; returns ``(..., n, n)`` (sparse for one state when

@@ -35,9 +35,10 @@ def toml_text(data: dict) -> str:
 
 def shrink_basins(table: dict) -> None:
     """At most 10 grid points per axis (keeping the parity), 60 samples in one round."""
-    for axis, spec in table.get("grid", {}).get("axes", {}).items():
-        if isinstance(spec, list) and len(spec) == 3:
-            table["grid"]["axes"][axis] = [*spec[:2], min(spec[2], 10 - spec[2] % 2)]
+    for spec in table.get("grid", {}).get("axes", {}).values():
+        if "linspace" in spec:
+            low, high, num = spec["linspace"]
+            spec["linspace"] = [low, high, min(num, 10 - num % 2)]
     if "n" in table or table.get("mode") in ("probabilities", "sweep"):
         table["n"] = min(table.get("n", 60), 60)
         if "max_samples" in table or "target_width" in table:

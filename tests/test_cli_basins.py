@@ -72,7 +72,7 @@ def test_odd_grid_puts_one_column_on_the_saddle(tmp_path):
         + """
         [basins]
         mode = "map"
-        grid = { axes = { x = [-2.0, 2.0, 9], y = [-1.5, 1.5, 6] } }
+        grid = { axes = { x = { linspace = [-2.0, 2.0, 9] }, y = { linspace = [-1.5, 1.5, 6] } } }
         figure = false
         """,
     )
@@ -147,7 +147,7 @@ def test_orbits_without_an_attractor_are_reported(tmp_path, capsys):
         + """
         [basins]
         mode = "map"
-        grid = { axes = { x = [-1.9, 1.9, 4], y = [-1.4, 1.4, 3] } }
+        grid = { axes = { x = { linspace = [-1.9, 1.9, 4] }, y = { linspace = [-1.4, 1.4, 3] } } }
         flow = { t_max = 0.01 }
         figure = false
         """,
@@ -177,13 +177,38 @@ def test_disabled_table_is_skipped_by_analyze(tmp_path):
         ("n = 10\n", "[basins] sets ['basins.n'] but no `basins.mode`"),
         ('mode = "map"\nfigure = "yes"\n', "`basins.figure` must be true or false"),
         ('mode = "map"\ngrid = 3\n', "`basins.grid` must be a table"),
-        ('mode = "map"\ngrid = { axes = { x = [0, 1, 3] } }\n', "`axes` must map exactly two"),
+        (
+            'mode = "map"\ngrid = { axes = { x = { linspace = [0, 1, 3] } } }\n',
+            "`axes` must map exactly two",
+        ),
+        (  # a bare list is neither spelling: an error, never three coordinates
+            'mode = "map"\ngrid = { axes = { x = [0, 1, 3], y = { values = [0] } } }\n',
+            "`basins.grid.axes.x` must be { linspace = [low, high, num] }",
+        ),
+        (  # num must be an integer >= 2, never read as coordinates
+            (
+                'mode = "map"\n'
+                "grid = { axes = { x = { linspace = [0, 1, 0] }, y = { values = [0] } } }\n"
+            ),
+            "`num` must be an integer from 2",
+        ),
+        (
+            (
+                'mode = "map"\n'
+                "grid = { axes = { x = { linspace = [0, 1, 2.5] }, y = { values = [0] } } }\n"
+            ),
+            "`num` must be an integer from 2",
+        ),
         (
             'mode = "probabilities"\nsampler = { kind = "cube" }\n',
             "`basins.sampler.kind` must be one of",
         ),
         (
-            'mode = "map"\ngrid = { axes = { x = [0, 1], y = [0, 1] } }\nflow = { tmax = 1 }\n',
+            (
+                'mode = "map"\n'
+                "grid = { axes = { x = { values = [0, 1] }, y = { values = [0, 1] } } }\n"
+                "flow = { tmax = 1 }\n"
+            ),
             "`basins.flow.tmax` is not a key here",
         ),
     ],

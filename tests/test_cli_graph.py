@@ -213,11 +213,17 @@ def test_analyze_runs_the_stage_only_when_asked(tmp_path):
         ("t_max = 5.0\n", "unknown key(s) ['graph.t_max']"),  # it moved to [graph.flow]
         (
             'flow = { method = "rk4" }\n',
-            "`graph.flow.method` must be one of ['dopri5', 'dop853', 'gradient_descent']",
+            (
+                "`graph.flow.method` must be one of ['dopri5', 'dop853', 'rosenbrock23', "
+                "'gradient_descent']"
+            ),
         ),
         (
             'flow = { method = "gradient_descent", learning_rate = 0.1 }\n',
-            "`graph.flow` must be a FlowOptions with method in ['dopri5', 'dop853']",
+            (
+                "`graph.flow` must be a FlowOptions with method in "
+                "['dopri5', 'dop853', 'rosenbrock23']"
+            ),
         ),
         ("flow = { t_max = -1.0 }\n", "`graph.flow.t_max` must be a positive number"),
         ("flow = { bogus = 1 }\n", "`graph.flow.bogus` is not a key here"),

@@ -391,7 +391,7 @@ def test_empty_input_gives_empty_graph():
         ({"flow": {"method": "euler"}}, "`method` must be one of"),
         (
             {"flow": {"method": "gradient_descent", "learning_rate": 0.1}},
-            r"`flow` must be a FlowOptions with method in \['dopri5', 'dop853'\]",
+            r"`flow` must be a FlowOptions with method in \['dopri5', 'dop853', 'rosenbrock23'\]",
         ),
         ({"flow": {"save_times": (0.0, 1.0)}}, "`flow` must be a FlowOptions without save_times"),
         ({"path_points": 1}, "`path_points` must be an integer >= 2"),

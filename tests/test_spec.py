@@ -75,13 +75,16 @@ def test_unknown_model_and_parameter(tmp_path):
 def test_user_factory_is_imported_not_evaluated(tmp_path, monkeypatch):
     (tmp_path / "my_models.py").write_text(
         "import numpy as np\n"
-        "from dynsys import System\n"
+        "from dynsys import System, model\n"
+        "@model\n"
         "def spiral(rate=1.0):\n"
         "    def f(x, p):\n"
         "        return np.stack([-p['k'] * x[..., 0] - x[..., 1],"
         " x[..., 0] - p['k'] * x[..., 1]], -1)\n"
         "    return System(f, ['u', 'v'], {'k': rate})\n"
         "NOT_A_FACTORY = 3\n"
+        "def undeclared(rate=1.0):\n"
+        "    return spiral(rate)\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     base = "[region]\nlower = [-1, -1]\nupper = [1, 1]\n[model]\n"
@@ -92,8 +95,9 @@ def test_user_factory_is_imported_not_evaluated(tmp_path, monkeypatch):
     system = resolve_system(spec["model"], MODELS)
     assert system.params["k"] == 0.5
     for ref, pattern in [
-        ("my_models:NOT_A_FACTORY", "no callable"),
-        ("no_such_module_xyz:f", "cannot import"),
+        ("my_models:NOT_A_FACTORY", "not declared a dynsys model"),
+        ("my_models:undeclared", "not declared a dynsys model"),
+        ("no_such_module_xyz:f", "cannot import .* --import-path"),
         ("os.system('rm -rf /')", "must look like"),
     ]:
         spec = load_spec(write(tmp_path, base + f'factory = "{ref}"\n'), ANALYZE_SCHEMA)
@@ -102,3 +106,43 @@ def test_user_factory_is_imported_not_evaluated(tmp_path, monkeypatch):
     spec = load_spec(write(tmp_path, base + "name = 'lorenz'\nfactory = 'a:b'\n"), ANALYZE_SCHEMA)
     with pytest.raises(SpecError, match="exactly one of"):
         resolve_system(spec["model"], MODELS)
+
+
+def test_a_spec_cannot_call_what_is_not_a_declared_model(tmp_path):
+    # specs are data: naming a callable that is not declared a model is refused before it runs
+    marker = tmp_path / "marker"
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    base = "[region]\nlower = [-1, -1]\nupper = [1, 1]\n[model]\n"
+    for ref, args in [
+        ("subprocess:getoutput", f'{{ cmd = "touch {marker}" }}'),
+        ("os:system", f'{{ command = "touch {marker}" }}'),
+        ("shutil:rmtree", f'{{ path = "{victim}" }}'),
+        ("builtins:eval", '{ source = "1" }'),
+    ]:
+        spec = load_spec(
+            write(tmp_path, base + f'factory = "{ref}"\nargs = {args}\n'), ANALYZE_SCHEMA
+        )
+        with pytest.raises(SpecError, match="not declared a dynsys model"):
+            resolve_system(spec["model"], MODELS)
+    assert not marker.exists() and victim.is_dir()
+
+
+def test_a_factory_that_raises_is_one_line_spec_error(tmp_path, monkeypatch):
+    (tmp_path / "raising_models.py").write_text(
+        "from dynsys import model\n"
+        "@model\n"
+        "def broken(k=1.0):\n"
+        "    raise RuntimeError('no such network')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = "[region]\nlower = [-1, -1]\nupper = [1, 1]\n[model]\n"
+    spec = load_spec(write(tmp_path, base + 'factory = "raising_models:broken"\n'), ANALYZE_SCHEMA)
+    with pytest.raises(SpecError, match="raised RuntimeError: no such network"):
+        resolve_system(spec["model"], MODELS)
+
+
+def test_every_builtin_model_is_declared():
+    from dynsys.system import is_model
+
+    assert all(is_model(factory) for factory in MODELS.values())

@@ -93,7 +93,7 @@ class BasinRun:
             atol=flow.atol,
             spectral_radius=attractors.catalogue.spectral_radius(),
             scale=attractors.catalogue.scale(),
-            explicit=flow.method != "gradient_descent",
+            explicit=flow.method in ("dopri5", "dop853"),
         )
         return dataclasses.replace(
             self, flow=flow.replace(converge_tol=arrival.used), arrival=arrival

@@ -14,16 +14,47 @@ from ..errors import InputError, InputTypeError
 __all__ = ["Plane"]
 
 
+_MAX_AXIS = 100_000_000  # coordinates on one axis
+
+
 def _axis_values(name: str, spec) -> np.ndarray:
-    values = np.asarray(spec, dtype=float)
-    if values.ndim == 1 and values.size == 3 and not isinstance(spec, np.ndarray):
+    """Coordinates of an axis: a tuple ``(low, high, num)`` is ``numpy.linspace``; a list or an
+    array is the coordinates themselves. A malformed triple is an error naming the axis."""
+    if not name or "/" in name:
+        raise InputError(
+            f"Plane: axis name {name!r} cannot name a dimension of a netCDF file (empty, or with "
+            "'/'); name the axis differently (and give `directions`)."
+        )
+    if isinstance(spec, tuple):
+        if len(spec) != 3:
+            raise InputError(
+                f"Plane: axis `{name}` is a tuple of {len(spec)} items; a tuple means "
+                "(low, high, num) for numpy.linspace; give coordinates as a list or an array."
+            )
         low, high, num = spec
-        if float(num) == int(num) and int(num) >= 2:
-            values = np.linspace(float(low), float(high), int(num))
+        ok_num = isinstance(num, int | np.integer) and not isinstance(num, bool)
+        if not ok_num or not 2 <= num <= _MAX_AXIS:
+            raise InputError(
+                f"Plane: axis `{name}` = {spec!r}: `num` must be an integer from 2 to "
+                f"{_MAX_AXIS:g} (the number of grid points); got {num!r}."
+            )
+        try:
+            low, high = float(low), float(high)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"Plane: axis `{name}` = {spec!r}: `low` and `high` must be numbers."
+            ) from None
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise InputError(f"Plane: axis `{name}` = {spec!r}: needs finite `low < high`.")
+        return np.linspace(low, high, int(num))
+    try:
+        values = np.asarray(spec, dtype=float)
+    except (TypeError, ValueError):
+        values = np.zeros((0, 0))
     if values.ndim != 1 or values.size < 1 or not np.all(np.isfinite(values)):
         raise InputError(
-            f"Plane: axis `{name}` must be a 1-D array of finite coordinates or a triple "
-            f"(low, high, num); got {spec!r}."
+            f"Plane: axis `{name}` must be a 1-D list or array of finite coordinates, or a tuple "
+            f"(low, high, num) for numpy.linspace; got {spec!r}."
         )
     return values
 
@@ -35,9 +66,10 @@ class Plane:
     Parameters
     ----------
     axes : mapping
-        Two axis names to their coordinates: a 1-D array, or a triple ``(low, high, num)`` for
-        ``numpy.linspace``. Without ``directions`` the names are state names, and the grid varies
-        those two states.
+        Two axis names to their coordinates: a list or 1-D array of coordinates, or a tuple
+        ``(low, high, num)`` for ``numpy.linspace`` (``num`` an integer >= 2; anything else is an
+        error, never read as coordinates). Without ``directions`` the names are state names, and
+        the grid varies those two states.
     base : array_like, optional
         The state at the origin of the plane, shape ``(n,)``; zeros by default. The states not on
         an axis keep their ``base`` values.

@@ -1,29 +1,31 @@
 """The ``dynsys`` command.
 
-``dynsys analyze SPEC.toml [--out DIR]`` finds and classifies the fixed points of the model a spec
-names, prints a table, and writes ``fixed_points.nc`` and ``portrait.png`` into the output folder;
-optional tables add stages that start from those points: ``[continuation]`` (``diagram.nc``,
-``diagram.png``), ``[basins]`` (``basins.nc``, ``basins.png``) and ``[graph]`` (``graph.nc``,
-``graph.graphml``, ``graph.png``, ``disconnectivity.png``).
-``dynsys continue SPEC.toml [--out DIR]`` follows equilibria in a parameter, switching at branch
-points, prints the special points and writes ``diagram.nc`` and ``diagram.png``.
-``dynsys basins SPEC.toml [--out DIR] [--progress]`` maps basins of attraction or estimates their
-probabilities (the ``[basins]`` table), from the fixed points of ``[region]`` when the spec has
-one, else finding the attractors on the way; it prints the attractors with their fractions and
-writes ``basins.nc`` and ``basins.png``.
-``dynsys spec --schema [COMMAND]`` prints every key a spec may hold, with its type, default and
-one-line doc; the keys of the options tables come from the options classes of dynsys.
-``dynsys graph SPEC.toml [--out DIR]`` builds the graph of the critical points in ``[region]``
-joined by the trajectories leaving the saddles, prints its minima, saddles and barriers, and
-writes the graph files of the ``[graph]`` stage.
+``dynsys analyze SPEC.toml`` finds and classifies the fixed points of the model a spec names,
+prints a table, and writes ``fixed_points.nc`` and ``portrait.png``; optional tables add stages
+that start from those points: ``[continuation]`` (``diagram.nc``, ``diagram.png``), ``[basins]``
+(``basins.nc``, ``basins.png``) and ``[graph]`` (``graph.nc``, ``graph.graphml``, ``graph.png``,
+``disconnectivity.png``). ``dynsys continue``, ``dynsys basins`` and ``dynsys graph`` run one
+stage alone; ``dynsys spec --schema [COMMAND]`` prints every key a spec may hold, with its type,
+default and one-line doc.
 
-Errors in the spec or the files (exit code 2) are reported in one line that names the problem.
+Where results go: ``--out DIR``, else ``output.dir`` of the spec, else ``out/<spec name>``. The
+folder is locked while a run writes, filled in a staging folder beside it and replaced whole
+when the run succeeds (:mod:`dynsys.cli.run_folder`): it never mixes two runs. A run that fails
+or is interrupted (Ctrl-C) leaves the folder as it was and keeps what it finished in
+``DIR.incomplete-<run>``; basin chunks already computed are kept beside the folder, so the same
+command resumes where it stopped.
+
+What a spec may name: models declared with ``@dynsys.model`` (or entry points of the
+``dynsys.models`` group), imported from the Python path (``--import-path DIR`` adds a folder);
+a dask scheduler only from the command line (``--executor``). See SECURITY.md.
+
+Errors in the spec or the files (exit code 2) are reported in one line that names the problem;
+an interrupted run exits with code 130.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -33,71 +35,121 @@ __all__ = ["main"]
 
 
 def _out_dir(args: argparse.Namespace, spec: dict) -> Path:
-    """The output folder (``--out``, else ``output.dir``), checked before any computation: it
-    must be a folder, or be creatable in the nearest existing folder above it."""
-    out_dir = Path(args.out or spec["output"]["dir"])
-    existing = next(p for p in (out_dir, *out_dir.parents) if p.exists())
-    problem = ""
-    if not existing.is_dir():
-        problem = f"{str(existing)!r} is a file, not a folder"
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        problem = f"no permission to write in {str(existing)!r}"
-    if problem:
-        raise SpecError(
-            f"cannot use {str(out_dir)!r} as the output folder (--out or output.dir): {problem}."
-        )
-    return out_dir
+    """The output folder: ``--out``, else ``output.dir``, else ``out/<spec file's stem>``."""
+    return Path(args.out or spec["output"]["dir"] or Path("out") / Path(args.spec).stem)
 
 
 def _runner(command: str):
     """The function that runs ``command`` on a validated spec, a system and an output folder."""
     if command == "analyze":
-        from .analyze import run_analyze
-
-        return lambda spec, system, out_dir, progress: run_analyze(spec, system, out_dir)
-    if command == "continue":
+        from .analyze import run_analyze as run
+    elif command == "continue":
         from .continuation_stage import run_continue as run
     elif command == "basins":
         from .basins_stage import run_basins as run
     else:
         from .graph_stage import run_graph as run
-    return lambda spec, system, out_dir, progress: run(spec, system, out_dir, progress=progress)
+    return run
+
+
+def _chunk_folder(target: Path, spec: dict) -> Path:
+    """The default resumable folder of the basin chunks of this spec: beside the output folder,
+    named by a digest of the spec, so that a changed spec starts afresh."""
+    import hashlib
+    import json
+
+    from .. import Options
+
+    def plain(value):
+        if isinstance(value, Options):
+            return value.as_attrs()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    text = json.dumps(plain(spec), sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return target.parent / f".{target.name}.basins-{digest}"
+
+
+def _basins_run(command: str, spec: dict) -> bool:
+    """Whether the run computes basins (the ``basins`` command, or its stage in analyze)."""
+    from .basins_stage import basins_requested
+
+    return command == "basins" or (command == "analyze" and basins_requested(spec))
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Load and check the spec, build the system, check the output folder, run the command."""
+    """Load and check the spec, build the system, lock the output folder, run the command."""
     from ..models import MODELS
+    from .checks import preflight
+    from .run_folder import RunFolder
     from .schema import schema_for
     from .spec import load_spec, resolve_system
 
+    for folder in reversed(args.import_path or []):
+        sys.path.insert(0, str(Path(folder).resolve()))
     spec = load_spec(args.spec, schema_for(args.command))
     system = resolve_system(spec["model"], MODELS)
-    out_dir = _out_dir(args, spec)
-    _runner(args.command)(spec, system, out_dir, getattr(args, "progress", False))
+    preflight(args.command, spec, system)
+    target = _out_dir(args, spec)
+    chunks = None
+    if _basins_run(args.command, spec) and not spec["basins"]["run_dir"]:
+        chunks = _chunk_folder(target, spec)
+        spec["basins"]["run_dir"] = str(chunks)
+    run = _runner(args.command)
+    kwargs = {"progress": args.progress}
+    if args.command in ("analyze", "basins"):
+        kwargs["executor"] = args.executor
+    folder = RunFolder(target, command=args.command, spec=str(args.spec))
+    try:
+        with folder:
+            written = run(spec, system, folder.path, **kwargs)
+    except KeyboardInterrupt as exc:
+        kept = (
+            f"what it finished is in {str(folder.kept)!r}"
+            if folder.kept
+            else "nothing was finished"
+        )
+        resume = (
+            f"; basin chunks computed so far are kept in {str(chunks)!r} and the same command "
+            "resumes from them"
+            if chunks is not None and chunks.exists()
+            else ""
+        )
+        detail = f" ({exc})" if str(exc) else ""
+        print(
+            f"dynsys {args.command}: interrupted{detail}; {str(target)!r} was left as it was and "
+            f"{kept}{resume}.",
+            file=sys.stderr,
+        )
+        return 130
+    if chunks is not None and chunks.exists():
+        import shutil
+
+        shutil.rmtree(chunks, ignore_errors=True)  # the run is published: its chunks are done
+    for label, path in written.items():
+        print(f"wrote {label}: {folder.final(path)}")
     return 0
 
 
 _COMMANDS = {
-    # name: (help, what the spec holds, whether it has --progress)
+    # name: (help, what the spec holds)
     "analyze": (
         "find and classify fixed points, draw a phase portrait (and the optional stages)",
         "a TOML spec file (see examples/*.toml)",
-        False,
     ),
     "continue": (
         "follow equilibria in a parameter: bifurcation diagram, special points",
         "a TOML spec file (see examples/lorenz_continuation.toml)",
-        True,
     ),
     "basins": (
         "basins of attraction: a map on a grid, or probabilities with intervals",
         "a TOML spec file with a [basins] table",
-        True,
     ),
     "graph": (
         "critical points joined by trajectories: barriers, disconnectivity",
         "a TOML spec file with a [region] (and a [graph] table)",
-        True,
     ),
 }
 
@@ -128,12 +180,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="the command whose spec is described (default analyze)",
     )
     spec.set_defaults(run=_spec_reference)
-    for name, (help_text, spec_help, has_progress) in _COMMANDS.items():
+    for name, (help_text, spec_help) in _COMMANDS.items():
         command = sub.add_parser(name, help=help_text)
         command.add_argument("spec", help=spec_help)
-        command.add_argument("--out", help="output folder (overrides output.dir of the spec)")
-        if has_progress:
-            command.add_argument("--progress", action="store_true", help="show progress bars")
+        command.add_argument(
+            "--out", help="output folder (overrides output.dir; default out/<spec name>)"
+        )
+        command.add_argument("--progress", action="store_true", help="show progress bars")
+        command.add_argument(
+            "--import-path",
+            action="append",
+            metavar="DIR",
+            help="a folder to import model factories from (e.g. the spec's folder); repeatable",
+        )
+        if name in ("analyze", "basins"):
+            command.add_argument(
+                "--executor",
+                metavar="WHERE",
+                help="where basin chunks run: inprocess, processes, or a dask scheduler address "
+                "(tcp://...); overrides basins.executor",
+            )
         command.set_defaults(run=_run)
     return parser
 
@@ -143,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print(f"dynsys {args.command}: interrupted.", file=sys.stderr)
+        return 130
     except (DynsysError, OSError) as exc:  # OSError: missing file, not a folder, no permission
         text = str(exc)
         if isinstance(exc, OSError) and exc.strerror and exc.filename:

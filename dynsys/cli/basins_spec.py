@@ -25,6 +25,7 @@ __all__ = [
     "BASINS_TABLE",
     "MODES",
     "changed_keys",
+    "grid_from_table",
     "run_basins_table",
     "sampler_from_table",
 ]
@@ -45,8 +46,8 @@ BASINS_TABLE = OptionsTable(
         "grid": Key(
             "free",
             {},
-            doc="map: { axes = { x = [low, high, num], y = [...] }, base = [...], "
-            "directions = {...} }",
+            doc="map: { axes = { x = { linspace = [low, high, num] }, y = { values = [...] } }, "
+            "base = [...], directions = {...} }",
         ),
         "sampler": Key(
             "free",
@@ -99,7 +100,7 @@ def sampler_from_table(spec: Mapping[str, Any]):
     SmallBall(centre=(1.0, 0.0), radius=0.5)
     """
     kind = spec.get("kind")
-    if kind not in _SAMPLERS:
+    if not isinstance(kind, str) or kind not in _SAMPLERS:
         raise SpecError(f"`basins.sampler.kind` must be one of {sorted(_SAMPLERS)}; got {kind!r}.")
     fields = {k: v for k, v in spec.items() if k != "kind"}
     try:
@@ -108,24 +109,60 @@ def sampler_from_table(spec: Mapping[str, Any]):
         raise SpecError(f"`basins.sampler`: {exc}") from exc
 
 
-def _grid(table: Mapping[str, Any]) -> Plane:
+def _axis(name: str, value: Any) -> Any:
+    """One axis of ``basins.grid.axes``: ``{ linspace = [low, high, num] }`` or
+    ``{ values = [...] }``; anything else is an error naming the key."""
+    key = f"`basins.grid.axes.{name}`"
+    if not isinstance(value, Mapping) or len(value) != 1 or set(value) - {"linspace", "values"}:
+        raise SpecError(
+            f"{key} must be {{ linspace = [low, high, num] }} (num points from low to high) or "
+            f"{{ values = [...] }} (the coordinates); got {value!r}."
+        )
+    if "values" in value:
+        return list(value["values"]) if isinstance(value["values"], list) else value["values"]
+    triple = value["linspace"]
+    if not isinstance(triple, list) or len(triple) != 3:
+        raise SpecError(f"{key}.linspace must be [low, high, num]; got {triple!r}.")
+    return tuple(triple)
+
+
+def grid_from_table(table: Mapping[str, Any]) -> Plane:
+    """The :class:`~dynsys.basins.Plane` of a validated ``[basins]`` table's ``grid``.
+
+    Examples
+    --------
+    >>> plane = grid_from_table({"grid": {"axes": {"x": {"linspace": [-1.0, 1.0, 3]},
+    ...                                            "y": {"values": [0.0, 0.5]}}}})
+    >>> plane.axes["x"].tolist(), plane.axes["y"].tolist()
+    ([-1.0, 0.0, 1.0], [0.0, 0.5])
+    """
     grid = table["grid"]
     unknown = sorted(set(grid) - {"axes", "base", "directions"})
-    if unknown or "axes" not in grid:
+    if unknown or "axes" not in grid or not isinstance(grid["axes"], Mapping):
         raise SpecError(
-            "`basins.grid` must be a table { axes = { name = [low, high, num], ... }, base = "
-            f"[...], directions = {{...}} }} (axes required); got keys {sorted(grid)}."
+            "`basins.grid` must be a table { axes = { x = { linspace = [low, high, num] }, "
+            "y = { values = [...] } }, base = [...], directions = {...} } (axes required); got "
+            f"{grid!r}."
         )
+    axes = {name: _axis(name, value) for name, value in grid["axes"].items()}
     try:
-        return Plane(grid["axes"], base=grid.get("base"), directions=grid.get("directions"))
-    except (TypeError, ValueError) as exc:
+        return Plane(axes, base=grid.get("base"), directions=grid.get("directions"))
+    except DynsysError as exc:
         raise SpecError(f"`basins.grid`: {exc}") from exc
 
 
 def run_basins_table(
-    system, table: Mapping[str, Any], *, attractors=None, progress: bool = False
+    system,
+    table: Mapping[str, Any],
+    *,
+    attractors=None,
+    progress: bool = False,
+    executor: str | None = None,
 ) -> xr.Dataset:
     """Run the basin function a validated ``[basins]`` table asks for.
+
+    ``executor`` (from the command line's ``--executor``) overrides ``basins.executor``; only it
+    may name a dask scheduler address: a spec alone never sends pickled work elsewhere.
 
     Raises
     ------
@@ -137,8 +174,8 @@ def run_basins_table(
     --------
     >>> from dynsys.cli.spec import validate
     >>> from dynsys.models import double_well
-    >>> spec = validate({"basins": {"mode": "map",
-    ...                  "grid": {"axes": {"x": [-1.5, 1.5, 4], "y": [-1, 1, 3]}}}},
+    >>> spec = validate({"basins": {"mode": "map", "grid": {"axes": {
+    ...                  "x": {"linspace": [-1.5, 1.5, 4]}, "y": {"linspace": [-1, 1, 3]}}}}},
     ...                 {"basins": BASINS_TABLE})
     >>> run_basins_table(double_well(), spec["basins"]).fraction.values.tolist()
     [0.5, 0.5]
@@ -155,12 +192,12 @@ def run_basins_table(
         "options": table["options"],
         "reference": table["reference"] or None,
         "run_dir": table["run_dir"] or None,
-        "executor": table["executor"],
+        "executor": executor or table["executor"],
         "progress": progress or table["progress"],
     }
     try:
         if mode == "map":
-            return basin_map(system, _grid(table), **common)
+            return basin_map(system, grid_from_table(table), **common)
         if not table["sampler"]:
             raise SpecError(f"`basins.sampler` is required for mode {mode!r}.")
         sampler = sampler_from_table(table["sampler"])

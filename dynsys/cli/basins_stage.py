@@ -1,12 +1,12 @@
 """The basins stage: ``dynsys basins SPEC.toml`` and the ``[basins]`` table of ``dynsys analyze``.
 
 The ``[basins]`` table (:data:`dynsys.cli.basins_spec.BASINS_TABLE`) holds the fields of
-:class:`~dynsys.basins.BasinOptions` (``[basins.flow]`` and ``[basins.newton]`` as sub-tables)
-and what to compute: ``mode`` is ``"map"`` (a grid, ``grid = { axes = { x = [low, high, num],
-y = [...] } }``), ``"probabilities"`` (Monte Carlo from ``sampler = { kind = "uniform", low =
-[...], high = [...] }`` with ``n``, ``seed``, ...) or ``"sweep"`` (the same over ``values`` of a
-``param``); ``figure`` (draw ``basins.png``) and ``enabled`` (false skips the stage in
-``dynsys analyze``) belong to the command line.
+:class:`~dynsys.basins.BasinOptions` (``[basins.flow]`` and ``[basins.newton]`` as sub-tables) and
+what to compute: ``mode`` is ``"map"`` (a grid, ``grid = { axes = { x = { linspace = [low, high,
+num] }, y = { values = [...] } } }``), ``"probabilities"`` (Monte Carlo from ``sampler = { kind =
+"uniform", low = [...], high = [...] }`` with ``n``, ``seed``, ...) or ``"sweep"`` (the same over
+``values`` of a ``param``); ``figure`` (draw ``basins.png``) and ``enabled`` (false skips the stage
+in ``dynsys analyze``) belong to the command line.
 
 The stage prints a table of the attractors (kind, index, energy, state) with the number and
 fraction of orbits reaching each, Wilson intervals for Monte-Carlo estimates, and the outcomes
@@ -226,7 +226,8 @@ def _table(spec: dict[str, Any]) -> dict[str, Any]:
     if not table or not table["mode"]:
         raise SpecError(
             "the spec has no [basins] table with a `basins.mode`; add one, e.g. [basins] with "
-            'mode = "map" and grid = { axes = { x = [-2.0, 2.0, 100], y = [-2.0, 2.0, 100] } }.'
+            'mode = "map" and grid = { axes = { x = { linspace = [-2.0, 2.0, 100] }, '
+            "y = { linspace = [-2.0, 2.0, 100] } } }."
         )
     return table
 
@@ -238,6 +239,7 @@ def run_basins_stage(
     points: xr.Dataset | None = None,
     *,
     progress: bool = False,
+    executor=None,
 ) -> dict[str, Path]:
     """Run the basins stage of a validated spec; return the files written.
 
@@ -254,6 +256,9 @@ def run_basins_stage(
         Fixed points already found: the known attractors (others are found on the way).
     progress : bool
         Show a progress bar (also ``basins.progress = true``).
+    executor : str, optional
+        Where chunks run, from the command line (``--executor``): it overrides
+        ``basins.executor`` and may be a dask scheduler address, which a spec may not name.
 
     Raises
     ------
@@ -266,8 +271,8 @@ def run_basins_stage(
     >>> import tempfile
     >>> from dynsys.cli.spec import validate
     >>> from dynsys.models import double_well
-    >>> spec = validate({"basins": {"mode": "map", "figure": False,
-    ...                  "grid": {"axes": {"x": [-1.5, 1.5, 4], "y": [-1, 1, 3]}}}},
+    >>> spec = validate({"basins": {"mode": "map", "figure": False, "grid": {"axes": {
+    ...                  "x": {"linspace": [-1.5, 1.5, 4]}, "y": {"linspace": [-1, 1, 3]}}}}},
     ...                 {"basins": BASINS_TABLE})
     >>> written = run_basins_stage(spec, double_well(), Path(tempfile.mkdtemp()))
     ... # doctest: +ELLIPSIS
@@ -280,7 +285,7 @@ def run_basins_stage(
 
     table = _table(spec)
     mode = table["mode"]
-    ds = run_basins_table(system, table, attractors=points, progress=progress)
+    ds = run_basins_table(system, table, attractors=points, progress=progress, executor=executor)
     out_dir.mkdir(parents=True, exist_ok=True)
     print(_headline(ds, mode))
     print(basin_table(ds))
@@ -294,7 +299,7 @@ def run_basins_stage(
 
 
 def run_basins(
-    spec: dict[str, Any], system, out_dir: Path, *, progress: bool = False
+    spec: dict[str, Any], system, out_dir: Path, *, progress: bool = False, executor=None
 ) -> dict[str, Path]:
     """``dynsys basins``: the fixed points of ``[region]`` when given, then the basins stage."""
     from .region import find_region_points
@@ -307,7 +312,4 @@ def run_basins(
         points, _, _ = find_region_points(spec, system)
     else:
         print("no [region]: attractors are found on the way (end points verified by Newton).")
-    written = run_basins_stage(spec, system, out_dir, points, progress=progress)
-    for label, path in written.items():
-        print(f"wrote {label}: {path}")
-    return written
+    return run_basins_stage(spec, system, out_dir, points, progress=progress, executor=executor)

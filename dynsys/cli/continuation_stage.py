@@ -384,7 +384,4 @@ def run_continue(
 ) -> dict[str, Path]:
     """``dynsys continue``: the continuation stage alone (finding a start if needed)."""
     print(f"{system!r}")
-    written = run_continuation_stage(spec, system, out_dir, progress=progress)
-    for label, path in written.items():
-        print(f"wrote {label}: {path}")
-    return written
+    return run_continuation_stage(spec, system, out_dir, progress=progress)

@@ -220,7 +220,4 @@ def run_graph(
 
     print(f"{system!r}")
     points, _, _ = find_region_points(spec, system)
-    written = run_graph_stage(spec, system, out_dir, points, progress=progress)
-    for label, path in written.items():
-        print(f"wrote {label}: {path}")
-    return written
+    return run_graph_stage(spec, system, out_dir, points, progress=progress)

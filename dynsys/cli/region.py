@@ -20,6 +20,7 @@ from .spec import Key, OptionsTable, non_negative, positive
 
 __all__ = [
     "FIXED_POINTS_TABLE",
+    "MAX_COORDINATE",
     "MODEL_TABLE",
     "OPTIONAL_REGION_TABLE",
     "OUTPUT_TABLE",
@@ -29,6 +30,9 @@ __all__ = [
     "region_bounds",
     "sample_region",
 ]
+
+MAX_COORDINATE = 1e100
+"""Largest size of a region corner (beyond it widths and field values overflow)."""
 
 _FIND_DEFAULTS = {
     name: p.default for name, p in inspect.signature(find_fixed_points).parameters.items()
@@ -72,7 +76,7 @@ FIXED_POINTS_TABLE = OptionsTable(
     doc="Newton settings (NewtonOptions) and the seeds of the search",
 )
 
-OUTPUT_TABLE = {"dir": Key("str", "out", doc="folder for results")}
+OUTPUT_TABLE = {"dir": Key("str", "", doc="folder for results (default: out/<spec file's name>)")}
 
 
 def region_bounds(spec: dict[str, Any], system: System) -> tuple[np.ndarray, np.ndarray]:
@@ -95,6 +99,11 @@ def region_bounds(spec: dict[str, Any], system: System) -> tuple[np.ndarray, np.
             raise SpecError(
                 f"`region.{key}` has {value.size} values; the model has {system.n} states "
                 f"{list(system.state_names)}."
+            )
+        if not np.all(np.isfinite(value)) or np.abs(value).max() > MAX_COORDINATE:
+            raise SpecError(
+                f"`region.{key}` must hold finite numbers of size at most {MAX_COORDINATE:g} "
+                f"(the box and the field on it must be representable); got {value.tolist()}."
             )
     if not np.all(upper > lower):
         raise SpecError("`region.upper` must exceed `region.lower` in every coordinate.")

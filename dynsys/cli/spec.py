@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import Options
 from ..errors import MissingFileError, OptionError, SpecError
-from ..system import System
+from ..system import System, is_model
 
 __all__ = [
     "Key",
@@ -268,32 +268,58 @@ def load_spec(path: str | Path, schema: Table) -> dict[str, Any]:
     return validate(data, schema)
 
 
+def _entry_points() -> dict[str, Any]:
+    """Model factories that installed packages register in the ``dynsys.models`` group."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group="dynsys.models")}
+
+
 def resolve_system(model: Mapping[str, Any], registry: Mapping[str, Callable[..., System]]):
     """Build the System a ``[model]`` table names.
 
-    ``name`` picks a factory from ``registry``; ``factory = "module:function"`` imports a user
-    factory instead. ``args`` are passed to the factory as keywords; ``params`` then override the
-    system's parameter values.
+    ``name`` picks a factory from ``registry`` (the models of dynsys) or from the entry points
+    of the ``dynsys.models`` group (installed packages); ``factory = "module:function"`` imports
+    a factory that must be declared one with :func:`dynsys.system.model`, checked before it is
+    called: a spec never calls anything else. ``args`` are passed to the factory as keywords;
+    ``params`` then override the system's parameter values.
+
+    Raises
+    ------
+    SpecError
+        For an unknown name, a factory that cannot be imported, is not declared a model, does
+        not take the arguments, raises, or does not return a System.
     """
     name, factory_ref = model.get("name") or "", model.get("factory") or ""
     if bool(name) == bool(factory_ref):
         raise SpecError("[model] needs exactly one of `model.name` or `model.factory`.")
     if name:
-        if name not in registry:
-            raise SpecError(
-                f"`model.name` {name!r} is not a known model; choose one of {sorted(registry)} "
-                'or give `model.factory = "module:function"`.'
-            )
-        factory = registry[name]
+        factory = registry.get(name)
+        if factory is None:
+            installed = _entry_points()
+            if name not in installed:
+                raise SpecError(
+                    f"`model.name` {name!r} is not a known model; choose one of "
+                    f"{sorted(registry) + sorted(installed)} or give "
+                    '`model.factory = "module:function"`.'
+                )
+            factory = installed[name].load()
+            where = f"entry point {name!r}"
+        else:
+            where = f"model {name!r}"
     else:
         factory = _import_factory(factory_ref)
+        where = f"`model.factory` {factory_ref!r}"
     try:
         system = factory(**model["args"])
     except TypeError as exc:
-        raise SpecError(f"`model.args` do not fit the factory: {exc}") from exc
+        raise SpecError(f"`model.args` do not fit the factory ({where}): {exc}") from exc
+    except Exception as exc:  # the user's factory failed: say where, in one line
+        raise SpecError(f"the factory of {where} raised {type(exc).__name__}: {exc}") from exc
     if not isinstance(system, System):
         raise SpecError(
-            f"the model factory returned {type(system).__name__}; it must return a dynsys System."
+            f"the factory of {where} returned {type(system).__name__}; it must return a dynsys "
+            "System."
         )
     if model["params"]:
         system = system.with_params(**model["params"])
@@ -307,8 +333,20 @@ def _import_factory(ref: str) -> Callable[..., System]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise SpecError(f"`model.factory`: cannot import module {module_name!r}: {exc}") from exc
+        raise SpecError(
+            f"`model.factory`: cannot import module {module_name!r} ({exc}). Modules are imported "
+            "from the Python path: install the package, set PYTHONPATH, or pass --import-path DIR "
+            "(for example the spec's folder) on the command line."
+        ) from exc
+    except Exception as exc:
+        raise SpecError(
+            f"`model.factory`: importing {module_name!r} raised {type(exc).__name__}: {exc}"
+        ) from exc
     factory = getattr(module, attr, None)
-    if not callable(factory):
-        raise SpecError(f"`model.factory`: {module_name!r} has no callable {attr!r}.")
+    if not is_model(factory):
+        raise SpecError(
+            f"`model.factory` names {ref!r}, which is not declared a dynsys model, so a spec may "
+            "not call it. Decorate the factory with @dynsys.model (or register it as an entry "
+            "point of the dynsys.models group)."
+        )
     return factory

@@ -21,7 +21,7 @@ from .._group import check_group
 from .._newton import NewtonOptions, newton_batch
 from .._points import PointCatalogue, relative_scale, sort_order
 from .._status import Status
-from .._validate import as_state_batch, check_positive
+from .._validate import as_float_array, as_state_batch, check_positive
 from ..errors import InputError, InputTypeError
 from ..stability import classify as classify_points
 from ._manifolds import label_manifolds, merge_manifold_points
@@ -36,7 +36,7 @@ def _require(ok: bool, name: str, expected: str, value) -> None:
 
 
 def _as_seeds(seeds, n: int) -> np.ndarray:
-    arr = np.asarray(seeds, dtype=float)
+    arr = as_float_array(seeds, "seeds")
     if n == 1 and arr.ndim == 1:
         arr = arr[:, None]
     arr = as_state_batch(arr, n, name="seeds").reshape(-1, n)

@@ -218,6 +218,7 @@ def critical_point_graph(
             atol=flow.atol,
             spectral_radius=table.catalogue.spectral_radius(),
             scale=table.catalogue.scale(),
+            explicit=flow.method in ("dopri5", "dop853"),
         )
         if arrival is None or here.used > arrival.used:
             arrival = here

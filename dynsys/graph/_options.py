@@ -10,7 +10,7 @@ from ..integrate import FlowOptions
 
 __all__ = ["GraphOptions"]
 
-_METHODS = ("dopri5", "dop853")
+_METHODS = ("dopri5", "dop853", "rosenbrock23")
 _DEFAULT_FLOW = FlowOptions(t_max=1e4, rtol=1e-8, atol=1e-11, escape_radius=1e6, max_steps=50_000)
 
 
@@ -30,7 +30,8 @@ class GraphOptions(Options):
     max_offset : float
         Upper bound of ``delta`` relative to ``max(1, |x_s|)`` (for nearly degenerate saddles).
     flow : FlowOptions
-        How trajectories are integrated (method ``"dopri5"`` or ``"dop853"``); by default
+        How trajectories are integrated (method ``"dopri5"``, ``"dop853"`` or, for stiff
+        systems, ``"rosenbrock23"``); by default
         ``t_max = 1e4``, ``rtol = 1e-8``, ``atol = 1e-11``, ``escape_radius = 1e6``,
         ``max_steps = 50000``. Its ``converge_tol`` is the ``|f|`` at which a trajectory has
         arrived; None (default) takes the arrival rule of :func:`dynsys._points.arrival_tolerance`

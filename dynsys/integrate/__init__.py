@@ -3,11 +3,12 @@
 :func:`trajectory` follows one orbit with :func:`scipy.integrate.solve_ivp` (the system's Jacobian
 goes to the implicit methods) and returns a Dataset over ``(time, state)``.
 
-:func:`flow` follows a batch of orbits together: a vectorized embedded Runge-Kutta pair with a step
-size per orbit, or fixed-step gradient descent ``x <- x - eta grad V`` (training is discrete). Each
-orbit stops on its own (convergence, escape, non-finite values, time or step limit) and gets a
-:class:`~dynsys._status.Status` code; stopped orbits leave the batch, so the vector field is only
-evaluated on orbits still running. The result is a Dataset over ``(orbit, state)``.
+:func:`flow` follows a batch of orbits together: a vectorized embedded Runge-Kutta pair, or for
+stiff systems a Rosenbrock pair, with a step size per orbit, or fixed-step gradient descent
+``x <- x - eta grad V`` (training is discrete). Each orbit stops on its own (convergence, escape,
+non-finite values, time or step limit) and gets a :class:`~dynsys._status.Status` code; stopped
+orbits leave the batch, so the vector field is only evaluated on orbits still running. The result
+is a Dataset over ``(orbit, state)``. ``FLOW_METHODS`` lists the methods of :func:`flow`.
 """
 
 from ._flow import (
@@ -15,8 +16,10 @@ from ._flow import (
     flow,
     trajectory,
 )
+from ._options import FLOW_METHODS
 
 __all__ = [
+    "FLOW_METHODS",
     "FlowOptions",
     "flow",
     "trajectory",

@@ -50,6 +50,8 @@ class BatchRecord:
         ``(orbit, save, state)`` saved states, NaN where not reached.
     n_calls, n_evaluations : int
         Calls of the vector field and the number of states evaluated over all calls.
+    n_jacobian_calls, n_jacobian_evaluations : int
+        The same for the Jacobian (methods that use one).
     """
 
     def __init__(self, n_orbits: int, n: int, n_saves: int = 0) -> None:
@@ -62,6 +64,8 @@ class BatchRecord:
         self.x_saved = np.full((n_orbits, n_saves, n), np.nan) if n_saves else None
         self.n_calls = 0
         self.n_evaluations = 0
+        self.n_jacobian_calls = 0
+        self.n_jacobian_evaluations = 0
         self.on_finish: Callable[[int], None] | None = None
 
     def counted(self, field: Callable[[np.ndarray], np.ndarray]):
@@ -71,6 +75,16 @@ class BatchRecord:
             self.n_calls += 1
             self.n_evaluations += x.shape[0]
             return field(x)
+
+        return wrapped
+
+    def counted_jacobian(self, jac: Callable[[np.ndarray], np.ndarray]):
+        """Wrap ``jac`` so that its calls and evaluated states are counted."""
+
+        def wrapped(x: np.ndarray) -> np.ndarray:
+            self.n_jacobian_calls += 1
+            self.n_jacobian_evaluations += x.shape[0]
+            return jac(x)
 
         return wrapped
 

@@ -3,11 +3,12 @@
 :func:`trajectory` follows one orbit with :func:`scipy.integrate.solve_ivp` (the system's Jacobian
 goes to the implicit methods) and returns a Dataset over ``(time, state)``.
 
-:func:`flow` follows a batch of orbits together: a vectorized embedded Runge-Kutta pair with a step
-size per orbit, or fixed-step gradient descent ``x <- x - eta grad V`` (training is discrete). Each
-orbit stops on its own (convergence, escape, non-finite values, time or step limit) and gets a
-:class:`~dynsys._status.Status` code; stopped orbits leave the batch, so the vector field is only
-evaluated on orbits still running. The result is a Dataset over ``(orbit, state)``.
+:func:`flow` follows a batch of orbits together: a vectorized embedded Runge-Kutta pair, or for
+stiff systems a Rosenbrock pair, with a step size per orbit, or fixed-step gradient descent
+``x <- x - eta grad V`` (training is discrete). Each orbit stops on its own (convergence, escape,
+non-finite values, time or step limit) and gets a :class:`~dynsys._status.Status` code; stopped
+orbits leave the batch, so the vector field is only evaluated on orbits still running. The result
+is a Dataset over ``(orbit, state)``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ._batch import BatchRecord
 from ._descent import descent_flow, iteration_limit
 from ._options import FlowOptions
 from ._rk import TABLEAUX, rk_flow
+from ._rosenbrock import rosenbrock_flow
 
 __all__ = ["FlowOptions", "flow", "trajectory"]
 
@@ -206,10 +208,12 @@ def flow(
         ``(orbit, state)``; ``t_final``, ``status``, ``n_steps`` (accepted steps, or iterations),
         ``speed_final`` (``|f|_2`` at the final state, ``|grad V|_2`` for gradient descent),
         ``energy_final`` (gradient systems) over ``orbit``; ``n_rejected(orbit)`` for the
-        Runge-Kutta methods; with saves ``x_saved(orbit, save, state)`` (NaN once an orbit has
-        stopped), ``energy_saved(orbit, save)`` for gradient systems, coordinates ``time(save)``
-        and, for gradient descent, ``iteration(save)``. Attrs: provenance, every option, and the
-        counters ``n_calls`` (calls of the vector field) and ``n_evaluations`` (states evaluated).
+        step-size-controlled methods; with saves ``x_saved(orbit, save, state)`` (NaN once an
+        orbit has stopped), ``energy_saved(orbit, save)`` for gradient systems, coordinates
+        ``time(save)`` and, for gradient descent, ``iteration(save)``. Attrs: provenance, every
+        option, and the counters ``n_calls`` (calls of the vector field) and ``n_evaluations``
+        (states evaluated); for ``rosenbrock23`` also ``n_jacobian_calls`` and
+        ``n_jacobian_evaluations``.
 
     Raises
     ------
@@ -299,20 +303,22 @@ def _integrate(system, p, x0, record: BatchRecord, options: FlowOptions, save_ti
             tail=tail,
             **common,
         )
+        return
+    stepping = {
+        "rtol": options.rtol,
+        "atol": options.atol,
+        "first_step": options.first_step,
+        "min_step": options.min_step,
+        "max_step": options.max_step,
+        "save_times": save_times,
+        **common,
+    }
+    field = record.counted(lambda x: system.f(x, p))
+    if options.method == "rosenbrock23":
+        jac = record.counted_jacobian(lambda x: system.jac_dense(x, p))
+        rosenbrock_flow(field, jac, x0, record, **stepping)
     else:
-        rk_flow(
-            record.counted(lambda x: system.f(x, p)),
-            x0,
-            TABLEAUX[options.method],
-            record,
-            rtol=options.rtol,
-            atol=options.atol,
-            first_step=options.first_step,
-            min_step=options.min_step,
-            max_step=options.max_step,
-            save_times=save_times,
-            **common,
-        )
+        rk_flow(field, x0, TABLEAUX[options.method], record, **stepping)
 
 
 def _progress_bar(total: int, name: str):
@@ -383,7 +389,9 @@ def _flow_dataset(system, p, x0, record: BatchRecord, options: FlowOptions, save
             coords[name] = ("save", values, {"long_name": name})
     settings = options.as_attrs()
     settings.update({f"param_{k}": float(v) for k, v in p.items()})
-    attrs = provenance(
-        system, **settings, n_calls=record.n_calls, n_evaluations=record.n_evaluations
-    )
+    counters = {"n_calls": record.n_calls, "n_evaluations": record.n_evaluations}
+    if options.method == "rosenbrock23":
+        counters["n_jacobian_calls"] = record.n_jacobian_calls
+        counters["n_jacobian_evaluations"] = record.n_jacobian_evaluations
+    attrs = provenance(system, **settings, **counters)
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -10,7 +10,7 @@ from .._options import Options, choice, integer, number, numbers
 
 __all__ = ["FLOW_METHODS", "FlowOptions"]
 
-FLOW_METHODS = ("dopri5", "dop853", "gradient_descent")
+FLOW_METHODS = ("dopri5", "dop853", "rosenbrock23", "gradient_descent")
 _MIN_RTOL = 100 * np.finfo(float).eps
 
 
@@ -20,16 +20,19 @@ class FlowOptions(Options):
 
     Parameters
     ----------
-    method : {"dopri5", "dop853", "gradient_descent"}
+    method : {"dopri5", "dop853", "rosenbrock23", "gradient_descent"}
         ``"dopri5"``: Dormand-Prince 5(4) with a continuous extension (save times are
         interpolated). ``"dop853"``: Dormand-Prince 8(5,3) for tight tolerances (steps are
-        shortened to land on save times). ``"gradient_descent"``: ``x <- x - eta grad V`` for a
-        gradient system, explicit Euler ``x <- x + eta f`` otherwise; time is iterations x eta.
+        shortened to land on save times). ``"rosenbrock23"``: the linearly implicit, L-stable
+        Rosenbrock 2(3) pair of MATLAB's ode23s (Shampine and Reichelt 1997) for stiff systems;
+        one Jacobian (``system.jac_dense``) and an LU decomposition per step, steps shortened to
+        land on save times. ``"gradient_descent"``: ``x <- x - eta grad V`` for a gradient
+        system, explicit Euler ``x <- x + eta f`` otherwise; time is iterations x eta.
     t_max : float
         Final time (inf allowed); the last step lands exactly on it. For gradient descent the run
         stops after ``ceil(t_max / learning_rate)`` iterations.
     rtol, atol : float
-        Relative and absolute tolerances of the local error (Runge-Kutta methods).
+        Relative and absolute tolerances of the local error (all methods but gradient descent).
     converge_tol : float or None
         Stop an orbit as converged when ``|f(x)|_2 <= converge_tol`` (``|grad V|_2`` for gradient
         descent). None or 0 disables the test.
@@ -50,7 +53,8 @@ class FlowOptions(Options):
     learning_rate : float or None
         Step ``eta`` of gradient descent (required there, ignored by the other methods).
     save_times : sequence of float, optional
-        Increasing times in ``[0, t_max]`` at which to save the states (Runge-Kutta methods).
+        Increasing times in ``[0, t_max]`` at which to save the states (all methods but gradient
+        descent).
     save_every : int, optional
         Save every this many iterations, iteration 0 included (gradient descent).
 
@@ -69,7 +73,9 @@ class FlowOptions(Options):
     dynsys.errors.OptionError: FlowOptions: `rtol` must be a positive number; got -1.0.
     """
 
-    method: str = choice("dopri5", FLOW_METHODS, "Runge-Kutta pair, or gradient descent")
+    method: str = choice(
+        "dopri5", FLOW_METHODS, "Runge-Kutta pair, Rosenbrock pair (stiff), or gradient descent"
+    )
     t_max: float = number(100.0, "final time (inf allowed)", allow_inf=True)
     rtol: float = number(1e-6, "relative tolerance of the local error")
     atol: float = number(1e-9, "absolute tolerance of the local error", at_least=0.0)
@@ -91,7 +97,7 @@ class FlowOptions(Options):
     max_step: float = number(np.inf, "largest step size", allow_inf=True)
     learning_rate: float | None = number(None, "step eta of gradient descent", allow_none=True)
     save_times: tuple[float, ...] | None = numbers(
-        None, "times at which states are saved (Runge-Kutta methods)", in_attrs=False
+        None, "times at which states are saved (not gradient descent)", in_attrs=False
     )
     save_every: int | None = integer(
         None, "save every this many iterations (gradient descent)", allow_none=True

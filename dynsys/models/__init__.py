@@ -12,6 +12,7 @@ from .classic import (
     lorenz,
     mueller_brown,
     pitchfork_normal_form,
+    stiff_manifold,
 )
 from .cnn import conv_teacher_student
 from .reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
@@ -26,6 +27,7 @@ MODELS = {
     "lorenz": lorenz,
     "mueller_brown": mueller_brown,
     "pitchfork_normal_form": pitchfork_normal_form,
+    "stiff_manifold": stiff_manifold,
     "theorem7": theorem7,
 }
 
@@ -40,6 +42,7 @@ __all__ = [
     "lorenz",
     "mueller_brown",
     "pitchfork_normal_form",
+    "stiff_manifold",
     "teacher_student",
     "theorem7",
     "theorem7_embedding",

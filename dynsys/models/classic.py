@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError
-from ..system import GradientSystem, System
+from ..system import GradientSystem, System, model
 
 __all__ = [
     "bratu",
@@ -26,6 +26,7 @@ __all__ = [
     "lorenz",
     "mueller_brown",
     "pitchfork_normal_form",
+    "stiff_manifold",
 ]
 
 
@@ -41,6 +42,7 @@ def _matrix(rows) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- double well
+@model
 def double_well() -> GradientSystem:
     """The double well ``V = (x^2 - 1)^2 / 4 + y^2 / 2``.
 
@@ -66,6 +68,7 @@ def double_well() -> GradientSystem:
 
 
 # ---------------------------------------------------------------------------- Duffing
+@model
 def duffing(delta: float = 0.25, alpha: float = -1.0, beta: float = 1.0) -> System:
     """The damped, unforced Duffing oscillator ``x'' + delta x' + alpha x + beta x^3 = 0``.
 
@@ -106,6 +109,7 @@ def duffing(delta: float = 0.25, alpha: float = -1.0, beta: float = 1.0) -> Syst
 
 
 # ---------------------------------------------------------------------------- Lorenz
+@model
 def lorenz(sigma: float = 10.0, r: float = 28.0, beta: float = 8.0 / 3.0) -> System:
     """The Lorenz system ``x' = sigma (y - x), y' = r x - y - x z, z' = x y - beta z``.
 
@@ -150,7 +154,34 @@ def lorenz(sigma: float = 10.0, r: float = 28.0, beta: float = 8.0 / 3.0) -> Sys
     )
 
 
+@model
+def stiff_manifold(eps: float = 1e-6) -> System:
+    """A stiff system with a slow manifold: ``x' = -x + y``, ``y' = -(y - x^2) / eps``.
+
+    Fast collapse (rate ``1/eps``) onto the parabola ``y = x^2``, then slow motion along it: a
+    sink at ``(0, 0)``, a saddle at ``(1, 1)``. Explicit methods need steps of order ``eps``;
+    a linearly implicit one (``FlowOptions(method="rosenbrock23")``) does not.
+
+    Examples
+    --------
+    >>> system = stiff_manifold()
+    >>> system.f([[0.0, 0.0], [1.0, 1.0]]).tolist()
+    [[0.0, -0.0], [0.0, -0.0]]
+    """
+
+    def f(x, p):
+        u, v = x[..., 0], x[..., 1]
+        return _stack(-u + v, -(v - u**2) / p["eps"])
+
+    def jac(x, p):
+        one = np.ones_like(x[..., 0])
+        return _matrix([[-one, one], [2.0 * x[..., 0] / p["eps"], -one / p["eps"]]])
+
+    return System(f, ["x", "y"], {"eps": eps}, jac=jac, name="stiff_manifold")
+
+
 # ---------------------------------------------------------------------------- normal forms
+@model
 def fold_normal_form(mu: float = 1.0) -> System:
     """The saddle-node (fold) normal form ``x' = mu - x^2``; fold at ``mu = 0``.
 
@@ -169,6 +200,7 @@ def fold_normal_form(mu: float = 1.0) -> System:
     )
 
 
+@model
 def pitchfork_normal_form(mu: float = 1.0) -> System:
     """The supercritical pitchfork normal form ``x' = mu x - x^3``; branch point at ``mu = 0``.
 
@@ -188,6 +220,7 @@ def pitchfork_normal_form(mu: float = 1.0) -> System:
 
 
 # ---------------------------------------------------------------------------- Brusselator
+@model
 def brusselator(a: float = 1.0, b: float = 1.5) -> System:
     """The Brusselator ``x' = a - (b + 1) x + x^2 y, y' = b x - x^2 y``.
 
@@ -224,6 +257,7 @@ _MB_X0 = np.array([1.0, 0.0, -0.5, -1.0])
 _MB_Y0 = np.array([0.0, 0.5, 1.5, 1.0])
 
 
+@model
 def mueller_brown() -> GradientSystem:
     """The Mueller-Brown potential, a standard two-dimensional energy landscape.
 
@@ -265,6 +299,7 @@ def mueller_brown() -> GradientSystem:
 
 
 # ---------------------------------------------------------------------------- Bratu
+@model
 def bratu(n: int = 20, lam: float = 1.0, *, sparse: bool = False) -> System:
     """The Bratu problem ``u'' + lam exp(u) = 0``, ``u(0) = u(1) = 0``, by finite differences.
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..system import GradientSystem
+from ..system import GradientSystem, model
 from .relu._kernel import (
     TWO_PI,
     NotDifferentiableError,
@@ -371,6 +371,7 @@ def random_start(p: int, k: int, *, rng, a_radius: float, size=None) -> np.ndarr
 
 
 # ---------------------------------------------------------------------------- the system
+@model
 def conv_teacher_student(
     w_star, a_star, *, weight_norm: bool = True, name: str = "cnn_teacher_student"
 ) -> GradientSystem:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..symmetry import LinearEmbedding, LyapunovSystem
+from ..system import model
 
 __all__ = ["theorem7", "theorem7_embedding", "theorem7_loss", "theorem7_saddle"]
 
@@ -200,6 +201,7 @@ def theorem7_embedding(K: int) -> LinearEmbedding:
     return LinearEmbedding(np.stack([eye.ravel(), (1.0 - eye).ravel()], axis=-1))
 
 
+@model
 def theorem7(K: float = 2.0) -> LyapunovSystem:
     """Tian's Theorem 7 flow on the symmetric subspace, a 2-D system with ``K`` a real parameter.
 

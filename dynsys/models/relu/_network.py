@@ -8,7 +8,7 @@ import importlib.util
 import numpy as np
 
 from ...errors import InputError
-from ...system import GradientSystem
+from ...system import GradientSystem, model
 from ._core import (
     as_rows,
     by_chunks,
@@ -261,6 +261,7 @@ def singular_mask(states, *, K: int, d: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- the system
+@model
 def teacher_student(
     W_star,
     *,
