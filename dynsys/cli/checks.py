@@ -51,7 +51,8 @@ def _fixed_points(spec: dict[str, Any], system) -> None:
         seeds * (4 * n + 8) * 8 + min(seeds, 8_000_000 // (n * n) + 1) * 3 * n * n * 8,
         "lower `fixed_points.seeds`",
     )
-    probe = np.random.default_rng(0).uniform(lower, upper, (min(seeds, 256), n))
+    count = max(1, min(seeds, 256, 2_000_000 // (n * n)))  # the probe's Jacobians stay small
+    probe = np.random.default_rng(0).uniform(lower, upper, (count, n))
     start = time.perf_counter()
     with np.errstate(all="ignore"):
         try:
