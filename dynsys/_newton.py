@@ -319,19 +319,23 @@ def _iterate(residual, solve, x0, options, deflate) -> NewtonRun:
         status[active[broken]] = Status.NONFINITE
         keep = ~(finished | stuck | broken)
         n_iter[active] += 1
-        active, xa, fa, na, dx, step = (
+        active, xa, fa, na, dx, step, regular = (
             active[keep],
             xa[keep],
             fa[keep],
             na[keep],
             dx[keep],
             step[keep],
+            ~singular[keep],
         )
         if active.size == 0:
             break
         too_long = step > options.max_step
         dx[too_long] *= (options.max_step / step[too_long])[:, None]
-        x_new, f_new, n_new, ok = _line_search(residual, log_merit, xa, na, dx, options)
+        simplified = None if deflation is not None else (lambda x, f: solve(x, f)[0])
+        x_new, f_new, n_new, ok = _line_search(
+            residual, log_merit, xa, na, dx, options, simplified, regular
+        )
         x[active[ok]], fx[active[ok]], norm[active[ok]] = x_new[ok], f_new[ok], n_new[ok]
         status[active[~ok]] = Status.SINGULAR_JACOBIAN
         active = active[ok]
@@ -342,11 +346,22 @@ def _iterate(residual, solve, x0, options, deflate) -> NewtonRun:
     return NewtonRun(x=x, residual=norm, status=status, n_iter=n_iter)
 
 
-def _line_search(residual, log_merit, xa, na, dx, options):
+def _line_search(residual, log_merit, xa, na, dx, options, simplified=None, regular=None):
     """Armijo backtracking on the merit ``|f|^2`` (``|M f|^2`` when deflated), per item.
 
-    Items already within ``tol`` take the first finite trial. Returns the accepted states, their
-    residuals and norms, and a mask of items whose search succeeded.
+    Items already within ``tol`` take the first finite trial. A trial that fails the Armijo
+    test may still pass the affine-invariant natural monotonicity test of Deuflhard: the
+    simplified Newton correction ``simplified(x, f(trial))`` (Jacobian at ``x``) no longer than
+    ``(1 - lam / 4)`` times the step. On a stiff or strongly curved system the full Newton step
+    can raise ``|f|`` and still be the right step, and backtracking on ``|f|`` alone would crawl.
+    It costs one more linear solve, only for such items, and applies only where the Jacobian is
+    ``regular``: next to a manifold of roots the truncated correction ignores the null
+    directions and would accept long jumps. Returns the accepted states, their residuals and
+    norms, and a mask of items whose search succeeded.
+
+    References
+    ----------
+    P. Deuflhard, Newton Methods for Nonlinear Problems, Springer (2004), section 3.3.
     """
     k = len(xa)
     lam = np.full(k, options.damping)
@@ -364,6 +379,14 @@ def _line_search(residual, log_merit, xa, na, dx, options):
         phi = log_merit(trial, n_trial)
         decrease = phi <= phi0[pending] + np.log1p(-2.0 * options.armijo * lam[pending])
         good = np.isfinite(n_trial) & np.all(np.isfinite(trial), axis=-1)
+        if simplified is not None:
+            allowed = np.ones(len(pending), dtype=bool) if regular is None else regular[pending]
+            check = np.flatnonzero(good & ~decrease & ~near[pending] & allowed)
+            if check.size:
+                rows = pending[check]
+                correction = safe_norm(simplified(xa[rows], f_trial[check]))
+                theta = correction / np.maximum(safe_norm(dx[rows]), np.finfo(float).tiny)
+                decrease[check] = theta <= 1.0 - lam[rows] / 4.0
         good &= near[pending] | decrease
         idx = pending[good]
         x_new[idx], f_new[idx], n_new[idx], ok[idx] = (

@@ -356,3 +356,19 @@ def test_find_fixed_points_rejects_bad_input():
         find_fixed_points(system, [0.0, 0.0], symmetry=object())
     with pytest.raises(UnknownParameterError):
         find_fixed_points(system, [0.0, 0.0], params={"K": 2.0})
+
+
+def test_newton_takes_the_full_step_on_a_stiff_system():
+    # x' = -x + y, y' = -(y - x^2)/1e-6: from points near the slow manifold y = x^2 the full
+    # Newton step raises |f| (the curvature term 4e-5/1e-6) and is still right; backtracking on
+    # |f| alone crawled for 50 iterations. The natural monotonicity test accepts it.
+    from dynsys._newton import newton_batch, solver_for
+    from dynsys.models import stiff_manifold
+
+    system = stiff_manifold()
+    p = system.resolve_params()
+    starts = np.array([[0.9936754, 0.98739073], [0.5, 0.2], [0.3, 0.09], [1.5, 2.2]])
+    run = newton_batch(lambda z: system.f(z, p), solver_for(system, p), starts, NewtonOptions())
+    assert np.all(run.status == Status.CONVERGED)
+    assert np.all(run.n_iter <= 10)
+    np.testing.assert_allclose(run.x, [[1, 1], [0, 0], [0, 0], [1, 1]], atol=1e-12)
