@@ -3,7 +3,8 @@
 The public API on one screen. A System (or GradientSystem) is the object every algorithm takes;
 each family of algorithms is a package (``dynsys.integrate``, ``dynsys.fixedpoints``,
 ``dynsys.symmetry``, ``dynsys.continuation``, ``dynsys.basins``, ``dynsys.graph``) over a small
-kernel: the System, stability, the one outcome table (:class:`Status`, :func:`explain`), the one
+kernel: the System (a flow) and the Map (a discrete-time system, gradient descent with a finite
+step among them), stability, the one outcome table (:class:`Status`, :func:`explain`), the one
 options base (:class:`Options`), errors and I/O.
 """
 
@@ -33,6 +34,7 @@ from .fixedpoints import NewtonOptions, find_fixed_points
 from .graph import GraphOptions, critical_point_graph
 from .integrate import FlowOptions, flow, trajectory
 from .io import load, load_tree, save
+from .maps import Map, gradient_descent_map
 from .stability import classify, classify_eigenvalues
 from .system import DescentKernel, GradientSystem, System, model
 
@@ -49,6 +51,7 @@ __all__ = [
     "InputError",
     "InputTypeError",
     "InvalidSystemError",
+    "Map",
     "NewtonOptions",
     "OptionError",
     "Options",
@@ -69,6 +72,7 @@ __all__ = [
     "explain",
     "find_fixed_points",
     "flow",
+    "gradient_descent_map",
     "load",
     "load_tree",
     "model",

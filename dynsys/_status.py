@@ -39,6 +39,9 @@ class Status(IntEnum):
     STATE_BOUND = 14
     MAX_POINTS = 15
     CLOSED_LOOP = 16
+    PERIOD_BOUND = 17
+    PERIODIC = 18
+    RECURRENT = 19
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,24 @@ _TABLE: dict[Status, _Entry] = {
         "the branch returned to its start: it is a closed curve.",
         "none needed.",
         ("continuation",),
+    ),
+    Status.PERIOD_BOUND: _Entry(
+        "the period of the cycles along the branch exceeded `period_max`: the branch approaches "
+        "a homoclinic (or heteroclinic) orbit, where the period grows without bound.",
+        "none needed if that is the end of the family; raise `period_max` to follow it closer.",
+        ("continuation",),
+    ),
+    Status.PERIODIC: _Entry(
+        "the orbit settled on a periodic cycle (of a flow or a map), not a point; its period is "
+        "recorded with it.",
+        "none needed.",
+        ("flow", "basins"),
+    ),
+    Status.RECURRENT: _Entry(
+        "the orbit settled on a recurrent set that is neither a point nor a cycle (a chaotic or "
+        "quasi-periodic attractor).",
+        "none needed.",
+        ("flow", "basins"),
     ),
 }
 

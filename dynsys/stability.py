@@ -28,6 +28,7 @@ import xarray as xr
 from ._dataset import provenance, split_complex
 from ._validate import as_state_batch, check_positive
 from .errors import InputError
+from .maps import require_flow
 
 __all__ = ["classify", "classify_eigenvalues"]
 
@@ -273,6 +274,7 @@ def classify(
     >>> ds["eigenvalue_real"].values.tolist()
     [[-1.0, -2.0], [1.0, -1.0]]
     """
+    require_flow(system, "classify()")
     zero_tol = check_positive(zero_tol, "zero_tol")
     points, single, base = _points_from(system, x)
     p = system.resolve_params(params)

@@ -24,7 +24,7 @@ from ._fd import fd_derivative_scalar, fd_gradient, fd_jacobian
 from ._validate import as_state_batch, check_names, check_params
 from .errors import DynsysError, InputTypeError, InvalidSystemError, UnknownParameterError
 
-__all__ = ["DescentKernel", "GradientSystem", "System", "is_model", "model"]
+__all__ = ["DescentKernel", "Dynamics", "GradientSystem", "System", "is_model", "model"]
 
 Params = Mapping[str, Any]
 VectorField = Callable[[np.ndarray, Params], np.ndarray]
@@ -125,49 +125,17 @@ class DescentKernel(ABC):
         holds; return ``(x, k, status code, |grad V|^2)`` at the last iterate."""
 
 
-class System:
-    """An autonomous ODE ``x' = f(x; p)`` with named state variables and parameters.
+class Dynamics:
+    """What a flow (:class:`System`) and a map (:class:`dynsys.maps.Map`) share: named states
+    and parameters, a vectorized right-hand side checked on construction, its Jacobian (analytic
+    or finite differences) and parameter derivatives.
 
-    Parameters
-    ----------
-    f : callable
-        ``f(x, p) -> (..., n)`` for ``x`` of shape ``(..., n)`` and ``p`` a mapping from parameter
-        name to value. Must work for any leading batch shape (write ``x[..., 0]``, not ``x[0]``).
-    state_names : int or sequence of str
-        Names of the state variables, or their number (then named ``x0, x1, ...``).
-    params : mapping, optional
-        Parameter names and default values.
-    jac : callable, optional
-        Analytic Jacobian ``jac(x, p) -> (..., n, n)``; for a single state it may return a
-        ``scipy.sparse`` matrix (large systems). Finite differences are used when omitted.
-    dfdp : callable, optional
-        Analytic ``dfdp(x, p, name) -> (..., n)``, the derivative with respect to parameter
-        ``name``. Finite differences are used when omitted.
-    name : str
-        Name stamped on results.
-    probe : array_like, optional
-        A state where ``f`` is finite and smooth, used to check the callables on construction.
-    check_jacobian : bool
-        Compare an analytic Jacobian with finite differences at the probe state (n <= 200).
-
-    Raises
-    ------
-    InvalidSystemError
-        If a callable returns the wrong shape, does not batch, or is not finite at the probe.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> def f(x, p):
-    ...     return np.stack([x[..., 1], -p["k"] * x[..., 0]], axis=-1)
-    >>> osc = System(f, ["q", "v"], {"k": 4.0}, name="oscillator")
-    >>> osc.f(np.array([1.0, 0.0])).tolist()
-    [0.0, -4.0]
-    >>> osc.jac(np.zeros(2), {"k": 1.0}).round(6).tolist()
-    [[0.0, 1.0], [-1.0, 0.0]]
+    Algorithms take a :class:`System` (a flow) or a :class:`~dynsys.maps.Map` explicitly; this
+    base class only holds the common machinery.
     """
 
     is_gradient = False
+    is_map = False
 
     def __init__(
         self,
@@ -259,6 +227,8 @@ class System:
 
     _field_label = "f"
     _jac_label = "jac"
+    _dfdp_label = "dfdp"
+    _kind = "general"
 
     @property
     def _has_analytic_jac(self) -> bool:
@@ -338,16 +308,6 @@ class System:
         return MappingProxyType(self._params)
 
     @property
-    def descent_kernel(self) -> DescentKernel | None:
-        """The model's own gradient-descent loop (:class:`DescentKernel`), or None."""
-        return None
-
-    @property
-    def has_potential(self) -> bool:
-        """Whether the system has a ``potential`` (a loss, or a Lyapunov function)."""
-        return False
-
-    @property
     def has_analytic_jacobian(self) -> bool:
         """True when the Jacobian is the user's analytic one, not finite differences."""
         return self._has_analytic_jac
@@ -373,7 +333,7 @@ class System:
         merged.update(params)
         return merged
 
-    def with_params(self, **values: float) -> System:
+    def with_params(self, **values: float):
         """A copy of the system with new default parameter values.
 
         Examples
@@ -387,21 +347,6 @@ class System:
         new.__dict__.update(self.__dict__)
         new._params = self._clean_params({**self._params, **values})
         return new
-
-    def f(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
-        """The vector field at states ``x`` of shape ``(..., n)``; returns ``(..., n)``.
-
-        Raises
-        ------
-        InvalidSystemError
-            If the user's field raises (the message names the exception and a state).
-        """
-        x = np.asarray(x, dtype=float)
-        p = self.resolve_params(params)
-        with _user_code(self._field_label, x):
-            return np.asarray(self._raw_f(x, p))
-
-    __call__ = f
 
     def jac(self, x, params: Mapping[str, Any] | None = None):
         """The Jacobian ``df_i/dx_j`` at ``x``; shape ``(..., n, n)``.
@@ -430,15 +375,7 @@ class System:
         J = self.jac(x, params)
         return J.toarray() if sp.issparse(J) else J
 
-    def dfdp(self, x, name: str, params: Mapping[str, Any] | None = None) -> np.ndarray:
-        """Derivative of the vector field with respect to the parameter ``name``; ``(..., n)``.
-
-        Examples
-        --------
-        >>> from dynsys.models import fold_normal_form
-        >>> fold_normal_form().dfdp([0.3], "mu").tolist()
-        [1.0]
-        """
+    def _param_derivative(self, x, name: str, params: Mapping[str, Any] | None) -> np.ndarray:
         if name not in self._params:
             raise UnknownParameterError(
                 f"system '{self._name}' has no parameter {name!r}; it has {sorted(self._params)}."
@@ -446,14 +383,16 @@ class System:
         x = np.asarray(x, dtype=float)
         p = self.resolve_params(params)
         if self._dfdp is not None:
-            return np.asarray(self._dfdp(x, p, name), dtype=float)
-        return fd_derivative_scalar(lambda v: self._raw_f(x, {**p, name: v}), p[name])
+            with _user_code(self._dfdp_label, x):
+                return np.asarray(self._dfdp(x, p, name), dtype=float)
+        with _user_code(self._field_label, x):
+            return fd_derivative_scalar(lambda v: self._raw_f(x, {**p, name: v}), p[name])
 
     def describe(self) -> dict[str, Any]:
         """Provenance attributes: system name, kind, state names and parameter values."""
         out: dict[str, Any] = {
             "system": self._name,
-            "system_kind": "gradient" if self.is_gradient else "general",
+            "system_kind": self._kind,
             "state_names": " ".join(self._state_names),
         }
         for key, value in self._params.items():
@@ -466,6 +405,88 @@ class System:
         states = names if len(names) <= 6 else [*names[:3], "...", *names[-2:]]
         kind = type(self).__name__
         return f"{kind}({self._name!r}, n={self.n}, states={states}, params={{{params}}})"
+
+
+class System(Dynamics):
+    """An autonomous ODE ``x' = f(x; p)`` with named state variables and parameters.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, p) -> (..., n)`` for ``x`` of shape ``(..., n)`` and ``p`` a mapping from parameter
+        name to value. Must work for any leading batch shape (write ``x[..., 0]``, not ``x[0]``).
+    state_names : int or sequence of str
+        Names of the state variables, or their number (then named ``x0, x1, ...``).
+    params : mapping, optional
+        Parameter names and default values.
+    jac : callable, optional
+        Analytic Jacobian ``jac(x, p) -> (..., n, n)``; for a single state it may return a
+        ``scipy.sparse`` matrix (large systems). Finite differences are used when omitted.
+    dfdp : callable, optional
+        Analytic ``dfdp(x, p, name) -> (..., n)``, the derivative with respect to parameter
+        ``name``. Finite differences are used when omitted.
+    name : str
+        Name stamped on results.
+    probe : array_like, optional
+        A state where ``f`` is finite and smooth, used to check the callables on construction.
+    check_jacobian : bool
+        Compare an analytic Jacobian with finite differences at the probe state (n <= 200).
+
+    Raises
+    ------
+    InvalidSystemError
+        If a callable returns the wrong shape, does not batch, or is not finite at the probe.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def f(x, p):
+    ...     return np.stack([x[..., 1], -p["k"] * x[..., 0]], axis=-1)
+    >>> osc = System(f, ["q", "v"], {"k": 4.0}, name="oscillator")
+    >>> osc.f(np.array([1.0, 0.0])).tolist()
+    [0.0, -4.0]
+    >>> osc.jac(np.zeros(2), {"k": 1.0}).round(6).tolist()
+    [[0.0, 1.0], [-1.0, 0.0]]
+    """
+
+    is_gradient = False
+    is_map = False
+
+    @property
+    def descent_kernel(self) -> DescentKernel | None:
+        """The model's own gradient-descent loop (:class:`DescentKernel`), or None."""
+        return None
+
+    @property
+    def has_potential(self) -> bool:
+        """Whether the system has a ``potential`` (a loss, or a Lyapunov function)."""
+        return False
+
+    def f(self, x, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        """The vector field at states ``x`` of shape ``(..., n)``; returns ``(..., n)``.
+
+        Raises
+        ------
+        InvalidSystemError
+            If the user's field raises (the message names the exception and a state).
+        """
+        x = np.asarray(x, dtype=float)
+        p = self.resolve_params(params)
+        with _user_code(self._field_label, x):
+            return np.asarray(self._raw_f(x, p))
+
+    __call__ = f
+
+    def dfdp(self, x, name: str, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        """Derivative of the vector field with respect to the parameter ``name``; ``(..., n)``.
+
+        Examples
+        --------
+        >>> from dynsys.models import fold_normal_form
+        >>> fold_normal_form().dfdp([0.3], "mu").tolist()
+        [1.0]
+        """
+        return self._param_derivative(x, name, params)
 
 
 class GradientSystem(System):
@@ -498,6 +519,7 @@ class GradientSystem(System):
     """
 
     is_gradient = True
+    _kind = "gradient"
     _field_label = "grad"
     _jac_label = "hess"
 

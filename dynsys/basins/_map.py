@@ -11,6 +11,7 @@ import xarray as xr
 from .._dataset import provenance, status_variable
 from .._execution import open_executor
 from ..errors import InputError
+from ..maps import require_flow
 from ._dataset import attractor_variables, element_variables
 from ._engine import BasinRun, run_grid
 from ._options import BasinOptions
@@ -97,6 +98,7 @@ def basin_map(
     >>> ds.attractor_x.sel(state="x").values.tolist(), ds.fraction.values.tolist()
     ([-1.0, 1.0], [0.5, 0.5])
     """
+    require_flow(system, "basin_map()")
     plane = as_plane(grid)
     clash = [a for a in plane.names if a in _RESERVED_DIMS]
     if clash:

@@ -15,6 +15,7 @@ from .._dataset import provenance, status_variable
 from .._execution import open_executor
 from .._points import relative_scale
 from ..errors import InputError
+from ..maps import require_flow
 from ._dataset import attractor_variables
 from ._engine import BasinRun, check_count, check_sampler, draw_seed, run_samples
 from ._labels import Attractors
@@ -156,6 +157,7 @@ def basin_probability_sweep(
     >>> bool(ds.fraction[1, 1] > ds.fraction[0, 1])
     True
     """
+    require_flow(system, "basin_probability_sweep()")
     run = BasinRun.make(
         system, params=params, options=options, symmetry=symmetry, executor=executor
     )

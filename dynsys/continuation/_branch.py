@@ -11,6 +11,7 @@ import xarray as xr
 from .._dataset import provenance, split_complex
 from .._validate import as_state_batch
 from ..errors import InputError, InputTypeError, UnknownParameterError
+from ..maps import require_flow
 from ._options import ContinuationOptions
 from ._problem import EquilibriumProblem
 from ._specials import end_status, labelled, special_variables
@@ -131,6 +132,7 @@ def continue_branch(
     >>> branch["special_type"].values.tolist(), abs(float(branch["special_param"][0])) < 1e-12
     (['LP'], True)
     """
+    require_flow(system, "continue_branch()")
     options = _check_options(options)
     problem, system, traced = trace_branch(system, x0, param, params, options, direction, progress)
     return branch_dataset(problem, system, traced, options, direction=str(direction))

@@ -12,6 +12,7 @@ import xarray as xr
 from .._dataset import provenance
 from .._status import Status
 from ..errors import ContinuationError, InputError
+from ..maps import require_flow
 from ._branch import _check_options, branch_dataset, trace_branch
 from ._linalg import SingularMatrixError
 from ._options import ContinuationOptions
@@ -74,6 +75,7 @@ def bifurcation_diagram(
     >>> sorted(tree.children), tree["branch1"].attrs["parent_branch"]
     (['branch0', 'branch1'], 'branch0')
     """
+    require_flow(system, "bifurcation_diagram()")
     options = _check_options(options)
     for name, value, low in (("max_depth", max_depth, 0), ("max_branches", max_branches, 1)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:

@@ -24,6 +24,7 @@ import xarray as xr
 from .._dataset import provenance
 from .._validate import as_state_batch
 from ..errors import InputError, UnknownParameterError
+from ..maps import require_flow
 from ._branch import _check_options
 from ._linalg import Factorization, dense_null_vectors
 from ._normal_forms import jacobian_derivatives
@@ -269,6 +270,7 @@ def continue_fold(
     >>> curve["special_type"].values.tolist(), bool(abs(curve["special_param2"][0]) < 1e-10)
     (['CP'], True)
     """
+    require_flow(system, "continue_fold()")
     options = _check_options(options)
     check_direction(direction)
     for name in (param1, param2):

@@ -25,6 +25,7 @@ import xarray as xr
 
 from .._status import Status
 from ..errors import InputError
+from ..maps import require_flow
 from ._branch import _check_options, branch_dataset, equilibrium_problem
 from ._detect import Special
 from ._linalg import Factorization, SingularMatrixError, bordered, dense_null_vectors, start_vector
@@ -180,6 +181,7 @@ def switch_branch(
     >>> bool(abs(x**2 - mu).max() < 1e-9), bool(x.min() < -0.9 and x.max() > 0.9)
     (True, True)
     """
+    require_flow(system, "switch_branch()")
     options = _check_options(options)
     check_direction(direction)
     param = str(branch.attrs.get("continuation_param", ""))

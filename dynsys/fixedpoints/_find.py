@@ -23,6 +23,7 @@ from .._points import PointCatalogue, relative_scale, sort_order
 from .._status import Status
 from .._validate import as_float_array, as_state_batch, check_positive
 from ..errors import InputError, InputTypeError
+from ..maps import require_flow
 from ..stability import classify as classify_points
 from ._manifolds import label_manifolds, merge_manifold_points
 from ._restricted import as_subspace, project_seeds, step_solvers
@@ -223,6 +224,7 @@ def find_fixed_points(
     >>> ds["kind"].values.tolist(), ds["energy"].values.tolist()
     (['minimum', 'minimum', 'saddle-1'], [0.0, 0.0, 0.25])
     """
+    require_flow(system, "find_fixed_points()")
     if not isinstance(options, NewtonOptions):
         raise InputTypeError(f"`options` must be a NewtonOptions; got {type(options).__name__}.")
     n = system.n

@@ -16,6 +16,7 @@ from .._points import Arrival, arrival_tolerance
 from .._status import Status, status_names
 from .._validate import as_state_batch
 from ..errors import InputError, InputTypeError
+from ..maps import require_flow
 from ..stability import classify
 from ._nodes import NodeTable
 from ._options import GraphOptions
@@ -195,6 +196,7 @@ def critical_point_graph(
     >>> sorted((G.nodes[s]["kind"], G.nodes[t]["kind"]) for s, t in G.edges)
     [('saddle-1', 'minimum'), ('saddle-1', 'minimum')]
     """
+    require_flow(system, "critical_point_graph()")
     options = GraphOptions() if options is None else options
     if not isinstance(options, GraphOptions):
         raise InputTypeError(f"`options` must be a GraphOptions; got {type(options).__name__}.")

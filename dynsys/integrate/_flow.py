@@ -23,6 +23,7 @@ from scipy.integrate import solve_ivp
 from .._dataset import provenance, status_variable
 from .._validate import as_state_batch
 from ..errors import InputError, InputTypeError
+from ..maps import require_flow
 from ._batch import BatchRecord
 from ._descent import descent_flow, iteration_limit
 from ._options import FlowOptions
@@ -111,6 +112,7 @@ def trajectory(
     >>> round(float(ds.x.sel(state="y")[-1]), 6) == round(float(np.exp(-2.0)), 6)
     True
     """
+    require_flow(system, "trajectory()")
     x0 = as_state_batch(x0, system.n, name="x0")
     if x0.ndim != 1:
         raise InputError(
@@ -233,6 +235,7 @@ def flow(
     >>> status_names(ds.status).tolist()
     ['converged', 'converged']
     """
+    require_flow(system, "flow()")
     options = FlowOptions() if options is None else options
     if not isinstance(options, FlowOptions):
         raise InputTypeError(f"`options` must be a FlowOptions; got {type(options).__name__}.")
