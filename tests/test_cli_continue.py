@@ -267,7 +267,7 @@ def test_spec_reference_lists_the_options_once_from_the_class():
     assert rows["continuation.ds"].default == 0.01
     assert rows["continuation.newton.step_tol"].default == 1e-10
     assert rows["continuation.newton.max_iter"].default == 8
-    assert rows["continuation.detect"].default == ("LP", "BP", "H", "IC")
+    assert rows["continuation.detect"].default == ("LP", "BP", "H", "IC", "PD", "NS", "LPC")
     assert rows["continuation.param"].type == "str"
     assert "continuation.newton_tol" not in rows and "continuation.detect_hopf" not in rows
 

@@ -249,7 +249,7 @@ def test_corrector_tolerance_has_a_floor_named_by_its_nested_key():
 def test_options_defaults_and_provenance_attributes():
     opts = ContinuationOptions()
     assert opts.newton == NewtonOptions(step_tol=1e-10, max_iter=8)
-    assert opts.detect == ("LP", "BP", "H", "IC")
+    assert opts.detect == ("LP", "BP", "H", "IC", "PD", "NS", "LPC")
     assert ContinuationOptions(detect=["LP", "H"]).detect == ("LP", "H")
     branch = continue_branch(
         fold_normal_form(),

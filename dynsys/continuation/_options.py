@@ -10,8 +10,12 @@ from .._options import Options, flag, integer, nested, number, subset
 
 __all__ = ["SPECIAL_TYPES", "ContinuationOptions"]
 
-SPECIAL_TYPES = ("LP", "BP", "H", "IC")
-"""Special points a branch can look for: fold, branch point, Hopf, other index change."""
+SPECIAL_TYPES = ("LP", "BP", "H", "IC", "PD", "NS", "LPC")
+"""Special points a branch can look for. Equilibria: fold (LP), branch point (BP), Hopf (H),
+other index change (IC). Fixed points and cycles of maps: fold (LP), branch point (BP), period
+doubling (PD), Neimark-Sacker (NS). Periodic orbits of flows: fold of cycles (LPC), period
+doubling (PD), Neimark-Sacker (NS), branch point (BP). A problem ignores the types it has no
+test function for."""
 
 _MIN_STEP_TOL = 1e-15  # double precision cannot correct more tightly
 
@@ -41,7 +45,9 @@ class ContinuationOptions(Options):
         ``NewtonOptions(step_tol=1e-10, max_iter=8)``; its other fields are not used here.
     detect : tuple of str
         Which special points to look for, any of "LP" (fold), "BP" (simple branch point), "H"
-        (Hopf) and "IC" (a change of the unstable index not explained by those).
+        (Hopf), "IC" (a change of the unstable index not explained by those), "PD" (period
+        doubling), "NS" (Neimark-Sacker) and "LPC" (fold of cycles); each kind of branch
+        looks for the types that apply to it.
     locate_tol : float
         Special points are located until the bracket in arclength is at most ``locate_tol``
         times the step that bracketed them (at least ``1e-16``).
