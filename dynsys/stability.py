@@ -1,4 +1,5 @@
-"""Linear stability of equilibria: eigenvalues of the Jacobian, unstable index, nullity and kind.
+"""Linear stability of equilibria (of flows) and of fixed points of maps: eigenvalues of the
+Jacobian, or multipliers, unstable index, nullity and kind.
 
 At an equilibrium ``x*`` the flow near ``x*`` follows ``y' = J y`` with ``J = df/dx(x*)``, as long
 as no eigenvalue of ``J`` has zero real part (Hartman-Grobman). The eigenvalues therefore give:
@@ -15,6 +16,17 @@ as no eigenvalue of ``J`` has zero real part (Hartman-Grobman). The eigenvalues 
 
 An eigenvalue counts as zero when ``|lambda| <= zero_tol * max(1, max |lambda|)``, and a real
 (imaginary) part counts as zero below the same threshold.
+
+Maps ``x -> g(x)``: near a fixed point ``x*`` orbits follow ``y -> A y``, ``A = Dg(x*)``, whose
+eigenvalues are the *multipliers* ``mu``; the unit circle plays the part of the imaginary axis
+(for a cycle of period k the multipliers are those of ``D g^k``). :func:`classify_multipliers`
+gives ``index`` (multipliers outside the unit circle), ``nullity`` (multipliers on it) and the
+kinds "sink", "source", "saddle-<k>" (k multipliers outside), each prefixed "flip " when the
+multiplier of largest modulus is real negative (nearby orbits alternate sides) or "focus " when
+it is complex (they rotate); on the unit circle "fold" (one multiplier +1), "flip" (one
+multiplier -1), "neimark-sacker" (one complex pair), "non-hyperbolic" (several).
+A multiplier lies on the unit circle when ``||mu| - 1| <= zero_tol``, and is real when
+``|Im mu| <= zero_tol``.
 """
 
 from __future__ import annotations
@@ -28,9 +40,15 @@ import xarray as xr
 from ._dataset import provenance, split_complex
 from ._validate import as_state_batch, check_positive
 from .errors import InputError
-from .maps import require_flow
+from .maps import Map
 
-__all__ = ["classify", "classify_eigenvalues"]
+__all__ = [
+    "MAP_KINDS",
+    "classify",
+    "classify_eigenvalues",
+    "classify_multipliers",
+    "sort_multipliers",
+]
 
 CLASSIFICATION_VARIABLES = (
     "eigenvalue_real",
@@ -41,6 +59,9 @@ CLASSIFICATION_VARIABLES = (
     "nullity",
     "kind",
     "energy",
+    "multiplier_real",
+    "multiplier_imag",
+    "stable",
 )
 
 
@@ -167,6 +188,125 @@ def _general_kinds(re, im, thr, index, nullity) -> np.ndarray:
     return np.select(conditions, choices, default="saddle").astype(str)
 
 
+MAP_KINDS = (
+    "sink",
+    "flip sink",
+    "focus sink",
+    "source",
+    "flip source",
+    "focus source",
+    "saddle-<k>",
+    "flip saddle-<k>",
+    "focus saddle-<k>",
+    "fold",
+    "flip",
+    "neimark-sacker",
+    "non-hyperbolic",
+    "undefined",
+)
+"""The kinds of fixed points and cycles of maps (``<k>``: the number of multipliers outside the
+unit circle); see :func:`classify_multipliers`."""
+
+
+def sort_multipliers(multipliers) -> np.ndarray:
+    """Multipliers ``(..., k)`` sorted by modulus, then real part, then imaginary part, all
+    descending: mode 0 is the dominant multiplier, and a complex pair is adjacent with the
+    positive imaginary part first.
+
+    Examples
+    --------
+    >>> sort_multipliers([0.5, -2.0, 0.5 + 1j, 0.5 - 1j]).tolist()
+    [(-2+0j), (0.5+1j), (0.5-1j), (0.5+0j)]
+    """
+    mu = np.asarray(multipliers, dtype=complex)
+    if mu.ndim == 0:
+        raise InputError("`multipliers` must have shape (..., k); wrap one value as [value].")
+    order = np.lexsort((-mu.imag, -mu.real, -np.abs(mu)), axis=-1)
+    return np.take_along_axis(mu, order, axis=-1)
+
+
+def classify_multipliers(
+    multipliers, *, zero_tol: float = 1e-8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Classify fixed points (or cycles) of maps from their multipliers.
+
+    Parameters
+    ----------
+    multipliers : array_like
+        Eigenvalues of ``Dg`` at a fixed point (of ``D g^k`` for a cycle of period k), shape
+        ``(..., k)``: the last axis holds the multipliers of one point. NaN marks an unknown set.
+    zero_tol : float
+        A multiplier lies on the unit circle when ``||mu| - 1| <= zero_tol``; it counts as real
+        when ``|Im mu| <= zero_tol`` (multipliers are scale-free, so the threshold is absolute).
+
+    Returns
+    -------
+    index : numpy.ndarray of int
+        Number of multipliers outside the unit circle (unstable directions); -1 where unknown.
+    nullity : numpy.ndarray of int
+        Number of multipliers on the unit circle; -1 where unknown.
+    kind : numpy.ndarray of str
+        One of :data:`MAP_KINDS`: "sink" (all inside), "source" (all outside), "saddle-<k>";
+        prefixed "flip " when the multiplier of largest modulus is real and negative (orbits
+        near the point alternate sides of it), "focus " when it is complex. On the unit circle:
+        "fold" (one multiplier at +1), "flip" (one at -1: period doubling), "neimark-sacker"
+        (one complex pair), "non-hyperbolic" (any other combination); "undefined" for a set
+        holding NaN or inf.
+
+    Raises
+    ------
+    dynsys.errors.InputError
+        If ``multipliers`` is a scalar or ``zero_tol`` is not a positive number.
+
+    Examples
+    --------
+    >>> index, nullity, kind = classify_multipliers([[0.5, -0.2], [-1.1, 0.3], [-1.0, 0.3]])
+    >>> index.tolist(), nullity.tolist(), kind.tolist()
+    ([0, 1, 0], [0, 0, 1], ['sink', 'flip saddle-1', 'flip'])
+    >>> classify_multipliers([0.6 + 0.8j, 0.6 - 0.8j])[2].item()
+    'neimark-sacker'
+    """
+    zero_tol = check_positive(zero_tol, "zero_tol")
+    mu = np.asarray(multipliers)
+    if mu.ndim == 0:
+        raise InputError(
+            "`multipliers` must have shape (..., k) with the multipliers on the last axis; got "
+            "a scalar. Wrap one multiplier as [value]."
+        )
+    mu = mu.astype(complex)
+    finite = np.all(np.isfinite(mu), axis=-1)
+    mu = sort_multipliers(np.where(finite[..., None], mu, 0.0))
+    k = mu.shape[-1]
+    modulus = np.abs(mu)
+    on_circle = np.abs(modulus - 1.0) <= zero_tol
+    real = np.abs(mu.imag) <= zero_tol
+    index = np.count_nonzero(modulus > 1.0 + zero_tol, axis=-1)
+    nullity = np.count_nonzero(on_circle, axis=-1)
+    n_fold = np.count_nonzero(on_circle & real & (mu.real > 0), axis=-1)
+    n_flip = np.count_nonzero(on_circle & real & (mu.real < 0), axis=-1)
+    n_pair = np.count_nonzero(on_circle & ~real, axis=-1)
+    saddle = np.char.add("saddle-", index.astype(str))
+    base = np.where(index == 0, "sink", np.where(index == k, "source", saddle))
+    lead = mu[..., 0] if k else np.zeros(mu.shape[:-1], dtype=complex)
+    lead_real = np.abs(lead.imag) <= zero_tol
+    prefix = np.where(~lead_real, "focus ", np.where(lead.real < 0, "flip ", ""))
+    hyperbolic = np.char.add(prefix.astype(str), base.astype(str))
+    kind = np.select(
+        [
+            nullity == 0,
+            (nullity == 1) & (n_fold == 1),
+            (nullity == 1) & (n_flip == 1),
+            (nullity == 2) & (n_pair == 2),
+        ],
+        [hyperbolic, "fold", "flip", "neimark-sacker"],
+        default="non-hyperbolic",
+    ).astype(str)
+    kind = np.where(finite, kind, "undefined")
+    index = np.where(finite, index, -1)
+    nullity = np.where(finite, nullity, -1)
+    return index, nullity, kind
+
+
 def _fix_phase(vectors: np.ndarray) -> np.ndarray:
     """Make each eigenvector's largest-modulus component real and positive (deterministic)."""
     largest = np.argmax(np.abs(vectors), axis=-2)[..., None, :]
@@ -231,13 +371,17 @@ def classify(
     eigenvectors: bool = False,
     zero_tol: float = 1e-8,
 ) -> xr.Dataset:
-    """Classify equilibria by the eigenvalues of the Jacobian.
+    """Classify equilibria of a flow by the eigenvalues of the Jacobian, or fixed points of a map
+    by their multipliers.
 
     Parameters
     ----------
-    system : System or GradientSystem
+    system : System, GradientSystem or Map
         The vector field. For a gradient system the Jacobian ``-Hess V`` is symmetrised and
-        diagonalised with ``numpy.linalg.eigh``; otherwise ``numpy.linalg.eig``.
+        diagonalised with ``numpy.linalg.eigh``; otherwise ``numpy.linalg.eig``. For a
+        :class:`~dynsys.maps.Map` the eigenvalues of ``Dg`` are the multipliers and the kinds
+        are those of :func:`classify_multipliers` (``eigh`` for gradient descent on a gradient
+        system, whose ``Dg = I - eta Hess V`` is symmetric).
     x : array_like or xarray.Dataset
         One state ``(n,)``, states ``(m, n)``, or a Dataset with ``x(point, state)`` (a result of
         :func:`dynsys.fixedpoints.find_fixed_points`), returned with the classification variables
@@ -257,6 +401,10 @@ def classify(
         ``x(point, state)``, ``eigenvalue_real/imag(point, mode)`` (Jacobian eigenvalues sorted by
         real part, then imaginary part, descending), ``index(point)``, ``nullity(point)``,
         ``kind(point)``, ``energy(point)`` for gradient systems, and the eigenvectors on request.
+        For a map: ``multiplier_real/imag(point, mode)`` instead of the eigenvalues (sorted by
+        modulus, descending), ``index`` (multipliers outside the unit circle), ``nullity`` (on
+        it), ``kind``, ``stable(point)`` (all ``|mu| < 1``), and ``energy(point)`` for gradient
+        descent on a gradient system. The states are not checked to be fixed points.
 
     Raises
     ------
@@ -273,11 +421,21 @@ def classify(
     (['minimum', 'saddle-1'], [0, 1])
     >>> ds["eigenvalue_real"].values.tolist()
     [[-1.0, -2.0], [1.0, -1.0]]
+
+    Gradient descent on the double well with step 1.05 overshoots the minimum (1, 0): the
+    multiplier along x is ``1 - 1.05 * 2 = -1.1``.
+
+    >>> from dynsys.maps import gradient_descent_map
+    >>> gd = gradient_descent_map(double_well(), step=1.05)
+    >>> ds = classify(gd, [1.0, 0.0])
+    >>> str(ds["kind"].values), ds["multiplier_real"].values.round(12).tolist()
+    ('flip saddle-1', [-1.1, -0.05])
     """
-    require_flow(system, "classify()")
     zero_tol = check_positive(zero_tol, "zero_tol")
     points, single, base = _points_from(system, x)
     p = system.resolve_params(params)
+    if isinstance(system, Map):
+        return _classify_map(system, points, single, base, p, eigenvectors, zero_tol)
     n = system.n
     J = np.zeros((0, n, n))
     if len(points):
@@ -299,6 +457,77 @@ def classify(
     )
     variables["kind"] = xr.Variable("point", kind, {"long_name": "kind of equilibrium"})
     if system.is_gradient:
+        variables["energy"] = xr.Variable(
+            "point",
+            system.potential(points, p) if len(points) else np.zeros(0),
+            {"long_name": "potential at the point"},
+        )
+    if base is not None:
+        stale = [name for name in CLASSIFICATION_VARIABLES if name in base]
+        out = base.drop_vars(stale).assign(variables)
+        out.attrs["zero_tol"] = zero_tol
+        return out
+    out = xr.Dataset(
+        {"x": xr.Variable(("point", "state"), points, {"long_name": "state"}), **variables},
+        coords={"state": list(system.state_names)},
+        attrs=provenance(system.with_params(**p), zero_tol=zero_tol),
+    )
+    return out.isel(point=0) if single else out
+
+
+def _map_spectra(A: np.ndarray, symmetric: bool, vectors: bool):
+    """Multipliers (and eigenvectors) of ``(m, n, n)``, sorted as :func:`sort_multipliers`;
+    NaN for a non-finite matrix."""
+    m, n = A.shape[0], A.shape[-1]
+    finite = np.all(np.isfinite(A), axis=(-2, -1))
+    A = np.where(finite[:, None, None], A, 0.0)
+    if symmetric:
+        w, V = np.linalg.eigh(0.5 * (A + np.swapaxes(A, -1, -2)))
+    elif vectors:
+        w, V = np.linalg.eig(A)
+    else:
+        w, V = np.linalg.eigvals(A), None
+    w = w.astype(complex)
+    order = (
+        np.lexsort((-w.imag, -w.real, -np.abs(w)), axis=-1) if m else np.zeros((0, n), dtype=int)
+    )
+    w = np.take_along_axis(w, order, axis=-1)
+    w[~finite] = np.nan
+    if vectors:
+        V = _fix_phase(np.take_along_axis(V.astype(complex), order[:, None, :], axis=-1))
+        V[~finite] = np.nan
+        return w, V
+    return w, None
+
+
+def _classify_map(system: Map, points, single, base, p, eigenvectors: bool, zero_tol: float):
+    """:func:`classify` for a map: multipliers of ``Dg`` at the states."""
+    n = system.n
+    A = np.zeros((0, n, n))
+    if len(points):
+        A = np.asarray(system.jac_dense(points, p), dtype=float).reshape(-1, n, n)
+    w, V = _map_spectra(A, system.has_potential, eigenvectors)
+    index, nullity, kind = classify_multipliers(w, zero_tol=zero_tol)
+    variables: dict[str, xr.Variable] = split_complex(
+        w, ("point", "mode"), "multiplier", "multiplier (eigenvalue of Dg)"
+    )
+    if V is not None:
+        variables.update(
+            split_complex(V, ("point", "state", "mode"), "eigenvector", "eigenvector of Dg")
+        )
+    variables["index"] = xr.Variable(
+        "point", index, {"long_name": "number of multipliers outside the unit circle"}
+    )
+    variables["nullity"] = xr.Variable(
+        "point", nullity, {"long_name": "number of multipliers on the unit circle"}
+    )
+    variables["kind"] = xr.Variable("point", kind, {"long_name": "kind of fixed point of the map"})
+    variables["stable"] = xr.Variable(
+        "point",
+        (index == 0) & (nullity == 0),
+        {"long_name": "asymptotically stable: every multiplier inside the unit circle"},
+    )
+    if system.has_potential:
         variables["energy"] = xr.Variable(
             "point",
             system.potential(points, p) if len(points) else np.zeros(0),

@@ -9,6 +9,10 @@ stiff systems a Rosenbrock pair, with a step size per orbit, or fixed-step gradi
 non-finite values, time or step limit) and gets a :class:`~dynsys._status.Status` code; stopped
 orbits leave the batch, so the vector field is only evaluated on orbits still running. The result
 is a Dataset over ``(orbit, state)``. ``FLOW_METHODS`` lists the methods of :func:`flow`.
+
+:func:`iterate` runs a batch of orbits of a map (:class:`dynsys.maps.Map`, for example gradient
+descent with a finite step) until each settles on a fixed point or a cycle, escapes or runs out of
+iterations.
 """
 
 from ._flow import (
@@ -16,11 +20,14 @@ from ._flow import (
     flow,
     trajectory,
 )
+from ._iterate import IterateOptions, iterate
 from ._options import FLOW_METHODS
 
 __all__ = [
     "FLOW_METHODS",
     "FlowOptions",
+    "IterateOptions",
     "flow",
+    "iterate",
     "trajectory",
 ]
