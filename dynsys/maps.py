@@ -166,6 +166,50 @@ class Map(Dynamics):
                 x = np.asarray(self._raw_f(x, p), dtype=float)
         return x
 
+    def jac_iterate(
+        self, x, steps: int, params: Mapping[str, Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The orbit ``x, g(x), ..., g^(steps-1)(x)`` and the Jacobian of ``g^steps`` at ``x``.
+
+        The Jacobian is the chain-rule product ``Dg(x_(k-1)) ... Dg(x_1) Dg(x_0)``; its
+        eigenvalues are the multipliers of a cycle of period ``steps`` through ``x``.
+
+        Parameters
+        ----------
+        x : array_like, shape (..., n)
+            States.
+        steps : int
+            Number of iterations ``k >= 1``.
+        params : mapping, optional
+            Parameter values overriding the defaults.
+
+        Returns
+        -------
+        orbit : numpy.ndarray, shape (..., steps, n)
+            The first ``steps`` points of the orbit of each state.
+        jacobian : numpy.ndarray, shape (..., n, n)
+            ``D(g^steps)`` at each state (dense).
+
+        Examples
+        --------
+        >>> logistic = Map(lambda x, p: p["r"] * x * (1 - x), ["x"], {"r": 3.2})
+        >>> orbit, J = logistic.jac_iterate([0.5], 2)
+        >>> orbit[:, 0].round(4).tolist(), round(float(J[0, 0]), 6)  # g'(0.8) g'(0.5) = 0
+        ([0.5, 0.8], 0.0)
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+            raise InputError(f"`steps` must be a positive integer; got {steps!r}.")
+        x = np.asarray(x, dtype=float)
+        p = self.resolve_params(params)
+        n = self.n
+        points = [x]
+        J = np.broadcast_to(np.eye(n), (*x.shape[:-1], n, n))
+        for i in range(int(steps)):
+            J = np.asarray(self.jac_dense(points[-1], p), dtype=float) @ J
+            if i + 1 < steps:
+                points.append(self.g(points[-1], p))
+        return np.stack(points, axis=-2), np.array(J)
+
 
 def gradient_descent_map(
     system: System, *, step: float = 0.1, step_name: str = "eta", name: str | None = None

@@ -5,8 +5,12 @@ Newton runs on the whole batch of seeds together (one batched linear solve per i
 Armijo backtracking line search per seed, finished seeds leave the batch). The converged end points
 are clustered within a tolerance; each cluster is one fixed point. Deflation then looks for roots
 the seeds missed. Seeds that fail are counted per status in the attributes, never raised.
+
+:func:`find_cycles` does the same for maps: fixed points and cycles of period k, ``g^k(x) = x``,
+with minimal periods, deduplication up to cyclic shift and multipliers.
 """
 
+from ._cycles import find_cycles
 from ._find import (
     NewtonOptions,
     find_fixed_points,
@@ -14,5 +18,6 @@ from ._find import (
 
 __all__ = [
     "NewtonOptions",
+    "find_cycles",
     "find_fixed_points",
 ]
