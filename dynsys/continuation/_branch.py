@@ -11,7 +11,8 @@ import xarray as xr
 from .._dataset import provenance, split_complex
 from .._validate import as_state_batch
 from ..errors import InputError, InputTypeError, UnknownParameterError
-from ..maps import require_flow
+from ..maps import Map
+from ._map_branch import continue_map_branch
 from ._options import ContinuationOptions
 from ._problem import EquilibriumProblem
 from ._specials import end_status, labelled, special_variables
@@ -54,16 +55,21 @@ def continue_branch(
     options: ContinuationOptions | None = None,
     direction: int | str = "both",
     progress: bool = False,
+    period: int | None = None,
 ) -> xr.Dataset:
-    """Follow a branch of equilibria in one parameter by pseudo-arclength continuation.
+    """Follow a branch of equilibria (of a flow), or of fixed points or cycles (of a map), in
+    one parameter by pseudo-arclength continuation.
 
     Parameters
     ----------
-    system : System or GradientSystem
-        The vector field; ``system.jac`` may return ``scipy.sparse`` matrices.
+    system : System, GradientSystem or Map
+        The vector field; ``system.jac`` may return ``scipy.sparse`` matrices. For a
+        :class:`~dynsys.maps.Map` the branch holds its fixed points (``period=1``) or cycles of
+        period ``period`` (see Maps below).
     x0 : array_like, shape (n,)
         A state at or near an equilibrium at the start value of ``param``; it is corrected by
-        Newton first.
+        Newton first. For a map: one point of the cycle (the others are its images), or all
+        ``period`` points in the order of the map, shape ``(period, n)``.
     param : str
         Name of the parameter to continue in. Its start value is ``params[param]`` or the
         system's default.
@@ -76,6 +82,8 @@ def continue_branch(
         "both" orders the steps from one end of the branch to the other.
     progress : bool
         Show a tqdm progress bar per direction.
+    period : int, optional
+        Maps only: the period of the cycles continued (1, fixed points, by default).
 
     Returns
     -------
@@ -97,7 +105,7 @@ def continue_branch(
         stopped (PARAM_BOUND, STATE_BOUND, MAX_POINTS, CLOSED_LOOP or STEP_UNDERFLOW; see
         :func:`dynsys.explain`), with ``end`` the traced directions among "backward" and
         "forward". Attributes: provenance, ``continuation_param``, the options
-        (:meth:`ContinuationOptions.as_attrs`), counters.
+        (:meth:`ContinuationOptions.as_attrs`), counters. For a map, see Maps below.
 
     Raises
     ------
@@ -106,10 +114,11 @@ def continue_branch(
     dynsys.errors.InputTypeError
         If ``options`` is not a :class:`ContinuationOptions`.
     ContinuationError
-        If Newton cannot bring ``x0`` onto an equilibrium.
+        If Newton cannot bring ``x0`` onto an equilibrium (a cycle).
     dynsys.errors.InputError
-        If ``x0`` has the wrong shape, ``direction`` is invalid, or the start value of the
-        parameter lies outside ``[p_min, p_max]``.
+        If ``x0`` has the wrong shape, ``direction`` is invalid, the start value of the
+        parameter lies outside ``[p_min, p_max]``, ``period`` is given for a flow or is not a
+        positive integer.
 
     Notes
     -----
@@ -123,6 +132,21 @@ def continue_branch(
     the monitored eigenvalues only (attribute ``index_method`` says which). The fold coefficient
     is oriented so that ``a > 0`` means the two equilibria exist below the fold value.
 
+    Maps: the unknowns are all ``period`` points of the cycle and the parameter, with
+    residuals ``g(x_i) - x_(i+1 mod period)`` (multiple shooting; see
+    ``dynsys.continuation._map_problem`` for why). The branch Dataset has the layout above
+    with ``x(step, state)`` the first point of the cycle, ``x_cycle(step, phase, state)`` all
+    of them, ``multiplier_real/imag(step, mode)`` (eigenvalues of ``D g^period``, sorted by
+    modulus, descending) instead of the eigenvalues, ``stable(step)`` when every
+    ``|mu| < 1``, ``index`` (multipliers outside the unit circle), ``nullity`` (on it), ``kind``
+    (:func:`dynsys.stability.classify_multipliers`), and the attribute ``period``. Special
+    points: "LP" (fold, multiplier +1), "BP" (branch point), "PD" (period doubling,
+    multiplier -1), "NS" (Neimark-Sacker, a complex pair on the unit circle), each located
+    where its test function changes sign; the table adds ``special_x_cycle``,
+    ``special_multiplier_real/imag(special, mode)``, ``special_flip_c`` (the period-doubling
+    coefficient: > 0 supercritical) and ``special_ns_angle`` (the pair is ``exp(+-i theta)``),
+    and has no Hopf columns. :func:`switch_branch` at a PD follows the doubled cycle.
+
     Examples
     --------
     >>> from dynsys.continuation import ContinuationOptions, continue_branch
@@ -131,9 +155,37 @@ def continue_branch(
     ...                          options=ContinuationOptions(ds_max=0.2, p_max=1.0))
     >>> branch["special_type"].values.tolist(), abs(float(branch["special_param"][0])) < 1e-12
     (['LP'], True)
+
+    Gradient descent on the double well: the minimum x = 1 (curvature 2) loses stability at
+    step 1 where its multiplier 1 - 2 eta passes -1.
+
+    >>> from dynsys.maps import gradient_descent_map
+    >>> from dynsys.models import double_well
+    >>> gd = gradient_descent_map(double_well(), step=0.5)
+    >>> branch = continue_branch(gd, [1.0, 0.0], "eta",
+    ...                          options=ContinuationOptions(p_min=0.1, p_max=1.5, ds_max=0.2))
+    >>> pd = branch["special_type"].values.tolist().index("PD")
+    >>> mu = float(branch["special_multiplier_real"][pd, 0])
+    >>> round(float(branch["special_param"][pd]), 12), round(mu, 12)
+    (1.0, -1.0)
     """
-    require_flow(system, "continue_branch()")
     options = _check_options(options)
+    if isinstance(system, Map):
+        return continue_map_branch(
+            system,
+            x0,
+            param,
+            period=1 if period is None else period,
+            params=params,
+            options=options,
+            direction=direction,
+            progress=progress,
+        )
+    if period is not None:
+        raise InputError(
+            f"`period` applies to maps; '{system.name}' is a flow. Build a map (for example "
+            "dynsys.maps.gradient_descent_map(system)) to continue cycles of a map."
+        )
     problem, system, traced = trace_branch(system, x0, param, params, options, direction, progress)
     return branch_dataset(problem, system, traced, options, direction=str(direction))
 

@@ -60,7 +60,8 @@ class _Branch:
     def _solve(self, s: float) -> Point | None:
         """The point at offset ``s`` by Newton from the nearest known point; ``None`` when Newton
         fails or the result looks like another branch (it lies farther from its start than the
-        offset allows, or its tangent turned by more than ~26 degrees)."""
+        offset allows, or its tangent turned by more than ~26 degrees from the nearest point's
+        or the bracket's)."""
         s_near, near = min(self.known, key=lambda item: abs(item[0] - s))
         slope = float(self.t @ near.t)
         guess = near.u + ((s - s_near) / slope if slope > 0.1 else 0.0) * near.t
@@ -85,7 +86,9 @@ class _Branch:
         except SingularMatrixError:  # exactly at a branch point: the bordered matrix is singular
             _, J = self.problem.linearization(u)
             return Point(u, self.t, iterations, 0, -np.inf, self.problem.monitor(u, J))
-        if float(point.t @ near.t) < MIN_COS_TURN:
+        # compared with the bracket's tangent too: next to a branch point, points of the
+        # crossing branch would otherwise be accepted one after another, each close to the last
+        if min(float(point.t @ near.t), float(point.t @ self.t)) < MIN_COS_TURN:
             return None
         return point
 

@@ -12,9 +12,10 @@ import xarray as xr
 from .._dataset import provenance
 from .._status import Status
 from ..errors import ContinuationError, InputError
-from ..maps import require_flow
+from ..maps import Map
 from ._branch import _check_options, branch_dataset, trace_branch
 from ._linalg import SingularMatrixError
+from ._map_switch import map_bifurcation_diagram
 from ._options import ContinuationOptions
 from ._switch import switch_traced
 
@@ -34,8 +35,10 @@ def bifurcation_diagram(
     max_branches: int = 50,
     direction: int | str = "both",
     progress: bool = False,
+    period: int | None = None,
 ) -> xr.DataTree:
-    """Follow a branch and, recursively, every branch through its branch points.
+    """Follow a branch and, recursively, every branch through its branch points (for a map
+    also: the period-doubled cycle from every period doubling).
 
     A simple branch point joins exactly two branches; one seen on two branches already has both
     of them, so no branch is traced twice.
@@ -50,6 +53,11 @@ def bifurcation_diagram(
         points, and so on.
     max_branches : int
         Stop switching once this many branches exist.
+    period : int, optional
+        Maps only: the period of the cycles of the first branch (1 by default). A map's
+        diagram switches at branch points (BP) and, at each period doubling (PD), onto the
+        cycle of twice the period, so ``max_depth`` doublings follow a period-doubling
+        cascade.
 
     Returns
     -------
@@ -75,11 +83,29 @@ def bifurcation_diagram(
     >>> sorted(tree.children), tree["branch1"].attrs["parent_branch"]
     (['branch0', 'branch1'], 'branch0')
     """
-    require_flow(system, "bifurcation_diagram()")
     options = _check_options(options)
     for name, value, low in (("max_depth", max_depth, 0), ("max_branches", max_branches, 1)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
             raise InputError(f"`{name}` must be an integer >= {low}; got {value!r}.")
+    if isinstance(system, Map):
+        return map_bifurcation_diagram(
+            system,
+            x0,
+            param,
+            period=1 if period is None else period,
+            params=params,
+            options=options,
+            max_depth=max_depth,
+            max_branches=max_branches,
+            direction=direction,
+            progress=progress,
+            bp_switch=switch_traced,
+        )
+    if period is not None:
+        raise InputError(
+            f"`period` applies to maps; '{system.name}' is a flow. Build a map (for example "
+            "dynsys.maps.gradient_descent_map(system)) to follow cycles of a map."
+        )
     problem, system, first = trace_branch(system, x0, param, params, options, direction, progress)
     nodes = [("branch0", first, 0, "", -1)]
     known: list[list[Any]] = []  # [u, number of branches seen through it]

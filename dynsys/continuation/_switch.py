@@ -25,10 +25,11 @@ import xarray as xr
 
 from .._status import Status
 from ..errors import InputError
-from ..maps import require_flow
+from ..maps import Map
 from ._branch import _check_options, branch_dataset, equilibrium_problem
 from ._detect import Special
 from ._linalg import Factorization, SingularMatrixError, bordered, dense_null_vectors, start_vector
+from ._map_switch import switch_map_branch
 from ._normal_forms import jacobian_derivatives
 from ._options import ContinuationOptions
 from ._trace import Traced, check_direction, trace
@@ -138,23 +139,29 @@ def switch_branch(
     direction: int | str = "both",
     progress: bool = False,
 ) -> xr.Dataset:
-    """Follow the other branch through a branch point of ``branch``.
+    """Follow the other branch through a branch point of ``branch`` (for a map also: the
+    period-doubled cycle from a period doubling).
 
     Parameters
     ----------
-    system : System or GradientSystem
+    system : System, GradientSystem or Map
         The system ``branch`` was computed for.
     branch : xarray.Dataset
         A result of :func:`continue_branch` (or of this function).
     special : int
-        Position in the special-point table (dim ``special``) of a point of type "BP".
+        Position in the special-point table (dim ``special``) of a point of type "BP" (for a
+        map also "PD": then the new branch holds the cycles of twice the period that emanate
+        from the period doubling; its start, the doubled old cycle, carries a special point of
+        type "PD").
     params : mapping, optional
         Parameter values; by default those stored in ``branch`` (attributes ``param_<name>``).
     options : ContinuationOptions, optional
         As for :func:`continue_branch`.
     direction : {1, -1, "both"}
         Which half of the new branch to follow ("both": the whole branch through the point;
-        1 is the half whose new tangent has its largest component positive).
+        1 is the half whose new tangent has its largest component positive). At a period
+        doubling both halves are one cycle (shifted by the old period), so one is traced
+        (-1: the other, the same cycle with its points shifted).
     progress : bool
         Show a progress bar.
 
@@ -163,7 +170,7 @@ def switch_branch(
     xarray.Dataset
         A branch Dataset as from :func:`continue_branch`; the branch point is step
         ``start_step`` and the first special point there (type "BP"). Attributes add
-        ``parent_special`` and ``switch_method``.
+        ``parent_special`` and ``switch_method`` (and ``parent_period`` for a map).
 
     Raises
     ------
@@ -180,9 +187,32 @@ def switch_branch(
     >>> x, mu = new["x"].values[:, 0], new["param"].values
     >>> bool(abs(x**2 - mu).max() < 1e-9), bool(x.min() < -0.9 and x.max() > 0.9)
     (True, True)
+
+    The logistic map ``r x (1 - x)`` doubles its period at ``r = 3``; the 2-cycle that
+    emanates doubles again at ``r = 1 + sqrt(6)``:
+
+    >>> from dynsys.maps import Map
+    >>> logistic = Map(lambda x, p: p["r"] * x * (1 - x), ["x"], {"r": 2.5})
+    >>> opts = ContinuationOptions(ds_max=0.05, p_min=2.5, p_max=3.5)
+    >>> fixed = continue_branch(logistic, [0.6], "r", options=opts)
+    >>> row = fixed["special_type"].values.tolist().index("PD")
+    >>> two = switch_branch(logistic, fixed, row, options=opts)
+    >>> pd = two["special_type"].values.tolist().index("PD", 1)  # row 0: where it starts
+    >>> int(two.attrs["period"]), bool(abs(two["special_param"][pd] - (1 + 6**0.5)) < 1e-9)
+    (2, True)
     """
-    require_flow(system, "switch_branch()")
     options = _check_options(options)
+    if isinstance(system, Map):
+        return switch_map_branch(
+            system,
+            branch,
+            special,
+            params=params,
+            options=options,
+            direction=direction,
+            progress=progress,
+            bp_switch=switch_traced,
+        )
     check_direction(direction)
     param = str(branch.attrs.get("continuation_param", ""))
     stored = {
