@@ -30,9 +30,9 @@ from .errors import (
     SpecError,
     UnknownParameterError,
 )
-from .fixedpoints import NewtonOptions, find_fixed_points
+from .fixedpoints import NewtonOptions, find_cycles, find_fixed_points
 from .graph import GraphOptions, critical_point_graph
-from .integrate import FlowOptions, flow, trajectory
+from .integrate import FlowOptions, IterateOptions, flow, iterate, trajectory
 from .io import load, load_tree, save
 from .maps import Map, gradient_descent_map
 from .stability import classify, classify_eigenvalues
@@ -51,6 +51,7 @@ __all__ = [
     "InputError",
     "InputTypeError",
     "InvalidSystemError",
+    "IterateOptions",
     "Map",
     "NewtonOptions",
     "OptionError",
@@ -70,9 +71,11 @@ __all__ = [
     "continue_fold",
     "critical_point_graph",
     "explain",
+    "find_cycles",
     "find_fixed_points",
     "flow",
     "gradient_descent_map",
+    "iterate",
     "load",
     "load_tree",
     "model",

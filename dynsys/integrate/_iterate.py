@@ -155,8 +155,9 @@ class _Record:
 
 
 class _Active:
-    """The running orbits: ids, states, the last ``P + 1`` states and the last ``P`` relative
-    ``k``-step distances for ``k = 1..P`` (ring buffers indexed by iteration), and the
+    """The running orbits: ids, states, the last ``P + 1`` states (a ring buffer indexed by
+    iteration), for each ``k = 1..P`` the number of consecutive iterations whose relative
+    ``k``-step distance was at most ``2 tol`` (``near``) and ``4 tol`` (``close``), and the
     iteration of each orbit's next settling check."""
 
     def __init__(self, x0: np.ndarray, max_period: int) -> None:
@@ -166,23 +167,36 @@ class _Active:
         self.x = x0.copy()
         self.states = np.full((m, P + 1, n), np.nan)
         self.states[:, 0] = x0
-        self.dist = np.full((m, P, P), np.nan)
+        self.near = np.zeros((m, P), dtype=np.int64)
+        self.close = np.zeros((m, P), dtype=np.int64)
         self.next_check = np.zeros(m, dtype=np.int64)
 
     def keep(self, mask: np.ndarray) -> None:
-        self.ids, self.x = self.ids[mask], self.x[mask]
-        self.states, self.dist = self.states[mask], self.dist[mask]
+        self.ids, self.x, self.states = self.ids[mask], self.x[mask], self.states[mask]
+        self.near, self.close = self.near[mask], self.close[mask]
         self.next_check = self.next_check[mask]
+
+    def update(self, j: int, tol: float) -> None:
+        """Count the iterations in a row whose ``k``-step distances are small."""
+        P = self.near.shape[1]
+        lags = np.arange(1, min(j, P) + 1)
+        back = self.states[:, (j - lags) % (P + 1)]  # (m, lags, n)
+        scale = 1.0 + np.max(np.abs(self.x), axis=-1)
+        dist = np.max(np.abs(self.x[:, None] - back), axis=-1) / scale[:, None]
+        for counter, bound in ((self.near, 2.0 * tol), (self.close, 4.0 * tol)):
+            part = counter[:, : lags.size]
+            counter[:, : lags.size] = np.where(dist <= bound, part + 1, 0)
 
 
 def _run(g, jac, x0: np.ndarray, record: _Record, options: IterateOptions, bar) -> None:
-    # Invariants: `active` holds the orbits still running, with x = x_j and, in the ring
-    # buffers, x_i at slot i % (P + 1) for i > j - P - 1 and d_k(i) at [k - 1, i % P] for
-    # i > j - P (NaN where i < k). An orbit leaves the batch with its outcome the iteration it
-    # stops; the others are not touched.
+    # Invariants: `active` holds the orbits still running, with x = x_j, x_i at slot
+    # i % (P + 1) of the ring buffer for i > j - P - 1, and the counters of small k-step
+    # distances ending at iteration j. An orbit leaves the batch with its outcome the
+    # iteration it stops; the others are not touched.
     P = options.max_period
     every = options.save_every
     active = _Active(x0, P)
+    divides = _divisor_table(P)
     if record.x_saved is not None:
         record.x_saved[:, 0] = x0
 
@@ -206,19 +220,16 @@ def _run(g, jac, x0: np.ndarray, record: _Record, options: IterateOptions, bar) 
         active.states[:, j % (P + 1)] = x
         if record.x_saved is not None and j % every == 0:
             record.x_saved[active.ids, j // every] = x
-        bad = ~np.isfinite(x).all(axis=-1)
-        if bad.any():
-            finish(bad, Status.NONFINITE, j)
+        stopped = ~np.isfinite(x).all(axis=-1)
+        if stopped.any():
+            finish(stopped, Status.NONFINITE, j)
         far = np.linalg.norm(active.x, axis=-1) > options.escape_radius
         if far.any():
             finish(far, Status.ESCAPED, j)
         if active.ids.size == 0:
             return
-        scale = 1.0 + np.max(np.abs(active.x), axis=-1)
-        for k in range(1, min(j, P) + 1):
-            back = active.states[:, (j - k) % (P + 1)]
-            active.dist[:, k - 1, j % P] = np.max(np.abs(active.x - back), axis=-1) / scale
-        period = _candidates(active, j, options.tol)
+        active.update(j, options.tol)
+        period = _candidates(active, j, divides)
         if not period.any():
             continue
         error = _verify(jac, active, period, j, record)
@@ -233,28 +244,25 @@ def _run(g, jac, x0: np.ndarray, record: _Record, options: IterateOptions, bar) 
     finish(np.ones(active.ids.size, dtype=bool), Status.MAX_STEPS, options.max_steps)
 
 
-def _candidates(active: _Active, j: int, tol: float) -> np.ndarray:
+def _divisor_table(P: int) -> np.ndarray:
+    """``table[k - 1, q - 1]``: whether ``q`` divides ``k``, for ``1 <= q, k <= P``."""
+    k = np.arange(1, P + 1)
+    return (k[:, None] % k[None, :]) == 0
+
+
+def _candidates(active: _Active, j: int, divides: np.ndarray) -> np.ndarray:
     """For each orbit due for a check, the smallest ``k`` whose last ``k`` relative ``k``-step
     distances are all at most ``2 tol``, reduced to its smallest divisor ``q`` whose ``q``-step
     distances over those iterates are at most ``4 tol`` (0: no candidate)."""
-    P = active.dist.shape[1]
-    found = np.zeros(active.ids.size, dtype=np.int64)
-    due = active.next_check <= j
-    for k in range(1, min(P, j) + 1):
-        todo = due & (found == 0)
-        if not todo.any():
-            break
-        recent = active.dist[:, k - 1, (j - np.arange(k)) % P]
-        found[todo & np.all(recent <= 2.0 * tol, axis=-1)] = k  # NaN (no history) compares False
-    for k in range(2, P + 1):  # points closer than 4 tol cannot be told apart: reduce
-        rows = np.flatnonzero(found == k)
-        for q in (q for q in range(1, k) if k % q == 0):
-            if rows.size == 0:
-                break
-            spread = active.dist[rows, q - 1][:, (j - np.arange(k)) % P].max(axis=-1)
-            same = spread <= 4.0 * tol
-            found[rows[same]] = q
-            rows = rows[~same]
+    P = divides.shape[0]
+    periods = np.arange(1, P + 1)
+    ok = (active.near >= periods) & (active.next_check <= j)[:, None]
+    found = np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, 0)
+    rows = np.flatnonzero(found > 1)
+    if rows.size:  # points closer than 4 tol cannot be told apart: reduce
+        k = found[rows]
+        same = divides[k - 1] & (active.close[rows] >= k[:, None])
+        found[rows] = np.argmax(same, axis=1) + 1  # k itself always qualifies
     return found
 
 
@@ -262,7 +270,7 @@ def _verify(jac, active: _Active, period: np.ndarray, j: int, record: _Record) -
     """Relative first-order distance ``|M (M - I)^-1 (x_j - x_(j-k))|_inf / (1 + |x_j|_inf)`` of
     the last iterate from the period-``k`` cycle, for the candidates (inf elsewhere, and where
     ``M - I`` is singular or not finite)."""
-    P = active.dist.shape[1]
+    P = active.near.shape[1]
     n = active.x.shape[1]
     error = np.full(active.ids.size, np.inf)
     for k in np.unique(period[period > 0]):
@@ -287,7 +295,7 @@ def _verify(jac, active: _Active, period: np.ndarray, j: int, record: _Record) -
 def _record_cycles(record: _Record, active: _Active, done, period, error, j: int) -> None:
     """Store the cycle (forward from the last iterate) and the error estimate of settled
     orbits."""
-    P = active.dist.shape[1]
+    P = active.near.shape[1]
     for k in np.unique(period[done]):
         rows = np.flatnonzero(done & (period == k))
         ids = active.ids[rows]
