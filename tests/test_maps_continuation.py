@@ -32,7 +32,7 @@ def logistic_as_descent(r: float = 2.5) -> Map:
     x - V'(x) = x - (1 - r) x - r x^2 = r x (1 - x)."""
 
     def V(x, p):
-        return ((1 - p["r"]) * x[..., 0] ** 2 / 2 + p["r"] * x[..., 0] ** 3 / 3)
+        return (1 - p["r"]) * x[..., 0] ** 2 / 2 + p["r"] * x[..., 0] ** 3 / 3
 
     def grad(x, p):
         return (1 - p["r"]) * x + p["r"] * x**2

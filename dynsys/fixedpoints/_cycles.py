@@ -265,7 +265,9 @@ def _dataset(map, p, catalogue: _Catalogue, k: int, zero_tol: float, run, seed_c
     order = _order(X, periods, energy)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    seed_cycle = np.where(seed_cycle >= 0, rank[np.maximum(seed_cycle, 0)], -1)
+    found = seed_cycle >= 0
+    seed_cycle = seed_cycle.copy()
+    seed_cycle[found] = rank[seed_cycle[found]]
     X, periods, mu, residual = X[order], periods[order], mu[order], residual[order]
     index, nullity, kind = classify_multipliers(mu.reshape(-1, n), zero_tol=zero_tol)
     variables: dict[str, Any] = {
