@@ -150,3 +150,9 @@ def test_bad_items_are_reported_per_item(values):
     # finite starts in (0, 1) settle on the 2-cycle of r = 3.2 (or land on a fixed point)
     assert np.isin(orbits["status"].values[good], [Status.PERIODIC, Status.CONVERGED]).all()
     assert (cycles["seed_status"].values[good] != Status.NONFINITE).all()
+
+
+def test_a_start_of_smaller_minimal_period_is_refused():
+    # 1 - 1/r is a fixed point: asked to continue it as a 2-cycle, say so instead
+    with pytest.raises(InputError, match="minimal period 1, not 2"):
+        continue_branch(logistic(2.8), [1 - 1 / 2.8], "r", period=2)

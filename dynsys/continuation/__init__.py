@@ -1,6 +1,9 @@
 """Numerical continuation of equilibria: branches in one parameter, their special points (fold,
 branch point, Hopf, index changes), branch switching, bifurcation diagrams, and fold curves in two
-parameters. Results are xarray objects, deterministic bit for bit:
+parameters; and of fixed points and cycles of maps (:class:`dynsys.maps.Map`, gradient descent
+with its step as the parameter among them), with folds, branch points, period doublings and
+Neimark-Sacker points, and switching onto the doubled cycle. Results are xarray objects,
+deterministic bit for bit:
 
 - :func:`continue_branch` -> branch Dataset (dims ``step``, ``state``, ``mode``, ``special``,
   ``end``);

@@ -55,7 +55,10 @@ def _start_points(map, x0, period: int, p) -> np.ndarray:
     n = map.n
     x = as_state_batch(x0, n, name="x0")
     if x.ndim == 1:
-        return map.jac_iterate(x, period, p)[0]
+        points = [x]
+        for _ in range(period - 1):
+            points.append(np.asarray(map.g(points[-1], p), dtype=float))
+        return np.stack(points)
     if x.shape != (period, n):
         raise InputError(
             f"`x0` has shape {x.shape}; give one point of the cycle, shape ({n},), or all its "
@@ -77,9 +80,23 @@ def trace_map_branch(map, x0, param, period, params, options, direction, progres
         )
     X = _start_points(map, x0, period, problem.base)
     u = refine_start(problem, np.append(X.ravel(), p0), options, "`x0`")
+    _check_minimal(problem.points(u), period)
     t = orient(initial_tangent(problem, u))
     traced = trace(problem, u, t, direction, options, progress=progress, label=param)
     return problem, map, traced
+
+
+def _check_minimal(X: np.ndarray, period: int) -> None:
+    """Refuse a start cycle whose points repeat with a smaller period (it would be continued as
+    a cycle of the larger one)."""
+    scale = 1.0 + float(np.max(np.abs(X)))
+    for q in range(1, period):
+        if period % q == 0 and np.max(np.abs(np.roll(X, -q, axis=0) - X)) <= 1e-8 * scale:
+            raise InputError(
+                f"`x0` leads to a cycle of minimal period {q}, not {period}: its points repeat "
+                f"every {q} iterations. Continue it with period={q}, or start on a cycle of "
+                f"period {period} (switch_branch at a period doubling reaches the doubled one)."
+            )
 
 
 def continue_map_branch(

@@ -4,10 +4,10 @@ Unknowns ``u = (x_0, ..., x_(k-1), p)``: all ``k`` points of the cycle and the p
 (multiple shooting), with residuals ``g(x_i) - x_(i+1 mod k)``. Why not the single point ``x_0``
 with ``g^k(x_0) - x_0``: the Jacobian of ``g^k`` is a product of ``k`` Jacobians, so for an
 unstable cycle its entries grow like ``|mu|^k`` and the corrector's linear systems lose as
-many digits, while every block of the multiple-shooting Jacobian is one ``Dg``; it is sparse
-(block cyclic) and its determinant is ``det(I - M)`` up to sign, ``M = Dg(x_(k-1)) ... Dg(x_0)``,
-so the engine's fold (LP) and branch-point (BP) tests keep their meaning. A period-doubled cycle
-is again a problem of this kind with ``2k`` points.
+many digits, while every block of the multiple-shooting Jacobian is one ``Dg``; it is block
+cyclic (stored dense here) and its determinant is ``det(I - M)`` up to sign, with
+``M = Dg(x_(k-1)) ... Dg(x_0)``, so the engine's fold (LP) and branch-point (BP) tests keep
+their meaning. A period-doubled cycle is again a problem of this kind with ``2k`` points.
 
 Special points, each from a test function that changes sign exactly at its multiplier:
 

@@ -175,7 +175,17 @@ def switch_branch(
     Raises
     ------
     dynsys.errors.InputError
-        If ``special`` is out of range or not a branch point.
+        If ``special`` is out of range or not a branch point (for a map: not a BP or PD, or
+        ``branch`` is not a branch of a map).
+
+    Notes
+    -----
+    At a period doubling of a ``k``-cycle the new branch starts at the old cycle traversed
+    twice and leaves along the eigenvector of the multiplier -1 carried once around the cycle
+    (positive on the first ``k`` points, negative on the repeat); its first point is found by
+    the corrector at arclength ``options.ds`` along that direction, with the cycle and the
+    parameter solved for, so the parameter offset (``O(ds^2)``) needs no normal-form
+    coefficient (see ``dynsys.continuation._map_switch``).
 
     Examples
     --------

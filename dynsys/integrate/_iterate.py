@@ -280,16 +280,28 @@ def _verify(jac, active: _Active, period: np.ndarray, j: int, record: _Record) -
             M = np.asarray(jac(active.states[rows, (j - i) % (P + 1)]), dtype=float) @ M
         record.n_jacobian_evaluations += int(k) * rows.size
         step = active.x[rows] - active.states[rows, (j - k) % (P + 1)]
-        ok = np.all(np.isfinite(M), axis=(-2, -1))
-        e = np.full((rows.size, n), np.inf)
-        for r in np.flatnonzero(ok):
-            try:
-                e[r] = M[r] @ np.linalg.solve(M[r] - np.eye(n), step[r])
-            except np.linalg.LinAlgError:
-                continue
+        e = _first_order_error(M, step)
         scale = 1.0 + np.max(np.abs(active.x[rows]), axis=-1)
         error[rows] = np.max(np.abs(e), axis=-1) / scale
     return np.where(np.isfinite(error), error, np.inf)
+
+
+def _first_order_error(M: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """``M (M - I)^-1 step`` for a batch; inf where ``M`` is not finite or ``M - I`` singular."""
+    n = M.shape[-1]
+    e = np.full(step.shape, np.inf)
+    ok = np.all(np.isfinite(M), axis=(-2, -1)) & np.all(np.isfinite(step), axis=-1)
+    A = M[ok] - np.eye(n)
+    try:
+        z = np.linalg.solve(A, step[ok][..., None])[..., 0]
+        e[ok] = np.einsum("mij,mj->mi", M[ok], z)
+    except np.linalg.LinAlgError:  # one singular matrix fails the batch: one at a time
+        for r, i in enumerate(np.flatnonzero(ok)):
+            try:
+                e[i] = M[i] @ np.linalg.solve(A[r], step[i])
+            except np.linalg.LinAlgError:
+                continue
+    return e
 
 
 def _record_cycles(record: _Record, active: _Active, done, period, error, j: int) -> None:
