@@ -6,7 +6,9 @@ parameters. Results are xarray objects, deterministic bit for bit:
   ``end``);
 - :func:`switch_branch` -> the other branch through a branch point;
 - :func:`bifurcation_diagram` -> DataTree with one branch Dataset per node;
-- :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points.
+- :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points;
+- :func:`continue_hopf` -> Hopf curve Dataset with Bogdanov-Takens, generalised-Hopf and
+  zero-Hopf points.
 
 Outcomes come from the one table :class:`dynsys.Status`: ``status(end)`` says why each end of a
 branch stopped, ``special_status`` whether a special point was located.
@@ -22,6 +24,7 @@ from ..errors import ContinuationError
 from ._branch import continue_branch
 from ._diagram import bifurcation_diagram
 from ._fold_curve import continue_fold
+from ._hopf_curve import continue_hopf
 from ._options import ContinuationOptions
 from ._switch import switch_branch
 
@@ -31,5 +34,6 @@ __all__ = [
     "bifurcation_diagram",
     "continue_branch",
     "continue_fold",
+    "continue_hopf",
     "switch_branch",
 ]

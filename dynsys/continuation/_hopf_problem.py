@@ -1,0 +1,307 @@
+"""The Hopf curve as a problem for the continuation engine: the minimally augmented system
+``f(x; p1, p2) = 0``, ``g(x, p1, p2, kappa) = 0`` in the unknowns ``u = (x, p1, kappa, p2)``.
+
+``M = J^2 + kappa I`` has eigenvalues ``lambda^2 + kappa``; at a Hopf point (eigenvalues
+``+-i omega``, ``kappa = omega^2``) zero is a double eigenvalue of ``M`` with a two-dimensional
+null space ``span(Re q, Im q)``. Bordered with two columns ``B`` and two rows ``C^T`` (the
+previous point's left and right null spaces),
+
+    [M  B] [V]   [0]
+    [C^T 0] [G] = [I2],
+
+``G`` (2 x 2) vanishes exactly where ``M`` has rank ``n - 2``; two of its four entries, chosen
+where they are best conditioned, close the system (``n + 2`` equations, ``n + 3`` unknowns). The
+derivatives are ``G_z = -W^T M_z V`` with ``W`` from the transposed system. The same equations
+hold on the neutral-saddle part of the curve (real eigenvalues ``+-sqrt(-kappa)``, ``kappa < 0``),
+and the system stays regular through the Bogdanov-Takens point where ``kappa`` changes sign.
+
+Codimension-two points: Bogdanov-Takens (BT, ``kappa = 0``), generalised Hopf (GH, the first
+Lyapunov coefficient ``l1 = 0``; the second, ``l2``, from the centre manifold), zero-Hopf (ZH, an
+eigenvalue other than the Hopf pair crosses zero: ``det J / kappa``, the product of the other
+eigenvalues, changes sign).
+
+References
+----------
+W. J. F. Govaerts, Numerical Methods for Bifurcations of Dynamical Equilibria, SIAM (2000),
+sections 4.4 and 6.1; Yu. A. Kuznetsov, Elements of Applied Bifurcation Theory, 3rd ed. (2004),
+section 10.2.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._center_manifold import hopf_normal_form
+from ._linalg import Factorization, SingularMatrixError, monitor_eigenvalues, start_vector
+from ._normal_forms import jacobian_derivatives, lyapunov_coefficient
+
+__all__ = ["ENTRIES", "HopfProblem", "null_spaces"]
+
+ENTRIES = ((0, 0), (0, 1), (1, 0), (1, 1))  # the entries of G, in row order
+_SWITCH_GAIN = 2.0  # change the pair of entries only when another is this much better
+_REL_STEP = 2e-3  # finite-difference step in a parameter (as for the Jacobian derivatives)
+_MAX_LOG = 700.0
+
+
+def _orthonormal(X: np.ndarray) -> np.ndarray:
+    return np.linalg.qr(X)[0]
+
+
+def _solve_columns(factor: Factorization, rhs: np.ndarray, *, transpose: bool = False):
+    """Solve for each column of ``rhs`` (one right-hand side at a time: much faster than a 2-D
+    right-hand side in scipy's small dense LU solve)."""
+    return np.column_stack([factor.solve(col, transpose=transpose) for col in rhs.T])
+
+
+def _shifted(J, kappa: float):
+    """``J^2 + kappa I``, dense or sparse."""
+    if sp.issparse(J):
+        J = sp.csr_matrix(J)
+        return (J @ J + kappa * sp.identity(J.shape[0], format="csr")).tocsc()
+    J = np.asarray(J, dtype=float)
+    return J @ J + kappa * np.eye(J.shape[0])
+
+
+def null_spaces(J, kappa: float, steps: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal bases ``(V, W)`` (``n x 2``) of the approximate right and left null spaces of
+    ``J^2 + kappa I``, by block inverse iteration from a fixed start (dense or sparse)."""
+    M = _shifted(J, kappa)
+    n = M.shape[0]
+    try:
+        factor = Factorization(M)
+    except SingularMatrixError:
+        scale = float(abs(M).max()) if sp.issparse(M) else float(np.max(np.abs(M)))
+        shift = 1e-12 * max(scale, 1.0)
+        factor = Factorization(M + shift * (sp.identity(n) if sp.issparse(M) else np.eye(n)))
+    start = np.column_stack([start_vector(n), start_vector(n)[::-1] * np.cos(np.arange(n))])
+    bases = []
+    for transpose in (False, True):
+        X = _orthonormal(start)
+        for _ in range(steps):
+            X = _orthonormal(_solve_columns(factor, X, transpose=transpose))
+        bases.append(X)
+    return bases[0], bases[1]
+
+
+class HopfProblem:
+    """Unknowns ``u = (x, p1, kappa, p2)``; equations ``f = 0`` and two entries of ``G``."""
+
+    kind = "hopf"
+
+    def __init__(self, system, param1, param2, params, options, range1, V, W) -> None:
+        self.system = system
+        self.param, self.param2 = param1, param2
+        self.base = dict(params)
+        self.options = options
+        self.n = system.n
+        self.size = self.n + 3
+        self.sparse = bool(system.jacobian_is_sparse)
+        self.bounds = [(self.n + 2, options.p_min, options.p_max), (self.n, *range1)]
+        self.C, self.B = _orthonormal(V), _orthonormal(W)
+        self.pair = (0, 3)  # G[0, 0] and G[1, 1]
+        self._cache: tuple[bytes, dict] | None = None
+        self._zh_reference: float | None = None
+
+    # ------------------------------------------------------------------ evaluation
+    def params_at(self, u: np.ndarray) -> dict[str, Any]:
+        return {**self.base, self.param: float(u[self.n]), self.param2: float(u[self.n + 2])}
+
+    def _jac(self, p):
+        return lambda z: self.system.jac(z, p)
+
+    def _parts(self, u: np.ndarray) -> dict:
+        key = u.tobytes() + self.B.tobytes() + self.C.tobytes()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        n = self.n
+        x, p, kappa = u[:n], self.params_at(u), float(u[n + 1])
+        J = self.system.jac(x, p)
+        M = _shifted(J, kappa)
+        if sp.issparse(M):
+            bordered = sp.bmat(
+                [[M, sp.csc_matrix(self.B)], [sp.csc_matrix(self.C.T), None]], format="csc"
+            )
+        else:
+            bordered = np.block([[M, self.B], [self.C.T, np.zeros((2, 2))]])
+        factor = Factorization(bordered)
+        rhs = np.zeros((n + 2, 2))
+        rhs[n:] = np.eye(2)
+        VG = _solve_columns(factor, rhs)
+        WH = _solve_columns(factor, rhs, transpose=True)
+        parts = {"x": x, "p": p, "J": J, "V": VG[:n], "G": VG[n:], "W": WH[:n]}
+        self._cache = (key, parts)
+        return parts
+
+    def residual(self, u: np.ndarray) -> np.ndarray:
+        parts = self._parts(u)
+        G = parts["G"].ravel()
+        return np.concatenate([self.system.f(parts["x"], parts["p"]), G[list(self.pair)]])
+
+    def _param_jacobian(self, x: np.ndarray, p: dict, name: str):
+        """``dJ/dp`` by fourth-order central differences in the parameter."""
+        h = _REL_STEP * max(1.0, abs(p[name]))
+        Js = [self.system.jac(x, {**p, name: p[name] + k * h}) for k in (-2.0, -1.0, 1.0, 2.0)]
+        return (Js[0] - 8.0 * Js[1] + 8.0 * Js[2] - Js[3]) / (12.0 * h)
+
+    def _rows(self, u: np.ndarray) -> tuple[Any, np.ndarray]:
+        """The state Jacobian ``J``, the rows ``[J, f_p1, 0, f_p2]`` of ``f``, and the gradients
+        of the four entries of ``G`` in ``u`` (``4 x (n + 3)``, in :data:`ENTRIES` order)."""
+        parts = self._parts(u)
+        x, p, J, V, W = parts["x"], parts["p"], parts["J"], parts["V"], parts["W"]
+        jac = self._jac(p)
+        JV = J @ V
+        JtW = J.T @ W
+        D_v = [jacobian_derivatives(jac, x, V[:, j]) for j in range(2)]
+        D_Jv = [jacobian_derivatives(jac, x, JV[:, j]) for j in range(2)]
+        J_p = [self._param_jacobian(x, p, name) for name in (self.param, self.param2)]
+        grads = np.empty((4, self.size))
+        for row, (i, j) in enumerate(ENTRIES):
+            w, wt = W[:, i], JtW[:, i]
+            grads[row, : self.n] = -(D_Jv[j].T @ w + D_v[j].T @ wt)
+            d1, d2 = (-(w @ (Jp @ JV[:, j]) + wt @ (Jp @ V[:, j])) for Jp in J_p)
+            grads[row, self.n :] = [d1, -(w @ V[:, j]), d2]
+        fp = [np.asarray(self.system.dfdp(x, name, p), float) for name in (self.param, self.param2)]
+        zero = np.zeros(self.n)
+        if sp.issparse(J):
+            F = sp.hstack([J, sp.csr_matrix(np.column_stack([fp[0], zero, fp[1]]))], format="csr")
+        else:
+            F = np.hstack([np.asarray(J, float), np.column_stack([fp[0], zero, fp[1]])])
+        return J, F, grads
+
+    def linearization(self, u: np.ndarray):
+        J, F, grads = self._rows(u)
+        rows = grads[list(self.pair)]
+        M = (
+            sp.vstack([F, sp.csr_matrix(rows)], format="csr")
+            if sp.issparse(F)
+            else np.vstack([F, rows])
+        )
+        return M, J
+
+    def jacobian(self, u: np.ndarray):
+        return self.linearization(u)[0]
+
+    # ------------------------------------------------------------------ bordering and pair
+    def choose_pair(self, u: np.ndarray, border: np.ndarray) -> None:
+        """Use the two entries of ``G`` whose gradients are the most independent on the null
+        space of ``[f_u; border^T]`` (two-dimensional: it contains the directions the two
+        entries must fix). Ratios of ``det [f_u; border^T; grad g_a; grad g_b]`` compare the
+        pairs with one factorisation."""
+        _, F, grads = self._rows(u)
+        stack = sp.vstack if sp.issparse(F) else np.vstack
+        wrap = sp.csr_matrix if sp.issparse(F) else np.asarray
+        candidates = [
+            self.pair,
+            *[c for c in itertools.combinations(range(4), 2) if c != self.pair],
+        ]
+        for reference in candidates:
+            try:
+                factor = Factorization(
+                    stack([F, wrap(border[None, :]), wrap(grads[list(reference)])])
+                )
+            except SingularMatrixError:
+                continue
+            rhs = np.zeros((self.size, 2))
+            rhs[-2:] = np.eye(2)
+            R = grads @ _solve_columns(factor, rhs)  # (4, 2); rows `reference` are the identity
+            dets = {
+                c: abs(float(np.linalg.det(R[list(c)])))
+                for c in itertools.combinations(range(4), 2)
+            }
+            best = max(dets, key=dets.get)
+            if reference != self.pair or dets[best] > _SWITCH_GAIN:
+                self.pair = best
+            else:
+                self.pair = reference
+            return
+
+    def anchor(self, point) -> None:
+        """New borders from the null spaces at ``point``, then the best pair of entries."""
+        parts = self._parts(point.u)
+        self.C, self.B = _orthonormal(parts["V"]), _orthonormal(parts["W"])
+        self.choose_pair(point.u, point.t)
+
+    # ------------------------------------------------------------------ monitoring
+    def _zh_test(self, J, kappa: float) -> float:
+        """``det J / kappa`` (the product of the eigenvalues other than the Hopf pair), scaled by
+        a constant fixed at the first call."""
+        try:
+            sign, log = Factorization(J).det_sign_log()
+        except SingularMatrixError:
+            return 0.0
+        if kappa == 0.0:
+            return float("nan")
+        log -= np.log(abs(kappa))
+        if self._zh_reference is None:
+            self._zh_reference = log
+        return (
+            sign
+            * np.sign(kappa)
+            * float(np.exp(np.clip(log - self._zh_reference, -_MAX_LOG, _MAX_LOG)))
+        )
+
+    def monitor(self, u: np.ndarray, J) -> dict[str, Any]:
+        kappa = float(u[self.n + 1])
+        eig, _, complete = monitor_eigenvalues(J, self.options.n_eigen)
+        omega = float(np.sqrt(kappa)) if kappa > 0 else float("nan")
+        l1 = float("nan")
+        if kappa > 0 and self.options.lyapunov and not self.sparse:
+            x, p = u[: self.n], self.params_at(u)
+            l1 = lyapunov_coefficient(np.asarray(J, dtype=float), self._jac(p), x, omega)
+        return {
+            "eig": eig,
+            "complete": complete,
+            "kappa": kappa,
+            "omega": omega,
+            "lyapunov": l1,
+            "zh": self._zh_test(J, kappa) if self.n > 2 else 1.0,
+        }
+
+    def detectors(self) -> list[dict[str, Any]]:
+        def hopf_side(a, b) -> bool:
+            return a.data["kappa"] > 0 and b.data["kappa"] > 0
+
+        return [
+            {
+                "type": "BT",
+                "changed": lambda a, b: a.data["kappa"] * b.data["kappa"] < 0,
+                "value": lambda pt: pt.data["kappa"],
+            },
+            {
+                "type": "ZH",
+                "changed": lambda a, b: hopf_side(a, b) and a.data["zh"] * b.data["zh"] < 0,
+                "value": lambda pt: pt.data["zh"],
+                "unless": ("BT",),
+            },
+            {
+                "type": "GH",
+                "changed": lambda a, b: (
+                    hopf_side(a, b) and a.data["lyapunov"] * b.data["lyapunov"] < 0
+                ),
+                "value": lambda pt: pt.data["lyapunov"],
+                "unless": ("BT", "ZH"),  # l1 has a pole at ZH (A singular)
+            },
+        ]
+
+    def describe(self, kind: str, point) -> dict[str, float]:
+        out = {
+            "omega": point.data["omega"],
+            "lyapunov": point.data["lyapunov"],
+            "lyapunov2": float("nan"),
+            "lyapunov2_error": float("nan"),
+        }
+        if kind == "BT":
+            out["omega"] = 0.0
+            out["lyapunov"] = float("nan")
+        elif kind == "ZH":  # J is singular: l1 is not defined (it has a pole here)
+            out["lyapunov"] = float("nan")
+        elif kind == "GH" and not self.sparse and np.isfinite(point.data["omega"]):
+            x, p = point.u[: self.n], self.params_at(point.u)
+            J = np.asarray(self.system.jac(x, p), dtype=float)
+            nf = hopf_normal_form(lambda z: self.system.f(z, p), x, J, point.data["omega"])
+            out.update(lyapunov=nf.l1, lyapunov2=nf.l2, lyapunov2_error=nf.l2_error)
+        return out
