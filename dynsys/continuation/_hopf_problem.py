@@ -104,6 +104,7 @@ class HopfProblem:
         self.C, self.B = _orthonormal(V), _orthonormal(W)
         self.pair = (0, 3)  # G[0, 0] and G[1, 1]
         self._cache: tuple[bytes, dict] | None = None
+        self._rows_cache: tuple[bytes, tuple] | None = None
         self._zh_reference: float | None = None
 
     # ------------------------------------------------------------------ evaluation
@@ -150,6 +151,9 @@ class HopfProblem:
     def _rows(self, u: np.ndarray) -> tuple[Any, np.ndarray]:
         """The state Jacobian ``J``, the rows ``[J, f_p1, 0, f_p2]`` of ``f``, and the gradients
         of the four entries of ``G`` in ``u`` (``4 x (n + 3)``, in :data:`ENTRIES` order)."""
+        key = u.tobytes() + self.B.tobytes() + self.C.tobytes()
+        if self._rows_cache is not None and self._rows_cache[0] == key:
+            return self._rows_cache[1]
         parts = self._parts(u)
         x, p, J, V, W = parts["x"], parts["p"], parts["J"], parts["V"], parts["W"]
         jac = self._jac(p)
@@ -170,6 +174,7 @@ class HopfProblem:
             F = sp.hstack([J, sp.csr_matrix(np.column_stack([fp[0], zero, fp[1]]))], format="csr")
         else:
             F = np.hstack([np.asarray(J, float), np.column_stack([fp[0], zero, fp[1]])])
+        self._rows_cache = (key, (J, F, grads))
         return J, F, grads
 
     def linearization(self, u: np.ndarray):
@@ -187,18 +192,19 @@ class HopfProblem:
 
     # ------------------------------------------------------------------ bordering and pair
     def choose_pair(self, u: np.ndarray, border: np.ndarray) -> None:
-        """Use the two entries of ``G`` whose gradients are the most independent on the null
-        space of ``[f_u; border^T]`` (two-dimensional: it contains the directions the two
-        entries must fix). Ratios of ``det [f_u; border^T; grad g_a; grad g_b]`` compare the
-        pairs with one factorisation."""
+        """Choose the pair of entries of ``G`` at ``u`` (see :meth:`_select_pair`)."""
         _, F, grads = self._rows(u)
+        self._select_pair(F, grads, border)
+
+    def _select_pair(self, F, grads: np.ndarray, border: np.ndarray) -> None:
+        """Use the two entries of ``G`` whose gradients are the most independent on the null
+        space of ``[f_u; border^T]`` (two-dimensional: it holds the directions the two entries
+        must fix). Ratios of ``det [f_u; border^T; grad g_a; grad g_b]`` compare all pairs with
+        one factorisation; the pair changes only for a gain of :data:`_SWITCH_GAIN`."""
         stack = sp.vstack if sp.issparse(F) else np.vstack
         wrap = sp.csr_matrix if sp.issparse(F) else np.asarray
-        candidates = [
-            self.pair,
-            *[c for c in itertools.combinations(range(4), 2) if c != self.pair],
-        ]
-        for reference in candidates:
+        pairs = list(itertools.combinations(range(4), 2))
+        for reference in [self.pair, *[c for c in pairs if c != self.pair]]:
             try:
                 factor = Factorization(
                     stack([F, wrap(border[None, :]), wrap(grads[list(reference)])])
@@ -208,22 +214,29 @@ class HopfProblem:
             rhs = np.zeros((self.size, 2))
             rhs[-2:] = np.eye(2)
             R = grads @ _solve_columns(factor, rhs)  # (4, 2); rows `reference` are the identity
-            dets = {
-                c: abs(float(np.linalg.det(R[list(c)])))
-                for c in itertools.combinations(range(4), 2)
-            }
+            dets = {c: abs(float(np.linalg.det(R[list(c)]))) for c in pairs}
             best = max(dets, key=dets.get)
-            if reference != self.pair or dets[best] > _SWITCH_GAIN:
-                self.pair = best
-            else:
-                self.pair = reference
+            changed = reference != self.pair or dets[best] > _SWITCH_GAIN
+            self.pair = best if changed else reference
             return
 
     def anchor(self, point) -> None:
-        """New borders from the null spaces at ``point``, then the best pair of entries."""
+        """New borders from the null spaces at ``point``, then the best pair of entries.
+
+        With ``V = Q_v R_v``, ``W = Q_w R_w`` the new borders are ``C = Q_v``, ``B = Q_w``; at a
+        solution the new null bases are ``V R_v^-1`` and ``W R_w^-1``, so the gradients of the
+        new ``G`` are ``R_w^-T G_z R_v^-1``: no new Jacobian is needed to choose the pair."""
         parts = self._parts(point.u)
-        self.C, self.B = _orthonormal(parts["V"]), _orthonormal(parts["W"])
-        self.choose_pair(point.u, point.t)
+        _, F, grads = self._rows(point.u)
+        (Qv, Rv), (Qw, Rw) = np.linalg.qr(parts["V"]), np.linalg.qr(parts["W"])
+        self.C, self.B = Qv, Qw
+        try:
+            left, right = np.linalg.inv(Rw).T, np.linalg.inv(Rv)
+        except np.linalg.LinAlgError:
+            self.choose_pair(point.u, point.t)
+            return
+        G_z = np.einsum("ai,ijs,jb->abs", left, grads.reshape(2, 2, self.size), right)
+        self._select_pair(F, G_z.reshape(4, self.size), point.t)
 
     # ------------------------------------------------------------------ monitoring
     def _zh_test(self, J, kappa: float) -> float:
