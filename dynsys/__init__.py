@@ -17,7 +17,9 @@ from .continuation import (
     bifurcation_diagram,
     continue_branch,
     continue_fold,
+    continue_hopf,
     switch_branch,
+    two_parameter_diagram,
 )
 from .errors import (
     ContinuationError,
@@ -68,6 +70,7 @@ __all__ = [
     "classify_eigenvalues",
     "continue_branch",
     "continue_fold",
+    "continue_hopf",
     "critical_point_graph",
     "explain",
     "find_fixed_points",
@@ -80,4 +83,5 @@ __all__ = [
     "status_names",
     "switch_branch",
     "trajectory",
+    "two_parameter_diagram",
 ]

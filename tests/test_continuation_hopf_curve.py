@@ -25,11 +25,12 @@ from dynsys.continuation import (
     continue_branch,
     continue_fold,
     continue_hopf,
+    two_parameter_diagram,
 )
 from dynsys.continuation._center_manifold import hopf_normal_form
 from dynsys.errors import InputError, UnknownParameterError
-from dynsys.io import load, save
-from dynsys.models import bautin_normal_form, bogdanov_takens_normal_form, brusselator
+from dynsys.io import load, load_tree, save
+from dynsys.models import bautin_normal_form, bogdanov_takens_normal_form, brusselator, lorenz
 from dynsys.system import System
 
 
@@ -84,6 +85,34 @@ def test_hopf_curve_from_a_state_one_direction_and_io(tmp_path):
     np.testing.assert_array_equal(back["param"].values, curve["param"].values)
     assert back["neutral_saddle"].dtype == bool
     assert back.attrs["extended_system"] == curve.attrs["extended_system"]
+
+
+def test_lorenz_hopf_curve_in_r_and_sigma():
+    """At the Hopf point of C+- the characteristic polynomial ``l^3 + (s + b + 1) l^2 +
+    b (s + r) l + 2 b s (r - 1)`` has roots ``+-i omega``: ``r = s (s + b + 3) / (s - b - 1)``,
+    ``omega^2 = b (s + r)``."""
+    beta = 8.0 / 3.0
+    xe = np.sqrt(beta * 19.0)
+    branch = continue_branch(
+        lorenz(),
+        [xe, xe, 19.0],
+        "r",
+        params={"r": 20.0},
+        options=ContinuationOptions(ds_max=0.5, p_min=1.5, p_max=30.0),
+        direction=1,
+    )
+    assert branch["special_type"].values.tolist() == ["H"]
+    opts = ContinuationOptions(ds_max=1.0, p_min=6.0, p_max=30.0)
+    curve = continue_hopf(lorenz(), branch, "r", "sigma", options=opts)
+    s, r = curve["param2"].values, curve["param"].values
+    assert s.min() == pytest.approx(6.0) and s.max() == pytest.approx(30.0)
+    np.testing.assert_allclose(r, s * (s + beta + 3) / (s - beta - 1), rtol=1e-12)
+    np.testing.assert_allclose(curve["omega"].values ** 2, beta * (s + r), rtol=1e-12)
+    # subcritical at the classical sigma = 10 (Marsden and McCracken, The Hopf Bifurcation and
+    # Its Applications, 1976, section 4B)
+    start = int(curve.attrs["start_step"])
+    assert float(curve["param2"][start]) == 10.0 and float(curve["lyapunov"][start]) > 0
+    assert curve.sizes["special"] == 0
 
 
 # ---------------------------------------------------------------------------- Bogdanov-Takens
@@ -289,6 +318,36 @@ def test_hopf_curve_of_a_sparse_system():
     np.testing.assert_allclose(curve["x"].values[:, :m], a[:, None] * np.ones(m), atol=1e-10)
     assert np.isnan(curve["lyapunov"].values).all()  # dense Jacobians only
     assert curve.attrs["eigenvalues"].endswith("smallest modulus")
+
+
+# ---------------------------------------------------------------------------- diagrams
+def test_two_parameter_diagram_traces_each_curve_once(tmp_path):
+    opts = ContinuationOptions(ds_max=0.1, p_min=-1.0, p_max=1.0)
+    system = bogdanov_takens_normal_form(b1=-0.5, b2=-0.5)
+    branch = continue_branch(system, [(0.5 - np.sqrt(2.25)) / 2, 0.0], "b1", options=opts)
+    tree = two_parameter_diagram(system, branch, "b2", options=opts)
+    assert sorted(tree.children) == ["fold0", "hopf0"]
+    fold, hopf = tree["fold0"].to_dataset(), tree["hopf0"].to_dataset()
+    np.testing.assert_allclose(fold["param"].values, fold["param2"].values ** 2 / 4, atol=1e-12)
+    np.testing.assert_allclose(hopf["param"].values, 0.0, atol=1e-12)
+    for curve in (fold, hopf):  # the two curves meet at the BT point, the origin
+        assert curve["special_type"].values.tolist() == ["BT"]
+        np.testing.assert_allclose(
+            [float(curve["special_param"][0]), float(curve["special_param2"][0])], 0, atol=1e-8
+        )
+    assert int(tree["hopf0"].attrs["branch_special"]) == 0
+    # the cusp: both folds of the branch lie on one fold curve, traced once
+    cusp = System(lambda x, p: p["b1"] + p["b2"] * x - x**3, ["x"], {"b1": 1.0, "b2": 1.0})
+    opts = ContinuationOptions(ds_max=0.1, p_min=-1.0, p_max=1.5)
+    branch = continue_branch(cusp, [1.3], "b1", options=opts)
+    assert branch["special_type"].values.tolist() == ["LP", "LP"]
+    tree = two_parameter_diagram(cusp, branch, "b2", options=opts)
+    assert sorted(tree.children) == ["fold0"] and int(tree.attrs["n_curves"]) == 1
+    assert tree["fold0"].attrs["branch_specials_on_curve"].tolist() == [0, 1]
+    back = load_tree(save(tree, tmp_path / "curves.nc"))
+    np.testing.assert_array_equal(back["fold0"]["param"].values, tree["fold0"]["param"].values)
+    with pytest.raises(UnknownParameterError, match="'b3' is not a parameter"):
+        two_parameter_diagram(cusp, branch, "b3")
 
 
 # ---------------------------------------------------------------------------- bad input

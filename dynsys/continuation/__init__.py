@@ -8,7 +8,9 @@ parameters. Results are xarray objects, deterministic bit for bit:
 - :func:`bifurcation_diagram` -> DataTree with one branch Dataset per node;
 - :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points;
 - :func:`continue_hopf` -> Hopf curve Dataset with Bogdanov-Takens, generalised-Hopf and
-  zero-Hopf points.
+  zero-Hopf points;
+- :func:`two_parameter_diagram` -> DataTree with the fold and Hopf curves through a branch's
+  special points.
 
 Outcomes come from the one table :class:`dynsys.Status`: ``status(end)`` says why each end of a
 branch stopped, ``special_status`` whether a special point was located.
@@ -27,6 +29,7 @@ from ._fold_curve import continue_fold
 from ._hopf_curve import continue_hopf
 from ._options import ContinuationOptions
 from ._switch import switch_branch
+from ._two_parameter import two_parameter_diagram
 
 __all__ = [
     "ContinuationError",
@@ -36,4 +39,5 @@ __all__ = [
     "continue_fold",
     "continue_hopf",
     "switch_branch",
+    "two_parameter_diagram",
 ]
