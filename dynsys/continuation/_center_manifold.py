@@ -16,8 +16,8 @@ The coefficients ``[f(x0 + w_<N)]_jk`` are measured, not derived: ``f`` is sampl
 ``z = r e^(i theta)``; a discrete Fourier transform in ``theta`` separates the harmonics
 ``j - k``, and a least-squares polynomial fit in ``r`` separates the degrees ``j + k``. That
 needs no derivative of ``f`` beyond the Jacobian, at the price of a truncation and rounding
-trade-off in the circle radius: the computation is repeated on halved radii and the pair of
-radii that agree best gives the value and an error estimate.
+trade-off in the circle radius: the computation is repeated on radii halved from large to
+tiny, and the three successive radii that agree best give the value and an error estimate.
 
 ``l1 = Re(c1) / omega`` and ``l2 = Re(c2) / omega`` are the cubic and quintic coefficients of the
 amplitude equation ``dr/dtau = (alpha/omega) r + l1 r^3 + l2 r^5`` in the rescaled time
@@ -32,19 +32,21 @@ equilibria in ODE's, SIAM J. Numer. Anal. 36 (1999) 1104-1124.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
 
+from ..errors import DynsysError
+
 __all__ = ["HopfNormalForm", "hopf_normal_form"]
 
 _ANGLES = 32  # samples per circle: harmonics up to 15 are separated without aliasing
 _MAX_DEGREE = 15  # degrees in r fitted per harmonic
 _RADII = 16  # circles per fit
-_HALVINGS = 6  # radii tried: R0, R0/2, ..., R0/2^_HALVINGS
+_LARGEST = 6  # radii tried: R 2^6, R 2^5, ..., R 2^-20 with R = max(1, |x0|_inf)
+_RADII_TRIED = 27
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,10 @@ class HopfNormalForm:
     """Normal-form coefficients of a Hopf point.
 
     ``c1``, ``c2``: cubic and quintic coefficients of ``z' = i omega z + c1 z|z|^2 + c2 z|z|^4``;
-    ``l1 = Re(c1)/omega``, ``l2 = Re(c2)/omega``; ``l1_error``, ``l2_error``: the difference
-    between the two neighbouring sampling radii that agree best (an error estimate); ``radius``:
-    the sampling radius used (in units of ``|z|``). NaN when the computation failed.
+    ``l1 = Re(c1)/omega``, ``l2 = Re(c2)/omega``; ``l1_error``, ``l2_error``: the largest
+    difference between three successive sampling radii, where they agree best (an error
+    estimate); ``radius``: the sampling radius used (in units of ``|z|``). NaN when the
+    computation failed.
     """
 
     c1: complex
@@ -165,8 +168,10 @@ def hopf_normal_form(
     """First and second Lyapunov coefficients of a Hopf point (dense ``A``).
 
     ``field`` is the batched vector field at the point's parameters (``(..., n) -> (..., n)``),
-    ``x0`` the equilibrium, ``A`` its Jacobian with eigenvalues ``+-i omega``. ``scale`` is the
-    first sampling radius (default ``0.5 max(1, |x0|_inf)``); it is halved up to six times.
+    ``x0`` the equilibrium, ``A`` its Jacobian with eigenvalues ``+-i omega``. The sampling
+    radius runs from ``2^6 R`` down to ``2^-20 R`` (``R = scale``, default ``max(1, |x0|_inf)``);
+    the value comes from the three successive radii that agree best, and the error estimate is
+    their largest difference.
 
     Examples
     --------
@@ -187,22 +192,25 @@ def hopf_normal_form(
         q, p = _eigenvectors(A, omega)
     except (np.linalg.LinAlgError, ValueError):
         return _FAILED
-    radius = 0.5 * max(1.0, float(np.max(np.abs(x0)))) if scale is None else float(scale)
+    reference = max(1.0, float(np.max(np.abs(x0)))) if scale is None else float(scale)
     results = []
-    for _ in range(_HALVINGS + 1):
+    for k in range(_LARGEST, _LARGEST - _RADII_TRIED, -1):
+        radius = reference * 2.0**k
         try:
-            found = _expand(field, x0, A, omega, q, p, radius)
-        except (np.linalg.LinAlgError, ArithmeticError):
+            with np.errstate(all="ignore"):
+                found = _expand(field, x0, A, omega, q, p, radius)
+        except (np.linalg.LinAlgError, ArithmeticError, DynsysError):
+            found = None
+        if found is not None and not np.all(np.isfinite(found)):
             found = None
         results.append((radius, found))
-        radius *= 0.5
-    best = None
-    for (_, a), (r_b, b) in itertools.pairwise(results):
-        if a is None or b is None:
+    best = None  # three successive radii whose values agree best
+    for (_, a), (r_b, b), (_, c) in zip(results, results[1:], results[2:], strict=False):
+        if a is None or b is None or c is None:
             continue
-        l2_err = abs(b[1].real - a[1].real) / omega
-        l1_err = abs(b[0].real - a[0].real) / omega
-        if np.isfinite(l2_err) and (best is None or l2_err < best[0]):
+        l2_err = max(abs(b[1].real - a[1].real), abs(c[1].real - b[1].real)) / omega
+        l1_err = max(abs(b[0].real - a[0].real), abs(c[0].real - b[0].real)) / omega
+        if best is None or l2_err < best[0]:
             best = (l2_err, l1_err, r_b, b)
     if best is None:
         return _FAILED

@@ -175,9 +175,12 @@ def continue_hopf(
         "GH" generalised Hopf, "ZH" zero-Hopf), ``special_param``, ``special_param2``,
         ``special_x(special, state)``, ``special_step``, ``special_status`` (CONVERGED or
         MAX_ITER), ``special_omega``, ``special_lyapunov`` (``l1``), ``special_lyapunov2``
-        (second Lyapunov coefficient ``l2`` at GH points: negative means the cycles born
-        where ``l1 > 0`` fold back and a stable cycle surrounds the unstable one; NaN
-        elsewhere) and ``special_lyapunov2_error`` (its error estimate); ``status(end)`` why
+        (second Lyapunov coefficient ``l2`` at GH points, NaN elsewhere or where its error
+        estimate is not below ``|l2|`` (sign unknown): for ``l2 < 0`` a
+        curve of folds of cycles leaves the GH point on the side ``l1 > 0``, where a stable
+        cycle surrounds the unstable one; for ``l2 > 0`` on the side ``l1 < 0``, with the
+        stabilities exchanged) and ``special_lyapunov2_error`` (the difference between two
+        sampling radii, an error estimate); ``status(end)`` why
         each traced direction stopped. Attributes ``continuation_param``,
         ``continuation_param2``, ``extended_system``, provenance, options.
 

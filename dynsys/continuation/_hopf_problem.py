@@ -316,5 +316,11 @@ class HopfProblem:
             x, p = point.u[: self.n], self.params_at(point.u)
             J = np.asarray(self.system.jac(x, p), dtype=float)
             nf = hopf_normal_form(lambda z: self.system.f(z, p), x, J, point.data["omega"])
-            out.update(lyapunov=nf.l1, lyapunov2=nf.l2, lyapunov2_error=nf.l2_error)
+            # the sign of l2 is what matters: unknown (NaN) unless the error estimate is below |l2|
+            known = nf.l2_error < abs(nf.l2)
+            out.update(
+                lyapunov=nf.l1,
+                lyapunov2=nf.l2 if known else float("nan"),
+                lyapunov2_error=nf.l2_error,
+            )
         return out
