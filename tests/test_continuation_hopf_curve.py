@@ -272,6 +272,67 @@ def test_zero_hopf_point_and_no_false_generalised_hopf_at_the_pole_of_l1():
     assert np.isnan(float(curve["special_lyapunov"][0]))
 
 
+# ---------------------------------------------------------------------------- double Hopf
+def double_hopf_system() -> System:
+    """Two coupled Hopf normal forms ``z1' = (a + i) z1 - |z1|^2 z1 + ...``,
+    ``z2' = (b - a + i sqrt 2) z2 - |z2|^2 z2 + ...``: Hopf curves ``a = 0`` and ``b = a``,
+    crossing at the double-Hopf point ``a = b = 0`` with frequencies 1 and sqrt 2. The coupling
+    terms are quadratic in ``z1 z2`` and ``z1^2``: they give ``z1`` no resonant cubic term, so
+    ``l1 = -2`` on ``a = 0`` (``|q| = 1``)."""
+
+    def f(s, p):
+        z1, z2 = s[..., 0] + 1j * s[..., 1], s[..., 2] + 1j * s[..., 3]
+        a, b = p["a"], p["b"]
+        d1 = (a + 1j) * z1 - abs(z1) ** 2 * z1 + 0.5 * abs(z2) ** 2 * z1 + 0.2 * z1 * z2
+        d2 = (b - a + 1j * np.sqrt(2)) * z2 - abs(z2) ** 2 * z2 - 0.3 * abs(z1) ** 2 * z2
+        d2 = d2 + 0.1 * z1 * z1
+        return np.stack([d1.real, d1.imag, d2.real, d2.imag], -1)
+
+    return System(f, 4, {"a": -1.0, "b": -0.5}, name="double_hopf")
+
+
+def test_double_hopf_point_on_both_hopf_curves():
+    system = double_hopf_system()
+    opts = ContinuationOptions(ds_max=0.1, p_min=-1.0, p_max=1.0)
+    branch = continue_branch(system, np.zeros(4), "a", options=opts)
+    assert branch["special_type"].values.tolist() == ["H", "H"]  # b - a = 0, then a = 0
+    first = continue_hopf(system, branch, "a", "b", special=1, options=opts)
+    np.testing.assert_allclose(first["param"].values, 0.0, atol=1e-12)
+    np.testing.assert_allclose(first["lyapunov"].values, -2.0, atol=1e-8)
+    second = continue_hopf(system, branch, "a", "b", special=0, options=opts)
+    np.testing.assert_allclose(second["param"].values, second["param2"].values, atol=1e-12)
+    for curve, omegas in ((first, (1.0, np.sqrt(2))), (second, (np.sqrt(2), 1.0))):
+        assert curve["special_type"].values.tolist() == ["HH"]
+        assert curve["special_status"].values.tolist() == [Status.CONVERGED]
+        where = [float(curve["special_param"][0]), float(curve["special_param2"][0])]
+        np.testing.assert_allclose(where, 0.0, atol=1e-8)
+        got = [float(curve["special_omega"][0]), float(curve["special_omega2"][0])]
+        np.testing.assert_allclose(got, omegas, atol=1e-8)
+
+
+def test_a_closed_hopf_curve():
+    """``z' = (a^2 + b^2 - 1 + i (1.5 + a/2)) z + 0.3 z^2 - |z|^2 z`` (plus ``0.1 y^2``): the
+    Hopf curve is the unit circle, traced once around."""
+
+    def f(s, p):
+        z = s[..., 0] + 1j * s[..., 1]
+        mu, omega = p["a"] ** 2 + p["b"] ** 2 - 1, 1.5 + 0.5 * p["a"]
+        dz = (mu + 1j * omega) * z - abs(z) ** 2 * z + 0.3 * z * z
+        return np.stack([dz.real + 0.1 * s[..., 1] ** 2, dz.imag], -1)
+
+    system = System(f, ["x", "y"], {"a": 0.0, "b": 0.6})
+    branch = continue_branch(
+        system, [0.0, 0.0], "a", options=ContinuationOptions(ds_max=0.1, p_min=0.0, p_max=2.0)
+    )
+    curve = continue_hopf(system, branch, "a", "b", options=ContinuationOptions(ds_max=0.2))
+    assert curve["status"].values.tolist() == [Status.CLOSED_LOOP]
+    a, b = curve["param"].values, curve["param2"].values
+    np.testing.assert_allclose(a**2 + b**2, 1.0, atol=1e-12)
+    np.testing.assert_allclose(curve["omega"].values, 1.5 + 0.5 * a, atol=1e-12)
+    angle = np.unwrap(np.arctan2(b, a))
+    assert abs(angle[-1] - angle[0]) == pytest.approx(2 * np.pi, abs=1e-9)
+
+
 # ---------------------------------------------------------------------------- sparse
 def reaction_diffusion_brusselator(cells: int = 10, diffusion: float = 0.02) -> System:
     """The Brusselator on ``cells`` cells with a Neumann Laplacian: the homogeneous state

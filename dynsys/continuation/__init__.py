@@ -7,8 +7,8 @@ parameters. Results are xarray objects, deterministic bit for bit:
 - :func:`switch_branch` -> the other branch through a branch point;
 - :func:`bifurcation_diagram` -> DataTree with one branch Dataset per node;
 - :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points;
-- :func:`continue_hopf` -> Hopf curve Dataset with Bogdanov-Takens, generalised-Hopf and
-  zero-Hopf points;
+- :func:`continue_hopf` -> Hopf curve Dataset with Bogdanov-Takens, generalised-Hopf,
+  zero-Hopf and double-Hopf points;
 - :func:`two_parameter_diagram` -> DataTree with the fold and Hopf curves through a branch's
   special points.
 

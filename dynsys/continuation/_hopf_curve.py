@@ -1,5 +1,5 @@
 """``continue_hopf``: the Hopf curve of equilibria in two parameters, with Bogdanov-Takens (BT),
-generalised Hopf (GH, Bautin) and zero-Hopf (ZH) points.
+generalised Hopf (GH, Bautin), zero-Hopf (ZH) and double-Hopf (HH) points.
 
 The extended system and its test functions are in :mod:`._hopf_problem`; this module finds the
 start, runs the engine and builds the Dataset.
@@ -172,15 +172,17 @@ def continue_hopf(
         neutral-saddle part, for sparse Jacobians or with ``lyapunov=False``),
         ``eigenvalue_real/imag(step, mode)``, ``arclength(step)``,
         ``newton_iterations(step)``. Special points: ``special_type`` ("BT" Bogdanov-Takens,
-        "GH" generalised Hopf, "ZH" zero-Hopf), ``special_param``, ``special_param2``,
-        ``special_x(special, state)``, ``special_step``, ``special_status`` (CONVERGED or
-        MAX_ITER), ``special_omega``, ``special_lyapunov`` (``l1``), ``special_lyapunov2``
-        (second Lyapunov coefficient ``l2`` at GH points, NaN elsewhere or where its error
-        estimate is not below ``|l2|`` (sign unknown): for ``l2 < 0`` a
-        curve of folds of cycles leaves the GH point on the side ``l1 > 0``, where a stable
-        cycle surrounds the unstable one; for ``l2 > 0`` on the side ``l1 < 0``, with the
-        stabilities exchanged) and ``special_lyapunov2_error`` (the difference between two
-        sampling radii, an error estimate); ``status(end)`` why
+        "GH" generalised Hopf, "ZH" zero-Hopf, "HH" double Hopf), ``special_param``,
+        ``special_param2``, ``special_x(special, state)``, ``special_step``,
+        ``special_status`` (CONVERGED or MAX_ITER), ``special_omega``, ``special_omega2``
+        (the second frequency at HH points), ``special_lyapunov`` (``l1``; NaN at BT and ZH,
+        where it is not defined), ``special_lyapunov2`` (second Lyapunov coefficient ``l2`` at
+        GH points; NaN elsewhere, and where its error estimate is not below ``|l2|``, so its
+        sign is unknown: for ``l2 < 0`` a curve of folds of cycles leaves the GH point on the
+        side ``l1 > 0``, where a stable cycle surrounds the unstable one; for ``l2 > 0`` on
+        the side ``l1 < 0``, with the stabilities exchanged) and ``special_lyapunov2_error``
+        (the largest difference between three sampling radii, an error estimate);
+        ``status(end)`` why
         each traced direction stopped. Attributes ``continuation_param``,
         ``continuation_param2``, ``extended_system``, provenance, options.
 
@@ -212,7 +214,10 @@ def continue_hopf(
     is located less accurately than the fold curve.
 
     Test functions: ``kappa`` (BT), ``l1`` between Hopf points (GH), ``det J / kappa`` (the
-    product of the other eigenvalues) between Hopf points (ZH). ``l2`` at a GH point comes
+    product of the other eigenvalues) between Hopf points (ZH), and between Hopf points the
+    product of the real parts of the other complex pairs, together with a change of the number
+    of other eigenvalues in the right half plane (HH; for a sparse Jacobian, among the
+    ``n_eigen`` monitored eigenvalues only). ``l2`` at a GH point comes
     from the fifth-order expansion of the centre manifold, with the vector field's Taylor
     coefficients measured on circles (see ``special_lyapunov2_error``).
 
@@ -306,11 +311,19 @@ def _hopf_dataset(problem, system, traced: Traced, options, **attrs) -> xr.Datas
             np.array([p.iterations for p in pts], dtype=np.int64),
             "corrector Newton iterations",
         ),
-        **special_variables(specials, n, "BT Bogdanov-Takens, GH generalised Hopf, ZH zero-Hopf"),
+        **special_variables(
+            specials, n, "BT Bogdanov-Takens, GH generalised Hopf, ZH zero-Hopf, HH double Hopf"
+        ),
         "special_param": var("special", S[:, n], f"parameter {problem.param}"),
         "special_param2": var("special", S[:, n + 2], f"parameter {problem.param2}"),
         "special_omega": var(
             "special", info("omega"), "Hopf frequency (0 at BT)", units="rad per unit time"
+        ),
+        "special_omega2": var(
+            "special",
+            info("omega2"),
+            "frequency of the second pair on the imaginary axis at HH points (NaN elsewhere)",
+            units="rad per unit time",
         ),
         "special_lyapunov": var(
             "special", info("lyapunov"), "first Lyapunov coefficient l1 (NaN at BT)"

@@ -18,7 +18,7 @@ and the system stays regular through the Bogdanov-Takens point where ``kappa`` c
 Codimension-two points: Bogdanov-Takens (BT, ``kappa = 0``), generalised Hopf (GH, the first
 Lyapunov coefficient ``l1 = 0``; the second, ``l2``, from the centre manifold), zero-Hopf (ZH, an
 eigenvalue other than the Hopf pair crosses zero: ``det J / kappa``, the product of the other
-eigenvalues, changes sign).
+eigenvalues, changes sign), double Hopf (HH, another complex pair crosses the imaginary axis).
 
 References
 ----------
@@ -257,6 +257,28 @@ class HopfProblem:
             * float(np.exp(np.clip(log - self._zh_reference, -_MAX_LOG, _MAX_LOG)))
         )
 
+    def _other_eigenvalues(self, eig: np.ndarray, omega: float) -> np.ndarray:
+        """The monitored eigenvalues without the Hopf pair ``+-i omega``."""
+        finite = eig[np.isfinite(eig)]
+        if not np.isfinite(omega) or finite.size < 2:
+            return finite
+        i = int(np.argmin(np.abs(finite - 1j * omega)))
+        j = int(
+            np.argmin(
+                np.abs(finite + 1j * omega) + np.where(np.arange(finite.size) == i, np.inf, 0)
+            )
+        )
+        return np.delete(finite, [i, j])
+
+    def _hh_test(self, eig: np.ndarray, omega: float) -> tuple[float, int]:
+        """Double-Hopf test: ``sign(prod Re) * min |Re|`` over the other complex pairs (one of
+        each), NaN without one; and the number of other eigenvalues with positive real part."""
+        others = self._other_eigenvalues(eig, omega)
+        scale = max(1.0, float(np.max(np.abs(others), initial=0.0)))
+        re = others.real[others.imag > self.options.zero_tol * scale]
+        test = float(np.prod(np.sign(re)) * np.min(np.abs(re))) if re.size else float("nan")
+        return test, int(np.count_nonzero(others.real > 0))
+
     def monitor(self, u: np.ndarray, J) -> dict[str, Any]:
         kappa = float(u[self.n + 1])
         eig, _, complete = monitor_eigenvalues(J, self.options.n_eigen)
@@ -272,6 +294,7 @@ class HopfProblem:
             "omega": omega,
             "lyapunov": l1,
             "zh": self._zh_test(J, kappa) if self.n > 2 else 1.0,
+            **dict(zip(("hh", "other_unstable"), self._hh_test(eig, omega), strict=True)),
         }
 
     def detectors(self) -> list[dict[str, Any]]:
@@ -291,6 +314,16 @@ class HopfProblem:
                 "unless": ("BT",),
             },
             {
+                "type": "HH",
+                "changed": lambda a, b: (
+                    hopf_side(a, b)
+                    and a.data["hh"] * b.data["hh"] < 0  # False when either is NaN
+                    and a.data["other_unstable"] != b.data["other_unstable"]
+                ),
+                "value": lambda pt: pt.data["hh"],
+                "unless": ("BT", "ZH"),
+            },
+            {
                 "type": "GH",
                 "changed": lambda a, b: (
                     hopf_side(a, b) and a.data["lyapunov"] * b.data["lyapunov"] < 0
@@ -306,12 +339,17 @@ class HopfProblem:
             "lyapunov": point.data["lyapunov"],
             "lyapunov2": float("nan"),
             "lyapunov2_error": float("nan"),
+            "omega2": float("nan"),
         }
         if kind == "BT":
             out["omega"] = 0.0
             out["lyapunov"] = float("nan")
         elif kind == "ZH":  # J is singular: l1 is not defined (it has a pole here)
             out["lyapunov"] = float("nan")
+        elif kind == "HH":  # the second pair on the imaginary axis
+            others = self._other_eigenvalues(point.data["eig"], point.data["omega"])
+            if others.size:
+                out["omega2"] = abs(float(others[np.argmin(np.abs(others.real))].imag))
         elif kind == "GH" and not self.sparse and np.isfinite(point.data["omega"]):
             x, p = point.u[: self.n], self.params_at(point.u)
             J = np.asarray(self.system.jac(x, p), dtype=float)
