@@ -157,6 +157,33 @@ def test_bogdanov_takens_point_from_the_hopf_and_the_fold_curve():
     assert float(hopf["special_omega"][0]) == 0.0
 
 
+def test_each_curve_starts_at_the_bt_point_of_the_other():
+    hopf, fold = bt_curves()
+    opts = ContinuationOptions(ds_max=0.1, p_min=-1.0, p_max=1.0)
+    system = bogdanov_takens_normal_form()
+    hopf_from_bt = continue_hopf(system, fold, "b1", "b2", options=opts)
+    fold_from_bt = continue_fold(system, hopf, "b1", "b2", options=opts)
+    b2 = hopf_from_bt["param2"].values
+    assert b2.min() == pytest.approx(-1.0) and b2.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(hopf_from_bt["param"].values, 0.0, atol=1e-12)
+    np.testing.assert_array_equal(hopf_from_bt["neutral_saddle"].values, b2 > 1e-12)
+    b1, b2 = fold_from_bt["param"].values, fold_from_bt["param2"].values
+    assert b2.min() == pytest.approx(-1.0) and b2.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(b1, b2**2 / 4, atol=1e-12)
+    for curve in (hopf_from_bt, fold_from_bt):  # the start, reported once as the BT point
+        assert curve["special_type"].values.tolist() == ["BT"]
+        assert int(curve["special_step"][0]) == curve.attrs["start_step"]
+        where = [float(curve["special_param"][0]), float(curve["special_param2"][0])]
+        np.testing.assert_allclose(where, 0.0, atol=1e-8)
+    with pytest.raises(InputError, match="is a curve in \\('b1', 'b2'\\)"):
+        continue_hopf(system, fold, "b2", "b1")
+    brusselator_curve = continue_hopf(
+        brusselator(), brusselator_hopf_branch(), "b", "a", options=ContinuationOptions(p_max=1.2)
+    )
+    with pytest.raises(InputError, match="no Bogdanov-Takens point"):
+        continue_fold(brusselator(), brusselator_curve, "b", "a")
+
+
 # ---------------------------------------------------------------------------- Bautin (GH)
 def test_generalised_hopf_point_of_the_bautin_normal_form():
     opts = ContinuationOptions(ds_max=0.1, p_min=-1.0, p_max=1.0)
@@ -423,7 +450,7 @@ def test_hopf_continuation_errors():
         continue_hopf(system, branch, "b", "b")
     with pytest.raises(InputError, match="continued in 'b', not in `param1`='a'"):
         continue_hopf(system, branch, "a", "b")
-    with pytest.raises(InputError, match="is not the row of an 'H'"):
+    with pytest.raises(InputError, match="is not the row of a 'H'"):
         continue_hopf(system, branch, "b", "a", special=3)
     no_hopf = continue_branch(
         system, [1.0, 1.5], "b", options=ContinuationOptions(p_min=1.0, p_max=1.8)

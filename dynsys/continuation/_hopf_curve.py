@@ -18,6 +18,7 @@ from .._validate import as_state_batch
 from ..errors import ContinuationError, InputError, UnknownParameterError
 from ..maps import require_flow
 from ._branch import _check_options
+from ._codim2_start import bt_start, is_curve, special_row, stored_values, with_start_special
 from ._hopf_problem import HopfProblem, null_spaces
 from ._linalg import monitor_eigenvalues
 from ._options import ContinuationOptions
@@ -46,50 +47,36 @@ def _check_names(system, param1, param2) -> None:
         raise InputError(f"`param1` and `param2` must differ; both are {param1!r}.")
 
 
-def _hopf_start(system, hopf_point, param1, params, special):
-    """Start state, parameter values, and the Hopf frequency when the branch knows it."""
+def _hopf_start(system, hopf_point, param1, param2, params, special):
+    """Start state, parameter values, the Hopf frequency when the branch knows it, and whether
+    the start is a Bogdanov-Takens point of a two-parameter curve."""
+    what = "`hopf_point`"
+    if is_curve(hopf_point):
+        x, values = bt_start(system, hopf_point, param1, param2, params, special, what)
+        return x, values, None, True
     if isinstance(hopf_point, xr.Dataset):
         if hopf_point.attrs.get("continuation_param") != param1:
             raise InputError(
                 f"`hopf_point` is a branch continued in "
                 f"{hopf_point.attrs.get('continuation_param')!r}, not in `param1`={param1!r}."
             )
-        types = hopf_point["special_type"].values
-        rows = np.flatnonzero(types == "H")
-        if special is None:
-            if rows.size == 0:
-                raise InputError(
-                    "`hopf_point` has no Hopf point (H) in its special-point table; continue "
-                    "the branch with 'H' in ContinuationOptions.detect, over a range that "
-                    "contains one, or pass a state at a Hopf point."
-                )
-            special = int(rows[0])
-        elif not (
-            isinstance(special, int | np.integer)
-            and 0 <= special < types.size
-            and types[special] == "H"
-        ):
-            raise InputError(
-                f"`special`={special!r} is not the row of an 'H' in `hopf_point`; its H rows "
-                f"are {rows.tolist()}."
-            )
-        stored = {
-            k: hopf_point.attrs[f"param_{k}"]
-            for k in system.param_names
-            if f"param_{k}" in hopf_point.attrs
-        }
-        values = system.resolve_params({**stored, **dict(params or {})})
-        values[param1] = float(hopf_point["special_param"].values[special])
-        omega = float(hopf_point["special_hopf_omega"].values[special])
-        x = np.asarray(hopf_point["special_x"].values[special], float)
-        return x, values, (omega if np.isfinite(omega) and omega > 0 else None)
+        hint = (
+            "continue the branch with 'H' in ContinuationOptions.detect, over a range that "
+            "contains one, or pass a state at a Hopf point."
+        )
+        row = special_row(hopf_point, "H", special, what, hint)
+        values = stored_values(system, hopf_point, params)
+        values[param1] = float(hopf_point["special_param"].values[row])
+        omega = float(hopf_point["special_hopf_omega"].values[row])
+        x = np.asarray(hopf_point["special_x"].values[row], float)
+        return x, values, (omega if np.isfinite(omega) and omega > 0 else None), False
     x = as_state_batch(hopf_point, system.n, name="hopf_point")
     if x.ndim != 1:
         raise InputError(
             f"`hopf_point` must be one state of shape ({system.n},) or a branch "
             f"Dataset; got shape {x.shape}."
         )
-    return x, system.resolve_params(params), None
+    return x, system.resolve_params(params), None, False
 
 
 def _start_kappa(J, omega: float | None, options) -> float:
@@ -141,14 +128,18 @@ def continue_hopf(
         The vector field (dense or sparse Jacobian).
     hopf_point : xarray.Dataset or array_like
         A branch from :func:`continue_branch` in ``param1`` with a located Hopf point (the first
-        "H", or the row ``special``), or a state near a Hopf point with ``params[param1]`` near
-        its value (an eigenvalue pair must satisfy ``|Re lambda| <= 0.1 |lambda|`` there).
+        "H", or the row ``special``); a fold curve from :func:`continue_fold` in
+        ``(param1, param2)`` with a Bogdanov-Takens point (the first "BT", or the row
+        ``special``), where the Hopf curve starts; or a state near a Hopf point with
+        ``params[param1]`` near its value (an eigenvalue pair must satisfy
+        ``|Re lambda| <= 0.1 |lambda|`` there).
     param1, param2 : str
         The parameter the Hopf point was found in, and the second parameter.
     params : mapping, optional
         Parameter values (default: those stored in the branch, else the system's).
     special : int, optional
-        Row of the Hopf point in the branch's special table.
+        Row of the Hopf point in the branch's special table (of the BT point in the fold
+        curve's).
     options : ContinuationOptions, optional
         Steps and tolerances; ``p_min``/``p_max`` bound ``param2``; ``lyapunov=False`` skips the
         Lyapunov coefficients (and with them the GH points). ``detect`` does not apply: BT, GH
@@ -238,10 +229,10 @@ def continue_hopf(
     options = _check_options(options)
     check_direction(direction)
     _check_names(system, param1, param2)
-    x, values, omega = _hopf_start(system, hopf_point, param1, params, special)
+    x, values, omega, at_bt = _hopf_start(system, hopf_point, param1, param2, params, special)
     system = system.with_params(**values)
     J = system.jac(x, values)
-    kappa = _start_kappa(J, omega, options)
+    kappa = 0.0 if at_bt else _start_kappa(J, omega, options)
     V, W = null_spaces(J, kappa)
     problem = HopfProblem(
         system,
@@ -258,14 +249,18 @@ def continue_hopf(
     border[-1] = 1.0
     problem.choose_pair(u0, border)
     u = refine_start(problem, u0, options, "`hopf_point`")
-    if u[problem.n + 1] <= 0:
+    if u[problem.n + 1] <= 0 and not at_bt:
         raise ContinuationError(
             f"`hopf_point` converged to a neutral saddle (real eigenvalues "
             f"+-{np.sqrt(-u[problem.n + 1]):.6g}), not a Hopf point; start from the 'H' row of "
             "a branch or from a state with a complex pair near the imaginary axis."
         )
     t = orient(initial_tangent(problem, u))
-    traced = trace(problem, u, t, direction, options, progress=progress, label=param2)
+    traced = trace(
+        problem, u, t, direction, options, progress=progress, label=param2, at_branch_point=at_bt
+    )
+    if at_bt:
+        with_start_special(problem, traced, "BT")
     return _hopf_dataset(problem, system, traced, options, direction=str(direction))
 
 
