@@ -178,7 +178,11 @@ def test_each_curve_starts_at_the_bt_point_of_the_other():
     with pytest.raises(InputError, match="is a curve in \\('b1', 'b2'\\)"):
         continue_hopf(system, fold, "b2", "b1")
     brusselator_curve = continue_hopf(
-        brusselator(), brusselator_hopf_branch(), "b", "a", options=ContinuationOptions(p_max=1.2)
+        brusselator(),
+        brusselator_hopf_branch(),
+        "b",
+        "a",
+        options=ContinuationOptions(p_min=0.8, p_max=1.2),
     )
     with pytest.raises(InputError, match="no Bogdanov-Takens point"):
         continue_fold(brusselator(), brusselator_curve, "b", "a")
