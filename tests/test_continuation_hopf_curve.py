@@ -427,7 +427,16 @@ def test_two_parameter_diagram_traces_each_curve_once(tmp_path):
         np.testing.assert_allclose(
             [float(curve["special_param"][0]), float(curve["special_param2"][0])], 0, atol=1e-8
         )
-    assert int(tree["hopf0"].attrs["branch_special"]) == 0
+    assert int(tree["hopf0"].attrs["source_special"]) == 0 and tree["hopf0"].attrs["source"] == ""
+    # a branch with a fold only: the Hopf curve is found through the fold curve's BT point
+    system = bogdanov_takens_normal_form(b1=-0.5, b2=0.5)
+    branch = continue_branch(system, [(-0.5 + np.sqrt(2.25)) / 2, 0.0], "b1", options=opts)
+    assert branch["special_type"].values.tolist() == ["LP"]
+    tree = two_parameter_diagram(system, branch, "b2", options=opts)
+    assert sorted(tree.children) == ["fold0", "hopf0"]
+    assert tree["hopf0"].attrs["source"] == "fold0"
+    np.testing.assert_allclose(tree["hopf0"]["param"].values, 0.0, atol=1e-12)
+    assert tree["hopf0"]["param2"].values.min() == pytest.approx(-1.0)
     # the cusp: both folds of the branch lie on one fold curve, traced once
     cusp = System(lambda x, p: p["b1"] + p["b2"] * x - x**3, ["x"], {"b1": 1.0, "b2": 1.0})
     opts = ContinuationOptions(ds_max=0.1, p_min=-1.0, p_max=1.5)
