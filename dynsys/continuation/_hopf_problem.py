@@ -287,6 +287,7 @@ class HopfProblem:
         if kappa > 0 and self.options.lyapunov and not self.sparse:
             x, p = u[: self.n], self.params_at(u)
             l1 = lyapunov_coefficient(np.asarray(J, dtype=float), self._jac(p), x, omega)
+        hh, other_unstable = self._hh_test(eig, omega)
         return {
             "eig": eig,
             "complete": complete,
@@ -294,7 +295,8 @@ class HopfProblem:
             "omega": omega,
             "lyapunov": l1,
             "zh": self._zh_test(J, kappa) if self.n > 2 else 1.0,
-            **dict(zip(("hh", "other_unstable"), self._hh_test(eig, omega), strict=True)),
+            "hh": hh,
+            "other_unstable": other_unstable,
         }
 
     def detectors(self) -> list[dict[str, Any]]:
@@ -329,7 +331,8 @@ class HopfProblem:
                     hopf_side(a, b) and a.data["lyapunov"] * b.data["lyapunov"] < 0
                 ),
                 "value": lambda pt: pt.data["lyapunov"],
-                "unless": ("BT", "ZH"),  # l1 has a pole at ZH (A singular)
+                # l1 has poles where A (ZH) or 2 i omega - A (a 1:2 double Hopf) is singular
+                "unless": ("BT", "ZH", "HH"),
             },
         ]
 
