@@ -142,8 +142,8 @@ def continue_hopf(
         curve's).
     options : ContinuationOptions, optional
         Steps and tolerances; ``p_min``/``p_max`` bound ``param2``; ``lyapunov=False`` skips the
-        Lyapunov coefficients (and with them the GH points). ``detect`` does not apply: BT, GH
-        and ZH are always looked for.
+        Lyapunov coefficients (and with them the GH points). ``detect`` does not apply: BT, GH,
+        ZH and HH are always looked for.
     param1_range : (float, float)
         Bounds on ``param1``.
     direction : {1, -1, "both"}
@@ -173,8 +173,7 @@ def continue_hopf(
         side ``l1 > 0``, where a stable cycle surrounds the unstable one; for ``l2 > 0`` on
         the side ``l1 < 0``, with the stabilities exchanged) and ``special_lyapunov2_error``
         (the largest difference between three sampling radii, an error estimate);
-        ``status(end)`` why
-        each traced direction stopped. Attributes ``continuation_param``,
+        ``status(end)`` why each traced direction stopped. Attributes ``continuation_param``,
         ``continuation_param2``, ``extended_system``, provenance, options.
 
     Raises
@@ -182,8 +181,8 @@ def continue_hopf(
     dynsys.errors.UnknownParameterError
         If ``param1`` or ``param2`` is not a parameter of the system.
     dynsys.errors.InputError
-        If ``param1 == param2``, ``hopf_point`` has no Hopf point (or the wrong parameter), or
-        a state has the wrong shape.
+        If ``param1 == param2``, ``hopf_point`` has no Hopf point (or BT point), is a result in
+        other parameters, or is a state of the wrong shape.
     ContinuationError
         If the start is not near a Hopf point, Newton on the extended system does not
         converge from it, or it converges to a neutral saddle.
@@ -208,9 +207,11 @@ def continue_hopf(
     product of the other eigenvalues) between Hopf points (ZH), and between Hopf points the
     product of the real parts of the other complex pairs, together with a change of the number
     of other eigenvalues in the right half plane (HH; for a sparse Jacobian, among the
-    ``n_eigen`` monitored eigenvalues only). ``l2`` at a GH point comes
-    from the fifth-order expansion of the centre manifold, with the vector field's Taylor
-    coefficients measured on circles (see ``special_lyapunov2_error``).
+    ``n_eigen`` monitored eigenvalues only). ``l2`` at a GH point comes from the fifth-order
+    expansion of the centre manifold, with the vector field's Taylor coefficients measured on
+    circles (see ``special_lyapunov2_error``); ``l1`` along the curve from Kuznetsov's formula
+    with finite-difference derivatives of the Jacobian, as on branches. Both use the dense
+    Jacobian: for a sparse one they are NaN and GH points are not looked for.
 
     Examples
     --------
