@@ -17,7 +17,9 @@ from .continuation import (
     bifurcation_diagram,
     continue_branch,
     continue_fold,
+    continue_hopf,
     switch_branch,
+    two_parameter_diagram,
 )
 from .errors import (
     ContinuationError,
@@ -69,6 +71,7 @@ __all__ = [
     "classify_eigenvalues",
     "continue_branch",
     "continue_fold",
+    "continue_hopf",
     "critical_point_graph",
     "explain",
     "find_cycles",
@@ -83,4 +86,5 @@ __all__ = [
     "status_names",
     "switch_branch",
     "trajectory",
+    "two_parameter_diagram",
 ]

@@ -9,7 +9,11 @@ deterministic bit for bit:
   ``end``);
 - :func:`switch_branch` -> the other branch through a branch point;
 - :func:`bifurcation_diagram` -> DataTree with one branch Dataset per node;
-- :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points.
+- :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points;
+- :func:`continue_hopf` -> Hopf curve Dataset with Bogdanov-Takens, generalised-Hopf,
+  zero-Hopf and double-Hopf points;
+- :func:`two_parameter_diagram` -> DataTree with the fold and Hopf curves through a branch's
+  special points.
 
 Outcomes come from the one table :class:`dynsys.Status`: ``status(end)`` says why each end of a
 branch stopped, ``special_status`` whether a special point was located.
@@ -25,8 +29,10 @@ from ..errors import ContinuationError
 from ._branch import continue_branch
 from ._diagram import bifurcation_diagram
 from ._fold_curve import continue_fold
+from ._hopf_curve import continue_hopf
 from ._options import ContinuationOptions
 from ._switch import switch_branch
+from ._two_parameter import two_parameter_diagram
 
 __all__ = [
     "ContinuationError",
@@ -34,5 +40,7 @@ __all__ = [
     "bifurcation_diagram",
     "continue_branch",
     "continue_fold",
+    "continue_hopf",
     "switch_branch",
+    "two_parameter_diagram",
 ]

@@ -26,6 +26,7 @@ from .._validate import as_state_batch
 from ..errors import InputError, UnknownParameterError
 from ..maps import require_flow
 from ._branch import _check_options
+from ._codim2_start import bt_start, is_curve, with_start_special
 from ._linalg import Factorization, dense_null_vectors
 from ._normal_forms import jacobian_derivatives
 from ._options import ContinuationOptions
@@ -218,7 +219,9 @@ def continue_fold(
         The vector field (dense or sparse Jacobian).
     fold_point : xarray.Dataset or array_like
         A branch from :func:`continue_branch` in ``param1`` with a located fold (the first "LP",
-        or the row ``special``), or a state near a fold with ``params[param1]`` near its value.
+        or the row ``special``); a Hopf curve from :func:`continue_hopf` in ``(param1, param2)``
+        with a Bogdanov-Takens point (the first "BT", or the row ``special``), where the fold
+        curve starts; or a state near a fold with ``params[param1]`` near its value.
     param1, param2 : str
         The parameter the fold was found in, and the second parameter.
     params : mapping, optional
@@ -281,7 +284,11 @@ def continue_fold(
             )
     if param1 == param2:
         raise InputError(f"`param1` and `param2` must differ; both are {param1!r}.")
-    x, values = _fold_start(system, fold_point, param1, params, special)
+    at_bt = is_curve(fold_point)
+    if at_bt:  # the BT point of a Hopf curve, where the fold curve starts
+        x, values = bt_start(system, fold_point, param1, param2, params, special, "`fold_point`")
+    else:
+        x, values = _fold_start(system, fold_point, param1, params, special)
     system = system.with_params(**values)
     J = system.jac(x, values)
     if sp.issparse(J):
@@ -303,7 +310,11 @@ def continue_fold(
     u0 = np.concatenate([x, [values[param1], values[param2]]])
     u = refine_start(problem, u0, options, "`fold_point`")
     t = orient(initial_tangent(problem, u))
-    traced = trace(problem, u, t, direction, options, progress=progress, label=param2)
+    traced = trace(
+        problem, u, t, direction, options, progress=progress, label=param2, at_branch_point=at_bt
+    )
+    if at_bt:
+        with_start_special(problem, traced, "BT")
     return _fold_dataset(problem, system, traced, options, direction=str(direction))
 
 

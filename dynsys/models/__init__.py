@@ -15,10 +15,13 @@ from .classic import (
     stiff_manifold,
 )
 from .cnn import conv_teacher_student
+from .normal_forms import bautin_normal_form, bogdanov_takens_normal_form
 from .reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
 from .relu import teacher_student
 
 MODELS = {
+    "bautin_normal_form": bautin_normal_form,
+    "bogdanov_takens_normal_form": bogdanov_takens_normal_form,
     "bratu": bratu,
     "brusselator": brusselator,
     "double_well": double_well,
@@ -33,6 +36,8 @@ MODELS = {
 
 __all__ = [
     "MODELS",
+    "bautin_normal_form",
+    "bogdanov_takens_normal_form",
     "bratu",
     "brusselator",
     "conv_teacher_student",
