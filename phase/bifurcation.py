@@ -46,6 +46,12 @@ SPECIAL_STYLE = {
     "IC": {"marker": "D", "color": "#7f8c8d"},
     "CP": {"marker": "*", "color": "#c0392b"},
     "BT": {"marker": "P", "color": "#16a085"},
+    "PD": {"marker": "v", "color": "#d35400"},
+    "NS": {"marker": "h", "color": "#2980b9"},
+    "LPC": {"marker": "s", "color": "#7f6000"},
+    "GH": {"marker": "X", "color": "#b03a2e"},
+    "ZH": {"marker": "d", "color": "#5d6d7e"},
+    "HH": {"marker": "8", "color": "#6c3483"},
 }
 SPECIAL_NAMES = {
     "LP": "fold (LP)",
@@ -54,6 +60,12 @@ SPECIAL_NAMES = {
     "IC": "index change (IC)",
     "CP": "cusp (CP)",
     "BT": "Bogdanov-Takens (BT)",
+    "PD": "period doubling (PD)",
+    "NS": "Neimark-Sacker (NS)",
+    "LPC": "fold of cycles (LPC)",
+    "GH": "generalised Hopf (GH)",
+    "ZH": "zero-Hopf (ZH)",
+    "HH": "double Hopf (HH)",
 }
 LOSS_NAMES = ("loss", "energy", "potential")
 

@@ -26,6 +26,7 @@ import xarray as xr
 from .. import Status, explain, status_names
 from ..continuation import ContinuationOptions
 from ..errors import SpecError
+from .curves_stage import CURVES_KEYS, curves_requested, run_curves
 from .spec import Key, OptionsTable, non_negative, one_of, positive
 
 __all__ = [
@@ -61,12 +62,14 @@ CONTINUATION_TABLE = OptionsTable(
         "depth": Key("int", 1, non_negative, "branch-switching depth (0: one branch)"),
         "max_branches": Key("int", 50, positive, "most branches in the diagram"),
         "measure": Key("str", "", doc="state name, 'norm' or 'loss' (default: the first state)"),
+        **CURVES_KEYS,
     },
     doc="options of dynsys.continuation (ContinuationOptions)",
 )
 """The ``[continuation]`` spec table: the ContinuationOptions fields (``[continuation.newton]``
 as a sub-table) and the stage's ``param``, ``direction``, ``depth``, ``max_branches`` and
-``measure``."""
+``measure``; ``param2`` (with ``param2_min``, ``param2_max``, ``max_curves``) adds fold and Hopf
+curves in two parameters."""
 
 
 def continuation_requested(spec: dict[str, Any]) -> bool:
@@ -334,7 +337,8 @@ def run_continuation_stage(
     system : System
         The model.
     out_dir : Path
-        Folder for ``diagram.nc`` and ``diagram.png`` (created if missing).
+        Folder for ``diagram.nc`` and ``diagram.png`` (and ``curves.nc``, ``curves.png`` with
+        ``continuation.param2``), created if missing.
     points : xarray.Dataset, optional
         Fixed points already found (analyze); the start is picked among them unless
         ``start.x`` is given.
@@ -354,6 +358,7 @@ def run_continuation_stage(
     p0 = _check_param(table, system)
     options = table["options"]
     measure = _measure(table, system)
+    with_curves = curves_requested(table, system)
     x0 = pick_start(spec, system, points)
     param = table["param"]
     print(
@@ -373,10 +378,13 @@ def run_continuation_stage(
     out_dir.mkdir(parents=True, exist_ok=True)
     print(_branch_summary(tree))
     print(special_point_table(tree))
-    return {
+    written = {
         "diagram": save(tree, out_dir / "diagram.nc"),
         "diagram_plot": _draw(tree, system, measure, out_dir / "diagram.png"),
     }
+    if with_curves:
+        written.update(run_curves(tree, system, table, out_dir, progress=progress))
+    return written
 
 
 def run_continue(
