@@ -4,6 +4,7 @@
 """
 
 from .classic import (
+    bistable_hopf,
     bratu,
     brusselator,
     double_well,
@@ -15,10 +16,12 @@ from .classic import (
     stiff_manifold,
 )
 from .cnn import conv_teacher_student
+from .maps import henon, logistic
 from .reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
 from .relu import teacher_student
 
 MODELS = {
+    "bistable_hopf": bistable_hopf,
     "bratu": bratu,
     "brusselator": brusselator,
     "double_well": double_well,
@@ -33,12 +36,15 @@ MODELS = {
 
 __all__ = [
     "MODELS",
+    "bistable_hopf",
     "bratu",
     "brusselator",
     "conv_teacher_student",
     "double_well",
     "duffing",
     "fold_normal_form",
+    "henon",
+    "logistic",
     "lorenz",
     "mueller_brown",
     "pitchfork_normal_form",
