@@ -42,9 +42,9 @@ def attractor_dataset(system, p, seeds, result, table: AttractorTable, grid: Cel
     drawn = np.full((m + k, n_draw, n), np.nan)
     for j, item in enumerate(items):
         drawn[j, : len(item.samples)] = item.samples
-    with np.errstate(all="ignore"):
-        low = np.concatenate([np.nanmin(drawn[:m], axis=1), np.full((k, n), np.nan)])
-        high = np.concatenate([np.nanmax(drawn[:m], axis=1), np.full((k, n), np.nan)])
+    low, high = np.full((m + k, n), np.nan), np.full((m + k, n), np.nan)
+    for j, item in enumerate(items):
+        low[j], high[j] = np.min(item.samples, axis=0), np.max(item.samples, axis=0)
     scalars = {
         "period": ("period (time of a flow, iterates of a map; NaN: none)", "period"),
         "period_error": ("spread of the return times the period comes from", "period_error"),

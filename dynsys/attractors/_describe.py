@@ -290,11 +290,21 @@ def _lyapunov(system, p, starts, options: AttractorOptions):
     return lyapunov_spectrum(system, starts, params=p, n_exponents=k, options=numerics, **times)
 
 
+def _spread(starts: np.ndarray, grid: CellGrid) -> np.ndarray:
+    """The starts, all but the first displaced by 1e-6 of a cell: points of one orbit would
+    otherwise retrace it (a map exactly), and the Lyapunov orbits would not be independent.
+    The displacement is deterministic, so results are reproducible."""
+    rng = np.random.default_rng(len(starts))
+    shift = 1e-6 * grid.cell_size * rng.uniform(-1.0, 1.0, starts.shape)
+    shift[0] = 0.0
+    return starts + shift
+
+
 def _recurrent(system, p, samples, grid: CellGrid, options: AttractorOptions, retry: bool = True):
     n = system.n
     tail = samples[len(samples) // 2 :]
     picks = np.linspace(0, len(tail) - 1, options.lyapunov_orbits).round().astype(int)
-    ly = _lyapunov(system, p, tail[picks], options)
+    ly = _lyapunov(system, p, _spread(tail[picks], grid), options)
     lam, se = ly.lyapunov.values, ly.lyapunov_stderr.values
     notes = []
     if not np.isfinite(lam[0]):

@@ -218,6 +218,14 @@ _OK = int(Status.CONVERGED)
 _NONFINITE = int(Status.NONFINITE)
 
 
+def _initial_basis(n: int, k: int) -> np.ndarray:
+    """A fixed generic orthonormal basis ``(n, k)``: coordinate vectors can lie exactly in an
+    invariant subspace of the linearization (the radial direction of a circular cycle), where
+    rounding alone would have to turn them towards the leading direction."""
+    Q, _ = np.linalg.qr(np.random.default_rng(20_221_104).normal(size=(n, k)))
+    return Q
+
+
 def _run(system, p, x0, k, t_transient, dt, n_segments, options) -> dict[str, Any]:
     B, n = x0.shape
     stepper = TangentStepper(
@@ -248,7 +256,7 @@ def _run(system, p, x0, k, t_transient, dt, n_segments, options) -> dict[str, An
     gap = 0.0
     rows = np.flatnonzero(status == _OK)  # the orbits still running, and their states
     xa = x[rows]
-    Ya = np.broadcast_to(np.eye(n, k), (rows.size, n, k)).copy()
+    Ya = np.broadcast_to(_initial_basis(n, k), (rows.size, n, k)).copy()
     with np.errstate(all="ignore"):
         for segment in range(-n_transient, n_segments):
             if rows.size == 0:
