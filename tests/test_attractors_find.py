@@ -44,7 +44,9 @@ def test_hopf_finds_exactly_the_origin_and_the_stable_cycle(hopf):
     # the origin, Newton-verified, with eigenvalues mu +- i
     np.testing.assert_allclose(ds.attractor_x.values[point], [0.0, 0.0], atol=1e-10)
     assert float(ds.attractor_residual[point]) < 1e-10
-    eig = ds.attractor_eigenvalue_real.values[point] + 1j * ds.attractor_eigenvalue_imag.values[point]
+    eig = (
+        ds.attractor_eigenvalue_real.values[point] + 1j * ds.attractor_eigenvalue_imag.values[point]
+    )
     np.testing.assert_allclose(np.sort_complex(eig), [MU - 1j, MU + 1j], atol=1e-10)
     np.testing.assert_allclose(ds.attractor_lyapunov.values[point], [MU, MU], atol=1e-10)
     # the cycle: period 2 pi from Poincare returns, accurate to the integration tolerance
@@ -63,9 +65,7 @@ def test_hopf_finds_exactly_the_origin_and_the_stable_cycle(hopf):
     # the section normal is the flow direction at the recorded point (tangent to the circle)
     normal = ds.attractor_section_normal.values[cycle]
     assert abs(normal @ ds.attractor_x.values[cycle]) < 1e-6
-    np.testing.assert_allclose(
-        ds.attractor_low.values[cycle], [-R_STABLE, -R_STABLE], atol=1e-3
-    )
+    np.testing.assert_allclose(ds.attractor_low.values[cycle], [-R_STABLE, -R_STABLE], atol=1e-3)
 
 
 def test_hopf_basins_are_split_by_the_unstable_cycle(hopf):
@@ -144,8 +144,9 @@ def test_logistic_two_cycle_has_period_exactly_two():
     assert float(ds.attractor_period[0]) == 2.0
     points = np.sort(ds.attractor_samples.values[0, :, 0])
     root = np.sqrt((r - 3) * (r + 1))
-    np.testing.assert_allclose(points, [(r + 1 - root) / (2 * r), (r + 1 + root) / (2 * r)],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        points, [(r + 1 - root) / (2 * r), (r + 1 + root) / (2 * r)], atol=1e-12
+    )
     # multiplier of the 2-cycle: g'(p) g'(q) = 4 + 2 r - r^2
     assert float(ds.attractor_eigenvalue_real[0, 0]) == pytest.approx(4 + 2 * r - r**2, abs=1e-12)
     assert (ds.status.values == Status.PERIODIC).all()
@@ -250,8 +251,9 @@ def test_nan_seeds_are_reported_per_item():
 def test_grid_that_does_not_contain_the_attractors():
     # a bounded grid away from everything: orbits run outside it and end escaped (per seed);
     # a seed outside a grid that holds the attractor is followed into it
-    outside = AttractorOptions(cell_size=0.05, grid_low=[2.0, 2.0], grid_high=[3.0, 3.0],
-                               max_outside=50)
+    outside = AttractorOptions(
+        cell_size=0.05, grid_low=[2.0, 2.0], grid_high=[3.0, 3.0], max_outside=50
+    )
     ds = find_attractors(bistable_hopf(MU), [[2.5, 2.5], [0.1, 0.0]], options=outside)
     assert ds.label.values.tolist() == [-Status.ESCAPED, -Status.ESCAPED]
     assert ds.n_samples.values.max() <= 60
@@ -292,7 +294,7 @@ def test_bad_input():
         find_attractors(system, [[1.0, 0.0], [1.0]], options=HOPF_OPTIONS)
     with pytest.raises(InputTypeError, match="AttractorOptions"):
         find_attractors(system, [[1.0, 0.0]], options={"cell_size": 0.1})
-    with pytest.raises(InputTypeError, match="System .* or Map"):
+    with pytest.raises(InputTypeError, match=r"System .* or Map"):
         find_attractors(lambda x: x, [[1.0, 0.0]], options=HOPF_OPTIONS)
 
 

@@ -132,9 +132,7 @@ def test_a_limit_cycle_has_a_zero_and_its_floquet_exponent():
 
 
 def test_fewer_exponents_than_states():
-    ds = lyapunov_spectrum(
-        lorenz(), lorenz_starts(2), n_exponents=1, t_transient=2.0, t_total=10.0
-    )
+    ds = lyapunov_spectrum(lorenz(), lorenz_starts(2), n_exponents=1, t_transient=2.0, t_total=10.0)
     assert ds.sizes["exponent"] == 1
     assert 0.5 < float(ds.lyapunov[0]) < 1.4
     assert np.isnan(float(ds.kaplan_yorke_dimension))  # one positive exponent cannot decide it
@@ -165,7 +163,7 @@ def test_kaplan_yorke_dimension():
 
 
 def test_bad_input():
-    with pytest.raises(InputTypeError, match="System .* or Map"):
+    with pytest.raises(InputTypeError, match=r"System .* or Map"):
         lyapunov_spectrum("lorenz", [1.0, 2.0, 3.0])
     with pytest.raises(InputTypeError, match="LyapunovOptions"):
         lyapunov_spectrum(lorenz(), [1.0, 2.0, 3.0], options={"rtol": 1e-8})
