@@ -150,7 +150,12 @@ def test_failed_orbits_are_reported_and_left_out():
 def test_too_long_an_interval_warns():
     with pytest.warns(RuntimeWarning, match="Lower dt_reorthonormalize"):
         lyapunov_spectrum(
-            lorenz(), lorenz_starts(1), t_transient=0.0, t_total=4.0, dt_reorthonormalize=2.0
+            lorenz(),
+            lorenz_starts(1),
+            t_transient=0.0,
+            t_total=4.0,
+            dt_reorthonormalize=2.0,
+            options=LyapunovOptions(n_batches=2),
         )
 
 

@@ -22,6 +22,8 @@ verified (``unverified``), or None: the orbit has not settled yet and keeps bein
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._points import relative_scale
@@ -44,6 +46,7 @@ UNVERIFIED = int(Status.UNVERIFIED)
 _MAX_EXPONENTS = 10  # Lyapunov exponents estimated for a recurrent set
 _MAX_CYCLE_POINTS = 200_000  # dense samples of one period of a cycle, to find its cells
 _SECTION_WINDOWS = 3  # integration windows for Poincare returns of a slowly attracting cycle
+_ENOUGH_RETURNS = 4  # fewer returns to the section than this: integrate another window
 
 
 def describe(system, p, samples: np.ndarray, grid: CellGrid, options: AttractorOptions):
@@ -55,7 +58,16 @@ def describe(system, p, samples: np.ndarray, grid: CellGrid, options: AttractorO
     if np.all(np.abs(tail - samples[-1]) <= grid.cell_size):
         return _flow_point(system, p, samples[-1], tail, grid, options)
     found = _flow_cycle(system, p, samples, grid, options)
-    return found if found is not None else _recurrent(system, p, samples, grid, options)
+    if isinstance(found, NoCycle):
+        return _recurrent(system, p, samples, grid, options, returns=found.returns)
+    return found
+
+
+@dataclass(frozen=True)
+class NoCycle:
+    """No cycle through the end point: ``returns`` crossings of its section were seen."""
+
+    returns: int
 
 
 def _padded(values, n: int, fill=np.nan) -> np.ndarray:
@@ -102,16 +114,16 @@ def _flow_point(system: System, p, x_end, tail, grid: CellGrid, options: Attract
 
 
 # ---------------------------------------------------------------------------- cycles of flows
-def _section_returns(system, p, x_a, normal, span, radius, options):
-    """Times and points of the crossings of the section near ``x_a``, over ``span`` from
-    ``x_a``, and the end state."""
+def _section_returns(system, p, start, x_a, normal, span, radius, options):
+    """Times and points of the crossings of the section through ``x_a`` near ``x_a``, over
+    ``span`` from ``start``, and the end state."""
 
     def section(t, x):
         return float(np.dot(x - x_a, normal))
 
     section.direction = 1.0
     tr = trajectory(
-        system, x_a, span, params=p, t_eval=[span], events=section, **_rtol_method(options)
+        system, start, span, params=p, t_eval=[span], events=section, **_rtol_method(options)
     )
     if tr.attrs["status"] < 0 or "t_event_0" not in tr:
         return np.zeros(0), np.zeros((0, system.n)), None
@@ -135,11 +147,13 @@ def _repeat_lag(points, times, tol, max_lag):
 
 
 def _flow_cycle(system: System, p, samples, grid: CellGrid, options: AttractorOptions):
+    """A cycle through the end of ``samples`` (an Attractor, or ``not_attracting``), or
+    :class:`NoCycle`."""
     x_a = samples[-1]
     f_a = system.f(x_a, p)
     speed = float(np.linalg.norm(f_a))
     if not np.isfinite(speed) or speed == 0.0:
-        return None
+        return NoCycle(0)
     normal = f_a / speed
     span = len(samples) * options.dt
     radius = float(np.linalg.norm(grid.cell_size))
@@ -148,18 +162,18 @@ def _flow_cycle(system: System, p, samples, grid: CellGrid, options: AttractorOp
     start, offset = x_a, 0.0
     found = None
     for _ in range(_SECTION_WINDOWS):
-        t, x, end = _section_returns(system, p, start, normal, span, radius, options)
-        # crossings are measured from x_a's section: shift the new window's times
+        t, x, end = _section_returns(system, p, start, x_a, normal, span, radius, options)
         times, points = np.concatenate([times, t + offset]), np.concatenate([points, x])
         found = _repeat_lag(points, times, tol, options.max_period)
-        if found is not None or end is None or len(points) < 3:
+        if found is not None or end is None:
             break
-        gaps = np.linalg.norm(np.diff(points, axis=0), axis=1)
-        if not gaps[-1] < 0.5 * gaps[0]:  # no sign of a slowly attracting cycle
-            break
+        if len(points) >= _ENOUGH_RETURNS:
+            gaps = np.linalg.norm(np.diff(points, axis=0), axis=1)
+            if not gaps[-1] < 0.5 * gaps[0]:  # no sign of a slowly attracting cycle
+                break
         start, offset = end, offset + span
     if found is None:
-        return None
+        return NoCycle(len(points))
     _, period, spread, gap = found
     x_c = points[-1]
     aug = variational_system(system, p, system.n, x_c)
@@ -300,7 +314,18 @@ def _spread(starts: np.ndarray, grid: CellGrid) -> np.ndarray:
     return starts + shift
 
 
-def _recurrent(system, p, samples, grid: CellGrid, options: AttractorOptions, retry: bool = True):
+def _recurrent(
+    system,
+    p,
+    samples,
+    grid: CellGrid,
+    options: AttractorOptions,
+    *,
+    returns: int | None = None,
+):
+    """A recurrent set, classified by its largest Lyapunov exponent; ``returns``: the crossings
+    of a flow's Poincare section seen while no cycle was found (too few cannot exclude a cycle
+    of long period, so the set is not called quasi-periodic)."""
     n = system.n
     tail = samples[len(samples) // 2 :]
     picks = np.linspace(0, len(tail) - 1, options.lyapunov_orbits).round().astype(int)
@@ -316,13 +341,20 @@ def _recurrent(system, p, samples, grid: CellGrid, options: AttractorOptions, re
     elif lam[0] > 3 * se[0]:
         kind = "chaotic"
     elif lam[0] < -3 * se[0]:
-        settled = _settle(system, p, ly, grid, options) if retry else None
+        settled = _settle(system, p, ly, grid, options)
         if settled is not None:
             return settled
         kind = "recurrent"
         notes.append(
             f"largest Lyapunov exponent {lam[0]:.3g} +- {se[0]:.2g} is negative: the orbit was "
             "still approaching a point or a cycle; raise collect_samples"
+        )
+    elif returns is not None and returns < _ENOUGH_RETURNS - 1:
+        kind = "recurrent"
+        notes.append(
+            f"largest Lyapunov exponent {lam[0]:.3g} +- {se[0]:.2g} is zero, but only {returns} "
+            "returns to a Poincare section were seen, too few to exclude a cycle of long "
+            "period; raise collect_samples (or dt)"
         )
     elif 3 * se[0] <= options.lyapunov_resolution:
         kind = "quasi-periodic"
@@ -333,11 +365,11 @@ def _recurrent(system, p, samples, grid: CellGrid, options: AttractorOptions, re
             f"lyapunov_resolution = {options.lyapunov_resolution:g}; raise lyapunov_time "
             "(lyapunov_iterations) or lyapunov_orbits"
         )
-    picks = np.linspace(0, len(tail) - 1, min(options.n_draw, len(tail))).round().astype(int)
+    picks = np.linspace(0, len(samples) - 1, min(options.n_draw, len(samples)))
     return Attractor(
         kind,
-        x=tail[-1],
-        samples=tail[np.unique(picks)],
+        x=samples[-1],
+        samples=samples[np.unique(picks.round().astype(int))],
         cells=grid.unique_cells(samples),
         lyapunov=_padded(lam, n),
         lyapunov_stderr=_padded(se, n),

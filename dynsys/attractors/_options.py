@@ -116,9 +116,13 @@ class AttractorOptions(Options):
         Longest period of a map cycle tested (iterates); for flows, most section crossings near
         the section point per period.
     zero_tol : float
-        An eigenvalue of a point with ``|Re| <= zero_tol`` (flows), or a multiplier with
-        ``||mu| - 1| <= zero_tol`` (maps, cycles), is neutral: the object is not hyperbolic and
-        its linearisation cannot show that it attracts.
+        An eigenvalue of a flow's point is zero when its modulus is at most
+        ``zero_tol * max(1, max |lambda|)`` (as in :func:`dynsys.stability.classify`); a
+        multiplier of a map's point or cycle, or a Floquet multiplier of a flow's cycle (other
+        than the one along the flow), with ``|mu| >= 1 - zero_tol`` is neutral or unstable. A
+        neutral object is not hyperbolic and its linearisation cannot show that it attracts:
+        orbits that settle on it end ``not_attracting`` (a point of a gradient flow with zero
+        eigenvalues and none positive still attracts, as in basin computations).
     newton : NewtonOptions
         Newton settings that refine points (and map cycles).
     lyapunov_time : float
