@@ -309,3 +309,38 @@ def test_result_saves_and_loads(tmp_path, hopf):
     # a loaded table labels states like the original
     states = polar_seeds(np.full(20, R_STABLE), 20)
     np.testing.assert_array_equal(label_states(back, states), label_states(ds, states))
+
+
+def hopf_with_contracting_directions(n: int) -> System:
+    """The bistable Hopf normal form in (x0, x1) and x_i' = -x_i in the other n - 2 states."""
+    plane = bistable_hopf(MU)
+
+    def f(s, p):
+        return np.concatenate([plane.f(s[..., :2]), -s[..., 2:]], axis=-1)
+
+    def jac(s, p):
+        J = np.zeros((*s.shape, n))
+        J[..., :2, :2] = plane.jac(s[..., :2])
+        idx = np.arange(2, n)
+        J[..., idx, idx] = -1.0
+        return J
+
+    return System(f, n, jac=jac, name="hopf x decay")
+
+
+def test_sparse_grid_in_thirty_dimensions():
+    n = 30
+    rng = np.random.default_rng(5)
+    seeds = np.zeros((6, n))
+    seeds[:, :2] = polar_seeds(np.array([0.1, 0.2, 0.3, 0.5, 1.0, 1.5]), 6)
+    seeds[:, 2:] = rng.uniform(-0.5, 0.5, (6, n - 2))
+    ds = find_attractors(hopf_with_contracting_directions(n), seeds, options=HOPF_OPTIONS)
+    assert sorted(ds.attractor_kind.values.tolist()) == ["cycle", "point"]
+    cycle = ds.attractor_kind.values.tolist().index("cycle")
+    point = 1 - cycle
+    np.testing.assert_array_equal(ds.label.values, [point] * 3 + [cycle] * 3)
+    assert float(ds.attractor_period[cycle]) == pytest.approx(2 * np.pi, abs=1e-6)
+    floquet = MU + 3 * R_STABLE**2 - 5 * R_STABLE**4
+    expected = np.sort([0.0, floquet] + [-1.0] * (n - 2))[::-1]
+    np.testing.assert_allclose(ds.attractor_lyapunov.values[cycle], expected, atol=1e-6)
+    np.testing.assert_allclose(ds.attractor_x.values[point], 0.0, atol=1e-10)

@@ -23,7 +23,8 @@ from ._table import Attractor, AttractorTable, status_of_kind
 
 __all__ = ["find_attractors"]
 
-_WINDOW = 200  # samples per integration window
+_FIRST_WINDOW = 50  # samples of the first integration window of a batch (many orbits are
+_WINDOW = 200  # recognised early), then of every further window
 _FIRST_BATCH = 8  # batches grow from this size, so that early orbits find the attractors
 
 
@@ -182,9 +183,10 @@ def _run_batch(system, p, seeds, items, grid, table, options, result) -> None:
     scans = {int(i): OrbitScan() for i in items}
     x = {int(i): seeds[i] for i in items}
     active = [int(i) for i in items]
+    window = _FIRST_WINDOW
     while active:
         room = max(options.max_steps - scans[i].n_samples for i in active)
-        count = int(min(_WINDOW, room))
+        count, window = int(min(window, room)), _WINDOW
         samples, valid, code = sample_orbits(
             system, p, np.array([x[i] for i in active]), count, options
         )
