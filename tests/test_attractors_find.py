@@ -10,7 +10,7 @@ equation is autonomous, so a seed goes to the origin exactly when ``r < r_u``).
 import numpy as np
 import pytest
 
-from dynsys import InputError, InputTypeError, OptionError, Status, System, explain
+from dynsys import InputError, InputTypeError, Map, OptionError, Status, System, explain
 from dynsys.attractors import AttractorOptions, find_attractors, label_states
 from dynsys.io import load, save
 from dynsys.models import bistable_hopf, henon, logistic, lorenz
@@ -344,3 +344,28 @@ def test_sparse_grid_in_thirty_dimensions():
     expected = np.sort([0.0, floquet] + [-1.0] * (n - 2))[::-1]
     np.testing.assert_allclose(ds.attractor_lyapunov.values[cycle], expected, atol=1e-6)
     np.testing.assert_allclose(ds.attractor_x.values[point], 0.0, atol=1e-10)
+
+
+def circle_map_attractor(omega: float = (np.sqrt(5.0) - 1.0) / 2.0) -> Map:
+    """``(r, theta) -> (sqrt(r), theta + 2 pi omega)`` in x, y: the unit circle attracts, and on
+    it the map is a rotation, quasi-periodic for irrational omega; exponents 0 and log(1/2)."""
+
+    def g(s, p):
+        x, y = s[..., 0], s[..., 1]
+        scale = (x * x + y * y) ** -0.25
+        c, d = np.cos(2 * np.pi * p["omega"]), np.sin(2 * np.pi * p["omega"])
+        return np.stack([scale * (c * x - d * y), scale * (d * x + c * y)], axis=-1)
+
+    return Map(g, ["x", "y"], {"omega": omega}, name="circle attractor")
+
+
+def test_quasi_periodic_invariant_circle_of_a_map():
+    ds = find_attractors(
+        circle_map_attractor(), [[0.3, 0.2], [2.0, -1.0]], options=AttractorOptions(cell_size=0.05)
+    )
+    assert ds.attrs["n_attractors"] == 1
+    assert str(ds.attractor_kind[0].values) == "quasi-periodic"
+    np.testing.assert_allclose(ds.attractor_lyapunov.values[0], [0.0, np.log(0.5)], atol=1e-3)
+    drawn = ds.attractor_samples.values[0]
+    np.testing.assert_allclose(np.linalg.norm(drawn[np.isfinite(drawn).all(1)], axis=1), 1.0)
+    assert (ds.status.values == Status.RECURRENT).all()

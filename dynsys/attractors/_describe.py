@@ -2,12 +2,12 @@
 
 A flow at rest is at a point; a flow that moves, or a map, is first tested for a cycle
 (:mod:`._periodic`). Otherwise the set is recurrent: the Lyapunov spectrum from a few of its
-points (displaced by 1e-6 of a cell, so that the orbits are independent) says chaotic (largest
-exponent above 3 standard errors), quasi-periodic (within 3 standard errors of 0, resolved to
-``lyapunov_resolution``, and for a flow with enough returns to its Poincare section to exclude a
-long cycle) or leaves it undecided ("recurrent", with a note). A largest exponent below 0 means
-the orbit was still approaching a point or a cycle: it is followed further and described again,
-once.
+points (displaced by 1e-6 of a cell, so that the orbits are independent) decides, with ``res``
+the ``lyapunov_resolution`` and ``I`` the interval of 3 standard errors about the largest
+exponent: chaotic when ``I`` lies above ``res``; quasi-periodic when ``I`` lies within
+``[-res, res]`` (for a flow, only with enough returns to its Poincare section to exclude a
+long cycle); undecided ("recurrent", with a note) otherwise. ``I`` below ``-res`` means the orbit
+was still approaching a point or a cycle: it is followed further and described again, once.
 """
 
 from __future__ import annotations
@@ -95,15 +95,17 @@ def _recurrent(
     ly = _lyapunov(system, p, _spread(tail[picks], grid), options)
     lam, se = ly.lyapunov.values, ly.lyapunov_stderr.values
     notes = []
+    low, high = lam[0] - 3 * se[0], lam[0] + 3 * se[0]
+    res = options.lyapunov_resolution
     if not np.isfinite(lam[0]):
         kind = "recurrent"
         notes.append("no Lyapunov orbit finished (see the statuses of lyapunov_spectrum)")
     elif not np.isfinite(se[0]):
         kind = "recurrent"
         notes.append("no standard error for the largest Lyapunov exponent")
-    elif lam[0] > 3 * se[0]:
+    elif low > res:
         kind = "chaotic"
-    elif lam[0] < -3 * se[0]:
+    elif high < -res:
         settled = _settle(system, p, ly, grid, options)
         if settled is not None:
             return settled
@@ -112,20 +114,20 @@ def _recurrent(
             f"largest Lyapunov exponent {lam[0]:.3g} +- {se[0]:.2g} is negative: the orbit was "
             "still approaching a point or a cycle; raise collect_samples"
         )
-    elif returns is not None and returns < ENOUGH_RETURNS - 1:
+    elif -res <= low and high <= res and returns is not None and returns < ENOUGH_RETURNS - 1:
         kind = "recurrent"
         notes.append(
             f"largest Lyapunov exponent {lam[0]:.3g} +- {se[0]:.2g} is zero, but only {returns} "
             "returns to a Poincare section were seen, too few to exclude a cycle of long "
             "period; raise collect_samples (or dt)"
         )
-    elif 3 * se[0] <= options.lyapunov_resolution:
+    elif -res <= low and high <= res:
         kind = "quasi-periodic"
     else:
         kind = "recurrent"
         notes.append(
-            f"largest Lyapunov exponent {lam[0]:.3g} +- {se[0]:.2g} does not resolve 0 to "
-            f"lyapunov_resolution = {options.lyapunov_resolution:g}; raise lyapunov_time "
+            f"largest Lyapunov exponent {lam[0]:.3g} +- 3 x {se[0]:.2g} is neither above nor "
+            f"within lyapunov_resolution = {res:g} of 0; raise lyapunov_time "
             "(lyapunov_iterations) or lyapunov_orbits"
         )
     picks = np.linspace(0, len(samples) - 1, min(options.n_draw, len(samples)))

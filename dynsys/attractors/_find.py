@@ -119,12 +119,16 @@ def find_attractors(
     that repeat within ``cycle_tol``, accurate to about the integration tolerance), with
     Floquet multipliers from the monodromy matrix; a map's cycle is the smallest period with
     which its iterates repeat, refined by Newton on ``g^q(x) - x``. Anything else is a
-    recurrent set, "chaotic" when its largest Lyapunov exponent exceeds 3 standard errors,
-    "quasi-periodic" when it is within 3 standard errors (below ``lyapunov_resolution``) of 0,
+    recurrent set, "chaotic" when its largest Lyapunov exponent exceeds ``lyapunov_resolution``
+    by 3 standard errors, "quasi-periodic" when it is within ``lyapunov_resolution`` of 0 by
+    3 standard errors (and, for a flow, returns to the section excluded a long cycle),
     "recurrent" (undecided, with a note) otherwise. An orbit that settles on a point or cycle
     that does not attract (it started on a stable manifold of a saddle, or lingers near an
-    unstable cycle) ends ``not_attracting``. A cycle of a flow is described by a point on it
-    and its period, the start of a refinement as a periodic orbit (collocation).
+    unstable cycle) ends ``not_attracting``. A cycle of a flow is described for a refinement as
+    a periodic orbit (collocation): a point on it (``attractor_x``, on the section through it
+    with normal ``attractor_section_normal``, a phase condition), the period, and
+    ``attractor_samples``, the states at ``n_draw`` equal steps of time over one period from
+    ``attractor_x`` (first and last nearly equal), a first mesh.
 
     Seeds outside a bounded grid are followed like any other (an orbit may enter the grid);
     they end ``escaped`` only if they stay outside for ``max_outside`` samples: the grid bounds

@@ -134,9 +134,10 @@ class AttractorOptions(Options):
     lyapunov_dt : float or None
         Re-orthonormalization interval of those runs (flows); None: ``dt``.
     lyapunov_resolution : float
-        A recurrent set whose largest exponent is within 3 standard errors of 0 is
-        "quasi-periodic" only when 3 standard errors are below this; "recurrent" (undecided)
-        otherwise.
+        Exponents within this of 0 count as zero. A recurrent set is "chaotic" when its
+        largest exponent minus 3 standard errors exceeds it, "quasi-periodic" when the largest
+        exponent plus and minus 3 standard errors lies within it of 0, "recurrent" (undecided,
+        with a note) otherwise.
     n_draw : int
         Points kept on each attractor (for drawing and for labelling by distance).
     batch_size : int
@@ -178,7 +179,7 @@ class AttractorOptions(Options):
     lyapunov_dt: float | None = number(
         None, "re-orthonormalization interval (flows; none: dt)", allow_none=True
     )
-    lyapunov_resolution: float = number(1e-2, "resolution of a zero largest exponent")
+    lyapunov_resolution: float = number(1e-2, "exponents within this of 0 count as zero")
     n_draw: int = integer(500, "points kept on each attractor")
     batch_size: int = integer(512, "orbits followed together", in_attrs=False)
 
