@@ -369,3 +369,56 @@ def test_quasi_periodic_invariant_circle_of_a_map():
     drawn = ds.attractor_samples.values[0]
     np.testing.assert_allclose(np.linalg.norm(drawn[np.isfinite(drawn).all(1)], axis=1), 1.0)
     assert (ds.status.values == Status.RECURRENT).all()
+
+
+def test_table_tells_one_object_from_two_in_a_cell():
+    from dynsys.attractors._grid import CellGrid
+    from dynsys.attractors._table import Attractor, AttractorTable
+
+    grid = CellGrid(np.array([0.1, 0.1]))
+    table = AttractorTable(grid)
+
+    def point(x):
+        x = np.array(x)
+        return Attractor("point", x=x, samples=x[None], cells=grid.unique_cells(x[None]))
+
+    assert table.add(point([0.0, 0.0])) == 0
+    assert table.add(point([1e-12, 0.0])) == 0  # the same point, described twice
+    assert table.add(point([0.03, 0.0])) == 1  # another point in the same cell
+    assert "refine cell_size" in table.items[0].notes[0]
+    assert len(table.items[1].cells) == 0  # the cell stays with the first
+    assert table.add(point([0.03, 0.0])) == 1  # known although it owns no cell
+
+
+def test_gradient_descent_past_the_stability_limit_oscillates():
+    # Gradient descent on V = (x^2 - 1)^2 / 4 + y^2 / 2 with step eta: the map
+    # x -> (1 + eta) x - eta x^3, y -> (1 - eta) y. Its minima (+-1, 0) have multipliers
+    # 1 - 2 eta and 1 - eta; past eta = 1 they period-double. The 2-cycle {x1, x2} has
+    # x1 + x2 = s, x1 x2 = 1 / eta with s^2 = 1 + 3 / eta, and multiplier 9 - 2 (1 + eta)^2
+    # along x (stable for 1 < eta < sqrt(5) - 1), (1 - eta)^2 along y.
+    from dynsys.maps import gradient_descent_map
+    from dynsys.models import double_well
+
+    options = AttractorOptions(cell_size=0.01)
+    seeds = [[0.5, 0.3], [-0.7, 0.1]]
+    eta = 0.9
+    ds = find_attractors(gradient_descent_map(double_well(), step=eta), seeds, options=options)
+    assert ds.attractor_kind.values.tolist() == ["point", "point"]
+    np.testing.assert_allclose(np.abs(ds.attractor_x.values), [[1, 0], [1, 0]], atol=1e-12)
+    multipliers = np.sort(ds.attractor_eigenvalue_real.values, axis=1)
+    np.testing.assert_allclose(multipliers, [[1 - 2 * eta, 1 - eta]] * 2, atol=1e-12)
+    eta = 1.05
+    ds = find_attractors(gradient_descent_map(double_well(), step=eta), seeds, options=options)
+    assert ds.attractor_kind.values.tolist() == ["cycle", "cycle"]
+    assert ds.attractor_period.values.tolist() == [2.0, 2.0]
+    s, p = np.sqrt(1 + 3 / eta), 1 / eta
+    pair = np.sort([(s - np.sqrt(s * s - 4 * p)) / 2, (s + np.sqrt(s * s - 4 * p)) / 2])
+    for row, sign in zip((0, 1), np.sign(ds.attractor_x.values[:, 0]), strict=True):
+        cycle = ds.attractor_samples.values[row]
+        cycle = cycle[np.isfinite(cycle).all(axis=1)]
+        np.testing.assert_allclose(np.sort(sign * cycle[:, 0]), pair, atol=1e-12)
+        np.testing.assert_allclose(cycle[:, 1], 0.0, atol=1e-12)
+    multipliers = np.sort(ds.attractor_eigenvalue_real.values, axis=1)
+    expected = np.sort([9 - 2 * (1 + eta) ** 2, (1 - eta) ** 2])
+    np.testing.assert_allclose(multipliers, [expected] * 2, atol=1e-12)
+    assert ds.label.values.tolist() == [0, 1]

@@ -1,9 +1,12 @@
 """The attractors known to one search: their descriptions and the cells each one owns.
 
 Every cell belongs to at most one attractor. A new description whose cells overlap those of a
-known attractor of the same kind is that attractor (two recurrent sets that share a cell are one
-at the resolution of the grid); one of another kind is kept apart, owns only its free cells, and
-both carry a note that the grid is too coarse to separate them.
+known attractor is that attractor when they are the same object: the same point (within
+``1e-8 max(1, |x|_inf)``), the same cycle (equal periods to ``1e-6`` relative, and the new
+point within a cell diagonal of the known cycle's points), or recurrent sets of the same kind
+(two that share a cell are one at the resolution of the grid). Otherwise the new one is kept
+apart and owns only its free cells, and both carry a note that the grid is too coarse to
+separate them.
 """
 
 from __future__ import annotations
@@ -12,10 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._points import relative_scale
 from .._status import Status
 from ._grid import CellGrid
 
 __all__ = ["KINDS", "Attractor", "AttractorTable", "status_of_kind"]
+
+_SAME_POINT = 1e-8  # relative distance of two descriptions of one point
+_SAME_PERIOD = 1e-6  # relative difference of the periods of two descriptions of one cycle
 
 KINDS = ("point", "cycle", "chaotic", "quasi-periodic", "recurrent")
 """Kinds of attractors: a fixed point, a periodic orbit, and recurrent sets whose largest
@@ -61,11 +68,26 @@ class AttractorTable:
     def __len__(self) -> int:
         return len(self.items)
 
+    def _same(self, known: Attractor, new: Attractor) -> bool:
+        if known.kind != new.kind:
+            return False
+        if new.kind == "point":
+            return bool(np.linalg.norm(known.x - new.x) <= _SAME_POINT * relative_scale(new.x))
+        if new.kind == "cycle":
+            if abs(known.period - new.period) > _SAME_PERIOD * known.period:
+                return False
+            gap = np.linalg.norm(known.samples - new.x, axis=1).min()
+            return bool(gap <= np.linalg.norm(self.grid.cell_size))
+        return True
+
     def add(self, attractor: Attractor) -> int:
         """Register ``attractor``; return its row (an existing row if it is a known one)."""
         keys = [c.tobytes() for c in np.ascontiguousarray(attractor.cells, dtype=np.int64)]
         shared = {self.owner[k] for k in keys if k in self.owner}
-        same = sorted(j for j in shared if self.items[j].kind == attractor.kind)
+        candidates = shared
+        if attractor.kind in ("point", "cycle"):  # a point or cycle is compared with all
+            candidates = shared | {j for j, a in enumerate(self.items) if a.kind == attractor.kind}
+        same = sorted(j for j in candidates if self._same(self.items[j], attractor))
         if same:
             row = same[0]
             known = self.items[row]
@@ -77,7 +99,7 @@ class AttractorTable:
             return row
         row = len(self.items)
         for j in sorted(shared):
-            hint = "of another kind; refine cell_size to separate them"
+            hint = "(another attractor); refine cell_size to separate them"
             self.items[j].notes.append(f"shares cells with attractor {row} {hint}")
             attractor.notes.append(f"shares cells with attractor {j} {hint}")
         free = [k for k in keys if k not in self.owner]
