@@ -180,7 +180,10 @@ def lyapunov_spectrum(
     that is constant the sum is known in closed form, and the QR factorization preserves it to
     rounding (``prod R_ii = det Y`` up to sign). Its accuracy is then that of the integration
     of ``Y``, set by ``rtol`` and ``atol``, not by the length of the run. The largest exponents
-    converge like ``1 / sqrt(t_total)``; the standard error tells how far.
+    converge like ``1 / sqrt(t_total)``; the standard error tells how far. The tangent basis
+    starts from a fixed generic orthonormal basis, not the coordinate axes, which can lie in an
+    invariant subspace of the linearization (the radial direction at a point of a circular
+    cycle) that only rounding would make them leave.
 
     Examples
     --------
