@@ -2,7 +2,8 @@
 
 The public API on one screen. A System (or GradientSystem) is the object every algorithm takes;
 each family of algorithms is a package (``dynsys.integrate``, ``dynsys.fixedpoints``,
-``dynsys.symmetry``, ``dynsys.continuation``, ``dynsys.basins``, ``dynsys.graph``) over a small
+``dynsys.symmetry``, ``dynsys.continuation``, ``dynsys.basins``, ``dynsys.graph``,
+``dynsys.attractors``) over a small
 kernel: the System (a flow) and the Map (a discrete-time system, gradient descent with a finite
 step among them), stability, the one outcome table (:class:`Status`, :func:`explain`), the one
 options base (:class:`Options`), errors and I/O.
@@ -11,6 +12,7 @@ options base (:class:`Options`), errors and I/O.
 from ._options import Options
 from ._status import Status, explain, status_names
 from ._version import __version__
+from .attractors import AttractorOptions, find_attractors, lyapunov_spectrum
 from .basins import BasinOptions, basin_map, basin_probabilities, basin_probability_sweep
 from .continuation import (
     ContinuationOptions,
@@ -41,6 +43,7 @@ from .stability import classify, classify_eigenvalues
 from .system import DescentKernel, GradientSystem, System, model
 
 __all__ = [
+    "AttractorOptions",
     "BasinOptions",
     "ContinuationError",
     "ContinuationOptions",
@@ -74,6 +77,7 @@ __all__ = [
     "continue_hopf",
     "critical_point_graph",
     "explain",
+    "find_attractors",
     "find_cycles",
     "find_fixed_points",
     "flow",
@@ -81,6 +85,7 @@ __all__ = [
     "iterate",
     "load",
     "load_tree",
+    "lyapunov_spectrum",
     "model",
     "save",
     "status_names",

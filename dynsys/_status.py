@@ -71,8 +71,10 @@ _TABLE: dict[Status, _Entry] = {
         _FLOW,
     ),
     Status.ESCAPED: _Entry(
-        "the state norm exceeded `escape_radius`; the orbit probably runs to infinity.",
-        "raise `escape_radius` if it does not.",
+        "the state norm exceeded `escape_radius`; the orbit probably runs to infinity (in "
+        "find_attractors, also: the orbit stayed outside the bounded grid for `max_outside` "
+        "samples).",
+        "raise `escape_radius` if it does not (widen the grid).",
         _FLOW,
     ),
     Status.NONFINITE: _Entry(
@@ -119,7 +121,8 @@ _TABLE: dict[Status, _Entry] = {
     Status.NOT_ATTRACTING: _Entry(
         "the orbit arrived at a verified fixed point that is not an attractor: a saddle (an "
         "unstable direction), or a non-hyperbolic point of a general system, whose "
-        "linearisation cannot say; it started on, or stalled next to, its stable manifold.",
+        "linearisation cannot say; it started on, or stalled next to, its stable manifold "
+        "(in find_attractors, also a cycle with a multiplier on or outside the unit circle).",
         "none needed: such starts have measure zero, or the flow is very slow there; raise "
         "`t_max` to let stalled orbits leave.",
         ("basins",),

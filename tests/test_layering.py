@@ -16,7 +16,15 @@ import dynsys
 
 ROOT = Path(dynsys.__file__).parent
 REPO = ROOT.parent
-FAMILIES = ("integrate", "fixedpoints", "symmetry", "continuation", "basins", "graph")
+FAMILIES = (
+    "integrate",
+    "fixedpoints",
+    "symmetry",
+    "continuation",
+    "basins",
+    "graph",
+    "attractors",
+)
 
 
 def module_name(path: Path) -> str:

@@ -4,6 +4,7 @@
 """
 
 from .classic import (
+    bistable_hopf,
     bratu,
     brusselator,
     double_well,
@@ -15,6 +16,7 @@ from .classic import (
     stiff_manifold,
 )
 from .cnn import conv_teacher_student
+from .maps import henon, logistic
 from .normal_forms import bautin_normal_form, bogdanov_takens_normal_form
 from .reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
 from .relu import teacher_student
@@ -22,6 +24,7 @@ from .relu import teacher_student
 MODELS = {
     "bautin_normal_form": bautin_normal_form,
     "bogdanov_takens_normal_form": bogdanov_takens_normal_form,
+    "bistable_hopf": bistable_hopf,
     "bratu": bratu,
     "brusselator": brusselator,
     "double_well": double_well,
@@ -37,6 +40,7 @@ MODELS = {
 __all__ = [
     "MODELS",
     "bautin_normal_form",
+    "bistable_hopf",
     "bogdanov_takens_normal_form",
     "bratu",
     "brusselator",
@@ -44,6 +48,8 @@ __all__ = [
     "double_well",
     "duffing",
     "fold_normal_form",
+    "henon",
+    "logistic",
     "lorenz",
     "mueller_brown",
     "pitchfork_normal_form",
