@@ -15,10 +15,12 @@ from .classic import (
     stiff_manifold,
 )
 from .cnn import conv_teacher_student
+from .oscillators import bautin, stuart_landau, van_der_pol
 from .reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
 from .relu import teacher_student
 
 MODELS = {
+    "bautin": bautin,
     "bratu": bratu,
     "brusselator": brusselator,
     "double_well": double_well,
@@ -28,11 +30,14 @@ MODELS = {
     "mueller_brown": mueller_brown,
     "pitchfork_normal_form": pitchfork_normal_form,
     "stiff_manifold": stiff_manifold,
+    "stuart_landau": stuart_landau,
     "theorem7": theorem7,
+    "van_der_pol": van_der_pol,
 }
 
 __all__ = [
     "MODELS",
+    "bautin",
     "bratu",
     "brusselator",
     "conv_teacher_student",
@@ -43,9 +48,11 @@ __all__ = [
     "mueller_brown",
     "pitchfork_normal_form",
     "stiff_manifold",
+    "stuart_landau",
     "teacher_student",
     "theorem7",
     "theorem7_embedding",
     "theorem7_loss",
     "theorem7_saddle",
+    "van_der_pol",
 ]
