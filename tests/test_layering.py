@@ -16,7 +16,7 @@ import dynsys
 
 ROOT = Path(dynsys.__file__).parent
 REPO = ROOT.parent
-FAMILIES = ("integrate", "fixedpoints", "symmetry", "continuation", "basins", "graph")
+FAMILIES = ("integrate", "fixedpoints", "symmetry", "continuation", "basins", "graph", "cycles")
 
 
 def module_name(path: Path) -> str:

@@ -6,7 +6,9 @@ parameters. Results are xarray objects, deterministic bit for bit:
   ``end``);
 - :func:`switch_branch` -> the other branch through a branch point;
 - :func:`bifurcation_diagram` -> DataTree with one branch Dataset per node;
-- :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points.
+- :func:`continue_fold` -> fold curve Dataset with cusp and Bogdanov-Takens points;
+- :func:`continue_cycle` -> branch of periodic orbits (from a cycle or a Hopf point) with folds
+  of cycles, period doublings and Neimark-Sacker points.
 
 Outcomes come from the one table :class:`dynsys.Status`: ``status(end)`` says why each end of a
 branch stopped, ``special_status`` whether a special point was located.
@@ -20,6 +22,7 @@ for Bifurcations of Dynamical Equilibria, SIAM (2000).
 
 from ..errors import ContinuationError
 from ._branch import continue_branch
+from ._cycles import continue_cycle
 from ._diagram import bifurcation_diagram
 from ._fold_curve import continue_fold
 from ._options import ContinuationOptions
@@ -30,6 +33,7 @@ __all__ = [
     "ContinuationOptions",
     "bifurcation_diagram",
     "continue_branch",
+    "continue_cycle",
     "continue_fold",
     "switch_branch",
 ]
