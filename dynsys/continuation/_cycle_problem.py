@@ -6,8 +6,8 @@ parameter, in the unknowns ``u = (w * X, T, p)``.
 ``w``, so the Euclidean norm the engine measures steps with is ``int |x|^2 dtau + T^2 + p^2``,
 independent of the mesh: AUTO's norm. The phase condition is anchored on the previous point of
 the branch. Special points: fold of cycles (LPC, the parameter component of the tangent changes
-sign), period doubling (PD, a real multiplier crosses -1) and Neimark-Sacker (NS, a complex pair
-crosses the unit circle).
+sign), period doubling (PD, a real multiplier crosses -1), Neimark-Sacker (NS, a complex pair
+crosses the unit circle), and the Hopf point (H) where the cycles shrink onto an equilibrium.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..cycles import Collocation, CycleOptions, extremes, floquet_from_monodromy
+from ..cycles import Collocation, CycleOptions, extremes
 from ._options import ContinuationOptions
 
 __all__ = ["CycleProblem", "doubling_test", "torus_test"]
@@ -69,6 +69,7 @@ class CycleProblem:
         self.options = options
         self.cycle_options = cycle_options
         self.reference: np.ndarray | None = None
+        self.reference_data: Mapping[str, Any] = {}
         self.set_collocation(collocation)
 
     # ------------------------------------------------------------------ unknowns
@@ -110,13 +111,25 @@ class CycleProblem:
     def anchor(self, point) -> None:
         """The phase condition of the next step refers to ``point``'s profile."""
         self.reference = self.unpack(point.u)[0]
+        self.reference_data = point.data
+
+    def overlap(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+        """``int <x_a - mean, x_b - mean> dtau`` of two profiles of one mesh: it turns negative
+        where the branch passes through zero amplitude (the phase condition locks the phase, so
+        the deviation from the mean changes sign), that is through a Hopf point."""
+        if "profile" not in a or "profile" not in b or a["profile"].shape != b["profile"].shape:
+            return float("nan")
+        w = self.col.weights
+        da = a["profile"] - w @ a["profile"]
+        db = b["profile"] - w @ b["profile"]
+        return float(w @ np.sum(da * db, axis=1))
 
     # ------------------------------------------------------------------ monitoring
     def monitor(self, u: np.ndarray, J=None) -> dict[str, Any]:
         """Profile, period, parameter, mesh, extremes and the Floquet multipliers."""
         X, T, p = self.unpack(u)
         v = u[:-1] / self.scale
-        floquet = floquet_from_monodromy(self.col.monodromy(v, self.params_at(p)))
+        floquet = self.col.floquet(v, self.params_at(p))
         low, high = extremes(self.col, X)
         return {
             "profile": X,
@@ -134,18 +147,27 @@ class CycleProblem:
 
     # ------------------------------------------------------------------ special points
     def detectors(self) -> list[dict[str, Any]]:
-        """LPC: the parameter component of the tangent changes sign. PD and NS: their test
+        """H: the branch passes through zero amplitude (it reached an equilibrium at a Hopf
+        point; always looked for, the run ends there). LPC: the parameter component of the
+        tangent changes sign (not at an H). PD and NS: their test
         function changes sign and so does the number of multipliers outside the unit circle
         (so pairs that meet on the real axis, or a real pair with product one, are not
         flagged)."""
         detect = self.options.detect
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, Any]] = [
+            {
+                "type": "H",
+                "changed": lambda a, b: self.overlap(a.data, b.data) < 0,
+                "value": lambda pt: self.overlap(self.reference_data, pt.data),
+            }
+        ]
         if "LPC" in detect:
             out.append(
                 {
                     "type": "LPC",
                     "changed": lambda a, b: a.t[-1] * b.t[-1] < 0,
                     "value": lambda pt: pt.t[-1],
+                    "unless": ("H",),
                 }
             )
         for kind, key in (("PD", "pd"), ("NS", "ns")):

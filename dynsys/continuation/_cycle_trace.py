@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 
 from .._status import Status
+from ..cycles import collapsed
 from ._detect import Special, find_specials
 from ._linalg import SingularMatrixError
 from ._palc import Point, evaluate, newton, run
@@ -48,6 +49,10 @@ def _remesh(problem, point: Point, options) -> Point:
     problem.set_collocation(old)
     problem.anchor(point)
     return point
+
+
+def _collapsed(problem, point: Point) -> bool:
+    return collapsed(problem.col, point.data["profile"], problem.cycle_options.min_amplitude)
 
 
 def _outside(problem, point: Point, x_max: float) -> bool:
@@ -85,7 +90,14 @@ def _one_direction(problem, start: Point, options, progress=None):
         offset = len(points) - 1
         new = result.points[1:]
         cut = next((k for k, pt in enumerate(new) if _outside(problem, pt, options.x_max)), None)
-        if cut is not None:
+        hopf = next((s for s in found if s.type == "H"), None)
+        if hopf is not None and _collapsed(problem, hopf.point):
+            hopf.status = Status.CONVERGED  # zero amplitude is met; Newton is singular there
+        if hopf is not None and (cut is None or hopf.step < cut):
+            new = [*new[: hopf.step], hopf.point]  # the last point: zero amplitude
+            found = [s for s in found if s.step < hopf.step or s is hopf]
+            cut = None
+        elif cut is not None:
             new = new[:cut]
             found = [s for s in found if s.step < cut]
         specials += [Special(s.type, s.step + offset, s.point, s.status, s.info) for s in found]
@@ -96,6 +108,9 @@ def _one_direction(problem, start: Point, options, progress=None):
         n_rejected += result.n_rejected
         if cut is not None:
             stop = Status.STATE_BOUND
+            break
+        if hopf is not None:
+            stop = Status.HOPF_POINT
             break
         if result.stop_reason != Status.MAX_POINTS:
             stop = result.stop_reason

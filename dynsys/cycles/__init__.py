@@ -24,7 +24,12 @@ R. D. Russell, Numerical Solution of Boundary Value Problems for ODEs, SIAM (199
 from ._collocation import Collocation
 from ._dataset import read_cycle
 from ._find import check_period, find_periodic_orbit, floquet_multipliers, initial_profile
-from ._floquet import Floquet, floquet_from_monodromy
+from ._floquet import (
+    Floquet,
+    cyclic_eigenvalues,
+    floquet_from_monodromy,
+    floquet_from_steps,
+)
 from ._options import CycleOptions
 from ._profile import collapsed, extremes
 from ._solve import newton_solve, solve_adapted
@@ -35,9 +40,11 @@ __all__ = [
     "Floquet",
     "check_period",
     "collapsed",
+    "cyclic_eigenvalues",
     "extremes",
     "find_periodic_orbit",
     "floquet_from_monodromy",
+    "floquet_from_steps",
     "floquet_multipliers",
     "initial_profile",
     "newton_solve",

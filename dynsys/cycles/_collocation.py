@@ -22,9 +22,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError
+from ._floquet import Floquet, floquet_from_steps
 from ._mesh import adapted_mesh, basis, evaluate, uniform_mesh
 
 __all__ = ["Collocation"]
+
+_MAX_RATE = 0.25  # largest T h |f_x| of a variational step (Pade error ~ 1e-13 per step)
 
 
 class Collocation:
@@ -209,20 +212,54 @@ class Collocation:
         )
 
     # ------------------------------------------------------------------ Floquet
-    def transition_matrices(self, v: np.ndarray, params=None) -> np.ndarray:
-        """The linearized flow over each mesh interval of the discretized variational equation
-        ``y' = T f_x(x) y``: ``(ntst, n, n)``, found by eliminating each interval's interior
-        unknowns from its collocation equations (a Gauss-Legendre Runge-Kutta step)."""
+    def transition_matrices(
+        self, v: np.ndarray, params=None, *, max_rate: float = _MAX_RATE
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The steps of the variational equation ``y' = T f_x(x(tau)) y`` along the profile
+        over one period: transition matrices ``(S, n, n)`` in order, and the ``S + 1``
+        normalized times that bound them (0 first, 1 last).
+
+        Each mesh interval is cut into steps short enough that ``T h |f_x|_inf <= max_rate``,
+        and each step is a Gauss-Legendre Runge-Kutta step with ``ncol`` stages (the profile
+        evaluated at its Gauss points). Where a mesh interval is short enough already, its step
+        is exactly the collocation Jacobian of the interval with the interior unknowns
+        eliminated (AUTO's condensation); where the mesh is coarse for the variational dynamics
+        (long stretches near a saddle, stiff directions) the steps resolve them.
+        """
+        X, T = self.split(v)
+        b = self._basis
         m, n = self.ncol, self.n
-        B = self.blocks(v, params)  # (N, m, m+1, n, n)
-        C = B.transpose(0, 1, 3, 2, 4).reshape(self.ntst, m * n, (m + 1) * n)
-        later = np.linalg.solve(C[:, :, n:], -C[:, :, :n])  # (N, m n, n)
-        return later[:, -n:, :]
+        A_mesh = np.asarray(self.system.jac_dense(self.collocation_states(X), params), dtype=float)
+        rate = np.abs(T) * self.h * np.abs(A_mesh).sum(axis=-1).max(axis=(-1, -2))
+        steps = np.maximum(1, np.ceil(rate / max_rate).astype(int))
+        interval = np.repeat(np.arange(self.ntst), steps)
+        first = np.concatenate([np.arange(k) / k for k in steps])  # local start of each step
+        width = np.repeat(1.0 / steps, steps)
+        local = first[:, None] + width[:, None] * b.gauss[None, :]  # (S, m)
+        values = b.matrix(local.ravel()).reshape(*local.shape, m + 1)
+        states = np.einsum("sik,skn->sin", values, X[self._rows[interval]])
+        A = np.asarray(self.system.jac_dense(states, params), dtype=float)
+        A = A * (T * self.h[interval] * width)[:, None, None, None]  # (S, m, n, n)
+        eye = np.eye(n)
+        G = np.eye(m * n) - np.einsum("il,slab->sialb", b.butcher, A).reshape(-1, m * n, m * n)
+        Y = np.linalg.solve(G, np.tile(eye, (m, 1))[None]).reshape(-1, m, n, n)
+        Phi = eye + np.einsum("l,slab,slbc->sac", b.butcher_weights, A, Y)
+        times = np.append(self.mesh[interval] + self.h[interval] * first, 1.0)
+        return Phi, times
+
+    def floquet(self, v: np.ndarray, params=None) -> Floquet:
+        """The Floquet multipliers of the cycle ``v`` (see :func:`floquet_from_steps`)."""
+        X, _ = self.split(v)
+        steps, times = self.transition_matrices(v, params)
+        flow = np.asarray(self.system.f(self.profile_at(X, times), params), dtype=float)
+        flow[-1] = flow[0]
+        return floquet_from_steps(steps, flow)
 
     def monodromy(self, v: np.ndarray, params=None) -> np.ndarray:
-        """The monodromy matrix, the product of :meth:`transition_matrices` over one period."""
+        """The monodromy matrix: the product of the :meth:`transition_matrices` of one period
+        (its small eigenvalues drown in rounding; :meth:`floquet` avoids the product)."""
         M = np.eye(self.n)
-        for Phi in self.transition_matrices(v, params):
+        for Phi in self.transition_matrices(v, params)[0]:
             M = Phi @ M
         return M
 

@@ -44,7 +44,7 @@ def cycle_dataset(
         X = np.full_like(X, np.nan)
         T = float("nan")
         x_min = x_max = np.full(n, np.nan)
-        floquet = Floquet(complex(np.nan), np.full(n - 1, np.nan + 0j), float("nan"))
+        floquet = Floquet.unknown(n)
     variables = {
         "x": _var(("time", "state"), X[:-1], "state over one period"),
         "period": _var((), T, "period"),

@@ -16,7 +16,7 @@ from ..integrate import trajectory
 from ..maps import require_flow
 from ._collocation import Collocation
 from ._dataset import cycle_dataset, read_cycle
-from ._floquet import Floquet, floquet_from_monodromy
+from ._floquet import Floquet
 from ._options import CycleOptions
 from ._profile import collapsed
 from ._solve import Solved, newton_solve, solve_adapted
@@ -187,7 +187,8 @@ def find_periodic_orbit(
     The orbit from ``x0`` over one period guess (DOP853) gives the first profile; Newton then
     solves the collocation equations (see :class:`Collocation`) for the profile and the period,
     first on a uniform mesh, then ``options.adapt_passes`` times on a mesh that equidistributes
-    the error estimate. The multipliers come from the monodromy matrix of the discretization.
+    the error estimate. The multipliers come from the variational equation along the profile
+    (see Notes).
 
     Parameters
     ----------
@@ -233,10 +234,13 @@ def find_periodic_orbit(
 
     Notes
     -----
-    The Floquet multipliers are the eigenvalues of the product of the transition matrices of
-    the mesh intervals, each the linearized collocation (Gauss-Legendre) step over its interval,
-    so they cost no integration and converge with the cycle. Multipliers far below
-    ``floquet_error`` times the largest are not resolved (a product of matrices).
+    The Floquet multipliers come from the variational equation along the collocation profile,
+    stepped by Gauss-Legendre steps (the condensed collocation Jacobian of each mesh interval,
+    subdivided where ``T h |f_x|`` exceeds 1/4, so stiff directions and long stretches near a
+    saddle are resolved even where the profile needs few mesh points), and their eigenvalues
+    from a block-cyclic matrix rather than the product of the steps, so multipliers of very
+    different size (near a homoclinic orbit, ``exp(+-lambda T)``) keep their relative
+    accuracy. See :class:`Collocation` and :func:`cyclic_eigenvalues`.
 
     Examples
     --------
@@ -284,14 +288,14 @@ def find_periodic_orbit(
     floquet = None
     period_error = float("nan")
     if solved.status == Status.CONVERGED:
-        floquet = floquet_from_monodromy(col.monodromy(solved.v, values))
+        floquet = col.floquet(solved.v, values)
         if options.error_estimate:
             period_error = _period_error(solved, values, options)
     return cycle_dataset(
         system,
         col,
         solved.v,
-        floquet or Floquet(complex(np.nan), np.full(system.n - 1, np.nan + 0j), np.nan),
+        floquet or Floquet.unknown(system.n),
         status=solved.status,
         iterations=solved.iterations,
         residual=solved.residual,
@@ -302,7 +306,7 @@ def find_periodic_orbit(
 
 
 def floquet_multipliers(system, cycle: xr.Dataset, *, params=None) -> Floquet:
-    """The Floquet multipliers of a cycle Dataset, recomputed from its monodromy matrix.
+    """The Floquet multipliers of a cycle Dataset, recomputed (see :func:`find_periodic_orbit`).
 
     Parameters
     ----------
@@ -332,4 +336,4 @@ def floquet_multipliers(system, cycle: xr.Dataset, *, params=None) -> Floquet:
     require_flow(system, "floquet_multipliers()")
     col, v, values = read_cycle(system, cycle)
     values = system.resolve_params({**values, **dict(params or {})})
-    return floquet_from_monodromy(col.monodromy(v, values))
+    return col.floquet(v, values)

@@ -27,6 +27,7 @@ class Basis:
     values, slopes : (ncol, ncol + 1) the Lagrange basis and its ``s``-derivative at the
         collocation points.
     top : (ncol + 1,) the ``ncol``-th ``s``-derivative of each basis polynomial (a constant).
+    butcher, butcher_weights : (ncol, ncol), (ncol,) the Gauss-Legendre Runge-Kutta tableau.
     coefficients : (ncol + 1, ncol + 1) monomial coefficients: ``l_k(s) = sum_d C[d, k] s^d``.
     """
 
@@ -43,6 +44,12 @@ class Basis:
         self.gauss_weights = 0.5 * gw
         vander = np.vander(self.nodes, m + 1, increasing=True)  # V[k, d] = s_k^d
         self.coefficients = np.linalg.inv(vander)  # C[d, k]
+        gauss_vander = np.vander(self.gauss, m, increasing=True)
+        gauss_coef = np.linalg.inv(gauss_vander)  # Lagrange basis on the Gauss points
+        powers = np.arange(1, m + 1)
+        integrals = self.gauss[:, None] ** powers / powers  # int_0^c s^d ds
+        self.butcher = integrals @ gauss_coef  # a[i, l] = int_0^{c_i} L_l
+        self.butcher_weights = (1.0 / powers) @ gauss_coef  # b[l] = int_0^1 L_l
         self.values = self.matrix(self.gauss)
         self.slopes = self.matrix(self.gauss, derivative=1)
         self.top = self.matrix(np.zeros(1), derivative=m)[0]
