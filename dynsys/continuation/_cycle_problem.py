@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..cycles import Collocation, CycleOptions, extremes
 from ._options import ContinuationOptions
@@ -103,7 +102,8 @@ class CycleProblem:
         """``(M, None)``: the Jacobian in the scaled unknowns; the monitor needs no matrix."""
         v = u[:-1] / self.scale
         J = self.col.jacobian(v, self.params_at(u[-1]), reference=self.reference, param=self.param)
-        return (J @ sp.diags(np.append(1.0 / self.scale, 1.0))).tocsr(), None
+        J.data *= np.repeat(np.append(1.0 / self.scale, 1.0), np.diff(J.indptr))
+        return J, None
 
     def jacobian(self, u: np.ndarray):
         return self.linearization(u)[0]

@@ -16,6 +16,7 @@ C. de Boor and B. Swartz, SIAM J. Numer. Anal. 10, 582 (1973) (superconvergence 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,30 @@ from ._mesh import adapted_mesh, basis, evaluate, uniform_mesh
 __all__ = ["Collocation"]
 
 _MAX_RATE = 0.25  # largest T h |f_x| of a variational step (Pade error ~ 1e-13 per step)
+
+
+@cache
+def _pattern(N: int, m: int, n: int, with_param: bool):
+    """The fixed sparsity pattern of the Jacobian (phase row dense over the profile) in the
+    order the values are assembled: the permutation to CSC order, row indices, column
+    pointers."""
+    j, i, k, a, c = np.meshgrid(
+        np.arange(N), np.arange(m), np.arange(m + 1), np.arange(n), np.arange(n), indexing="ij"
+    )
+    coll = N * m * n
+    col_T = (N * m + 1) * n
+    per = coll + np.arange(n)
+    rows = [((j * m + i) * n + a).ravel(), np.arange(coll), per, per, np.full(col_T, coll + n)]
+    cols = [((j * m + k) * n + c).ravel(), np.full(coll, col_T), np.arange(n)]
+    cols += [col_T - n + np.arange(n), np.arange(col_T)]
+    if with_param:
+        rows.append(np.arange(coll))
+        cols.append(np.full(coll, col_T + 1))
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    order = np.lexsort((rows, cols))
+    width = col_T + 1 + with_param
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=width))])
+    return order, rows[order].astype(np.int32), indptr.astype(np.int32)
 
 
 class Collocation:
@@ -95,7 +120,6 @@ class Collocation:
         w = np.zeros(self.points)
         np.add.at(w, self._rows, self.h[:, None] * b.weights)
         self.weights = w
-        self._pattern = None
 
     # ------------------------------------------------------------------ unknowns
     def split(self, v: np.ndarray) -> tuple[np.ndarray, float]:
@@ -141,23 +165,8 @@ class Collocation:
         row, target = self.phase_row(X if reference is None else reference)
         return np.concatenate([R.ravel(), X[0] - X[-1], [row @ X.ravel() - target]])
 
-    def _structure(self):
-        if self._pattern is None:
-            N, m, n = self.ntst, self.ncol, self.n
-            j, i, k, a, c = np.meshgrid(
-                np.arange(N),
-                np.arange(m),
-                np.arange(m + 1),
-                np.arange(n),
-                np.arange(n),
-                indexing="ij",
-            )
-            rows = ((j * m + i) * n + a).ravel()
-            cols = ((j * m + k) * n + c).ravel()
-            coll = N * m * n
-            per_rows = coll + np.arange(n)
-            self._pattern = (rows, cols, coll, per_rows)
-        return self._pattern
+    def _structure(self, with_param: bool):
+        return _pattern(self.ntst, self.ncol, self.n, bool(with_param))
 
     def blocks(self, v: np.ndarray, params: Mapping[str, Any] | None = None) -> np.ndarray:
         """Derivatives of each interval's collocation equations in its ``ncol + 1`` profile
@@ -185,30 +194,23 @@ class Collocation:
         derivative in the parameter ``param``, when it is given."""
         X, T = self.split(v)
         n = self.n
-        rows, cols, coll, per_rows = self._structure()
-        vals = self.blocks(v, params).ravel()
+        order, indices, indptr = self._structure(param is not None)
         xc = self.collocation_states(X)
         F = np.asarray(self.system.f(xc, params), dtype=float)
-        col_T = self.points * n
-        t_vals = (-(self.h[:, None, None]) * F).ravel()
-        data = [vals, t_vals, np.ones(n), -np.ones(n)]
-        r = [rows, np.arange(coll), per_rows, per_rows]
-        c = [cols, np.full(coll, col_T), np.arange(n), col_T - n + np.arange(n)]
         phase, _ = self.phase_row(X if reference is None else reference)
-        nz = np.flatnonzero(phase)
-        data.append(phase[nz])
-        r.append(np.full(nz.size, coll + n))
-        c.append(nz)
-        width = self.size
+        data = [
+            self.blocks(v, params).ravel(),
+            (-(self.h[:, None, None]) * F).ravel(),
+            np.ones(n),
+            -np.ones(n),
+            phase,
+        ]
         if param is not None:
             fp = np.asarray(self.system.dfdp(xc, param, params), dtype=float)
             data.append((-(self.h * T)[:, None, None] * fp).ravel())
-            r.append(np.arange(coll))
-            c.append(np.full(coll, self.size))
-            width += 1
+        width = self.size + (param is not None)
         return sp.csc_matrix(
-            (np.concatenate(data), (np.concatenate(r), np.concatenate(c))),
-            shape=(self.size, width),
+            (np.concatenate(data)[order], indices, indptr), shape=(self.size, width)
         )
 
     # ------------------------------------------------------------------ Floquet

@@ -15,30 +15,27 @@ _REFINE = 4  # Newton steps on x_i'(t) = 0 from the best sample
 
 def extremes(col: Collocation, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(x_min, x_max)``, each ``(n,)``: the extremes of each state over the piecewise
-    polynomial, from dense samples refined by Newton on ``x_i'(t) = 0``."""
+    polynomial, from dense samples refined by Newton on ``x_i'(t) = 0`` (all at once)."""
+    n = col.n
     t = np.linspace(0.0, 1.0, _SAMPLES * (col.points - 1), endpoint=False)
     Y = col.profile_at(X, t)
-    out = []
-    for pick in (np.argmin, np.argmax):
-        values = np.empty(col.n)
-        for i in range(col.n):
-            k = int(pick(Y[:, i]))
-            best_t, best = t[k], Y[k, i]
-            s = best_t
-            for _ in range(_REFINE):
-                d1 = col.profile_at(X, [s], 1)[0, i]
-                d2 = col.profile_at(X, [s], 2)[0, i]
-                if d2 == 0.0 or not np.isfinite(d1 / d2):
-                    break
-                s = s - d1 / d2
-                if abs(s - best_t) > 2.0 / (col.points - 1):
-                    break
-                value = col.profile_at(X, [s])[0, i]
-                if (value < best) if pick is np.argmin else (value > best):
-                    best = value
-            values[i] = best
-        out.append(values)
-    return out[0], out[1]
+    picks = np.concatenate([np.argmin(Y, axis=0), np.argmax(Y, axis=0)])  # (2n,)
+    state = np.tile(np.arange(n), 2)
+    best = Y[picks, state]
+    s = t[picks]
+    start = s.copy()
+    reach = 2.0 / (col.points - 1)
+    for _ in range(_REFINE):
+        d1 = col.profile_at(X, s, 1)[np.arange(2 * n), state]
+        d2 = col.profile_at(X, s, 2)[np.arange(2 * n), state]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            trial = s - d1 / d2
+        ok = np.isfinite(trial) & (np.abs(trial - start) <= reach)
+        s = np.where(ok, trial, s)
+        value = col.profile_at(X, s)[np.arange(2 * n), state]
+        better = np.concatenate([value[:n] < best[:n], value[n:] > best[n:]]) & ok
+        best = np.where(better, value, best)
+    return best[:n], best[n:]
 
 
 def amplitude(col: Collocation, X: np.ndarray) -> float:
