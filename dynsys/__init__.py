@@ -2,7 +2,8 @@
 
 The public API on one screen. A System (or GradientSystem) is the object every algorithm takes;
 each family of algorithms is a package (``dynsys.integrate``, ``dynsys.fixedpoints``,
-``dynsys.symmetry``, ``dynsys.continuation``, ``dynsys.basins``, ``dynsys.graph``) over a small
+``dynsys.symmetry``, ``dynsys.continuation``, ``dynsys.basins``, ``dynsys.graph``,
+``dynsys.cycles``) over a small
 kernel: the System (a flow) and the Map (a discrete-time system, gradient descent with a finite
 step among them), stability, the one outcome table (:class:`Status`, :func:`explain`), the one
 options base (:class:`Options`), errors and I/O.
@@ -16,9 +17,11 @@ from .continuation import (
     ContinuationOptions,
     bifurcation_diagram,
     continue_branch,
+    continue_cycle,
     continue_fold,
     switch_branch,
 )
+from .cycles import CycleOptions, find_periodic_orbit
 from .errors import (
     ContinuationError,
     DynsysError,
@@ -42,6 +45,7 @@ __all__ = [
     "BasinOptions",
     "ContinuationError",
     "ContinuationOptions",
+    "CycleOptions",
     "DescentKernel",
     "DynsysError",
     "FileFormatError",
@@ -67,10 +71,12 @@ __all__ = [
     "classify",
     "classify_eigenvalues",
     "continue_branch",
+    "continue_cycle",
     "continue_fold",
     "critical_point_graph",
     "explain",
     "find_fixed_points",
+    "find_periodic_orbit",
     "flow",
     "gradient_descent_map",
     "load",
