@@ -29,6 +29,7 @@ from ._mesh import adapted_mesh, basis, evaluate, uniform_mesh
 __all__ = ["Collocation"]
 
 _MAX_RATE = 0.25  # largest T h |f_x| of a variational step (Pade error ~ 1e-13 per step)
+_MAX_STEPS_PER_POINT = 25  # at most this many variational steps per profile point
 
 
 @cache
@@ -221,8 +222,9 @@ class Collocation:
         over one period: transition matrices ``(S, n, n)`` in order, and the ``S + 1``
         normalized times that bound them (0 first, 1 last).
 
-        Each mesh interval is cut into steps short enough that ``T h |f_x|_inf <= max_rate``,
-        and each step is a Gauss-Legendre Runge-Kutta step with ``ncol`` stages (the profile
+        Each mesh interval is cut into steps short enough that ``T h |f_x|_inf <= max_rate``
+        (at most 25 steps per profile point in all; very long periods get coarser steps), and
+        each step is a Gauss-Legendre Runge-Kutta step with ``ncol`` stages (the profile
         evaluated at its Gauss points). Where a mesh interval is short enough already, its step
         is exactly the collocation Jacobian of the interval with the interior unknowns
         eliminated (AUTO's condensation); where the mesh is coarse for the variational dynamics
@@ -233,7 +235,11 @@ class Collocation:
         m, n = self.ncol, self.n
         A_mesh = np.asarray(self.system.jac_dense(self.collocation_states(X), params), dtype=float)
         rate = np.abs(T) * self.h * np.abs(A_mesh).sum(axis=-1).max(axis=(-1, -2))
+        rate = np.where(np.isfinite(rate), rate, max_rate)
         steps = np.maximum(1, np.ceil(rate / max_rate).astype(int))
+        budget = _MAX_STEPS_PER_POINT * (self.points - 1)
+        if steps.sum() > budget:  # very long periods: coarser steps (floquet_error shows it)
+            steps = np.maximum(1, np.ceil(rate * budget / (rate.sum() + max_rate)).astype(int))
         interval = np.repeat(np.arange(self.ntst), steps)
         first = np.concatenate([np.arange(k) / k for k in steps])  # local start of each step
         width = np.repeat(1.0 / steps, steps)

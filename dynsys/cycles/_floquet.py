@@ -31,6 +31,7 @@ import numpy as np
 __all__ = ["Floquet", "cyclic_eigenvalues", "floquet_from_monodromy", "floquet_from_steps"]
 
 _MAX_LIFTED = 240  # largest order of the block-cyclic matrix
+_MAX_LOG = float(np.log(np.finfo(float).max))
 _BLOCK_RANGE = 1e4  # dynamic range of one block: unit multipliers keep ~K eps 1e4 accuracy
 
 
@@ -130,16 +131,34 @@ def _cyclic(blocks: list[np.ndarray]) -> np.ndarray:
         C[row * n : (row + 1) * n, k * n : (k + 1) * n] = block
     if not np.all(np.isfinite(C)):
         return np.full(n, np.nan + 0j)
-    powers = np.linalg.eigvals(C).astype(complex) ** K
-    free = np.ones(powers.size, dtype=bool)
+    nu = np.linalg.eigvals(C).astype(complex)
+    with np.errstate(divide="ignore"):
+        log_size = K * np.log(np.abs(nu))  # of nu^K, which may overflow: group in logs
+    angle = K * np.angle(nu)
+    free = np.ones(nu.size, dtype=bool)
     out = np.empty(n, dtype=complex)
     for i in range(n):  # each multiplier K times: group the K nearest, largest first
         idx = np.flatnonzero(free)
-        lead = idx[np.argmax(np.abs(powers[idx]))]
-        group = idx[np.argsort(np.abs(powers[idx] - powers[lead]), kind="stable")[:K]]
+        lead = idx[np.argmax(log_size[idx])]
+        turn = np.angle(np.exp(1j * (angle[idx] - angle[lead])))
+        with np.errstate(invalid="ignore"):
+            gap = np.hypot(log_size[idx] - log_size[lead], turn)
+        group = idx[np.argsort(np.where(np.isnan(gap), np.inf, gap), kind="stable")[:K]]
         free[group] = False
-        out[i] = np.mean(powers[group])
+        mean_turn = np.mean(np.angle(np.exp(1j * (angle[group] - angle[lead]))))
+        out[i] = _polar(float(np.mean(log_size[group])), float(angle[lead] + mean_turn))
     return _conjugate_pairs(out)
+
+
+def _polar(log_size: float, angle: float) -> complex:
+    """``exp(log_size) exp(i angle)``, infinite (with the sign of its parts) on overflow."""
+    if log_size > _MAX_LOG:
+        c, s = np.cos(angle), np.sin(angle)
+        return complex(
+            np.copysign(np.inf, c) if abs(c) > 1e-12 else 0.0,
+            np.copysign(np.inf, s) if abs(s) > 1e-12 else 0.0,
+        )
+    return complex(np.exp(log_size) * np.exp(1j * angle)) if np.isfinite(log_size) else 0j
 
 
 def _conjugate_pairs(mu: np.ndarray) -> np.ndarray:
@@ -147,7 +166,7 @@ def _conjugate_pairs(mu: np.ndarray) -> np.ndarray:
     nearest conjugate is itself is real; the others are made exact conjugates of their
     partner."""
     mu = mu.copy()
-    done = np.zeros(mu.size, dtype=bool)
+    done = ~np.isfinite(mu)  # overflowed: left as they are
     for i in np.argsort(-np.abs(mu.imag), kind="stable")[::-1]:
         if done[i]:
             continue
@@ -221,7 +240,11 @@ def floquet_from_steps(steps: np.ndarray, flow: np.ndarray) -> Floquet:
         return floquet_from_monodromy(np.linalg.multi_dot([*blocks[::-1], np.eye(n)]))
     unit = f / size[:, None]
     carried = np.einsum("sab,sb->sa", steps, flow[:-1])
-    trivial = float(np.prod(np.einsum("sa,sa->s", carried, flow[1:]) / np.sum(flow[1:] ** 2, 1)))
+    ratios = np.einsum("sa,sa->s", carried, flow[1:]) / np.sum(flow[1:] ** 2, 1)
+    with np.errstate(divide="ignore"):
+        log_total = float(np.sum(np.log(np.abs(ratios))))
+    sign = float(np.prod(np.sign(ratios)))
+    trivial = sign * (np.exp(log_total) if log_total <= _MAX_LOG else np.inf)
     bases = [_complement(u) for u in unit[:-1]]
     bases.append(bases[0])
     reduced = [bases[k + 1].T @ blocks[k] @ bases[k] for k in range(K)]
