@@ -248,4 +248,4 @@ def floquet_from_steps(steps: np.ndarray, flow: np.ndarray) -> Floquet:
     bases = [_complement(u) for u in unit[:-1]]
     bases.append(bases[0])
     reduced = [bases[k + 1].T @ blocks[k] @ bases[k] for k in range(K)]
-    return Floquet(complex(trivial), _sorted(_cyclic(reduced)), abs(trivial - 1.0))
+    return Floquet(complex(trivial), _sorted(_cyclic(reduced)), float(abs(trivial - 1.0)))
