@@ -153,6 +153,22 @@ def torus(alpha=-0.2, nu=0.3, omega=1.0) -> System:
     return System(f, ["x", "y", "z"], params, name="torus", probe=[1.1, 0.2, 0.05])
 
 
+def transverse_pitchfork(alpha=-0.2, omega=1.0) -> System:
+    """The circle r = 1, z = 0 with z' = alpha z - z^3 + 0.3 (r - 1) z: the symmetry z -> -z
+    keeps it a cycle for all alpha, and at alpha = 0 the cycles z = +-sqrt(alpha) branch off
+    (a multiplier exp(2 pi alpha / omega) crosses +1): a branch point of cycles."""
+
+    def f(z, p):
+        x, y, zz, r, c, s = _polar(z)
+        rho = r - 1.0
+        drho = -rho - rho**3
+        dz = p["alpha"] * zz - zz**3 + 0.3 * rho * zz
+        return np.stack([drho * c - p["omega"] * y, drho * s + p["omega"] * x, dz], axis=-1)
+
+    params = {"alpha": alpha, "omega": omega}
+    return System(f, ["x", "y", "z"], params, name="pitchfork", probe=[1.1, 0.2, 0.05])
+
+
 def _continue_in_alpha(system):
     cycle = find_periodic_orbit(system, [1.0, 0.0, 0.0], 6.0, options=CycleOptions(ntst=20))
     options = ContinuationOptions(ds_max=0.05, p_min=-0.3, p_max=0.2)
@@ -190,6 +206,17 @@ def test_neimark_sacker_at_its_exact_parameter_and_angle():
     assert int(branch["unstable_multipliers"][-1]) == 2
 
 
+def test_branch_point_of_cycles_at_its_exact_parameter():
+    branch = _continue_in_alpha(transverse_pitchfork())
+    assert branch["special_type"].values.tolist() == ["BP"]  # not mistaken for a fold
+    assert int(branch["special_status"][0]) == Status.CONVERGED
+    assert abs(float(branch["special_param"][0])) < 1e-9
+    assert float(branch["special_multiplier_real"][0]) == pytest.approx(1.0, abs=1e-9)
+    alpha = branch["param"].values
+    transverse = branch["multiplier_real"].values.max(axis=1)
+    np.testing.assert_allclose(transverse, np.exp(2 * np.pi * alpha), rtol=1e-7)
+
+
 # ---------------------------------------------------------------------------- Brusselator
 def test_brusselator_cycles_from_the_hopf_point_at_b_equal_1_plus_a_squared():
     a = 1.0
@@ -200,6 +227,7 @@ def test_brusselator_cycles_from_the_hopf_point_at_b_equal_1_plus_a_squared():
     assert branch["param"].values[0] > 1 + a**2  # supercritical: cycles for b > 1 + a^2
     assert float(branch["period"][0]) == pytest.approx(2 * np.pi / a, rel=1e-3)
     assert bool(branch["stable"].all()) and int(branch["status"][0]) == Status.PARAM_BOUND
+    assert branch.sizes["special"] == 0
     # a point of the branch is a cycle: the orbit from it returns after one period
     k = branch.sizes["step"] - 1
     x0 = branch["x"].values[k, 0]
@@ -265,6 +293,7 @@ def test_lorenz_cycles_born_at_the_subcritical_hopf_point(lorenz_cycles):
     omega = np.sqrt(BETA * (R_HOPF + SIGMA))
     assert float(branch["period"][0]) == pytest.approx(2 * np.pi / omega, rel=1e-4)
     assert not bool(branch["stable"].any())  # one multiplier outside the unit circle throughout
+    assert branch.sizes["special"] == 0  # no fold, branch point, doubling or torus
 
 
 def test_lorenz_cycles_end_at_the_homoclinic_orbit_with_a_period_bound(lorenz_cycles):

@@ -12,7 +12,10 @@ from ._specials import _special_status, end_status, labelled
 
 __all__ = ["cycle_branch_dataset"]
 
-_SPECIAL_TYPES = "LPC fold of cycles, PD period doubling, NS Neimark-Sacker"
+_SPECIAL_TYPES = (
+    "LPC fold of cycles, BP branch point of cycles, PD period doubling, NS Neimark-Sacker, "
+    "H Hopf point (the end where the cycles shrink onto an equilibrium)"
+)
 
 
 def _along(points, key):

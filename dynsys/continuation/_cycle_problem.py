@@ -6,8 +6,9 @@ parameter, in the unknowns ``u = (w * X, T, p)``.
 ``w``, so the Euclidean norm the engine measures steps with is ``int |x|^2 dtau + T^2 + p^2``,
 independent of the mesh: AUTO's norm. The phase condition is anchored on the previous point of
 the branch. Special points: fold of cycles (LPC, the parameter component of the tangent changes
-sign), period doubling (PD, a real multiplier crosses -1), Neimark-Sacker (NS, a complex pair
-crosses the unit circle), and the Hopf point (H) where the cycles shrink onto an equilibrium.
+sign), branch point (BP, the determinant of the bordered Jacobian changes sign), period doubling
+(PD, a real multiplier crosses -1), Neimark-Sacker (NS, a complex pair crosses the unit circle),
+and the Hopf point (H) where the cycles shrink onto an equilibrium.
 """
 
 from __future__ import annotations
@@ -148,8 +149,9 @@ class CycleProblem:
     # ------------------------------------------------------------------ special points
     def detectors(self) -> list[dict[str, Any]]:
         """H: the branch passes through zero amplitude (it reached an equilibrium at a Hopf
-        point; always looked for, the run ends there). LPC: the parameter component of the
-        tangent changes sign (not at an H). PD and NS: their test
+        point; always looked for, the run ends there). BP: the determinant of the bordered
+        Jacobian changes sign (within a segment, whose points share their mesh). LPC: the
+        parameter component of the tangent changes sign (not at an H). PD and NS: their test
         function changes sign and so does the number of multipliers outside the unit circle
         (so pairs that meet on the real axis, or a real pair with product one, are not
         flagged)."""
@@ -161,6 +163,10 @@ class CycleProblem:
                 "value": lambda pt: self.overlap(self.reference_data, pt.data),
             }
         ]
+        if "BP" in detect:
+            out.append(
+                {"type": "BP", "changed": lambda a, b: a.det_sign * b.det_sign < 0, "value": "det"}
+            )
         if "LPC" in detect:
             out.append(
                 {
@@ -185,13 +191,13 @@ class CycleProblem:
         return out
 
     def describe(self, kind: str, point) -> dict[str, Any]:
-        """The critical multiplier of a special point: nearest +1 (LPC, among the nontrivial
-        ones), -1 (PD), or the pair nearest the unit circle (NS, the member with positive
+        """The critical multiplier of a special point: nearest +1 (LPC and BP, among the
+        nontrivial ones), -1 (PD), or the pair nearest the unit circle (NS, the member with positive
         imaginary part)."""
         mu = point.data["floquet"].nontrivial
         if mu.size == 0 or not np.all(np.isfinite(mu)):
             return {"multiplier": complex(np.nan)}
-        if kind == "LPC":
+        if kind in ("LPC", "BP"):
             pick = mu[np.argmin(np.abs(mu - 1.0))]
         elif kind == "PD":
             pick = mu[np.argmin(np.abs(mu + 1.0))]

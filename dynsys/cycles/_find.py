@@ -158,11 +158,14 @@ def _minimal_period(solved: Solved, params, options: CycleOptions) -> Solved:
     return solved
 
 
-def _period_error(solved: Solved, params, options: CycleOptions) -> float:
-    """Richardson estimate of the period error: solve on every other mesh point."""
+def _period_error(solved: Solved, params, options: CycleOptions) -> tuple[float, str]:
+    """Richardson estimate of the period error from a solve on every other mesh point, and how
+    it was obtained (or why there is none)."""
     col = solved.collocation
+    if not options.error_estimate:
+        return float("nan"), "not estimated (error_estimate=False)"
     if col.ntst % 2 or col.ntst < 6:
-        return float("nan")
+        return float("nan"), "not estimated (it needs an even ntst >= 6)"
     X, T = col.split(solved.v)
     coarse = Collocation(col.system, col.ntst // 2, col.ncol, col.mesh[::2])
     Xc = col.transfer(X, coarse)
@@ -170,8 +173,9 @@ def _period_error(solved: Solved, params, options: CycleOptions) -> float:
         coarse, coarse.join(Xc, T), params, Xc, tol=options.tol, max_iter=options.max_iter
     )
     if other.status != Status.CONVERGED:
-        return float("nan")
-    return abs(other.v[-1] - T) / (2.0 ** (2 * col.ncol) - 1.0)
+        return float("nan"), "not estimated (no cycle on the coarse mesh)"
+    estimate = abs(other.v[-1] - T) / (2.0 ** (2 * col.ncol) - 1.0)
+    return float(estimate), f"|T - T(ntst={coarse.ntst})| / (2^(2 ncol) - 1)"
 
 
 def find_periodic_orbit(
@@ -218,7 +222,8 @@ def find_periodic_orbit(
         CONVERGED; MAX_ITER, SINGULAR_JACOBIAN or NONFINITE when Newton failed (also when the
         profile collapsed onto an equilibrium); PERIOD_BOUND beyond ``period_max``);
         ``newton_iterations``; ``residual``; ``period_error_estimate`` (from a second solve on
-        every other mesh point; NaN if not estimated). All values are NaN unless the status is
+        every other mesh point; NaN if not estimated, attribute ``period_error_method`` says
+        how or why not). All values are NaN unless the status is
         CONVERGED, and attribute ``message`` says why. Attributes: provenance, ``ntst``,
         ``ncol``, the options.
 
@@ -286,11 +291,10 @@ def find_periodic_orbit(
         solved = _finish(solved, options, values)
     col = solved.collocation
     floquet = None
-    period_error = float("nan")
+    period_error, how = float("nan"), "not estimated (no cycle)"
     if solved.status == Status.CONVERGED:
         floquet = col.floquet(solved.v, values)
-        if options.error_estimate:
-            period_error = _period_error(solved, values, options)
+        period_error, how = _period_error(solved, values, options)
     return cycle_dataset(
         system,
         col,
@@ -301,6 +305,7 @@ def find_periodic_orbit(
         residual=solved.residual,
         period_error=period_error,
         message=solved.message or "converged",
+        period_error_method=how,
         **options.as_attrs(),
     )
 

@@ -84,7 +84,15 @@ def newton_solve(
             damping *= 0.5
             if damping < _MIN_DAMPING:
                 return Solved(
-                    col, v, Status.MAX_ITER, it, _max(r), "no decrease along the Newton direction"
+                    col,
+                    v,
+                    Status.MAX_ITER,
+                    it,
+                    _max(r),
+                    f"Newton stalled (no damping of a step of size {size:.2g} made progress): the "
+                    "guess is far from a cycle, or the cycle is nearly non-hyperbolic (a "
+                    "multiplier near 1, next to a Hopf point or a fold of cycles; follow such "
+                    "cycles with continue_cycle)",
                 )
         v, r = trial, r_trial
         if small:
