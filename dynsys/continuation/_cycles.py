@@ -266,7 +266,8 @@ def continue_cycle(
         Parameter values; by default those stored in ``start``.
     options : ContinuationOptions, optional
         Steps, bounds (``p_min``, ``p_max``, ``x_max`` on the profile), corrector, special
-        points looked for (``"LPC"``, ``"PD"``, ``"NS"`` in ``detect``).
+        points looked for (``"LPC"``, ``"BP"``, ``"PD"``, ``"NS"`` in ``detect``; the Hopf end
+        "H" always).
     cycle_options : CycleOptions, optional
         Mesh (``ntst``, ``ncol``), ``adapt_every`` (steps between mesh adaptations),
         ``period_max`` (the branch stops there), Newton settings of the start.
@@ -288,13 +289,15 @@ def continue_cycle(
         and ``floquet_error`` (``|trivial - 1|``), ``stable(step)``,
         ``unstable_multipliers(step)`` (how many lie outside the unit circle),
         ``arclength(step)``, ``newton_iterations(step)``, ``tangent_param(step)``. Special
-        points: ``special_type`` ("LPC", "PD", "NS"), ``special_step`` (between steps
+        points: ``special_type`` ("LPC" fold of cycles, "BP" branch point of cycles, "PD"
+        period doubling, "NS" Neimark-Sacker, "H" the Hopf point where the cycles shrink onto
+        an equilibrium and the branch ends), ``special_step`` (between steps
         ``special_step`` and ``special_step + 1``), ``special_status`` (CONVERGED, or MAX_ITER
         when not located to ``locate_tol``), ``special_param``, ``special_period``,
         ``special_amplitude``, ``special_x(special, time, state)``, ``special_tau``,
         ``special_multiplier_real/imag`` (the critical multiplier), ``special_arclength``.
-        Ends: ``status(end)`` (PARAM_BOUND, PERIOD_BOUND, STATE_BOUND, MAX_POINTS or
-        STEP_UNDERFLOW; see :func:`dynsys.explain`). Attributes: provenance,
+        Ends: ``status(end)`` (PARAM_BOUND, PERIOD_BOUND, HOPF_POINT, STATE_BOUND, MAX_POINTS
+        or STEP_UNDERFLOW; see :func:`dynsys.explain`). Attributes: provenance,
         ``continuation_param``, both options, the start (``start`` is "hopf" or "cycle"; for
         a Hopf start ``hopf_param``, ``hopf_omega``, ``hopf_lyapunov``), counters.
 
@@ -317,8 +320,11 @@ def continue_cycle(
     Unknowns: the profile scaled by the square roots of its quadrature weights, the period and
     the parameter, so the arclength is ``int |x|^2 dtau + T^2 + p^2`` whatever the mesh. The
     phase condition refers to the previous point. The mesh is adapted every
-    ``cycle_options.adapt_every`` steps. LPC: the parameter component of the tangent changes
-    sign; PD: ``sign(prod(1 + mu)) min|1 + mu|`` over the real nontrivial multipliers; NS:
+    ``cycle_options.adapt_every`` steps (the engine runs in segments of that many steps, each on
+    one mesh; the last point of a segment is moved to the new mesh and corrected there). LPC:
+    the parameter component of the tangent changes sign; BP: the sign of the determinant of the
+    bordered Jacobian; H: the deviation of the profile from its mean changes sign (zero
+    amplitude); PD: ``sign(prod(1 + mu)) min|1 + mu|`` over the real nontrivial multipliers; NS:
     ``sign(prod(|mu| - 1)) min||mu| - 1|`` over the complex pairs; PD and NS also need a change
     of the number of multipliers outside the unit circle.
 
