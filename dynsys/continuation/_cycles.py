@@ -1,6 +1,7 @@
 """``continue_cycle``: a branch of periodic orbits of a flow in one parameter, started from a cycle
-or from a Hopf point of an equilibrium branch, with folds of cycles (LPC), period doublings (PD)
-and Neimark-Sacker points (NS)."""
+or from a Hopf point of an equilibrium branch, with folds of cycles (LPC), branch points (BP),
+period doublings (PD), Neimark-Sacker points (NS), and its ends (a period bound near a homoclinic
+orbit, a Hopf point where the cycles shrink onto an equilibrium)."""
 
 from __future__ import annotations
 
