@@ -123,7 +123,7 @@ def cycle_branch_dataset(
         "floquet_error": var(
             "step",
             np.array([f.error for f in floquet]),
-            "|trivial multiplier - 1|: the accuracy of the multipliers",
+            "|trivial multiplier - 1|: how well the discretized linearization carries the flow",
         ),
         "stable": var(
             "step",

@@ -58,7 +58,9 @@ def cycle_dataset(
             (), floquet.trivial.real, "the Floquet multiplier along the flow (1 when exact)"
         ),
         "floquet_error": _var(
-            (), floquet.error, "|trivial multiplier - 1|: the accuracy of the multipliers"
+            (),
+            floquet.error,
+            "|trivial multiplier - 1|: how well the discretized linearization carries the flow",
         ),
         "stable": _var((), bool(ok and floquet.stable), "all nontrivial |multiplier| < 1"),
         "mesh": _var("mesh_point", col.mesh, "mesh points in normalized time"),

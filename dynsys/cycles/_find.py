@@ -216,8 +216,10 @@ def find_periodic_orbit(
         Vars: ``x(time, state)``; ``period``; ``amplitude`` (``max - min`` of the first state
         over the piecewise polynomial); ``x_min(state)``, ``x_max(state)``;
         ``multiplier_real/imag(mode)`` (nontrivial Floquet multipliers, largest modulus first);
-        ``trivial_multiplier`` (the one along the flow, 1 if exact) and ``floquet_error``
-        (``|trivial - 1|``, the accuracy to expect of all); ``stable`` (all nontrivial
+        ``trivial_multiplier`` (the growth of the flow direction under the discretized
+        linearization, 1 if exact) and ``floquet_error`` (``|trivial - 1|``, an indicator of
+        the accuracy of the multipliers; it grows where the cycle lingers next to a saddle);
+        ``stable`` (all nontrivial
         ``|multiplier| < 1``); ``mesh(mesh_point)``; ``status`` (a :class:`~dynsys.Status`:
         CONVERGED; MAX_ITER, SINGULAR_JACOBIAN or NONFINITE when Newton failed (also when the
         profile collapsed onto an equilibrium); PERIOD_BOUND beyond ``period_max``);
