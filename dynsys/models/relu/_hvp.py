@@ -65,6 +65,12 @@ def _plane_sines(geo: PairGeometry) -> tuple[np.ndarray, np.ndarray]:
     return s, theta
 
 
+def _left(M: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``M @ V[p]`` for every ``p`` (``M (K, K)``, ``V (P, K, d)``) as one matrix product."""
+    P, K, d = V.shape
+    return (M @ np.swapaxes(V, 0, 1).reshape(K, P * d)).reshape(K, P, d).swapaxes(0, 1)
+
+
 class HessianAction:
     """The Hessian of the population loss of one network, as a map ``v -> H v``.
 
@@ -149,19 +155,20 @@ class HessianAction:
         return out.reshape(*batch, self.n)
 
     def _apply_WW(self, V: np.ndarray) -> np.ndarray:
-        E, U, c = self._E, self._U, self._c
+        E, U, c, K = self._E, self._U, self._c, self.K
+        P = V.shape[0]
+        rows = V.reshape(P * K, self.d)  # 2-D products run as one matrix product each
         ev = np.einsum("pkd,kd->pk", V, E)  # e_k . v_k
         # off-diagonal blocks
-        F = E @ np.swapaxes(V, -1, -2)  # F[p, j, k] = e_j . v_k
+        F = np.swapaxes((rows @ E.T).reshape(P, K, K), -1, -2)  # F[p, j, k] = e_j . v_k
         g = self._off_rank * (F - self._c_uu_T * ev[:, None, :])  # (q_jk . v_k) / s_jk
-        K = self.K
-        c_uu = c[:, :K]
-        out = self._off_identity @ V + g @ E
-        out += ((self._off_outer @ ev[..., None])[..., 0] - (g * c_uu).sum(-1))[..., None] * E
+        out = _left(self._off_identity, V) + (g.reshape(P * K, K) @ E).reshape(V.shape)
+        out += ((ev @ self._off_outer.T) - (g * c[:, :K]).sum(-1))[..., None] * E
         # diagonal blocks
-        A = V @ U.T  # A[p, j, m] = v_j . u_m
+        A = (rows @ U.T).reshape(P, K, -1)  # A[p, j, m] = v_j . u_m
         gt = self._gamma * (A - c * ev[..., None])
-        inner = gt @ U - ((gt * c).sum(-1) + self._along * ev)[..., None] * E
+        inner = (gt.reshape(P * K, -1) @ U).reshape(V.shape)
+        inner -= ((gt * c).sum(-1) + self._along * ev)[..., None] * E
         out += self._scale[:, None] * (inner + self._along[:, None] * V) + self._self[:, None] * V
         return out
 
