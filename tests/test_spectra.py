@@ -138,7 +138,9 @@ def test_slq_counts_of_the_laplacian_within_four_standard_errors():
     n = 200
     exact = laplacian_eigenvalues(n)
     thresholds = np.array([0.5, 1.0, 2.0, 3.0, 3.9])
-    ds = spectral_density(laplacian(n), n_vectors=40, lanczos_steps=60, seed=5, thresholds=thresholds)
+    ds = spectral_density(
+        laplacian(n), n_vectors=40, lanczos_steps=60, seed=5, thresholds=thresholds
+    )
     truth = (exact[None, :] < thresholds[:, None]).sum(axis=1)
     assert np.all(np.abs(ds["count_below"].values - truth) <= 4 * ds["count_below_se"].values)
 
@@ -212,7 +214,7 @@ def test_fd_hessian_of_a_smooth_potential_matches_the_closed_form():
 
 
 def test_the_operator_is_plus_the_hessian_minus_the_jacobian_of_the_field():
-    system, B = quartic_system()
+    system, _ = quartic_system()
     x = np.full(6, 0.3)
     H = hessian_operator(system, x) @ np.eye(6)
     np.testing.assert_allclose(H, -system.jac(x), atol=1e-7)

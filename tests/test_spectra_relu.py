@@ -31,7 +31,13 @@ def central_difference_hvp(W, W_star, a, a_star, v, train_a):
 
 @pytest.mark.parametrize(
     ("K", "K_star", "d", "train_a", "seed"),
-    [(3, 3, 4, False, 0), (4, 2, 3, True, 1), (5, 5, 5, False, 2), (6, 4, 8, True, 3), (2, 5, 3, False, 4)],
+    [
+        (3, 3, 4, False, 0),
+        (4, 2, 3, True, 1),
+        (5, 5, 5, False, 2),
+        (6, 4, 8, True, 3),
+        (2, 5, 3, False, 4),
+    ],
 )
 def test_hvp_equals_the_dense_hessian_and_central_differences(K, K_star, d, train_a, seed):
     rng = np.random.default_rng(seed)

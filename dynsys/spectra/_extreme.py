@@ -162,10 +162,11 @@ def _arpack(A, k: int, end: str, *, tol, maxiter, ncv, seed):
     except ArpackNoConvergence as exc:
         lam, vec = np.asarray(exc.eigenvalues), np.asarray(exc.eigenvectors)
         status[:] = Status.MAX_ITER
-        reason = [
+        message = (
             f"ARPACK did not converge within maxiter={maxiter} restarts ({lam.size} of {k} "
             "converged); raise maxiter or ncv"
-        ] * k
+        )
+        reason = [message] * k
     except (ArpackError, ValueError, np.linalg.LinAlgError) as exc:
         status[:] = Status.MAX_ITER
         return values, vectors, status, [f"ARPACK failed: {exc}"] * k

@@ -410,6 +410,7 @@ def teacher_student(
     probe_W = np.random.default_rng(20170001).standard_normal((K, d)) / np.sqrt(d)
     probe = pack_state(probe_W, np.linspace(0.8, 1.2, K) if train_a else None)
     compiled = compiled and not train_a and importlib.util.find_spec("numba") is not None
+
     def action(x):
         x = np.asarray(x, dtype=float)
         if x.shape != (n_W + (K if train_a else 0),):
