@@ -14,6 +14,7 @@ from .portrait import (
     draw_vector_field,
     portrait,
 )
+from .spectra import draw_spectral_density
 
 __all__ = [
     "basin_colors",
@@ -30,6 +31,7 @@ __all__ = [
     "draw_orbits",
     "draw_probabilities",
     "draw_probability_curves",
+    "draw_spectral_density",
     "draw_vector_field",
     "graph_layout",
     "measure_values",
