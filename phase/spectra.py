@@ -93,6 +93,8 @@ def draw_spectral_density(
         sigma = ds.attrs.get("sigma", float("nan"))
         text = label or f"SLQ density (Gaussian width {sigma:.3g})"
         (artist,) = ax.plot(ds["grid"].values, y, color=color, lw=1.5, label=text)
+        if log:
+            ax.set_ylim(bottom=floor * np.nanmax(y), top=3 * np.nanmax(y))
         ax.set_ylabel("eigenvalues per unit")
     else:
         low, high = ds["bin_low"].values, ds["bin_high"].values
@@ -126,12 +128,12 @@ def draw_spectral_density(
                     note,
                     xy=(t, 1.0),
                     xycoords=("data", "axes fraction"),
-                    xytext=(4, -14 - 26 * i),
+                    xytext=(4, -6 - 26 * i),
                     textcoords="offset points",
                     fontsize="small",
                     color="#c0392b",
                     va="top",
                 )
             )
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="lower right", fontsize="small")
     return {"artist": artist, "thresholds": lines, "annotations": notes, "axes": ax}
