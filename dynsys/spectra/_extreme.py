@@ -163,8 +163,8 @@ def _arpack(A, k: int, end: str, *, tol, maxiter, ncv, seed):
         lam, vec = np.asarray(exc.eigenvalues), np.asarray(exc.eigenvectors)
         status[:] = Status.MAX_ITER
         message = (
-            f"ARPACK did not converge within maxiter={maxiter} restarts ({lam.size} of {k} "
-            "converged); raise maxiter or ncv"
+            f"ARPACK did not converge within maxiter={maxiter or 10 * n} restarts "
+            f"({lam.size} of {k} converged); raise maxiter or ncv"
         )
         reason = [message] * k
     except (ArpackError, ValueError, np.linalg.LinAlgError) as exc:
