@@ -30,7 +30,8 @@ without it, pass a :class:`SystemRef`.
 """
 
 from .._execution import SystemRef, open_executor
-from ..integrate import FlowOptions
+from ..attractors import AttractorOptions
+from ..integrate import FlowOptions, IterateOptions
 from ._map import basin_map
 from ._options import BasinOptions
 from ._plane import Plane
@@ -40,8 +41,10 @@ from ._statistics import wilson_interval
 from ._sweep import basin_probability_sweep
 
 __all__ = [
+    "AttractorOptions",
     "BasinOptions",
     "FlowOptions",
+    "IterateOptions",
     "Gaussian",
     "NetworkInit",
     "Plane",

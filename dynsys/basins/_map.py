@@ -8,18 +8,27 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._dataset import provenance, status_variable
+from .._dataset import provenance
 from .._execution import open_executor
 from ..errors import InputError
-from ..maps import require_flow
-from ._dataset import attractor_variables, element_variables
+from ._dataset import attractor_variables, element_variables, orbit_variables
 from ._engine import BasinRun, run_grid
 from ._options import BasinOptions
 from ._plane import as_plane
 
 __all__ = ["basin_map"]
 
-_RESERVED_DIMS = ("state", "attractor", "plane_axis", "permutation", "slot", "sample")
+_RESERVED_DIMS = (
+    "state",
+    "attractor",
+    "plane_axis",
+    "permutation",
+    "slot",
+    "sample",
+    "attractor_sample",
+    "mode",
+    "exponent",
+)
 
 
 def basin_map(
@@ -98,7 +107,6 @@ def basin_map(
     >>> ds.attractor_x.sel(state="x").values.tolist(), ds.fraction.values.tolist()
     ([-1.0, 1.0], [0.5, 0.5])
     """
-    require_flow(system, "basin_map()")
     plane = as_plane(grid)
     clash = [a for a in plane.names if a in _RESERVED_DIMS]
     if clash:
@@ -122,7 +130,7 @@ def basin_map(
             run_dir=run_dir,
             progress=progress,
         )
-    label = known.labels_of(out["row"], out["status"])
+    label = known.labels_of(out["row"], out["rec"], out["status"])
     dims = plane.names
     base, dirs = plane.embedding(run.system)
     data: dict[str, Any] = {
@@ -131,9 +139,7 @@ def basin_map(
             label.reshape(shape),
             {"long_name": "attractor label (negative: minus the outcome code)"},
         ),
-        "status": status_variable(out["status"].reshape(shape), dims),
-        "t_final": xr.Variable(dims, out["t_final"].reshape(shape), {"long_name": "final time"}),
-        "n_steps": xr.Variable(dims, out["n_steps"].reshape(shape), {"long_name": "steps"}),
+        **orbit_variables(out, dims, shape),
         "plane_base": xr.Variable("state", base, {"long_name": "origin of the grid plane"}),
         "plane_direction": xr.Variable(
             ("plane_axis", "state"), dirs, {"long_name": "direction of each grid axis"}
@@ -154,6 +160,7 @@ def basin_map(
     attrs = provenance(
         run.system.with_params(**run.params),
         **run.attrs(),
+        **known.attrs(),
         n_points=int(np.prod(shape)),
         n_calls=out["n_calls"],
         n_evaluations=out["n_evaluations"],

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 import xarray as xr
 
 from .._execution import open_executor
-from ..maps import require_flow
 from ._dataset import probability_dataset
 from ._engine import BasinRun, check_count, check_sampler, draw_seed, run_samples
 from ._options import BasinOptions
@@ -81,7 +80,6 @@ def basin_probabilities(
     >>> bool(ds.ci_low[1] < 0.75 < ds.ci_high[1]), int(ds.n_orbits.sum())
     (True, 400)
     """
-    require_flow(system, "basin_probabilities()")
     run = BasinRun.make(
         system, params=params, options=options, symmetry=symmetry, executor=executor
     )
