@@ -31,7 +31,17 @@ from ._samplers import Sampler, describe_sampler
 from ._statistics import widths_below
 from ._work import FlowWork, MapWork, concat_chunks
 
-__all__ = ["BasinRun", "check_count", "check_sampler", "draw_seed", "run_grid", "run_samples"]
+__all__ = [
+    "BasinRun",
+    "check_count",
+    "check_sampler",
+    "draw_seed",
+    "run_grid",
+    "run_samples",
+    "sampler_preview",
+]
+
+_PREVIEW = 1000  # draws of a sampler that show the spread of its initial states
 
 
 def check_count(value, name: str) -> int:
@@ -50,6 +60,12 @@ def check_sampler(sampler, n: int) -> Sampler:
         )
     sampler.check(n)
     return sampler
+
+
+def sampler_preview(sampler: Sampler, n: int) -> np.ndarray:
+    """``1000`` draws of ``sampler`` from a fixed stream (not those of the run): the spread of
+    the initial states, for the automatic cell size of the recurrence."""
+    return sampler.sample(np.random.default_rng(0), _PREVIEW, n)
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,12 @@ class KnownAttractors:
     def reference_rows(self, reference) -> np.ndarray:
         return self.points.reference_rows(reference)
 
+    def note_initial(self, x0: np.ndarray) -> None:
+        """The initial states of the computation (or a sample of them), whose spread enters the
+        automatic cell size of the recurrence."""
+        if self.recurrence is not None:
+            self.recurrence.note_initial(np.asarray(x0, dtype=float).reshape(-1, self.system.n))
+
     # ------------------------------------------------------------------ labelling
     def label(self, out: dict[str, Any]) -> None:
         """Label the orbits of a chunk result ``out`` (``x_final``, ``status``, and ``period``

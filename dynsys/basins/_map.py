@@ -120,6 +120,7 @@ def basin_map(
     if attractors is not None:
         known.add_given(attractors)
     known.add_reference(reference)
+    known.note_initial(states)
     run = run.arrive(known)
     with open_executor(executor, options.workers) as resolved:
         out = run_grid(

@@ -50,13 +50,17 @@ class BasinOptions(Options):
         attribute ``attractor_kinds_used``.
     recurrence : AttractorOptions
         How orbits are followed by recurrence. Its ``cell_size`` None (default) is chosen
-        automatically: the largest spread (max - min over the orbits, per state) of the end
-        states of the orbits that did not escape, divided by ``cells_across``; or
-        ``0.01 max(1, |x|_inf)`` when they all end at one state. The value used is recorded in
-        ``recurrence_cell_size`` with ``recurrence_cell_rule`` ("given" or "auto: ..."). A
-        given ``cell_size`` is used as it is.
+        automatically, once per computation (per value of a swept system parameter): the
+        largest spread (max - min, per state) of the initial states (the grid; 1000 draws of
+        the sampler) together with the end states of the orbits that did not escape (in the
+        first round), divided by ``cells_across``; ``0.01 max(1, |x|_inf)`` when they all
+        coincide. The value used is recorded in ``recurrence_cell_size`` with
+        ``recurrence_cell_rule`` ("given" or "auto: ..."). A given ``cell_size`` is used as it
+        is. Coarser cells find recurrent sets sooner (an orbit must revisit
+        ``recurrence_count`` cells in a row; a chaotic set needs about as many samples as it
+        has cells) but merge attractors less than a few cells apart.
     cells_across : int
-        Cells across the spread of the end states, for the automatic cell size.
+        Cells across the spread of the initial and end states, for the automatic cell size.
     newton : NewtonOptions
         Newton settings that verify end points and given attractors (for a map, points and
         cycles by :func:`dynsys.fixedpoints.find_cycles`).
@@ -122,7 +126,7 @@ class BasinOptions(Options):
         "how orbits that do not settle on a point are followed by recurrence",
         AttractorOptions(n_draw=200),
     )
-    cells_across: int = integer(50, "automatic recurrence cell size: cells across the end states")
+    cells_across: int = integer(30, "automatic recurrence cell size: cells across the states")
     newton: NewtonOptions = nested(NewtonOptions, "Newton settings that verify end points")
     match_tol: float = number(1e-4, "an end point is a known point within this (relative)")
     refine_tol: float = number(1e-2, "Newton may move an end point this far to verify it")
@@ -145,3 +149,11 @@ class BasinOptions(Options):
         allow_none=True,
         in_attrs=False,
     )
+
+    def _check(self) -> None:
+        if self.iterate.save_every is not None:
+            raise self._fail(
+                "iterate",
+                "IterateOptions without save_every (basins keep only the end states)",
+                self.iterate,
+            )

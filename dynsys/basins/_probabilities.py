@@ -8,7 +8,14 @@ import xarray as xr
 
 from .._execution import open_executor
 from ._dataset import probability_dataset
-from ._engine import BasinRun, check_count, check_sampler, draw_seed, run_samples
+from ._engine import (
+    BasinRun,
+    check_count,
+    check_sampler,
+    draw_seed,
+    run_samples,
+    sampler_preview,
+)
 from ._options import BasinOptions
 
 __all__ = ["basin_probabilities"]
@@ -90,6 +97,7 @@ def basin_probabilities(
     if attractors is not None:
         known.add_given(attractors)
     known.add_reference(reference)
+    known.note_initial(sampler_preview(sampler, run.system.n))
     run = run.arrive(known)
     with open_executor(executor, options.workers) as resolved:
         out = run_samples(

@@ -9,7 +9,8 @@ table of attractors found this way grows over the rounds of a computation; it ru
 process, after the chunks (the chunks hold only the orbits' end states).
 
 The grid's cell size is ``options.cell_size`` when given; otherwise it is chosen once, from the
-first end states seen (:func:`automatic_cell_size`), and recorded.
+spread of the initial states and of the first end states seen (:func:`automatic_cell_size`), and
+recorded.
 """
 
 from __future__ import annotations
@@ -27,26 +28,27 @@ from ..attractors import AttractorOptions, find_attractors, label_states
 __all__ = ["Recurrence", "automatic_cell_size"]
 
 
-def automatic_cell_size(x_end: np.ndarray, cells_across: int) -> tuple[float, str]:
+def automatic_cell_size(states: np.ndarray, cells_across: int) -> tuple[float, str]:
     """The automatic cell size and the rule that gave it: the largest spread (max - min per
-    state) of the finite states ``x_end (k, n)`` over ``cells_across``; ``0.01 max(1,
-    |x|_inf)`` when they all coincide (or none is finite: then 0.01).
+    state) of the finite ``states (k, n)`` (initial and end states of the orbits) over
+    ``cells_across``; ``0.01 max(1, |x|_inf)`` when they all coincide (or none is finite: then
+    0.01).
 
     Examples
     --------
     >>> size, rule = automatic_cell_size(np.array([[0.0, 1.0], [2.0, 0.0]]), 50)
     >>> size, rule
-    (0.04, 'auto: largest spread of the end states (2) / cells_across (50)')
+    (0.04, 'auto: largest spread of the initial and end states (2) / cells_across (50)')
     """
-    finite = x_end[np.isfinite(x_end).all(axis=1)]
+    finite = states[np.isfinite(states).all(axis=1)]
     spread = float(np.ptp(finite, axis=0).max()) if len(finite) else 0.0
     if spread > 0:
         return spread / cells_across, (
-            f"auto: largest spread of the end states ({spread:.6g}) / cells_across "
+            f"auto: largest spread of the initial and end states ({spread:.6g}) / cells_across "
             f"({cells_across})"
         )
     scale = float(relative_scale(finite).max()) if len(finite) else 1.0
-    return 0.01 * scale, "auto: the end states coincide; 0.01 max(1, |x|_inf)"
+    return 0.01 * scale, "auto: the initial and end states coincide; 0.01 max(1, |x|_inf)"
 
 
 class Recurrence:
@@ -61,15 +63,24 @@ class Recurrence:
         self.options = options
         self.cells_across = cells_across
         self.rule = "given" if options.cell_size is not None else ""
+        self.initial = np.zeros((0, system.n))  # the corners of the initial states' box
         self.table: xr.Dataset | None = None
         self.n_followed = 0
         self.n_searched = 0
 
+    def note_initial(self, x0: np.ndarray) -> None:
+        """Remember the box of initial states ``x0 (k, n)`` for the automatic cell size."""
+        finite = x0[np.isfinite(x0).all(axis=1)]
+        if len(finite):
+            box = np.stack([finite.min(axis=0), finite.max(axis=0)])
+            self.initial = np.concatenate([self.initial, box])
+
     def choose_cell_size(self, x_end: np.ndarray) -> None:
-        """Fix the automatic cell size from end states ``x_end`` (once)."""
+        """Fix the automatic cell size from end states ``x_end`` and the initial states (once)."""
         if self.options.cell_size is not None:
             return
-        size, self.rule = automatic_cell_size(x_end, self.cells_across)
+        states = np.concatenate([self.initial, x_end])
+        size, self.rule = automatic_cell_size(states, self.cells_across)
         self.options = self.options.replace(cell_size=(size,))
 
     @property

@@ -16,7 +16,14 @@ from .._execution import open_executor
 from .._points import relative_scale
 from ..errors import InputError
 from ._dataset import attractor_variables
-from ._engine import BasinRun, check_count, check_sampler, draw_seed, run_samples
+from ._engine import (
+    BasinRun,
+    check_count,
+    check_sampler,
+    draw_seed,
+    run_samples,
+    sampler_preview,
+)
 from ._known import KnownAttractors
 from ._options import BasinOptions
 from ._samplers import describe_sampler
@@ -170,6 +177,9 @@ def basin_probability_sweep(
         if attractors is not None:
             shared.add_given(attractors)
         shared.add_reference(reference)
+        for value in grid:
+            moved = dataclasses.replace(sampler, **{param: value})
+            shared.note_initial(sampler_preview(check_sampler(moved, sys_.n), sys_.n))
         run = run.arrive(shared)
     tables, outs, runs = [], [], []
     with open_executor(executor, options.workers) as resolved:
@@ -181,6 +191,7 @@ def basin_probability_sweep(
                 if attractors is not None:
                     table.add_given(attractors, strict=False)
                 table.add_reference(reference)
+                table.note_initial(sampler_preview(sampler, sys_.n))
                 local = local.arrive(table)
             else:
                 sampler_v = check_sampler(dataclasses.replace(sampler, **{param: value}), sys_.n)
