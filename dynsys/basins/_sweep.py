@@ -245,7 +245,11 @@ def _sweep_dataset(
     position = {int(c): k for k, c in enumerate(coord)}
     labels = np.stack(
         [
-            np.where(out["label"] >= 0, ids_v[np.maximum(out["label"], 0)], out["label"])
+            np.where(
+                out["label"] >= 0,
+                np.append(ids_v, -1)[np.where(out["label"] >= 0, out["label"], len(ids_v))],
+                out["label"],
+            )
             for out, ids_v in zip(outs, ids, strict=True)
         ]
     )
