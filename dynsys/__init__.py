@@ -4,6 +4,7 @@ The public API on one screen. A System (or GradientSystem) is the object every a
 each family of algorithms is a package (``dynsys.integrate``, ``dynsys.fixedpoints``,
 ``dynsys.symmetry``, ``dynsys.continuation``, ``dynsys.basins``, ``dynsys.graph``,
 ``dynsys.attractors``) over a small
+``dynsys.cycles``) over a small
 kernel: the System (a flow) and the Map (a discrete-time system, gradient descent with a finite
 step among them), stability, the one outcome table (:class:`Status`, :func:`explain`), the one
 options base (:class:`Options`), errors and I/O.
@@ -18,11 +19,13 @@ from .continuation import (
     ContinuationOptions,
     bifurcation_diagram,
     continue_branch,
+    continue_cycle,
     continue_fold,
     continue_hopf,
     switch_branch,
     two_parameter_diagram,
 )
+from .cycles import CycleOptions, find_periodic_orbit
 from .errors import (
     ContinuationError,
     DynsysError,
@@ -47,6 +50,7 @@ __all__ = [
     "BasinOptions",
     "ContinuationError",
     "ContinuationOptions",
+    "CycleOptions",
     "DescentKernel",
     "DynsysError",
     "FileFormatError",
@@ -73,6 +77,7 @@ __all__ = [
     "classify",
     "classify_eigenvalues",
     "continue_branch",
+    "continue_cycle",
     "continue_fold",
     "continue_hopf",
     "critical_point_graph",
@@ -80,6 +85,7 @@ __all__ = [
     "find_attractors",
     "find_cycles",
     "find_fixed_points",
+    "find_periodic_orbit",
     "flow",
     "gradient_descent_map",
     "iterate",

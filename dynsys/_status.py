@@ -42,6 +42,7 @@ class Status(IntEnum):
     PERIOD_BOUND = 17
     PERIODIC = 18
     RECURRENT = 19
+    HOPF_POINT = 20
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ _TABLE: dict[Status, _Entry] = {
     Status.CONVERGED: _Entry(
         "the convergence test was met (a flow arrived, Newton converged, a point was verified).",
         "none needed.",
-        ("flow", "newton", "fixed_points", "basins", "continuation", "graph"),
+        ("flow", "newton", "fixed_points", "basins", "continuation", "graph", "cycles"),
     ),
     Status.TIME_LIMIT: _Entry(
         "the final time was reached before the orbit settled.",
@@ -85,7 +86,7 @@ _TABLE: dict[Status, _Entry] = {
     Status.NONFINITE: _Entry(
         "NaN or inf in the state, the vector field or a Newton step.",
         "check the start state and the domain where the vector field is defined.",
-        ("flow", "newton", "basins", "graph"),
+        ("flow", "newton", "basins", "graph", "cycles"),
     ),
     Status.STEP_UNDERFLOW: _Entry(
         "the step size needed fell below the smallest allowed (`min_step` of a flow, `ds_min` "
@@ -99,13 +100,13 @@ _TABLE: dict[Status, _Entry] = {
         "`locate_max_iter` when a special point of a branch is located (there the point is a "
         "guess between the last two steps).",
         "start closer to the root, or raise `max_iter` / `locate_max_iter`.",
-        ("newton", "basins", "continuation", "graph"),
+        ("newton", "basins", "continuation", "graph", "cycles"),
     ),
     Status.SINGULAR_JACOBIAN: _Entry(
         "the Jacobian is singular, so Newton cannot proceed; the point may be non-hyperbolic (a "
         "fold, or a manifold of equilibria).",
         "start elsewhere, or restrict Newton to a subspace where the root is isolated.",
-        ("newton", "basins", "graph"),
+        ("newton", "basins", "graph", "cycles"),
     ),
     Status.UNMATCHED: _Entry(
         "the orbit arrived, but at no point of the table and discovery was off.",
@@ -165,7 +166,7 @@ _TABLE: dict[Status, _Entry] = {
         "the period of the cycles along the branch exceeded `period_max`: the branch approaches "
         "a homoclinic (or heteroclinic) orbit, where the period grows without bound.",
         "none needed if that is the end of the family; raise `period_max` to follow it closer.",
-        ("continuation",),
+        ("continuation", "cycles"),
     ),
     Status.PERIODIC: _Entry(
         "the orbit settled on a periodic cycle (of a flow or a map), not a point; its period is "
@@ -179,11 +180,17 @@ _TABLE: dict[Status, _Entry] = {
         "none needed.",
         ("flow", "basins"),
     ),
+    Status.HOPF_POINT: _Entry(
+        "the cycles along the branch shrank onto an equilibrium: the branch ends at a Hopf "
+        "point, its last point (of zero amplitude).",
+        "none needed; the equilibria continue with continue_branch.",
+        ("continuation",),
+    ),
 }
 
 RESULTS: dict[str, tuple[Status, ...]] = {
     result: tuple(s for s in Status if result in _TABLE[s].results)
-    for result in ("flow", "newton", "fixed_points", "basins", "continuation", "graph")
+    for result in ("flow", "newton", "fixed_points", "basins", "continuation", "graph", "cycles")
 }
 """The codes each kind of batch result can carry."""
 

@@ -24,6 +24,7 @@ FAMILIES = (
     "basins",
     "graph",
     "attractors",
+    "cycles",
 )
 
 

@@ -27,6 +27,7 @@ from .. import Status, explain, status_names
 from ..continuation import ContinuationOptions
 from ..errors import SpecError
 from .curves_stage import CURVES_KEYS, curves_requested, run_curves
+from .cycles_stage import cycles_requested, run_cycles
 from .spec import Key, OptionsTable, non_negative, one_of, positive
 
 __all__ = [
@@ -338,7 +339,8 @@ def run_continuation_stage(
         The model.
     out_dir : Path
         Folder for ``diagram.nc`` and ``diagram.png`` (and ``curves.nc``, ``curves.png`` with
-        ``continuation.param2``), created if missing.
+        ``continuation.param2``; ``cycles.nc``, ``cycles.png`` with ``cycles.from_hopf``),
+        created if missing.
     points : xarray.Dataset, optional
         Fixed points already found (analyze); the start is picked among them unless
         ``start.x`` is given.
@@ -359,6 +361,7 @@ def run_continuation_stage(
     options = table["options"]
     measure = _measure(table, system)
     with_curves = curves_requested(table, system)
+    with_cycles = cycles_requested(spec)
     x0 = pick_start(spec, system, points)
     param = table["param"]
     print(
@@ -384,6 +387,8 @@ def run_continuation_stage(
     }
     if with_curves:
         written.update(run_curves(tree, system, table, out_dir, progress=progress))
+    if with_cycles:
+        written.update(run_cycles(tree, system, spec, out_dir, progress=progress))
     return written
 
 

@@ -15,6 +15,7 @@ from ..errors import InputError
 from .analyze import PORTRAIT_TABLE
 from .basins_stage import BASINS_TABLE
 from .continuation_stage import CONTINUATION_TABLE, START_TABLE
+from .cycles_stage import CYCLES_TABLE
 from .graph_stage import GRAPH_TABLE
 from .region import (
     FIXED_POINTS_TABLE,
@@ -37,8 +38,8 @@ def schema_for(command: str) -> dict[str, Any]:
     Examples
     --------
     >>> sorted(schema_for("analyze"))  # doctest: +NORMALIZE_WHITESPACE
-    ['basins', 'continuation', 'fixed_points', 'graph', 'model', 'output', 'portrait',
-     'region', 'start']
+    ['basins', 'continuation', 'cycles', 'fixed_points', 'graph', 'model', 'output',
+     'portrait', 'region', 'start']
     """
     if command not in COMMANDS:
         raise InputError(f"unknown command {command!r}; one of {list(COMMANDS)}")
@@ -51,6 +52,7 @@ def schema_for(command: str) -> dict[str, Any]:
         "output": OUTPUT_TABLE,
         "start": START_TABLE,
         "continuation": CONTINUATION_TABLE,
+        "cycles": CYCLES_TABLE,
         "basins": BASINS_TABLE,
         "graph": GRAPH_TABLE,
     }

@@ -13,7 +13,9 @@ deterministic bit for bit:
 - :func:`continue_hopf` -> Hopf curve Dataset with Bogdanov-Takens, generalised-Hopf,
   zero-Hopf and double-Hopf points;
 - :func:`two_parameter_diagram` -> DataTree with the fold and Hopf curves through a branch's
-  special points.
+  special points;
+- :func:`continue_cycle` -> branch of periodic orbits (from a cycle or a Hopf point) with folds
+  of cycles, period doublings and Neimark-Sacker points.
 
 Outcomes come from the one table :class:`dynsys.Status`: ``status(end)`` says why each end of a
 branch stopped, ``special_status`` whether a special point was located.
@@ -27,6 +29,7 @@ for Bifurcations of Dynamical Equilibria, SIAM (2000).
 
 from ..errors import ContinuationError
 from ._branch import continue_branch
+from ._cycles import continue_cycle
 from ._diagram import bifurcation_diagram
 from ._fold_curve import continue_fold
 from ._hopf_curve import continue_hopf
@@ -39,6 +42,7 @@ __all__ = [
     "ContinuationOptions",
     "bifurcation_diagram",
     "continue_branch",
+    "continue_cycle",
     "continue_fold",
     "continue_hopf",
     "switch_branch",

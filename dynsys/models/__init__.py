@@ -4,7 +4,6 @@
 """
 
 from .classic import (
-    bistable_hopf,
     bratu,
     brusselator,
     double_well,
@@ -17,7 +16,8 @@ from .classic import (
 )
 from .cnn import conv_teacher_student
 from .maps import henon, logistic
-from .normal_forms import bautin_normal_form, bogdanov_takens_normal_form
+from .normal_forms import bogdanov_takens_normal_form
+from .oscillators import bautin_normal_form, bistable_hopf, stuart_landau, van_der_pol
 from .reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
 from .relu import teacher_student
 
@@ -34,7 +34,9 @@ MODELS = {
     "mueller_brown": mueller_brown,
     "pitchfork_normal_form": pitchfork_normal_form,
     "stiff_manifold": stiff_manifold,
+    "stuart_landau": stuart_landau,
     "theorem7": theorem7,
+    "van_der_pol": van_der_pol,
 }
 
 __all__ = [
@@ -54,9 +56,11 @@ __all__ = [
     "mueller_brown",
     "pitchfork_normal_form",
     "stiff_manifold",
+    "stuart_landau",
     "teacher_student",
     "theorem7",
     "theorem7_embedding",
     "theorem7_loss",
     "theorem7_saddle",
+    "van_der_pol",
 ]

@@ -16,9 +16,10 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 from ..system import GradientSystem, System, model
+from ._arrays import matrix as _matrix
+from ._arrays import stack as _stack
 
 __all__ = [
-    "bistable_hopf",
     "bratu",
     "brusselator",
     "double_well",
@@ -29,17 +30,6 @@ __all__ = [
     "pitchfork_normal_form",
     "stiff_manifold",
 ]
-
-
-def _stack(*components) -> np.ndarray:
-    return np.stack(np.broadcast_arrays(*components), axis=-1)
-
-
-def _matrix(rows) -> np.ndarray:
-    """Stack a nested list of broadcastable entries into an array ``(..., m, n)``."""
-    flat = np.broadcast_arrays(*[entry for row in rows for entry in row])
-    m, n = len(rows), len(rows[0])
-    return np.stack(flat, axis=-1).reshape(*flat[0].shape, m, n)
 
 
 # ---------------------------------------------------------------------------- double well
@@ -218,47 +208,6 @@ def pitchfork_normal_form(mu: float = 1.0) -> System:
         dfdp=lambda x, p, name: np.array(x, dtype=float, copy=True),
         name="pitchfork_normal_form",
     )
-
-
-@model
-def bistable_hopf(mu: float = -0.1) -> System:
-    """The subcritical Hopf normal form with a quintic term, ``r' = mu r + r^3 - r^5``,
-    ``theta' = 1``, written in ``x = r cos(theta)``, ``y = r sin(theta)``:
-    ``x' = a x - y``, ``y' = x + a y`` with ``a = mu + r^2 - r^4``.
-
-    For ``-1/4 < mu < 0`` it is bistable: the origin is a stable focus, the cycle
-    ``r^2 = (1 + sqrt(1 + 4 mu)) / 2`` is stable, and the unstable cycle
-    ``r^2 = (1 - sqrt(1 + 4 mu)) / 2`` separates their basins. Every cycle has period ``2 pi``;
-    the radial Floquet exponent of the cycle of radius ``r`` is ``mu + 3 r^2 - 5 r^4``. The
-    cycles are born in pairs at ``mu = -1/4`` and the inner one shrinks onto the origin at
-    ``mu = 0`` (a subcritical Hopf bifurcation).
-
-    Examples
-    --------
-    >>> r2 = (1 + np.sqrt(1 - 0.4)) / 2  # the stable cycle at mu = -0.1
-    >>> v = bistable_hopf().f([np.sqrt(r2), 0.0])  # tangent to the circle, speed r
-    >>> bool(abs(v[0]) < 1e-15 and abs(v[1] - np.sqrt(r2)) < 1e-15)
-    True
-    """
-
-    def rate(s, p):
-        r2 = s[..., 0] ** 2 + s[..., 1] ** 2
-        return p["mu"] + r2 - r2**2, 2.0 * (1.0 - 2.0 * r2)
-
-    def f(s, p):
-        x, y = s[..., 0], s[..., 1]
-        a, _ = rate(s, p)
-        return _stack(a * x - y, x + a * y)
-
-    def jac(s, p):
-        x, y = s[..., 0], s[..., 1]
-        a, da = rate(s, p)  # d a / d x = da x, d a / d y = da y
-        return _matrix([[a + da * x * x, da * x * y - 1.0], [1.0 + da * x * y, a + da * y * y]])
-
-    def dfdp(s, p, name):
-        return np.array(s, dtype=float, copy=True)
-
-    return System(f, ["x", "y"], {"mu": mu}, jac=jac, dfdp=dfdp, name="bistable_hopf")
 
 
 # ---------------------------------------------------------------------------- Brusselator
