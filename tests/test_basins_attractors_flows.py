@@ -86,9 +86,10 @@ def test_hopf_cycle_is_one_attractor_with_its_period_radius_and_multipliers(hopf
     at = ds.sel(attractor=rows_of(ds)["cycle"])
     assert str(at.attractor_kind.values) == "cycle"
     assert str(at.attractor_origin.values) == "recurrence"
-    # period from Poincare returns integrated with rtol = 1e-9: 2 pi to 1e-6
-    assert float(at.attractor_period) == pytest.approx(2 * np.pi, abs=1e-6)
-    assert float(at.attractor_period_error) < 1e-6
+    # the cycle refined by collocation: its period 2 pi to 1e-10, its error estimated
+    assert str(at.attractor_period_method.values) == "collocation"
+    assert float(at.attractor_period) == pytest.approx(2 * np.pi, abs=1e-10)
+    assert float(at.attractor_period_error) < 1e-10
     drawn = at.attractor_samples.values
     drawn = drawn[np.isfinite(drawn).all(axis=1)]
     assert len(drawn) >= 100
@@ -96,15 +97,27 @@ def test_hopf_cycle_is_one_attractor_with_its_period_radius_and_multipliers(hopf
     assert np.linalg.norm(at.attractor_x.values) == pytest.approx(R_S, abs=1e-6)
     # Floquet exponents 0 (along the flow) and mu + 3 r^2 - 5 r^4; multipliers e^{T lambda}
     floquet = MU + 3 * R_S**2 - 5 * R_S**4
-    np.testing.assert_allclose(at.attractor_lyapunov.values, [0.0, floquet], atol=1e-6)
+    np.testing.assert_allclose(at.attractor_lyapunov.values, [0.0, floquet], atol=1e-9)
     mu = np.abs(at.attractor_eigenvalue_real.values + 1j * at.attractor_eigenvalue_imag.values)
-    np.testing.assert_allclose(mu, [1.0, np.exp(2 * np.pi * floquet)], atol=1e-6)
+    np.testing.assert_allclose(mu, [1.0, np.exp(2 * np.pi * floquet)], rtol=1e-8, atol=1e-12)
     assert int(at.attractor_index) == 0 and int(at.attractor_nullity) == 0
     assert str(at.attractor_lyapunov_method.values) == "floquet"
     # the automatic cell size is recorded with its rule
     assert ds.attrs["attractor_kinds_used"] == "any"
     assert ds.attrs["recurrence_cell_rule"].startswith("auto: largest spread")
     assert 0 < ds.attrs["recurrence_cell_size"] < 0.1
+
+
+def test_without_collocation_the_period_comes_from_poincare_returns():
+    options = HOPF.replace(refine_cycles=False)
+    ds = basin_map(bistable_hopf(MU), {"x": [1.0], "y": [0.0, 0.5]}, options=options)
+    at = ds.sel(attractor=rows_of(ds)["cycle"])
+    assert str(at.attractor_period_method.values) == "poincare returns"
+    # returns to a section of orbits integrated with rtol = 1e-9: 2 pi to 1e-6
+    assert float(at.attractor_period) == pytest.approx(2 * np.pi, abs=1e-6)
+    assert float(at.attractor_period_error) < 1e-6
+    floquet = MU + 3 * R_S**2 - 5 * R_S**4
+    np.testing.assert_allclose(at.attractor_lyapunov.values, [0.0, floquet], atol=1e-6)
 
 
 def test_hopf_basin_map_is_split_by_the_unstable_cycle():

@@ -124,7 +124,12 @@ def attractor_variables(
         "attractor_period_error": xr.Variable(
             a,
             column("period_error", np.nan),
-            {"long_name": "spread of the return times the period of a flow's cycle comes from"},
+            {"long_name": "error estimate of the period of a flow's cycle (0: exact)"},
+        ),
+        "attractor_period_method": xr.Variable(
+            a,
+            column("period_method", "", str),
+            {"long_name": "collocation, poincare returns (flows' cycles), exact (maps)"},
         ),
         **split_complex(
             _stack([r.eigenvalues for r in rows], n, k, dtype=complex),

@@ -69,6 +69,7 @@ class AttractorRow:
     energy: float = np.nan
     period: float = np.nan
     period_error: float = np.nan
+    period_method: str = ""
     eigenvalues: np.ndarray | None = None
     lyapunov: np.ndarray | None = None
     lyapunov_stderr: np.ndarray | None = None
@@ -114,6 +115,7 @@ class KnownAttractors:
             else None
         )
         self._adopted: dict[int, tuple[int, int]] = {}  # recurrence row -> (point row, code)
+        self._refined: dict[int, dict[str, Any]] = {}  # recurrence row -> collocation
 
     @property
     def params(self) -> dict[str, Any]:
@@ -280,6 +282,7 @@ class KnownAttractors:
                         energy=self._energy(pts),
                         period=float(q),
                         period_error=0.0,
+                        period_method="exact",
                         eigenvalues=mu,
                         lyapunov=lyap,
                         lyapunov_stderr=np.zeros(n),
@@ -321,7 +324,7 @@ class KnownAttractors:
         drawn = drawn[np.isfinite(drawn).all(axis=1)]
         eig = t["attractor_eigenvalue_real"].values[r] + 1j * t["attractor_eigenvalue_imag"].values[r]
         cycle = kind == "cycle"
-        return AttractorRow(
+        row = AttractorRow(
             kind=kind,
             type=kind,
             x=t["attractor_x"].values[r],
@@ -332,6 +335,7 @@ class KnownAttractors:
             energy=self._energy(drawn) if len(drawn) else np.nan,
             period=float(t["attractor_period"].values[r]),
             period_error=float(t["attractor_period_error"].values[r]),
+            period_method="poincare returns" if cycle else "",
             eigenvalues=eig,
             lyapunov=t["attractor_lyapunov"].values[r],
             lyapunov_stderr=t["attractor_lyapunov_stderr"].values[r],
@@ -340,6 +344,52 @@ class KnownAttractors:
             note=str(t["attractor_note"].values[r]),
             where=drawn.mean(axis=0) if len(drawn) else t["attractor_x"].values[r],
         )
+        if cycle and not self.is_map and self.options.refine_cycles:
+            for name, value in self._refine(r, row).items():
+                setattr(row, name, value)
+        return row
+
+    def _refine(self, r: int, row: AttractorRow) -> dict[str, Any]:
+        """The collocation of cycle ``r`` of the recurrence table (once): the fields of its
+        row that change."""
+        if r in self._refined:
+            return self._refined[r]
+        from ..cycles import find_periodic_orbit
+
+        n = self.system.n
+        found = find_periodic_orbit(
+            self.system, row.x, row.period, params=self.params, options=self.options.cycles
+        )
+        if int(found["status"]) != Status.CONVERGED:
+            why = found.attrs.get("message", "") or Status(int(found["status"])).name.lower()
+            note = f"collocation did not converge ({why}): period from Poincare returns"
+            self._refined[r] = {"note": "; ".join(s for s in (row.note, note) if s)}
+            return self._refined[r]
+        period = float(found["period"])
+        trivial = complex(float(found["trivial_multiplier"]), 0.0)
+        mu = found["multiplier_real"].values + 1j * found["multiplier_imag"].values
+        mu = np.concatenate([[trivial], mu])
+        mu = mu[np.lexsort((-mu.imag, -mu.real, -np.abs(mu)))]
+        with np.errstate(divide="ignore"):
+            exponents = np.sort(np.log(np.abs(mu)) / period)[::-1]
+        error = float(found["period_error_estimate"])
+        out: dict[str, Any] = {
+            "period": period,
+            "period_error": error,
+            "period_method": "collocation",
+            "eigenvalues": mu,
+            "lyapunov": exponents,
+            "lyapunov_stderr": np.zeros(n),
+            "residual": float(found["residual"]),
+        }
+        if not bool(found["stable"]):
+            out["note"] = "; ".join(
+                s
+                for s in (row.note, "collocation finds a Floquet multiplier on or outside the unit circle")
+                if s
+            )
+        self._refined[r] = out
+        return out
 
     def attrs(self) -> dict[str, Any]:
         """What a result records about the attractors looked for."""

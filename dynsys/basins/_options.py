@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .._newton import NewtonOptions
 from .._options import Options, choice, flag, integer, nested, number, text
 from ..attractors import AttractorOptions
+from ..cycles import CycleOptions
 from ..integrate import FlowOptions, IterateOptions
 
 __all__ = ["BasinOptions"]
@@ -61,6 +62,15 @@ class BasinOptions(Options):
         has cells) but merge attractors less than a few cells apart.
     cells_across : int
         Cells across the spread of the initial and end states, for the automatic cell size.
+    refine_cycles : bool
+        Flows: refine each cycle found by recurrence as a periodic orbit
+        (:func:`dynsys.cycles.find_periodic_orbit`, collocation, from a point on it and the
+        period of its Poincare returns); its period, period error and Floquet multipliers are
+        then those of the collocation (``attractor_period_method`` "collocation"). Where
+        collocation fails, the recurrence's description stays ("poincare returns") with a
+        note saying why.
+    cycles : CycleOptions
+        Settings of that collocation.
     newton : NewtonOptions
         Newton settings that verify end points and given attractors (for a map, points and
         cycles by :func:`dynsys.fixedpoints.find_cycles`).
@@ -127,6 +137,8 @@ class BasinOptions(Options):
         AttractorOptions(n_draw=200),
     )
     cells_across: int = integer(30, "automatic recurrence cell size: cells across the states")
+    refine_cycles: bool = flag(True, "flows: refine cycles found by recurrence by collocation")
+    cycles: CycleOptions = nested(CycleOptions, "collocation of cycles found by recurrence")
     newton: NewtonOptions = nested(NewtonOptions, "Newton settings that verify end points")
     match_tol: float = number(1e-4, "an end point is a known point within this (relative)")
     refine_tol: float = number(1e-2, "Newton may move an end point this far to verify it")
