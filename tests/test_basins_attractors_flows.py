@@ -105,7 +105,7 @@ def test_hopf_cycle_is_one_attractor_with_its_period_radius_and_multipliers(hopf
     # the automatic cell size is recorded with its rule
     assert ds.attrs["attractor_kinds_used"] == "any"
     assert ds.attrs["recurrence_cell_rule"].startswith("auto: largest spread")
-    assert 0 < ds.attrs["recurrence_cell_size"] < 0.1
+    assert 0 < ds.attrs["recurrence_cell_size_used"] < 0.1
 
 
 def test_without_collocation_the_period_comes_from_poincare_returns():
@@ -136,7 +136,7 @@ def test_points_only_keeps_the_old_outcomes():
     options = HOPF.replace(attractor_kinds="points")
     ds = basin_map(bistable_hopf(MU), {"x": [0.1, 1.0], "y": [0.0]}, options=options)
     assert ds.attrs["attractor_kinds_used"] == "points"
-    assert "recurrence_cell_size" not in ds.attrs
+    assert "recurrence_cell_size_used" not in ds.attrs
     # r = 1 goes to the stable cycle: without recurrence it runs out of time, as before
     assert int(ds.label.sel(x=1.0, y=0.0)) == -Status.TIME_LIMIT
     assert "raise `t_max`" in explain(-int(ds.label.sel(x=1.0, y=0.0)))
@@ -194,7 +194,7 @@ def test_sweep_tracks_the_cycle_over_mu():
     z = 3.29  # 99.9%
     p = ds.fraction.sel(attractor=origin).values
     assert np.all(np.abs(p - exact) <= z * np.sqrt(np.multiply(exact, 1 - np.array(exact)) / 300))
-    assert np.isfinite(ds.recurrence_cell_size.values).all()
+    assert np.isfinite(ds.recurrence_cell_size_used.values).all()
 
 
 def test_result_saves_and_loads(tmp_path, hopf_probabilities):

@@ -55,7 +55,7 @@ class BasinOptions(Options):
         largest spread (max - min, per state) of the initial states (the grid; 1000 draws of
         the sampler) together with the end states of the orbits that did not escape (in the
         first round), divided by ``cells_across``; ``0.01 max(1, |x|_inf)`` when they all
-        coincide. The value used is recorded in ``recurrence_cell_size`` with
+        coincide. The value used is recorded in ``recurrence_cell_size_used`` with
         ``recurrence_cell_rule`` ("given" or "auto: ..."). A given ``cell_size`` is used as it
         is. Coarser cells find recurrent sets sooner (an orbit must revisit
         ``recurrence_count`` cells in a row; a chaotic set needs about as many samples as it

@@ -119,7 +119,7 @@ class Recurrence:
         """What a result records about the recurrence phase."""
         size = self.cell_size
         return {
-            "recurrence_cell_size": np.nan if size is None else float(size.max()),
+            "recurrence_cell_size_used": np.nan if size is None else float(size.max()),
             "recurrence_cell_rule": self.rule or "not needed: every orbit settled on a point",
             "recurrence_n_followed": self.n_followed,
             "recurrence_n_searched": self.n_searched,

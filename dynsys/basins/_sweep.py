@@ -309,9 +309,9 @@ def _sweep_dataset(
         status=status_variable(np.stack([out["status"] for out in outs]), ("param", "sample")),
     )
     kinds_info = [t.attrs() for t in tables]
-    variables["recurrence_cell_size"] = xr.Variable(
+    variables["recurrence_cell_size_used"] = xr.Variable(
         "param",
-        np.array([info.get("recurrence_cell_size", np.nan) for info in kinds_info], dtype=float),
+        np.array([info.get("recurrence_cell_size_used", np.nan) for info in kinds_info], dtype=float),
         {"long_name": "cell size of the recurrence phase at each value (NaN: none)"},
     )
     coords = {
