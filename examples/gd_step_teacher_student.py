@@ -164,7 +164,9 @@ def check_outcomes(gd, teacher: np.ndarray, eta_star: float, ds: xr.Dataset) -> 
             if kind == "cycle":
                 q = int(at["attractor_period"].values[j])
                 gap = np.abs(gd.iterate(x, q, params={"eta": eta}) - x).max()
-                mu = np.hypot(at["attractor_eigenvalue_real"][j], at["attractor_eigenvalue_imag"][j])
+                mu = np.hypot(
+                    at["attractor_eigenvalue_real"][j], at["attractor_eigenvalue_imag"][j]
+                )
                 assert gap < 1e-10 and float(np.nanmax(mu)) < 1.0, (eta, q, gap)
                 found["cycles"] += 1
             if kind == "chaotic":

@@ -202,7 +202,9 @@ def test_result_saves_and_loads(tmp_path, hopf_probabilities):
     back = load(path)
     for name in ("attractor_type", "attractor_kind", "attractor_lyapunov_method"):
         assert back[name].values.tolist() == hopf_probabilities[name].values.tolist()
-    np.testing.assert_array_equal(back.attractor_samples.values, hopf_probabilities.attractor_samples)
+    np.testing.assert_array_equal(
+        back.attractor_samples.values, hopf_probabilities.attractor_samples
+    )
 
 
 def test_cell_size_of_the_wrong_length_is_an_error():

@@ -164,7 +164,7 @@ class MapCycles:
         """Verify given fixed points of the map by Newton and add them (those that do not
         attract are known points, not attractors)."""
         x = _states(attractors, self.system.n, "attractors")
-        row, outcome = self.verify(x, np.ones(len(x), dtype=np.int64), origin)
+        row, _ = self.verify(x, np.ones(len(x), dtype=np.int64), origin)
         bad = np.flatnonzero(row < 0)
         if strict and bad.size:
             residual = np.linalg.norm(self.system.g(x[bad], self.params) - x[bad], axis=-1)

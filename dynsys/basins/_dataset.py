@@ -80,14 +80,18 @@ def attractor_variables(
         "attractor_x": xr.Variable(
             (a, "state"),
             _stack([r.x for r in rows], n, k),
-            {"long_name": "a state on the attractor: the point, a point of the cycle, a sample "
-             "of the set (NaN for outcomes without one)"},
+            {
+                "long_name": "a state on the attractor: the point, a point of the cycle, a sample "
+                "of the set (NaN for outcomes without one)"
+            },
         ),
         "attractor_kind": xr.Variable(
             a,
             np.array([r.kind for r in rows] + names, dtype=str),
-            {"long_name": "kind of a point (its classification), cycle, chaotic, "
-             "quasi-periodic or recurrent; or the outcome's name"},
+            {
+                "long_name": "kind of a point (its classification), cycle, chaotic, "
+                "quasi-periodic or recurrent; or the outcome's name"
+            },
         ),
         "attractor_type": xr.Variable(
             a,
@@ -107,8 +111,10 @@ def attractor_variables(
         "attractor_residual": xr.Variable(
             a,
             column("residual", np.nan),
-            {"long_name": "|f| at a point (|g(x) - x| for a map), |g^q(x) - x| at a map's "
-             "cycle, the return gap of a flow's cycle (verification)"},
+            {
+                "long_name": "|f| at a point (|g(x) - x| for a map), |g^q(x) - x| at a map's "
+                "cycle, the return gap of a flow's cycle (verification)"
+            },
         ),
         "attractor_origin": xr.Variable(
             a,
@@ -118,8 +124,10 @@ def attractor_variables(
         "attractor_period": xr.Variable(
             a,
             column("period", np.nan),
-            {"long_name": "period: time of a flow's cycle, iterates of a map's cycle (1 for a "
-             "map's point); NaN otherwise"},
+            {
+                "long_name": "period: time of a flow's cycle, iterates of a map's cycle (1 for a "
+                "map's point); NaN otherwise"
+            },
         ),
         "attractor_period_error": xr.Variable(
             a,

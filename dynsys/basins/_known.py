@@ -31,6 +31,7 @@ from ._recurrence import Recurrence
 
 __all__ = ["AttractorRow", "KnownAttractors", "kinds_used"]
 
+
 def kinds_used(options: BasinOptions, system) -> str:
     """``options.attractor_kinds`` resolved: "auto" is "points" for gradient flows and
     one-state flows, "any" otherwise."""
@@ -158,9 +159,7 @@ class KnownAttractors:
             row, status, g, known = self.points.label(x_final, original)
         rec = np.full(len(row), -1, dtype=np.int64)
         if self.recurrence is not None:
-            todo = np.flatnonzero(
-                np.isin(original, self.follow) & np.isfinite(x_final).all(axis=1)
-            )
+            todo = np.flatnonzero(np.isin(original, self.follow) & np.isfinite(x_final).all(axis=1))
             if todo.size:
                 spread = np.isin(
                     original,
@@ -200,7 +199,7 @@ class KnownAttractors:
             table = self.recurrence.table
             x = table["attractor_x"].values[r]
             if self.is_map:
-                period = int(round(float(table["attractor_period"].values[r])))
+                period = round(float(table["attractor_period"].values[r]))
                 rows, outcome = self.points.verify(x[None], np.array([period]), "recurrence")
                 point, code = int(rows[0]), int(outcome[0])
                 if point >= 0:
@@ -322,7 +321,9 @@ class KnownAttractors:
         kind = str(t["attractor_kind"].values[r])
         drawn = t["attractor_samples"].values[r]
         drawn = drawn[np.isfinite(drawn).all(axis=1)]
-        eig = t["attractor_eigenvalue_real"].values[r] + 1j * t["attractor_eigenvalue_imag"].values[r]
+        eig = (
+            t["attractor_eigenvalue_real"].values[r] + 1j * t["attractor_eigenvalue_imag"].values[r]
+        )
         cycle = kind == "cycle"
         row = AttractorRow(
             kind=kind,
@@ -385,7 +386,10 @@ class KnownAttractors:
         if not bool(found["stable"]):
             out["note"] = "; ".join(
                 s
-                for s in (row.note, "collocation finds a Floquet multiplier on or outside the unit circle")
+                for s in (
+                    row.note,
+                    "collocation finds a Floquet multiplier on or outside the unit circle",
+                )
                 if s
             )
         self._refined[r] = out
@@ -400,4 +404,3 @@ class KnownAttractors:
         if self.recurrence is not None:
             out.update(self.recurrence.attrs())
         return out
-

@@ -127,18 +127,21 @@ class BasinOptions(Options):
     flow: FlowOptions = nested(
         FlowOptions, "how orbits are followed", FlowOptions(t_max=1000.0, rtol=1e-8, atol=1e-10)
     )
-    iterate: IterateOptions = nested(IterateOptions, "maps: how orbits are iterated")
+    # the nested options are frozen: a shared default instance is safe (RUF009)
+    iterate: IterateOptions = nested(IterateOptions, "maps: how orbits are iterated")  # noqa: RUF009
     attractor_kinds: str = choice(
         "auto", ("auto", "any", "points"), "attractors looked for: any kind, or points only"
     )
-    recurrence: AttractorOptions = nested(
+    recurrence: AttractorOptions = nested(  # noqa: RUF009
         AttractorOptions,
         "how orbits that do not settle on a point are followed by recurrence",
         AttractorOptions(n_draw=200),
     )
     cells_across: int = integer(30, "automatic recurrence cell size: cells across the states")
     refine_cycles: bool = flag(True, "flows: refine cycles found by recurrence by collocation")
-    cycles: CycleOptions = nested(CycleOptions, "collocation of cycles found by recurrence")
+    cycles: CycleOptions = nested(  # noqa: RUF009
+        CycleOptions, "collocation of cycles found by recurrence"
+    )
     newton: NewtonOptions = nested(NewtonOptions, "Newton settings that verify end points")
     match_tol: float = number(1e-4, "an end point is a known point within this (relative)")
     refine_tol: float = number(1e-2, "Newton may move an end point this far to verify it")

@@ -107,8 +107,8 @@ def basin_probability_sweep(
 
     Parameters
     ----------
-    system : System or SystemRef
-        The system.
+    system : System, Map or SystemRef
+        The flow or the map.
     param : str
         A parameter of the system, or a field of the sampler (e.g. ``"radius"`` of a
         :class:`~dynsys.basins.SmallBall`).
@@ -125,10 +125,14 @@ def basin_probability_sweep(
         independent draws.
     params, options, symmetry, reference, executor, progress
         As for :func:`~dynsys.basins.basin_probabilities`. In a sweep of a system parameter an
-        attractor found at one value continues one of earlier values (same row) when an optimal
-        assignment of distances (canonical forms) pairs them and they are each other's nearest
+        attractor found at one value continues one of earlier values of the same family
+        (points with points, cycles with cycles, recurrent sets with recurrent sets; same row)
+        when an optimal assignment of distances pairs them and they are each other's nearest
         neighbours, and, if ``options.track_tol`` is given, closer than
-        ``track_tol * max(1, |x|_inf)``; otherwise it gets a new row. Use values close enough
+        ``track_tol * max(1, |x|_inf)``; otherwise it gets a new row. Distances are between
+        canonical forms for points, between the means of the drawn points for cycles and sets
+        (their phase is arbitrary). Each value has its own attractors found by recurrence (and
+        its own automatic cell size, ``recurrence_cell_size_used(param)``). Use values close enough
         that attractors move less than their distance to each other. The sequential mode
         (``options.target_width``) is not used: every value gets ``n`` samples.
     run_dir : path, optional
@@ -139,12 +143,13 @@ def basin_probability_sweep(
     -------
     xarray.Dataset
         Dims ``param`` (coordinate: the values), ``attractor``, ``state``, ``sample``. Variables
-        ``fraction``, ``n_orbits``, ``ci_low``, ``ci_high`` over ``(param, attractor)``; the table
-        ``attractor_x(param, attractor, state)`` (NaN where the attractor is absent),
-        ``attractor_kind``, ``attractor_index``, ``attractor_nullity``, ``attractor_origin``
-        (``""``/-1 where absent), ``attractor_energy``, ``attractor_role``; per sample
-        ``label(param, sample)`` and ``status(param, sample)``. Attrs ``param_name`` and
-        ``param_target`` ("system" or "sampler").
+        ``fraction``, ``n_orbits``, ``ci_low``, ``ci_high`` over ``(param, attractor)``; every
+        variable of the attractor table of :func:`basin_map` with a leading ``param`` dim
+        (``attractor_x(param, attractor, state)``, ``attractor_type``, ``attractor_period``,
+        ``attractor_lyapunov(param, attractor, exponent)``, ``attractor_samples``, ...: NaN,
+        ``""`` or -1 where the attractor is absent); per sample ``label(param, sample)`` and
+        ``status(param, sample)``; ``recurrence_cell_size_used(param)``. Attrs ``param_name``
+        and ``param_target`` ("system" or "sampler").
 
     Examples
     --------
@@ -311,7 +316,9 @@ def _sweep_dataset(
     kinds_info = [t.attrs() for t in tables]
     variables["recurrence_cell_size_used"] = xr.Variable(
         "param",
-        np.array([info.get("recurrence_cell_size_used", np.nan) for info in kinds_info], dtype=float),
+        np.array(
+            [info.get("recurrence_cell_size_used", np.nan) for info in kinds_info], dtype=float
+        ),
         {"long_name": "cell size of the recurrence phase at each value (NaN: none)"},
     )
     coords = {
@@ -331,7 +338,9 @@ def _sweep_dataset(
         for key, value in kinds_info[0].items()
         if key in ("dynamics", "attractor_kinds_used")
     }
-    rules = sorted({str(i["recurrence_cell_rule"]) for i in kinds_info if "recurrence_cell_rule" in i})
+    rules = sorted(
+        {str(i["recurrence_cell_rule"]) for i in kinds_info if "recurrence_cell_rule" in i}
+    )
     if rules:
         info["recurrence_cell_rule"] = "; ".join(rules)
     attrs = provenance(

@@ -92,8 +92,10 @@ def _dynamics(at: xr.Dataset) -> list[str]:
     period = float(at["attractor_period"].values)
     text = ""
     if kind == "cycle" and np.isfinite(period):
-        text = f"{period:.0f}" if str(at["attractor_period_method"].values) == "exact" else (
-            f"{period:.8g}"
+        text = (
+            f"{period:.0f}"
+            if str(at["attractor_period_method"].values) == "exact"
+            else (f"{period:.8g}")
         )
     lam = float(at["attractor_lyapunov"].values[0]) if kind else np.nan
     se = float(at["attractor_lyapunov_stderr"].values[0]) if kind else np.nan
