@@ -296,9 +296,11 @@ def draw_tracks(
 
 
 def diagram_legend(ax, entries: LegendEntries):
-    """One legend of what was drawn: the colours of the indices (equilibria and points of maps,
-    then periodic orbits), stable and unstable, the special types."""
-    handles = [
+    """One legend of what was drawn: labelled artists already on the axes (an orbit diagram
+    underneath, say), the colours of the indices (equilibria and points of maps, then periodic
+    orbits), stable and unstable, the special types."""
+    handles = list(ax.get_legend_handles_labels()[0])
+    handles += [
         Line2D([], [], color=index_color(k), label=f"index {k}") for k in sorted(entries.points)
     ]
     handles += [

@@ -510,7 +510,16 @@ def draw_cycle_family(
             for flag, ls, name in ((True, "-", "stable"), (False, "--", "unstable"))
             if flag in shown
         ]
-        ax.legend(handles=style + handles, loc="best", fontsize="small", framealpha=0.85)
+        # above the axes: the cycles fill the plane
+        ax.legend(
+            handles=style + handles,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.01),
+            ncols=2,
+            borderaxespad=0.0,
+            fontsize="small",
+            frameon=False,
+        )
     label_plane(ax, names, i, j)
     return FamilyArtists(lines, bar, drawn_specials)
 
@@ -636,7 +645,7 @@ def draw_floquet_multipliers(
         )
     bar, trivial = None, None
     if branch and step is None:
-        mu = _multipliers(data.transpose("step", "mode"))
+        mu = _multipliers(data.transpose("step", "mode", ...))
         p = np.repeat(np.asarray(data["param"].values, dtype=float), mu.shape[1])
         mu = mu.reshape(-1)
         keep = np.isfinite(mu)

@@ -113,7 +113,7 @@ def draw_orbit_diagram(
     params: Mapping[str, float] | None = None,
     max_period: int = 64,
     ax=None,
-    color: str = "0.2",
+    color: str = "0.35",
     markersize: float = 1.0,
     label: str | None = None,
 ):
@@ -199,7 +199,7 @@ def draw_orbit_diagram(
         marker=".",
         markersize=markersize,
         color=color,
-        alpha=0.7,
+        alpha=0.5,
         rasterized=True,
         label=label or f"orbit diagram (last {n_keep} iterates)",
         zorder=1,

@@ -331,8 +331,8 @@ def portrait(
         draw_periodic_orbit(cycle, plane=plane, ax=ax)
     if fixed_points is not None and fixed_points.sizes.get("point", 0):
         draw_fixed_points(fixed_points, plane=plane, ax=ax, legend=False)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize="small", framealpha=0.85)
+    if ax.get_legend_handles_labels()[0]:  # streamlines fill the plane: "best" finds no room
+        ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
     ax.set_xlim(*region[0])
     ax.set_ylim(*region[1])
     if title is None:
