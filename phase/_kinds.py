@@ -46,7 +46,9 @@ KINDS = {
         "phase.draw_periodic_orbit (or draw_floquet_multipliers)",
     ),
     "map cycles": Kind(
-        "cycles of a map", "dynsys.fixedpoints.find_cycles", "phase.draw_floquet_multipliers"
+        "fixed points and cycles of a map",
+        "dynsys.fixedpoints.find_cycles",
+        "phase.draw_fixed_points",
     ),
     "fixed points": Kind(
         "fixed points", "dynsys.fixedpoints.find_fixed_points", "phase.draw_fixed_points"

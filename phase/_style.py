@@ -20,14 +20,15 @@ def kind_style(kind: str) -> dict[str, Any]:
 
     Stable points (sinks, minima) are filled blue circles, unstable ones (sources, maxima) open
     red circles, saddles orange crosses (saddle foci plus signs), centres green diamonds,
-    non-hyperbolic points grey squares.
+    non-hyperbolic points grey squares. The kinds of maps' points and cycles are styled by what
+    follows their "flip " or "focus " prefix.
 
     Examples
     --------
-    >>> kind_style("saddle-1")["marker"]
-    'X'
+    >>> kind_style("saddle-1")["marker"], kind_style("flip saddle-1")["marker"]
+    ('X', 'X')
     """
-    k = str(kind)
+    k = str(kind).removeprefix("flip ").removeprefix("focus ")
     if k.startswith("sink") or k == "minimum":
         style = _STABLE
     elif k.startswith("source") or k == "maximum":

@@ -187,7 +187,9 @@ def draw_nullclines(
 
 
 def draw_fixed_points(fixed_points: xr.Dataset, *, plane=None, ax=None, legend: bool = True):
-    """Draw fixed points from a fixed-point Dataset (vars ``x``, ``kind``), styled by kind.
+    """Draw fixed points from a fixed-point Dataset (vars ``x``, ``kind``), styled by kind; or
+    the fixed points and cycles of a map from :func:`dynsys.fixedpoints.find_cycles` (every
+    point of each cycle, styled by the cycle's kind).
 
     Returns
     -------
@@ -212,6 +214,12 @@ def draw_fixed_points(fixed_points: xr.Dataset, *, plane=None, ax=None, legend: 
         if "kind" in fixed_points
         else np.full(x.shape[0], "unclassified")
     )
+    if "phase" in fixed_points["x"].dims:  # cycles of a map: every point, NaN beyond the period
+        x = np.asarray(fixed_points["x"].transpose(..., "phase", "state").values, dtype=float)
+        kinds = np.repeat(kinds, x.shape[1])
+        x = x.reshape(-1, x.shape[-1])
+        finite = np.all(np.isfinite(x), axis=1)
+        x, kinds = x[finite], kinds[finite]
     artists = []
     for kind in sorted(set(kinds.tolist())):
         sel = kinds == kind
