@@ -332,11 +332,11 @@ def test_wrong_kinds_name_the_right_function(sl_branch, bistable):
         coords={"state": ["x", "y"]},
     )
     fig, ax = plt.subplots()
-    with pytest.raises(InputError, match="draw those with phase.draw_fixed_points"):
+    with pytest.raises(InputError, match=r"draw those with phase\.draw_fixed_points"):
         draw_cycle_branch(points, ax=ax)
-    with pytest.raises(InputError, match=r"branch of equilibria .* phase.draw_branch"):
+    with pytest.raises(InputError, match=r"branch of equilibria .* phase\.draw_branch"):
         draw_cycle_branch(eq, ax=ax)
-    with pytest.raises(InputError, match="given a branch of equilibria .* phase.draw_branch"):
+    with pytest.raises(InputError, match=r"given a branch of equilibria .* phase\.draw_branch"):
         draw_periodic_orbit(eq, ax=ax)
     with pytest.raises(InputError, match="draw_fixed_points"):
         draw_floquet_multipliers(points, ax=ax)
