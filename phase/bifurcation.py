@@ -48,9 +48,9 @@ from ._diagram import (
     param_label,
     point_keys,
 )
-from ._kinds import require
+from ._kinds import dataset_kind, require
 from ._measures import LOSS_NAMES, Measure, branch_context, evaluate
-from .cycles import cycle_keys, cycle_tracks
+from .cycles import _cycle_keys, _cycle_tracks
 
 __all__ = [
     "CYCLE_COLORS",
@@ -102,7 +102,8 @@ def measure_values(
     Raises
     ------
     dynsys.errors.InputError
-        If ``measure`` names no state, or ``"loss"`` is asked for without a suitable system.
+        If ``measure`` names no state, ``"loss"`` is asked for without a suitable system, or
+        ``branch`` is a branch of periodic orbits (see :func:`phase.draw_cycle_branch`).
     dynsys.errors.InputTypeError
         If ``measure`` is of none of the accepted types.
 
@@ -118,6 +119,12 @@ def measure_values(
     >>> values.tolist(), at_special.tolist(), label
     ([5.0, 1.0], [2.0], '|x|')
     """
+    if dataset_kind(branch) == "cycle branch":
+        raise InputError(
+            "measure_values evaluates a measure on branches of equilibria and of maps; a branch "
+            "of periodic orbits has a profile per step: draw it with phase.draw_cycle_branch "
+            "(its amplitude, period, or the max and min of a measure over each cycle)."
+        )
     names = [str(s) for s in branch["state"].values] if "state" in branch.coords else []
     X = np.asarray(branch["x"].values, dtype=float)
     n = X.shape[-1]
@@ -170,8 +177,8 @@ def _draw_one(branch, kind, measure, system, ax, label_specials, linewidth, seen
     whether the branch was drawn as a max/min envelope."""
     envelope = False
     if kind == "cycle branch":
-        tracks, label, envelope = cycle_tracks(branch, measure, system=system)
-        keys, color_of, family = cycle_keys(branch), cycle_color, "cycles"
+        tracks, label, envelope = _cycle_tracks(branch, measure, system=system)
+        keys, color_of, family = _cycle_keys(branch), cycle_color, "cycles"
     else:
         tracks, label = _point_tracks(branch, kind, measure, system)
         keys = point_keys(

@@ -45,8 +45,6 @@ __all__ = [
     "FamilyArtists",
     "FloquetArtists",
     "OrbitArtists",
-    "cycle_keys",
-    "cycle_tracks",
     "draw_cycle_branch",
     "draw_cycle_family",
     "draw_floquet_multipliers",
@@ -98,7 +96,7 @@ def _unstable_count(ds: xr.Dataset) -> np.ndarray:
     return np.sum(np.abs(_multipliers(ds)) > 1.0 + NEUTRAL_TOL, axis=-1)
 
 
-def cycle_keys(branch: xr.Dataset) -> list:
+def _cycle_keys(branch: xr.Dataset) -> list:
     """The style key ``(stable, index)`` of each step of a branch of cycles; a step with a
     multiplier on the unit circle (the zero-amplitude cycle at a Hopf end, a fold of cycles on
     the grid) takes its successor's key."""
@@ -113,7 +111,7 @@ def _names(ds: xr.Dataset) -> list[str]:
     return [str(s) for s in ds["state"].values]
 
 
-def cycle_tracks(
+def _cycle_tracks(
     branch: xr.Dataset, measure: Measure = "amplitude", *, system=None
 ) -> tuple[list[Track], str, bool]:
     """The tracks of a branch of cycles for a measure, an axis label, and whether the tracks
@@ -233,13 +231,13 @@ def draw_cycle_branch(
     """
     require(branch, "draw_cycle_branch", "cycle branch")
     ax = ax or plt.gca()
-    tracks, ylabel, _ = cycle_tracks(branch, measure, system=system)
+    tracks, ylabel, _ = _cycle_tracks(branch, measure, system=system)
     entries = LegendEntries()
     drawn = draw_tracks(
         ax,
         branch,
         tracks,
-        cycle_keys(branch),
+        _cycle_keys(branch),
         color_of=cycle_color,
         linewidth=linewidth,
         label_specials=label_specials,
@@ -484,7 +482,7 @@ def draw_cycle_family(
     steps = sorted(set(range(0, m, int(every))) | {m - 1})
     X = np.asarray(branch["x"].transpose("step", "time", "state").values, dtype=float)
     p = np.asarray(branch["param"].values, dtype=float)[steps]
-    stable = [key[0] for key in cycle_keys(branch)]
+    stable = [key[0] for key in _cycle_keys(branch)]
     segments = [_closed(X[k])[:, [i, j]] for k in steps]
     lines = LineCollection(
         segments,

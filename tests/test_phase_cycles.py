@@ -30,7 +30,7 @@ from phase import (
     draw_periodic_orbit,
     portrait,
 )
-from phase.bifurcation import SPECIAL_STYLE, cycle_color, index_color
+from phase.bifurcation import SPECIAL_STYLE, cycle_color, index_color, measure_values
 
 SL_OPTIONS = ContinuationOptions(ds_max=0.1, p_min=-0.5, p_max=1.0)
 BISTABLE = ContinuationOptions(ds_max=0.05, p_min=-0.5, p_max=0.3)
@@ -244,6 +244,8 @@ def test_envelope_of_a_function_peaks_between_samples(bistable):
 
 
 def test_draw_branch_draws_a_cycle_branch_as_its_envelope(sl_branch):
+    with pytest.raises(InputError, match="draw_cycle_branch"):
+        measure_values(sl_branch, "x")
     fig, ax = plt.subplots()
     high, low = draw_branch(sl_branch, ax=ax).lines
     np.testing.assert_allclose(high.get_ydata(), np.sqrt(high.get_xdata()), atol=1e-8)
