@@ -324,4 +324,9 @@ def diagram_legend(ax, entries: LegendEntries):
         for t in SPECIAL_STYLE
         if t in entries.specials
     ]
-    return ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85)
+    legend = ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85)
+    for handle in legend.legend_handles:  # tiny dots (an orbit diagram) must show in the key
+        if isinstance(handle, Line2D) and handle.get_linestyle() == "None":
+            handle.set_markersize(max(handle.get_markersize(), 5.0))
+            handle.set_alpha(1.0)
+    return legend

@@ -21,7 +21,7 @@ from matplotlib.colors import to_hex
 from dynsys.continuation import ContinuationOptions, bifurcation_diagram, continue_branch
 from dynsys.errors import InputError, InputTypeError, UnknownParameterError
 from dynsys.fixedpoints import find_cycles
-from dynsys.maps import gradient_descent_map
+from dynsys.maps import Map, gradient_descent_map
 from dynsys.models import double_well, henon, logistic
 from phase import (
     draw_branch,
@@ -145,6 +145,37 @@ def test_henon_fixed_point_and_two_cycle():
         first.get_ydata() * second.get_ydata(), ((1 - b) ** 2 - a) / a**2, atol=1e-9
     )
     assert right.get_ylabel() == "x"
+    plt.close(fig)
+
+
+def test_neimark_sacker_of_the_delayed_logistic_map():
+    """``(x, y) -> (r x (1 - y), x)``: the fixed point ``x = y = 1 - 1/r`` has multipliers with
+    ``mu^2 - mu + (r - 1) = 0``, so ``|mu|^2 = r - 1``: a Neimark-Sacker point at ``r = 2``,
+    where ``mu = exp(+-i pi / 3)``."""
+
+    def g(s, p):
+        x, y = s[..., 0], s[..., 1]
+        return np.stack([p["r"] * x * (1 - y), x], axis=-1)
+
+    delayed = Map(g, ["x", "y"], {"r": 1.5}, name="delayed_logistic")
+    opts = ContinuationOptions(ds_max=0.05, p_min=1.5, p_max=2.5)
+    branch = continue_branch(delayed, [1 / 3, 1 / 3], "r", options=opts)
+    fig, (left, right) = plt.subplots(1, 2)
+    drawn = draw_branch(branch, ax=left, legend=True)
+    (ns,) = drawn.texts
+    assert ns.get_text() == "NS" and ns.xy == pytest.approx((2.0, 0.5), abs=1e-9)
+    assert drawn.markers[0].get_marker() == SPECIAL_STYLE["NS"]["marker"]
+    stable, unstable = drawn.lines
+    assert stable.get_xdata().max() == pytest.approx(2.0, abs=1e-9)
+    assert unstable.get_linestyle() == "--" and to_hex(unstable.get_color()) == index_color(2)
+    legend = [t.get_text() for t in left.get_legend().get_texts()]
+    assert legend == ["index 0", "index 2", "stable", "unstable", "Neimark-Sacker (NS)"]
+    k = int(np.argmin(np.abs(branch["param"].values - 2.0)))
+    one = draw_floquet_multipliers(branch, step=k, ax=right)
+    re, im = one.multipliers.get_data()
+    r = float(branch["param"][k])
+    np.testing.assert_allclose(np.hypot(re, im), np.sqrt(r - 1), atol=1e-9)
+    np.testing.assert_allclose(re, 0.5, atol=1e-9)  # the roots' real part is 1/2 for any r
     plt.close(fig)
 
 
