@@ -8,14 +8,10 @@ Lyapunov exponents, basins, graphs.
 from .attractors import attractor_label, draw_attractors, draw_lyapunov_convergence
 from .basins import basin_colors, draw_basin_map, draw_probabilities, draw_probability_curves
 from .bifurcation import draw_branch, draw_diagram, draw_fold_curve, measure_values
-from .cycles import (
-    draw_cycle_branch,
-    draw_cycle_family,
-    draw_floquet_multipliers,
-    draw_periodic_orbit,
-)
+from .cycles import draw_cycle_branch, draw_cycle_family, draw_periodic_orbit
 from .graph import draw_disconnectivity, draw_graph, draw_graph_on_portrait, graph_layout
 from .maps import draw_orbit_diagram, orbit_diagram_points
+from .multipliers import draw_floquet_multipliers
 from .portrait import (
     draw_energy,
     draw_fixed_points,
