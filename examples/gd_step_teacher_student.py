@@ -63,8 +63,8 @@ from dynsys.basins import (
 from dynsys.continuation import continue_branch, switch_branch
 from dynsys.maps import gradient_descent_map
 from dynsys.models import teacher_student
+from phase import draw_diagram, draw_floquet_multipliers, draw_orbit_diagram
 from phase.basins import draw_probability_curves
-from phase.bifurcation import draw_diagram
 
 K = 2  # units = input dimension
 TOLERANCE = 1e-8  # the located PD must equal 2 / lambda_max this well
@@ -176,29 +176,38 @@ def check_outcomes(gd, teacher: np.ndarray, eta_star: float, ds: xr.Dataset) -> 
     return found
 
 
-def draw(gd, branches: list[xr.Dataset], eta_star: float, basins: xr.Dataset):
-    """Left: the loss on the branches (every point of each cycle); middle: the largest
-    multiplier modulus, which crosses 1 at each doubling; right: what training from random
-    initial weights does as the step grows."""
+def draw(
+    gd, branches: list[xr.Dataset], eta_star: float, basins: xr.Dataset, *, quick: bool = False
+):
+    """Left: the loss on the branches (every point of each cycle) over the orbit diagram of
+    training itself (the losses of the last iterates from near the minimum at each step); middle:
+    the multipliers ``1 - eta lambda`` of the minimum, which leave the unit circle through -1 at
+    ``2 / lambda_max``; right: what training from random initial weights does as the step
+    grows."""
     fig = new_figure((16, 4.5))
     left, right, third = fig.subplots(1, 3)
-    named = {f"period {b.attrs['period']}": b for b in branches}
-    draw_diagram(named, measure="loss", system=gd, ax=left, title="loss on the cycles")
-    for b in branches:
-        X = b["x_cycle"].values
-        loss = gd.potential(X.reshape(-1, X.shape[-1])).reshape(X.shape[:2])
-        for phase in range(1, X.shape[1]):
-            left.plot(b["param"].values, loss[:, phase], ".", ms=2, color="0.55", zorder=2)
-    for ax in (left, right):
-        ax.axvline(eta_star, color="0.4", lw=0.8, ls=":")
-    for b in branches:
-        modulus = np.hypot(b["multiplier_real"].values, b["multiplier_imag"].values).max(axis=1)
-        right.semilogy(b["param"].values, modulus, label=f"period {b.attrs['period']}")
-    right.axhline(1.0, color="black", lw=0.8)
-    right.set_xlabel("step eta")
-    right.set_ylabel("largest |multiplier|")
-    right.set_title(f"2 / lambda_max = {eta_star:.6f} (dotted)")
-    right.legend(fontsize="small")
+    etas = np.linspace(0.5, REACH * eta_star, 40 if quick else 160)
+    start = branches[0]["x"].values[0] + 0.01  # near the minimum, off its symmetric subspace
+    training = draw_orbit_diagram(
+        gd,
+        "eta",
+        etas,
+        start,
+        n_transient=400,
+        n_keep=40,
+        measure="loss",
+        ax=left,
+        color="black",
+        markersize=1.8,
+        label="training: last 40 iterates",
+    )
+    training.set_zorder(5)  # on top of the branches it should lie on
+    draw_diagram(
+        branches, measure="loss", system=gd, ax=left, title="loss: continuation and training"
+    )
+    left.axvline(eta_star, color="0.4", lw=0.8, ls=":")
+    draw_floquet_multipliers(branches[0], ax=right)
+    right.set_title(f"multipliers of the minimum; 2 / lambda_max = {eta_star:.6f}")
     draw_probability_curves(basins, ax=third, by="type")
     third.axvline(eta_star, color="0.4", lw=0.8, ls=":")
     third.set_xlabel("step eta")
@@ -332,7 +341,7 @@ def main(
     return save_outputs(
         out_dir,
         {"data": ("gd_step_cascade.nc", tree)},
-        {"figure": ("gd_step_cascade.png", draw(gd, branches, eta_star, basins))},
+        {"figure": ("gd_step_cascade.png", draw(gd, branches, eta_star, basins, quick=quick))},
     )
 
 
