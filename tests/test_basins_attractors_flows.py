@@ -25,8 +25,8 @@ from dynsys.basins import (
     basin_map,
     basin_probabilities,
     basin_probability_sweep,
+    wilson_interval,
 )
-from dynsys.basins._statistics import wilson_interval
 from dynsys.io import load, save
 from dynsys.models import bistable_hopf, lorenz
 
