@@ -38,8 +38,8 @@ applications in convergence and critical point analysis, ICML 2017 (Section 6.2:
 
 from .._group import StateGroup
 from ._explicit import ExplicitGroup
-from ._fix import fixed_subspace_embedding, fixed_subspace_system
-from ._isotropy import Subgroup, isotropy, young_subgroup
+from ._fix import fixed_subspace_system
+from ._isotropy import isotropy, young_subgroup
 from ._networks import PermutationSymmetry, UnitInputSymmetry
 from ._restrict import (
     LyapunovSystem,
@@ -47,6 +47,7 @@ from ._restrict import (
     RestrictedSystem,
     restrict_to_subspace,
 )
+from ._subgroup import Subgroup, fixed_subspace_embedding
 from ._subspace import LinearEmbedding, fixed_point_subspace, invariance_defect
 
 __all__ = [

@@ -1,12 +1,5 @@
-"""The fixed-point subspace ``Fix(H)`` of a subgroup given by generators, in orbit coordinates,
-and the restriction of a System to it.
-
-For a group of plain permutations of the coordinates, ``Fix(H)`` is spanned by the indicator
-vectors of the orbits of the coordinates: a state is fixed exactly when it is constant on each
-orbit. So the coordinates of ``Fix(H)`` are the common values on the orbits (``orthonormal=False``)
-or those values times ``sqrt(orbit size)`` (``orthonormal=True``, an orthonormal basis). For
-groups that change signs the basis is the null space of the stacked ``P - I``.
-"""
+"""The restriction of a System to the fixed-point subspace ``Fix(H)`` of a subgroup of its
+symmetries, in orbit coordinates (see :mod:`._subgroup`)."""
 
 from __future__ import annotations
 
@@ -14,82 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._group import StateGroup
-from ..errors import InputError, InputTypeError
+from ..errors import InputError
 from ..system import System
-from ._isotropy import Subgroup, coordinate_orbits
 from ._restrict import RestrictedGradientSystem, RestrictedSystem, restrict_to_subspace
-from ._subspace import LinearEmbedding, fixed_point_subspace
+from ._subgroup import as_subgroup, fixed_subspace_embedding
 
-__all__ = ["fixed_subspace_embedding", "fixed_subspace_system"]
-
-
-def _as_subgroup(subgroup, generators) -> Subgroup:
-    if isinstance(subgroup, Subgroup):
-        if generators is not None:
-            raise InputError("give `generators` only with a StateGroup, not with a Subgroup.")
-        return subgroup
-    if isinstance(subgroup, StateGroup):
-        if generators is None:
-            raise InputError(
-                "`generators` is required with a StateGroup: the elements (m, n) generating the "
-                "subgroup H, e.g. isotropy(group, x).generators."
-            )
-        gens = subgroup._element(np.asarray(generators).reshape(-1, subgroup.n), "generators")
-        return Subgroup(subgroup, gens, 0, "given")
-    raise InputTypeError(
-        "`subgroup` must be a dynsys.symmetry.Subgroup (from isotropy() or young_subgroup()) or "
-        f"a StateGroup with `generators`; got {type(subgroup).__name__}."
-    )
-
-
-def fixed_subspace_embedding(subgroup, generators=None, *, orthonormal: bool = True):
-    """The fixed-point subspace ``Fix(H) = {x : h.x = x for all h in H}`` as an embedding.
-
-    Parameters
-    ----------
-    subgroup : Subgroup or StateGroup
-        ``H`` (e.g. :func:`isotropy` or :func:`young_subgroup`), or its ambient group with
-        ``generators``.
-    generators : array_like of int, shape (m, n), optional
-        Elements generating ``H`` (only with a StateGroup).
-    orthonormal : bool
-        Columns ``1_O / sqrt(|O|)`` (orthonormal) or ``1_O`` (coordinates are the common values
-        on the orbits ``O`` of the coordinates), in the order of the orbits' smallest
-        coordinate. Groups that change signs always get an orthonormal null-space basis.
-
-    Returns
-    -------
-    LinearEmbedding
-        ``z -> E z``, ``E`` of shape ``(n, dim Fix(H))``.
-
-    Raises
-    ------
-    dynsys.errors.InputError
-        If only the origin is fixed, or the arguments do not fit together.
-
-    Examples
-    --------
-    >>> from dynsys.symmetry import UnitInputSymmetry, young_subgroup
-    >>> emb = fixed_subspace_embedding(young_subgroup(UnitInputSymmetry(3, 3), (3,)),
-    ...                                orthonormal=False)
-    >>> emb.lift([1.0, 0.2]).reshape(3, 3).tolist()
-    [[1.0, 0.2, 0.2], [0.2, 1.0, 0.2], [0.2, 0.2, 1.0]]
-    """
-    H = _as_subgroup(subgroup, generators)
-    n = H.group.n
-    if len(H.generators) == 0:
-        return LinearEmbedding(np.eye(n))
-    if H.group.changes_signs and np.any(H.generators < 0):
-        basis = fixed_point_subspace(H.group.as_matrix(H.generators))
-        if basis.shape[1] == 0:
-            raise InputError("the subgroup fixes only the origin: Fix(H) = {0}.")
-        return LinearEmbedding(basis)
-    orbits = coordinate_orbits(H.generators, n)
-    E = np.zeros((n, len(orbits)))
-    for j, orbit in enumerate(orbits):
-        E[orbit, j] = 1.0 / np.sqrt(len(orbit)) if orthonormal else 1.0
-    return LinearEmbedding(E)
+__all__ = ["fixed_subspace_system"]
 
 
 def fixed_subspace_system(
@@ -144,7 +67,7 @@ def fixed_subspace_system(
     >>> plane.state_names, float(np.abs(plane.f([1.0, 0.0])).max()) < 1e-14  # the teacher
     (('w1_1', 'w1_2'), True)
     """
-    H = _as_subgroup(subgroup, generators)
+    H = as_subgroup(subgroup, generators)
     if H.group.n != system.n:
         raise InputError(
             f"the subgroup acts on states of length {H.group.n}; system '{system.name}' has "

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,134 +27,11 @@ from .._validate import as_state_batch
 from ..errors import InputError
 from ._networks import PermutationSymmetry, UnitInputSymmetry
 from ._permutations import hungarian, scaled_tol, tolerant_ranks
+from ._subgroup import Subgroup, coordinate_orbits
 
 __all__ = ["Subgroup", "isotropy", "young_subgroup"]
 
 _MAX_BRUTE_FORCE = 200_000  # elements enumerated for groups without structure
-
-
-@dataclass(frozen=True, eq=False)
-class Subgroup:
-    """A subgroup of a :class:`StateGroup`, given by generators.
-
-    Attributes
-    ----------
-    group : StateGroup
-        The ambient group; ``generators`` are its elements (index arrays of length ``group.n``).
-    generators : numpy.ndarray
-        Integer array ``(m, n)``; ``m = 0`` for the trivial group.
-    order : int
-        Number of elements.
-    name : str
-        A readable name: ``"1"`` (trivial), ``"S_5 x S_1"`` (unit permutations: the symmetric
-        groups on the classes of identical units), ``"Δ(S_5 x S_1)"`` (pairs ``(sigma,
-        phi(sigma))`` of unit and input permutations, ``sigma`` in the Young subgroup and
-        ``phi`` an isomorphism onto the input side; for ``W`` in the fixed-point subspace of the
-        diagonal ``sigma = tau`` it is that diagonal), with factors ``S_a[units]`` and
-        ``S_b[inputs]`` for identical units and identical inputs that move alone, or an explicit
-        description (``"order 4: unit orbits 2+2, input orbits 2+1+1"``).
-    unit_orbits, input_orbits : tuple of tuple of int
-        Orbits of the hidden units and of the inputs (network groups; empty otherwise).
-
-    Examples
-    --------
-    >>> from dynsys.symmetry import UnitInputSymmetry
-    >>> H = young_subgroup(UnitInputSymmetry(3, 3), (2, 1))
-    >>> H.name, H.order, H.fixed_subspace().m
-    ('Δ(S_2 x S_1)', 2, 5)
-    """
-
-    group: StateGroup
-    generators: np.ndarray
-    order: int
-    name: str
-    unit_orbits: tuple[tuple[int, ...], ...] = field(default=())
-    input_orbits: tuple[tuple[int, ...], ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        gens = np.asarray(self.generators, dtype=np.int64).reshape(-1, self.group.n)
-        gens.setflags(write=False)
-        object.__setattr__(self, "generators", gens)
-
-    def __repr__(self) -> str:
-        return (
-            f"Subgroup({self.name!r}, order={self.order}, {len(self.generators)} generators of "
-            f"{type(self.group).__name__})"
-        )
-
-    def matrices(self) -> np.ndarray:
-        """The generators as signed permutation matrices ``(m, n, n)``."""
-        return self.group.as_matrix(self.generators)
-
-    def fixes(self, x, tol: float | None = None) -> bool:
-        """Whether every generator maps the state ``x`` within ``tol * max(1, |x|_inf)`` of
-        itself (``tol``: the group's default)."""
-        x = as_state_batch(x, self.group.n)
-        radius = float(scaled_tol(x, self.group.tol if tol is None else tol))
-        images = self.group.act(self.generators, x)
-        return bool(np.all(np.linalg.norm(images - x, axis=-1) <= radius))
-
-    def elements(self, max_order: int = 100_000) -> np.ndarray:
-        """All elements ``(order, n)`` (identity first), by closure of the generators.
-
-        Raises
-        ------
-        dynsys.errors.InputError
-            If the order exceeds ``max_order``.
-        """
-        if self.order > max_order:
-            raise InputError(
-                f"the subgroup has {self.order} elements, more than max_order = {max_order}; "
-                "work with its generators, or raise max_order."
-            )
-        known = {tuple(self.group.identity.tolist())}
-        out = [self.group.identity]
-        frontier = [self.group.identity]
-        while frontier:
-            fresh = []
-            for g in frontier:
-                for h in self.generators:
-                    c = self.group.compose(h, g)
-                    key = tuple(c.tolist())
-                    if key not in known:
-                        known.add(key)
-                        out.append(c)
-                        fresh.append(c)
-            frontier = fresh
-        return np.stack(out)
-
-    def coordinate_orbits(self) -> list[np.ndarray]:
-        """The orbits of the state coordinates under the subgroup (signs ignored), each sorted,
-        ordered by their smallest coordinate."""
-        return coordinate_orbits(self.generators, self.group.n)
-
-    def fixed_subspace(self, *, orthonormal: bool = True):
-        """The fixed-point subspace ``Fix(H)`` as a :class:`LinearEmbedding` (see
-        :func:`dynsys.symmetry.fixed_subspace_embedding`)."""
-        from ._fix import fixed_subspace_embedding
-
-        return fixed_subspace_embedding(self, orthonormal=orthonormal)
-
-
-# ---------------------------------------------------------------------------- helpers
-def coordinate_orbits(generators: np.ndarray, n: int) -> list[np.ndarray]:
-    """Orbits of ``0..n-1`` under index maps ``i -> |g[i]|`` (union-find)."""
-    parent = np.arange(n)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = int(parent[i])
-        return i
-
-    for g in np.asarray(generators).reshape(-1, n):
-        index = np.where(g < 0, ~g, g)
-        for i, j in enumerate(index.tolist()):
-            a, b = find(i), find(int(j))
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    roots = np.array([find(i) for i in range(n)])
-    return [np.flatnonzero(roots == r) for r in np.unique(roots)]
 
 
 def _point_orbits(perms: list[np.ndarray], size: int) -> list[tuple[int, ...]]:
