@@ -39,7 +39,7 @@ applications in convergence and critical point analysis, ICML 2017 (Section 6.2:
 from .._group import StateGroup
 from ._explicit import ExplicitGroup
 from ._fix import fixed_subspace_system
-from ._isotropy import isotropy, young_subgroup
+from ._isotropy import isotropy, isotropy_variables, young_subgroup
 from ._networks import PermutationSymmetry, UnitInputSymmetry
 from ._restrict import (
     LyapunovSystem,
@@ -65,6 +65,7 @@ __all__ = [
     "fixed_subspace_system",
     "invariance_defect",
     "isotropy",
+    "isotropy_variables",
     "restrict_to_subspace",
     "young_subgroup",
 ]

@@ -29,7 +29,7 @@ from ._networks import PermutationSymmetry, UnitInputSymmetry
 from ._permutations import hungarian, scaled_tol, tolerant_ranks
 from ._subgroup import Subgroup, coordinate_orbits
 
-__all__ = ["Subgroup", "isotropy", "young_subgroup"]
+__all__ = ["isotropy", "isotropy_variables", "young_subgroup"]
 
 _MAX_BRUTE_FORCE = 200_000  # elements enumerated for groups without structure
 
@@ -314,3 +314,71 @@ def young_subgroup(group: StateGroup, sizes) -> Subgroup:
         out = (orbits, ())
     gens_arr = np.array(gens, dtype=np.int64).reshape(-1, group.n)
     return Subgroup(group, gens_arr, order, name, *out)
+
+
+def isotropy_variables(group: StateGroup, points, *, dim: str = "point", tol: float | None = None):
+    """The isotropy of each of a batch of states as Dataset variables.
+
+    Layout: ``isotropy_order(dim)`` (int), ``isotropy_name(dim)`` (str),
+    ``isotropy_generators(dim, generator, state)`` (int64: the generators as elements of
+    ``group``, index arrays acting by ``(g.x)[i] = x[g[i]]``; rows past ``n_generator`` are
+    padding, filled with -1, which is never a whole valid element when ``n >= 2``) and
+    ``n_generator(dim)``.
+
+    Parameters
+    ----------
+    group : StateGroup
+        The symmetry group.
+    points : array_like, shape (N, n)
+        States (e.g. the canonical forms of a fixed-point dataset).
+    dim : str
+        Name of the item dimension.
+    tol : float, optional
+        Relative tolerance of :func:`isotropy` (the group's default when omitted).
+
+    Returns
+    -------
+    dict
+        ``name -> (dims, values, attrs)``, ready for ``xarray.Dataset``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dynsys.symmetry import UnitInputSymmetry
+    >>> out = isotropy_variables(UnitInputSymmetry(2, 2), [np.eye(2).ravel(), [1.0, 2, 3, 4]])
+    >>> out["isotropy_name"][1].tolist(), out["isotropy_order"][1].tolist()
+    (['Δ(S_2)', '1'], [2, 1])
+    >>> out["isotropy_generators"][1].shape
+    (2, 1, 4)
+    """
+    points = np.asarray(points, dtype=float).reshape(-1, group.n)
+    subgroups = [isotropy(group, x, tol=tol) for x in points]
+    width = max((len(H.generators) for H in subgroups), default=0)
+    gens = np.full((len(points), width, group.n), -1, dtype=np.int64)
+    for i, H in enumerate(subgroups):
+        gens[i, : len(H.generators)] = H.generators
+    return {
+        "isotropy_order": (
+            dim,
+            np.array([H.order for H in subgroups], dtype=np.int64),
+            {"long_name": "order of the isotropy subgroup (elements fixing the state)"},
+        ),
+        "isotropy_name": (
+            dim,
+            np.array([H.name for H in subgroups], dtype=str),
+            {"long_name": "name of the isotropy subgroup"},
+        ),
+        "isotropy_generators": (
+            (dim, "generator", "state"),
+            gens,
+            {
+                "long_name": "generators of the isotropy subgroup (group elements, -1 padded)",
+                "padding": -1,
+            },
+        ),
+        "n_generator": (
+            dim,
+            np.array([len(H.generators) for H in subgroups], dtype=np.int64),
+            {"long_name": "number of generators of the isotropy subgroup"},
+        ),
+    }
