@@ -58,8 +58,14 @@ import numpy as np
 from ..errors import InputError
 from ..symmetry import LinearEmbedding, UnitInputSymmetry, young_subgroup
 from ..system import GradientSystem, model
+from ._family_spectrum import irrep_dimensions, isotypic_blocks, lift_matrix
 
-__all__ = ["young_family", "young_family_coordinates", "young_family_embedding"]
+__all__ = [
+    "odd_unit_spectrum",
+    "young_family",
+    "young_family_coordinates",
+    "young_family_embedding",
+]
 
 _TWO_PI = 2.0 * np.pi
 _STEP = 1e-30  # complex step
@@ -236,7 +242,9 @@ def young_family(k: float = 6.0, tail: Sequence[int] = (1,)) -> GradientSystem:
     Parameters
     ----------
     k : float
-        The width ``k = K = K* = d``, a real number with ``k - sum(tail) >= 2``.
+        The width ``k = K = K* = d``, a real number with ``k - sum(tail) > 1`` (a real
+        geometry for ``k - sum(tail) >= 2``; below, the formulas may leave the real domain and
+        give NaN).
     tail : sequence of int
         Sizes of the blocks after the first; ``(1,)`` (default) is the one-odd-unit family
         ``Δ(S_{k-1} x S_1)``, ``()`` Tian's Theorem 7 plane.
@@ -253,7 +261,7 @@ def young_family(k: float = 6.0, tail: Sequence[int] = (1,)) -> GradientSystem:
     Raises
     ------
     dynsys.errors.InputError
-        If ``tail`` is not a tuple of positive integers or ``k - sum(tail) < 2``.
+        If ``tail`` is not a tuple of positive integers or ``k - sum(tail) <= 1``.
 
     Examples
     --------
@@ -266,10 +274,10 @@ def young_family(k: float = 6.0, tail: Sequence[int] = (1,)) -> GradientSystem:
     """
     tail = _tail(tail)
     k = float(k)
-    if not np.isfinite(k) or k - sum(tail) < 2.0:
+    if not np.isfinite(k) or k - sum(tail) <= 1.0:
         raise InputError(
-            f"`k` must be finite with k - sum(tail) >= 2 (got k = {k!r}, tail = {tail}); the "
-            "first block needs at least two units for the formulas to be a real geometry."
+            f"`k` must be finite with k - sum(tail) > 1 (got k = {k!r}, tail = {tail}); the "
+            "first block needs more than one unit."
         )
     coords = young_family_coordinates(tail)
     m = len(coords)
@@ -305,3 +313,54 @@ def young_family(k: float = 6.0, tail: Sequence[int] = (1,)) -> GradientSystem:
         name=f"young_family{tail}",
         probe=probe,
     )
+
+
+def odd_unit_spectrum(z, k: float) -> dict:
+    """The Hessian of the whole ``k``-unit network at a point of the one-odd-unit family, by
+    irreducible representation of ``S_{k-1}``, for real ``k > 4``.
+
+    Parameters
+    ----------
+    z : array_like, shape (5,)
+        A point of :func:`young_family` with ``tail=(1,)`` (``D1, O1, B12, B21, D2``), usually a
+        critical point.
+    k : float
+        The width.
+
+    Returns
+    -------
+    dict
+        ``"blocks"``: ``{irrep: eigenvalues}`` for the irreducibles ``[n]``, ``[n-1,1]``,
+        ``[n-2,2]``, ``[n-2,1,1]`` of ``S_n``, ``n = k - 1`` (5, 5, 1, 1 eigenvalues: the
+        Hessian's eigenvalues in the Euclidean metric of ``W``); ``"dimensions"``: how often
+        each eigenvalue of a block repeats in the whole Hessian (``1``, ``n - 1``,
+        ``n (n - 3) / 2``, ``(n - 1)(n - 2) / 2``, real for real ``k``); ``"index"``: the number
+        of negative eigenvalues of the whole Hessian counted with those multiplicities (the
+        Morse index at a critical point; a real number between integers), and
+        ``"index_in_subspace"`` (the ``[n]`` block alone). At integer ``k`` the eigenvalues
+        with their multiplicities are the ``k^2`` eigenvalues of the network's Hessian.
+
+    Examples
+    --------
+    >>> out = odd_unit_spectrum([1.0, 0.0, 0.0, 0.0, 1.0], 6.0)  # the teacher: a minimum
+    >>> out["index"], sorted(out["blocks"])
+    (0.0, ['[n-1,1]', '[n-2,1,1]', '[n-2,2]', '[n]'])
+    """
+    k = float(k)
+    if not k > 4.0:
+        raise InputError(f"`k` must be > 4 (the finest family has blocks (k-3, 1, 1, 1)); got {k}.")
+    coarse, mid, fine = (young_family_coordinates(t) for t in ((1,), (1, 1), (1, 1, 1)))
+    z = np.asarray(z, dtype=float)
+    lift = lift_matrix(fine, coarse, (0, 0, 0, 1))
+    system = young_family(k=k, tail=(1, 1, 1))
+    H = -np.asarray(system.jac_dense(lift @ z))
+    blocks = isotypic_blocks(H, fine, coarse, mid, k)
+    eig = {name: np.linalg.eigvalsh(b) for name, b in blocks.items()}
+    dims = irrep_dimensions(k)
+    index = sum(dims[name] * float(np.count_nonzero(e < 0)) for name, e in eig.items())
+    return {
+        "blocks": eig,
+        "dimensions": dims,
+        "index": index,
+        "index_in_subspace": int(np.count_nonzero(eig["[n]"] < 0)),
+    }
