@@ -37,7 +37,10 @@ symmetric criticality); its Hessian is ``E^T Hess_W L E`` with ``E`` the orbit-i
 index is the index of the critical point inside ``Fix(H)``. The gradient is analytic (chain
 rule through the Gram entries: ``dk/d|u|^2 = |v| sin(theta) / (4 pi |u|)``, ``dk/d(u.v) =
 (pi - theta) / (2 pi)``); the Hessian and ``d/dk`` are complex-step derivatives of it, exact to
-rounding.
+rounding, except where two units (or a unit and a teacher direction) are parallel, such as at
+the teacher itself: there the loss is twice but not three times differentiable, the complex
+step meets ``0 / 0``, and the Hessian is taken by central differences of the gradient instead
+(accurate to about ``1e-7``).
 
 References
 ----------
@@ -69,6 +72,7 @@ __all__ = [
 
 _TWO_PI = 2.0 * np.pi
 _STEP = 1e-30  # complex step
+_FD_STEP = 1e-7  # central differences where the complex step meets two parallel units
 
 
 def _tail(tail) -> tuple[int, ...]:
@@ -292,9 +296,23 @@ def young_family(k: float = 6.0, tail: Sequence[int] = (1,)) -> GradientSystem:
 
     def hess(x, p):
         z, kk = _split(x, p)
+        z = z.astype(float)
         zc = z[..., None, :] + 1j * _STEP * np.eye(m)  # (..., m, m): row j perturbs coordinate j
-        g = _loss_and_gradient(zc, kk[..., None] if kk.ndim else kk, tail, coords)[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = _loss_and_gradient(zc, kk[..., None] if kk.ndim else kk, tail, coords)[1]
         h = g.imag / _STEP
+        bad = ~np.all(np.isfinite(h), axis=(-1, -2))
+        if np.any(bad):  # two parallel units (theta = 0): central differences of the gradient
+            zb = z[bad] if z.ndim > 1 else z
+            kb = kk[bad] if kk.ndim else kk
+            step = _FD_STEP * np.maximum(1.0, np.abs(zb).max(axis=-1))[..., None, None]
+            plus = _loss_and_gradient(zb[..., None, :] + step * np.eye(m), kb, tail, coords)[1]
+            minus = _loss_and_gradient(zb[..., None, :] - step * np.eye(m), kb, tail, coords)[1]
+            fd = (plus - minus) / (2.0 * step)
+            if z.ndim > 1:
+                h[bad] = fd
+            else:
+                h = fd
         return 0.5 * (h + np.swapaxes(h, -1, -2))
 
     def dfdp(x, p, name):
