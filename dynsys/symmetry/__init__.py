@@ -23,7 +23,9 @@ of ``K`` per-unit numbers (e.g. the second-layer weights ``a``) that travel with
 Isotropy: :func:`isotropy` gives the subgroup fixing a state (order, generators, a name such
 as ``"Δ(S_5 x S_1)"``) as a :class:`Subgroup`; :func:`young_subgroup` builds the Young subgroups
 of units (and their diagonals on units and inputs); :func:`fixed_subspace_system` restricts a
-System to the fixed-point subspace of a subgroup, in orbit coordinates.
+System to the fixed-point subspace of a subgroup, in orbit coordinates;
+:func:`equivariant_branches` follows, at a bifurcation with a symmetric kernel, one branch per
+conjugacy class of axial subgroups (the equivariant branching lemma).
 
 Every group is a :class:`StateGroup` (the one symmetry type that every ``symmetry=`` argument
 takes).
@@ -37,6 +39,7 @@ applications in convergence and critical point analysis, ICML 2017 (Section 6.2:
 """
 
 from .._group import StateGroup
+from ._branching import AxialSubgroup, axial_subgroups, equivariant_branches
 from ._explicit import ExplicitGroup
 from ._fix import fixed_subspace_system
 from ._isotropy import isotropy, isotropy_variables, young_subgroup
@@ -51,6 +54,7 @@ from ._subgroup import Subgroup, fixed_subspace_embedding
 from ._subspace import LinearEmbedding, fixed_point_subspace, invariance_defect
 
 __all__ = [
+    "AxialSubgroup",
     "ExplicitGroup",
     "LinearEmbedding",
     "LyapunovSystem",
@@ -60,6 +64,8 @@ __all__ = [
     "StateGroup",
     "Subgroup",
     "UnitInputSymmetry",
+    "axial_subgroups",
+    "equivariant_branches",
     "fixed_point_subspace",
     "fixed_subspace_embedding",
     "fixed_subspace_system",
