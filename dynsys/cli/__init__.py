@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from ..errors import DynsysError, SpecError
@@ -102,9 +103,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("analyze", "basins"):
         kwargs["executor"] = args.executor
     folder = RunFolder(target, command=args.command, spec=str(args.spec))
+    started = time.time()
     try:
         with folder:
             written = run(spec, system, folder.path, **kwargs)
+            if not args.no_report:
+                from .report import report_run
+
+                written.update(report_run(folder, spec, args.spec, started))
     except KeyboardInterrupt as exc:
         kept = (
             f"what it finished is in {str(folder.kept)!r}"
@@ -187,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--out", help="output folder (overrides output.dir; default out/<spec name>)"
         )
         command.add_argument("--progress", action="store_true", help="show progress bars")
+        command.add_argument(
+            "--no-report", action="store_true", help="do not write report.html (the run's page)"
+        )
         command.add_argument(
             "--import-path",
             action="append",
