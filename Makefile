@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench lint clean
+.PHONY: demo test browser soak bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,24 @@ demo: $(STAMP)
 	$(BIN)/dynsys analyze examples/lorenz.toml --out out/demo/lorenz
 	$(BIN)/dynsys basins examples/duffing_basins.toml --out out/demo/duffing_basins
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n 2
+
+# The browser test of report.html (tests/test_report_browser.py) drives a headless Chromium:
+# found on the PATH, else installed with apt-get when running as root (Debian's `chromium`);
+# elsewhere the test is skipped with a message saying how to install one.
+BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
+browser:
+	@for b in $(BROWSERS); do command -v $$b >/dev/null 2>&1 && exit 0; done; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	  echo "note: could not install chromium; the browser test of report.html will be skipped"; \
+	else \
+	  echo "note: no chromium (install it: sudo apt-get install chromium); the browser test" \
+	    "of report.html will be skipped"; \
+	fi
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak tests/soak

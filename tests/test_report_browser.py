@@ -71,13 +71,16 @@ def install_browser() -> str:
             )
         except subprocess.TimeoutExpired:
             return f"`{command}` took longer than 15 minutes"
-        if done.returncode == 0 and find_browser():
-            return "installed"
+        if done.returncode == 0:
+            return "installed" if find_browser() else f"`{INSTALL}` put no browser on the PATH"
     return f"`{INSTALL}` failed: {done.stderr.strip()[-300:]}"
 
 
 @pytest.fixture(scope="module")
 def browser_path() -> str:
+    named = os.environ.get("DYNSYS_CHROMIUM")
+    if named and find_browser() is None:
+        pytest.fail(f"DYNSYS_CHROMIUM={named!r} is not an executable; unset it or fix the path.")
     path = find_browser()
     if path is None:
         outcome = install_browser()
