@@ -8,6 +8,10 @@ that start from those points: ``[continuation]`` (``diagram.nc``, ``diagram.png`
 stage alone; ``dynsys spec --schema [COMMAND]`` prints every key a spec may hold, with its type,
 default and one-line doc.
 
+Every command that writes a run folder ends with ``report.html``: one self-contained page with
+the spec, provenance, the tables, outcome counts, every figure and an interactive view of the
+critical-point graph (:mod:`dynsys.cli.report`; ``--no-report`` skips it).
+
 Where results go: ``--out DIR``, else ``output.dir`` of the spec, else ``out/<spec name>``. The
 folder is locked while a run writes, filled in a staging folder beside it and replaced whole
 when the run succeeds (:mod:`dynsys.cli.run_folder`): it never mixes two runs. A run that fails

@@ -24,7 +24,7 @@ from .report_tables import fmt
 
 __all__ = ["embed_json", "graph_view"]
 
-WIDTH, HEIGHT, MARGIN, SIDE = 720, 520, 48, 110
+WIDTH, HEIGHT, MARGIN, LEFT, SIDE = 760, 520, 48, 88, 110
 _COLOURS = {
     "minimum": "#1f77b4",
     "maximum": "#9467bd",
@@ -139,7 +139,7 @@ class _Frame:
     def __call__(self, p) -> tuple[float, float]:
         u = (p[0] - self.low[0]) / (self.high[0] - self.low[0])
         v = (p[1] - self.low[1]) / (self.high[1] - self.low[1])
-        return (MARGIN + u * (self.right - MARGIN), HEIGHT - MARGIN - v * (HEIGHT - 2 * MARGIN))
+        return (LEFT + u * (self.right - LEFT), HEIGHT - MARGIN - v * (HEIGHT - 2 * MARGIN))
 
 
 def _node_record(ds: xr.Dataset, k: int, names: list[str]) -> dict:
@@ -200,11 +200,11 @@ def _svg(ds: xr.Dataset, frame: _Frame, nodes: np.ndarray, paths: list, labels: 
             f'aria-label="critical-point graph">'
         ),
         (
-            f'<rect x="{MARGIN}" y="{MARGIN}" width="{frame.right - MARGIN}" '
+            f'<rect x="{LEFT}" y="{MARGIN}" width="{frame.right - LEFT}" '
             f'height="{HEIGHT - 2 * MARGIN}" class="frame"/>'
         ),
         (
-            f'<text x="{(MARGIN + frame.right) / 2:.1f}" y="{HEIGHT - 12}" class="axis">'
+            f'<text x="{(LEFT + frame.right) / 2:.1f}" y="{HEIGHT - 12}" class="axis">'
             f"{html.escape(labels[0])}</text>"
         ),
         (
@@ -213,14 +213,14 @@ def _svg(ds: xr.Dataset, frame: _Frame, nodes: np.ndarray, paths: list, labels: 
         ),
     ]
     for value, anchor in ((frame.low, "start"), (frame.high, "end")):
-        x = MARGIN if anchor == "start" else frame.right
+        x = LEFT if anchor == "start" else frame.right
         parts.append(
             f'<text x="{x}" y="{HEIGHT - MARGIN + 14}" class="tick" '
             f'text-anchor="{anchor}">{html.escape(fmt(value[0]))}</text>'
         )
         y = HEIGHT - MARGIN if anchor == "start" else MARGIN + 10
         parts.append(
-            f'<text x="{MARGIN - 4}" y="{y}" class="tick" text-anchor="end">'
+            f'<text x="{LEFT - 4}" y="{y}" class="tick" text-anchor="end">'
             f"{html.escape(fmt(value[1]))}</text>"
         )
     # nodes without a finite position (escape, unresolved) stand in the right column
