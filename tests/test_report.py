@@ -243,6 +243,8 @@ def test_continuation_lists_branches_and_special_points(tmp_path):
     bp = [r for r in points if r["type"] == "BP"]
     assert len(bp) == 1 and float(bp[0]["r"]) == pytest.approx(1.0, abs=1e-8)
     assert bp[0]["status"] == "converged"
+    provenance = {r["name"]: r["value"] for r in page.rows("table-provenance")}
+    assert provenance["parameter sigma"] == "10" and provenance["parameter r"] == "0.5"
     outcomes = page.rows("table-outcomes")
     assert any(
         r["outcome"] == "param_bound" and r["explanation"] == explain("param_bound")

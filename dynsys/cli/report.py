@@ -157,11 +157,18 @@ def _provenance(run: dict[str, Any], spec: dict | None, results: dict) -> Table:
     for key in ("command", "spec", "run", "started", "finished", "elapsed_s"):
         if key in run:
             pairs.append((key if key != "elapsed_s" else "elapsed (s)", run[key]))
+    params: dict[str, Any] = {}
     if spec is not None:
         model = spec.get("model", {})
         pairs.append(("model", model.get("name", "")))
-        for name, value in sorted((model.get("params") or {}).items()):
-            pairs.append((f"parameter {name}", value))
+        params = dict(model.get("params") or {})
+    for obj in results.values():  # the values the results were computed with
+        attrs = obj.attrs if isinstance(obj, xr.Dataset) else obj.to_dataset().attrs
+        for key, value in attrs.items():
+            if str(key).startswith("param_"):
+                params.setdefault(str(key)[len("param_") :], value)
+    pairs.extend((f"parameter {name}", value) for name, value in sorted(params.items()))
+    if spec is not None:
         pairs.extend((f"seed: {name}", value) for name, value in _seeds(spec))
     for label, obj in results.items():
         attrs = obj.attrs if isinstance(obj, xr.Dataset) else obj.to_dataset().attrs
