@@ -15,6 +15,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "Factorization",
@@ -273,6 +274,13 @@ def monitor_eigenvalues(J, n_eigen: int) -> tuple[np.ndarray, int | None, bool]:
     n = J.shape[0]
     if n_eigen >= n - 1:
         return _sort_spectrum(np.linalg.eigvals(J.toarray())), None, True
+    # ARPACK's vector work is memory-bound BLAS-2 on (n, ncv) blocks: threads gain little there
+    # and, on a loaded machine, oversubscribed BLAS threads made it ~15x slower (n = 5e4)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _monitor_sparse(J, n, n_eigen)
+
+
+def _monitor_sparse(J, n: int, n_eigen: int) -> tuple[np.ndarray, int | None, bool]:
     symmetric = _is_symmetric(J)
     values = np.full(n_eigen, np.nan + 0j)
     v0 = start_vector(n)
