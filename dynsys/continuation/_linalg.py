@@ -231,9 +231,12 @@ def _symmetric_inertia(J):
     return int(np.count_nonzero(lu.U.diagonal() > 0)), lu
 
 
-def _shift_invert_eigs(J, n_eigen: int, symmetric: bool, v0: np.ndarray, solve) -> np.ndarray:
+def _shift_invert_eigs(
+    J, n_eigen: int, symmetric: bool, v0: np.ndarray, solve
+) -> np.ndarray | None:
     """The ``n_eigen`` eigenvalues of smallest modulus by ARPACK in shift-invert mode about 0,
-    with ``solve`` applying ``J^-1``; checked by their residuals ``|J v - lambda v|``."""
+    with ``solve`` applying ``J^-1``; ``None`` when their residuals ``|J v - lambda v|`` show an
+    inaccurate solve."""
     n = J.shape[0]
     op = spla.LinearOperator((n, n), matvec=solve, dtype=float)
     if symmetric:
@@ -243,7 +246,7 @@ def _shift_invert_eigs(J, n_eigen: int, symmetric: bool, v0: np.ndarray, solve) 
     scale = float(abs(J).max()) if J.nnz else 1.0
     residual = np.abs(J @ vectors - vectors * values).max(axis=0)
     if not np.all(residual <= 1e-8 * max(scale, 1.0) * np.abs(vectors).max(axis=0) + 1e-300):
-        raise spla.ArpackError(-9999)  # an inaccurate solve: let the caller fall back
+        return None  # an inaccurate solve: the caller falls back
     return np.asarray(values, dtype=complex)
 
 
@@ -289,7 +292,9 @@ def _monitor_sparse(J, n: int, n_eigen: int) -> tuple[np.ndarray, int | None, bo
     # symmetric J, or the cached-ordering LU), so that ARPACK does not factor J again.
     try:
         solve = lu.solve if lu is not None else Factorization(J).solve
-        return _sort_spectrum(_shift_invert_eigs(J, n_eigen, symmetric, v0, solve)), unstable, False
+        found = _shift_invert_eigs(J, n_eigen, symmetric, v0, solve)
+        if found is not None:
+            return _sort_spectrum(found), unstable, False
     except (SingularMatrixError, RuntimeError, spla.ArpackError, spla.ArpackNoConvergence):
         pass
     scale = max(abs(J).max(), 1.0)
