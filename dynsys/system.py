@@ -278,7 +278,12 @@ class Dynamics:
                 f"`{self._jac_label}` is not finite at the probe state; pass `probe=` a state "
                 "where it is finite."
             )
-        if check_values and n <= _JAC_CHECK_MAX_N:
+        if check_values and n > _JAC_CHECK_MAX_N:
+            absJ = np.abs(J)
+            self._check_directional(
+                lambda v: J @ v, x, fx, "", lambda v: float(np.max(absJ @ np.abs(v)))
+            )
+        elif check_values:
             J_fd = fd_jacobian(lambda z: self._raw_f(z, self._params), x)
             scale = max(np.abs(J_fd).max(), np.abs(fx).max(), 1.0)
             err = np.abs(J - J_fd).max() / scale
@@ -294,30 +299,38 @@ class Dynamics:
 
     def _check_sparse_jacobian(self, J, x, fx, check_values: bool) -> None:
         """A sparse Jacobian is checked without densifying it: finite stored entries, and
-        ``J @ v`` against a fourth-order directional finite difference of ``f`` along a few
-        fixed directions (one batched evaluation of ``f``); cost linear in ``n`` and ``nnz``."""
+        ``J @ v`` against finite differences of ``f`` along a few fixed directions."""
         if not np.all(np.isfinite(J.data)):
             raise InvalidSystemError(
                 f"`{self._jac_label}` is not finite at the probe state; pass `probe=` a state "
                 "where it is finite."
             )
-        if not check_values:
-            return
+        if check_values:
+            absJ = abs(J)
+            self._check_directional(
+                lambda v: J @ v, x, fx, "(sparse)", lambda v: float(np.max(absJ @ np.abs(v)))
+            )
+
+    def _check_directional(self, matvec, x, fx, what: str, magnitude=None) -> None:
+        """``matvec(v)`` (the Jacobian applied to ``v``) against a fourth-order directional
+        finite difference of ``f`` along a few fixed directions (one batched evaluation of
+        ``f``): cost linear in ``n``, used where a full finite-difference Jacobian is too big
+        (sparse Jacobians, dense ones above ``_JAC_CHECK_MAX_N``, matrix-free actions)."""
         directions = _check_directions(self.n)
         h = _REL_STEP_DIRECTIONAL * max(1.0, float(np.max(np.abs(x))))
         points = x + h * _STENCIL[:, None, None] * directions  # (4, k, n)
         values = np.asarray(self._raw_f(points, self._params), dtype=float)
         fd = np.einsum("s,skn->kn", _STENCIL_WEIGHTS, values) / h  # (k, n)
-        absJ = abs(J)
         for v, d in zip(directions, fd, strict=True):
-            Jv = np.asarray(J @ v, dtype=float).ravel()
-            scale = max(float(np.max(absJ @ np.abs(v))), float(np.max(np.abs(fx))), 1.0)
+            Jv = np.asarray(matvec(v), dtype=float).ravel()
+            size = magnitude(v) if magnitude is not None else float(np.max(np.abs(Jv)))
+            scale = max(size, float(np.max(np.abs(fx))), 1.0)
             gap = np.abs(Jv - d)
             err = float(np.max(gap)) / scale
             if err > _JAC_CHECK_RTOL:
                 i = int(np.argmax(gap))
                 raise InvalidSystemError(
-                    f"`{self._jac_label}` (sparse) disagrees with finite differences of "
+                    f"`{self._jac_label}` {what} disagrees with finite differences of "
                     f"`{self._field_label}` at the probe state: along a test direction v, row "
                     f"{i} of J v is {Jv[i]:.6g}, finite differences give {d[i]:.6g} (relative "
                     f"error {err:.2e}). Fix the Jacobian, or pass check_jacobian=False if the "
