@@ -119,8 +119,9 @@ def _verify(system, p, X, search, minima: PointCatalogue, opts: SaddleOptions, s
                 rows.append(m)
             if rows[0] != rows[1] or (symmetry is not None and found[0] == found[1]):
                 ends[r] = sorted(rows)
-    connected = ends[:, 0] >= 0
-    outcome[(row >= 0) & ~connected[np.maximum(row, 0)]] = Status.UNCONNECTED
+    if len(saddles):
+        connected = ends[:, 0] >= 0
+        outcome[(row >= 0) & ~connected[np.maximum(row, 0)]] = Status.UNCONNECTED
     return refined, outcome, index, row, saddles, ends
 
 
@@ -243,7 +244,8 @@ def find_saddles(
     order = keep[np.lexsort((saddles.x[keep, 0], energy_s))] if keep.size else keep
     new_row = np.full(len(saddles), -1, dtype=np.int64)
     new_row[order] = np.arange(order.size)
-    cand_saddle = np.where(row >= 0, new_row[np.maximum(row, 0)], -1)
+    cand_saddle = np.full(len(row), -1, dtype=np.int64)
+    cand_saddle[row >= 0] = new_row[row[row >= 0]]
     S = saddles.x[order]
     E = np.asarray(system.potential(S, p), dtype=float).reshape(-1)
     a, b = ends[order, 0], ends[order, 1]
