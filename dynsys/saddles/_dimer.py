@@ -47,7 +47,9 @@ def _hvp(counter: Counter, x, g, v, h) -> np.ndarray:
     action = getattr(counter.system, "hessian_action", None)
     if callable(action):
         counter.count += len(x)
-        return np.stack([action(xi, counter.params)(vi[None])[0] for xi, vi in zip(x, v, strict=True)])
+        return np.stack(
+            [action(xi, counter.params)(vi[None])[0] for xi, vi in zip(x, v, strict=True)]
+        )
     return (counter.gradient(x + h * v) - g) / h
 
 
@@ -189,6 +191,7 @@ def dimer_search(
             "n_iter": ("walker", n_iter),
         },
         coords={"state": list(system.state_names)},
-        attrs=provenance(system.with_params(**p), **opts.as_attrs(), seed=seed,
-                         n_gradient=counter.count),
+        attrs=provenance(
+            system.with_params(**p), **opts.as_attrs(), seed=seed, n_gradient=counter.count
+        ),
     )

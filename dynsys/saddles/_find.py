@@ -34,7 +34,9 @@ def _pairs(m: int, pairs) -> list[tuple[int, int]]:
     if P.ndim != 2 or P.shape[1] != 2 or not np.issubdtype(P.dtype, np.integer):
         raise InputError(f"`pairs` has shape {P.shape}; expected (k, 2) integer rows of `minima`.")
     if P.size and (P.min() < 0 or P.max() >= m or (P[:, 0] == P[:, 1]).any()):
-        raise InputError(f"`pairs` must hold two different rows of the {m} minima; got {P.tolist()}.")
+        raise InputError(
+            f"`pairs` must hold two different rows of the {m} minima; got {P.tolist()}."
+        )
     return [(int(a), int(b)) for a, b in P]
 
 
@@ -74,7 +76,11 @@ def _verify(system, p, X, search, minima: PointCatalogue, opts: SaddleOptions, s
     """Refine, classify, deduplicate and trace the candidates ``X (c, n)``; those whose search
     did not converge (``search`` codes other than ``converged``) keep that code unrefined."""
     saddles = PointCatalogue(
-        system, p, symmetry=symmetry, newton=opts.newton, zero_tol=opts.zero_tol,
+        system,
+        p,
+        symmetry=symmetry,
+        newton=opts.newton,
+        zero_tol=opts.zero_tol,
         refine_tol=opts.refine_tol,
     )
     go = np.flatnonzero(search == Status.CONVERGED)
@@ -95,12 +101,19 @@ def _verify(system, p, X, search, minima: PointCatalogue, opts: SaddleOptions, s
     if good.size:
         energy = system.potential(refined.x[good], p)
         order = good[sort_order(refined.x[good], energy)]
-        row[order] = saddles.add(refined.x[order], "candidate", tol=opts.graph.dedup_tol,
-                                 residual=refined.residual[order])
+        row[order] = saddles.add(
+            refined.x[order],
+            "candidate",
+            tol=opts.graph.dedup_tol,
+            residual=refined.residual[order],
+        )
     ends = np.full((len(saddles), 2), -1, dtype=np.int64)
     if len(saddles):
         G = critical_point_graph(
-            system, saddles.x, params=p, options=opts.graph.replace(max_rounds=1),
+            system,
+            saddles.x,
+            params=p,
+            options=opts.graph.replace(max_rounds=1),
             symmetry=symmetry,
         )
         for node in G:
@@ -261,7 +274,8 @@ def find_saddles(
             "barrier_a": ("saddle", E - Em[a] if len(S) else E),
             "barrier_b": ("saddle", E - Em[b] if len(S) else E),
             "n_candidates": (
-                "saddle", np.bincount(cand_saddle[cand_saddle >= 0], minlength=len(S))
+                "saddle",
+                np.bincount(cand_saddle[cand_saddle >= 0], minlength=len(S)),
             ),
             "candidate_x": (("candidate", "state"), C),
             "candidate_root": (("candidate", "state"), refined.x),

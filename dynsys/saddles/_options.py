@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._newton import NewtonOptions
-from .._options import Options, choice, integer, nested, number
+from .._options import Options, integer, nested, number
 from ..graph import GraphOptions
 
 __all__ = ["SaddleOptions"]
@@ -94,16 +94,19 @@ class SaddleOptions(Options):
 
     n_images: int = integer(17, "images per string, ends included", at_least=3)
     max_iter: int = integer(3000, "iterations of a string")
-    time_step: float | None = number(None, "descent step dt (None: step_factor/lambda_max)",
-                                     allow_none=True)
+    time_step: float | None = number(
+        None, "descent step dt (None: step_factor/lambda_max)", allow_none=True
+    )
     step_factor: float = number(0.5, "dt = step_factor / lambda_max when time_step is None")
     max_move: float = number(0.05, "largest displacement per iteration (relative)")
-    climb_after: float = number(0.3, "fraction of max_iter after which the top image climbs",
-                                at_most=1.0)
+    climb_after: float = number(
+        0.3, "fraction of max_iter after which the top image climbs", at_most=1.0
+    )
     relax_tol: float = number(1e-3, "string relaxed: image speed below this (relative)")
     climb_tol: float = number(1e-6, "climbing image converged: |grad V| below this (relative)")
-    perturbation: float = number(0.02, "seeded displacement of initial interior images",
-                                 at_least=0.0)
+    perturbation: float = number(
+        0.02, "seeded displacement of initial interior images", at_least=0.0
+    )
     max_rounds: int = integer(4, "rounds of splitting strings at intermediate minima")
     dimer_length: float = number(1e-4, "finite-difference length of the dimer (relative)")
     dimer_iter: int = integer(2000, "translation steps of a dimer walker")
@@ -111,8 +114,7 @@ class SaddleOptions(Options):
     dimer_tol: float = number(1e-6, "walker converged: |grad V| below this (relative)")
     dimer_offset: float = number(0.05, "start offset of walkers from a minimum (relative)")
     dimer_walkers: int = integer(4, "random-direction walkers per minimum", at_least=0)
-    dimer_modes: int = integer(2, "softest modes per minimum along which walkers start",
-                               at_least=0)
+    dimer_modes: int = integer(2, "softest modes per minimum along which walkers start", at_least=0)
     refine_tol: float = number(0.05, "Newton may move a candidate this far (relative)")
     match_tol: float = number(1e-5, "a manifold end is a given minimum within this (relative)")
     zero_tol: float = number(1e-8, "relative zero of Hessian eigenvalues")

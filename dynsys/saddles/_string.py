@@ -212,8 +212,9 @@ def run_strings(
             sub = paths[climbers]
             climb = np.argmax(E[climbers][:, 1:-1], axis=-1) + 1
             remaining = max(1, opts.max_iter - relax_iter)
-            sub, done, _, _ = _evolve(counter, sub, climb, dt, remaining, cap, g_scale[climbers],
-                                      opts)
+            sub, done, _, _ = _evolve(
+                counter, sub, climb, dt, remaining, cap, g_scale[climbers], opts
+            )
             Es = counter.energy(sub)
             for q, k in enumerate(climbers):
                 run.paths.append(sub[q])
@@ -242,14 +243,26 @@ def string_dataset(system, p, run: StringRun, minima: PointCatalogue, opts, seed
             "climbing": ("string", climbing, {"long_name": "image that climbed to the saddle"}),
             "highest": (("string", "state"), highest, {"long_name": "the climbing image"}),
             "status": ("string", np.asarray(run.status, dtype=np.int8), status_attrs()),
-            "end_a": ("string", np.asarray(run.end_a, dtype=np.int64),
-                      {"long_name": "first end (row of `minimum`)"}),
-            "end_b": ("string", np.asarray(run.end_b, dtype=np.int64),
-                      {"long_name": "last end (row of `minimum`)"}),
-            "pair": ("string", np.asarray(run.pair, dtype=np.int64),
-                     {"long_name": "the input pair the string descends from"}),
-            "round": ("string", np.asarray(run.round, dtype=np.int64),
-                      {"long_name": "splitting round"}),
+            "end_a": (
+                "string",
+                np.asarray(run.end_a, dtype=np.int64),
+                {"long_name": "first end (row of `minimum`)"},
+            ),
+            "end_b": (
+                "string",
+                np.asarray(run.end_b, dtype=np.int64),
+                {"long_name": "last end (row of `minimum`)"},
+            ),
+            "pair": (
+                "string",
+                np.asarray(run.pair, dtype=np.int64),
+                {"long_name": "the input pair the string descends from"},
+            ),
+            "round": (
+                "string",
+                np.asarray(run.round, dtype=np.int64),
+                {"long_name": "splitting round"},
+            ),
             "minimum_x": (("minimum", "state"), minima.x.copy()),
             "minimum_energy": ("minimum", minima.energy.copy()),
             "minimum_origin": ("minimum", minima.origin.astype(str)),
@@ -270,7 +283,11 @@ def minima_catalogue(system, p, X, opts, symmetry=None) -> tuple[PointCatalogue,
     """The given minima, refined by Newton and classified, in a catalogue (rows in the order
     given, duplicates merged); a state that is not next to a minimum is an error."""
     cat = PointCatalogue(
-        system, p, symmetry=symmetry, newton=opts.newton, zero_tol=opts.zero_tol,
+        system,
+        p,
+        symmetry=symmetry,
+        newton=opts.newton,
+        zero_tol=opts.zero_tol,
         refine_tol=opts.refine_tol,
     )
     refined = cat.refine(X)
@@ -278,7 +295,8 @@ def minima_catalogue(system, p, X, opts, symmetry=None) -> tuple[PointCatalogue,
     if bad.size:
         raise InputError(
             f"{bad.size} of the {len(X)} given minima (rows {bad[:10].tolist()}) are not next to "
-            "a critical point (Newton: " + ", ".join(status_names(refined.status[bad][:3]))
+            "a critical point (Newton: "
+            + ", ".join(status_names(refined.status[bad][:3]))
             + "). Give minima, e.g. from find_fixed_points() or gradient descent."
         )
     rows = cat.add(refined.x, "given", tol=opts.match_tol)
@@ -360,6 +378,5 @@ def string_method(
     rows_a, rows_b = rows[: len(A)], rows[len(A) :]
     counter = Counter(system, p)
     rng = np.random.default_rng(seed)
-    run = run_strings(system, p, minima, list(zip(rows_a, rows_b, strict=True)), opts, rng,
-                      counter)
+    run = run_strings(system, p, minima, list(zip(rows_a, rows_b, strict=True)), opts, rng, counter)
     return string_dataset(system, p, run, minima, opts, seed, counter)
