@@ -73,7 +73,7 @@ if Atoms is not None:
         """An ASE calculator for a dynsys potential of n states: ceil(n/3) atoms, the state in
         their coordinates (padding coordinates carry no force)."""
 
-        implemented_properties = ["energy", "forces"]
+        implemented_properties = ("energy", "forces")
 
         def __init__(self, counted: Counted, n: int):
             super().__init__()
@@ -154,7 +154,11 @@ def compare(label, system, minima, pairs, tol, options, ase_k, ase_fmax):
     n_ase = counted.n_grad
     err = [np.abs(exact - t).max(axis=1).min() for t in tops]
     found = sum(e < tol for e in err)
-    hit = {int(np.abs(exact - t).max(axis=1).argmin()) for t, e in zip(tops, err) if e < tol}
+    hit = {
+        int(np.abs(exact - t).max(axis=1).argmin())
+        for t, e in zip(tops, err, strict=True)
+        if e < tol
+    }
     assert found == ds.sizes["saddle"] == len(hit), (
         f"ASE's climbing images lie {np.round(err, 6).tolist()} from dynsys's saddles"
     )
