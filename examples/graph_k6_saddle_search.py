@@ -134,12 +134,12 @@ def main(
     G_hand = build_graph(reps, hand_x)
     clock["graphs"] = time.perf_counter() - start
     names, counts = np.unique(status_names(ds["outcome"].values), return_counts=True)
+    outcomes = dict(zip(names.tolist(), counts.tolist(), strict=True))
     cmp = compare(ds["x"].values, hand_x, group)
     print(
         f"  saddle search: {len(pairs)} pairs, {ds.attrs['n_strings']} strings, "
-        f"{ds.sizes['candidate']} candidates ({dict(zip(names.tolist(), counts.tolist(), strict=True))}), "
-        f"{ds.sizes['saddle']} verified index-1 saddles, {ds.attrs['n_gradient_search']} "
-        f"gradient evaluations of the strings"
+        f"{ds.sizes['candidate']} candidates ({outcomes}), {ds.sizes['saddle']} verified index-1 "
+        f"saddles, {ds.attrs['n_gradient_search']} gradient evaluations of the strings"
     )
     for k in range(ds.sizes["saddle"]):
         print(
