@@ -23,9 +23,11 @@ of ``K`` per-unit numbers (e.g. the second-layer weights ``a``) that travel with
 Isotropy: :func:`isotropy` gives the subgroup fixing a state (order, generators, a name such
 as ``"Δ(S_5 x S_1)"``) as a :class:`Subgroup`; :func:`young_subgroup` builds the Young subgroups
 of units (and their diagonals on units and inputs); :func:`fixed_subspace_system` restricts a
-System to the fixed-point subspace of a subgroup, in orbit coordinates;
-:func:`equivariant_branches` follows, at a bifurcation with a symmetric kernel, one branch per
-conjugacy class of axial subgroups (the equivariant branching lemma).
+System to the fixed-point subspace of a subgroup, in orbit coordinates (where the invariance of
+``Fix(H)`` is automatic); :func:`symmetrized_system` evaluates the field on ``Fix(H)`` in the
+full coordinates so that ``Fix(H)`` is invariant bit for bit; :func:`equivariant_branches`
+follows, at a bifurcation with a symmetric kernel, one branch per conjugacy class of axial
+subgroups (the equivariant branching lemma).
 
 Every group is a :class:`StateGroup` (the one symmetry type that every ``symmetry=`` argument
 takes).
@@ -52,6 +54,7 @@ from ._restrict import (
 )
 from ._subgroup import Subgroup, fixed_subspace_embedding
 from ._subspace import LinearEmbedding, fixed_point_subspace, invariance_defect
+from ._symmetrize import symmetrized_system
 
 __all__ = [
     "AxialSubgroup",
@@ -73,5 +76,6 @@ __all__ = [
     "isotropy",
     "isotropy_variables",
     "restrict_to_subspace",
+    "symmetrized_system",
     "young_subgroup",
 ]
