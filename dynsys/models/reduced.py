@@ -263,10 +263,11 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
 
     and ``(x', y') = -(G_x, G_y)``. The grouping keeps the field and its Jacobian exact where two
     units coincide (``x = y``, ``phi = 0``: the angle has a kink there but enters only through terms
-    that vanish to second order). ``G_x`` is evaluated as ``G_y`` plus ``G_x - G_y`` written with a
-factor ``x - y`` (``theta_1 - theta_2`` as one ``atan2``), so that on the diagonal ``x = y``
-(all units equal) ``x' == y'`` bit for bit and orbits started there stay there exactly, as in
-exact arithmetic, instead of drifting off the saddle along its unstable direction. The origin (all units zero) is where the loss is not
+    that vanish to second order). ``G_x`` is evaluated as ``G_y`` plus ``G_x - G_y`` written with
+    a factor ``x - y`` (``theta_1 - theta_2`` as one ``atan2``), so that on the diagonal ``x = y``
+    (all units equal) ``x' == y'`` bit for bit: orbits started there stay there exactly, as in
+    exact arithmetic, instead of drifting off the saddle along its unstable direction. The origin
+    (all units zero) is where the loss is not
     differentiable: the field evaluates to NaN there.
 
     Real K. For an integer ``K`` every quantity above is a polynomial in ``(x, y, K)`` or a square
