@@ -18,6 +18,13 @@ Newton-refined on the closed-form gradient and Hessian (:func:`dynsys.models.rel
 gives per ``k``: runs ending spurious, distinct spurious minima, their isotropy types, how many
 are of the largest isotropy type found and whether that type is ``Δ(S_{k-1} x S_1)``.
 
+Measured (200 runs per k, k = 6..12, about 2.5 minutes on two cores): 0, 6, 30, 41, 60, 82, 110
+runs spurious; 0, 1, 2, 2, 2, 3, 5 distinct spurious minima, every one a strict minimum (smallest
+Hessian eigenvalue > 0, gradient ~1e-16 after Newton) with isotropy ``Δ(S_{k-p} x S_p)``; for
+every k >= 7 the largest isotropy type found is ``Δ(S_{k-1} x S_1)``, one minimum, reached by
+6/6, 29/30, 39/41, 51/60, 62/82, 81/110 of the spurious runs (the share falls with k as
+``Δ(S_{k-2} x S_2)`` and smaller types appear).
+
 Run ``python examples/least_symmetry_breaking.py [--out DIR] [--quick] [--runs N] [--k K ...]``.
 
 References
@@ -51,7 +58,7 @@ SPURIOUS_LOSS = 1e-3
 MATCH_TOL = 1e-4
 ISOTROPY_TOL = 1e-7  # relative; refined minima are accurate to ~1e-13
 RNG_SEED = 13
-SIZES = {"default": {"ks": tuple(range(6, 13)), "runs": 200}, "quick": {"ks": (6,), "runs": 24}}
+SIZES = {"default": {"ks": tuple(range(6, 13)), "runs": 200}, "quick": {"ks": (8,), "runs": 16}}
 
 
 def descent_options(d: int) -> FlowOptions:
@@ -119,6 +126,8 @@ def measure(k: int, runs: int, *, executor=None) -> tuple[dict, list[dict]]:
                 "runs": int(np.sum(spurious & (labels == a))),
             }
         )
+    for m in minima:  # each a strict local minimum, found to rounding
+        assert m["gradient"] < 1e-10 and m["hessian_min"] > 0, m
     minima.sort(key=lambda m: (-m["isotropy_order"], m["loss"]))
     orders = [m["isotropy_order"] for m in minima]
     top = max(orders, default=0)
@@ -240,7 +249,7 @@ def main(
     out_dir : str or Path
         Output directory.
     quick : bool
-        ``k = 6`` only with 24 runs (seconds) instead of ``k = 6..12`` with 200 runs each.
+        ``k = 8`` only with 16 runs (seconds) instead of ``k = 6..12`` with 200 runs each.
     runs : int, optional
         Runs per ``k``, overriding the size.
     ks : sequence of int, optional
