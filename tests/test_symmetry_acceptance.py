@@ -272,3 +272,48 @@ def test_s3_three_conjugate_transcritical_branches():
         res = np.stack([system.f(x, {"mu": m}) for x, m in zip(images, mu, strict=True)])
         assert np.abs(res).max() < 1e-10
     assert len({tuple(np.round(G.act(g, d), 9)) for g in G.elements()}) == 3
+
+
+@pytest.mark.parametrize("K", [3, 4, 5])
+def test_isotropy_of_the_teacher_the_symmetric_saddle_and_a_random_point(K):
+    """Issue 13: the teacher W = I has the full diagonal group (order K!), Tian's symmetric saddle
+    (all weights equal) contains the diagonal S_K (its isotropy is S_K x S_K, order (K!)^2), and a
+    random point has the trivial group."""
+    from dynsys.symmetry import young_subgroup
+
+    group = UnitInputSymmetry(K, K)
+    teacher = isotropy(group, np.eye(K).ravel())
+    assert teacher.order == math.factorial(K) and teacher.name == f"Δ(S_{K})"
+    saddle = np.full(K * K, theorem7_saddle(K))
+    H = isotropy(group, saddle)
+    assert H.order == math.factorial(K) ** 2
+    assert young_subgroup(group, (K,)).fixes(saddle, tol=1e-14)
+    random = isotropy(group, np.random.default_rng(K).standard_normal(K * K))
+    assert random.order == 1
+
+
+@pytest.mark.parametrize("K", [3, 4])
+def test_restricted_gradient_is_the_projected_gradient_and_its_zeros_are_critical(K):
+    """Issue 13: on Fix(Δ(S_{K-1} x S_1)) the restricted gradient equals the full gradient
+    projected onto the subspace to 1e-12 (orthonormal coordinates: E^T grad V(E z)), and fixed
+    points found in the subspace are critical points of the full network to 1e-12."""
+    from dynsys.fixedpoints import find_fixed_points
+    from dynsys.symmetry import young_subgroup
+
+    net = teacher_student(np.eye(K))
+    H = young_subgroup(UnitInputSymmetry(K, K), (K - 1, 1))
+    sub = fixed_subspace_system(net, H)
+    E = sub.lift(np.eye(sub.n)) - sub.lift(np.zeros(sub.n))  # rows: the orthonormal basis
+    np.testing.assert_allclose(E @ E.T, np.eye(sub.n), atol=1e-14)
+    z = np.random.default_rng(K).uniform(0.2, 1.2, size=(40, sub.n))
+    full = net.gradient(sub.lift(z))
+    np.testing.assert_allclose(sub.gradient(z), full @ E.T, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        sub.lift(sub.gradient(z)) - sub.lift(0 * z), full @ E.T @ E, rtol=0, atol=1e-12
+    )
+    found = find_fixed_points(
+        sub, np.random.default_rng(0).uniform(-1, 1.5, (100, sub.n)), classify=False
+    )
+    assert found.sizes["point"] >= 3
+    for x in found["x"].values:
+        assert np.abs(net.gradient(sub.lift(x))).max() <= 1e-12
