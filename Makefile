@@ -42,6 +42,7 @@ soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak tests/soak
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench]'
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
