@@ -67,6 +67,7 @@ from dynsys.io import atomic_write_path, save
 from dynsys.models.reduced import theorem7, theorem7_embedding, theorem7_saddle
 from dynsys.models.relu import gradient, hessian, loss, teacher_student
 from dynsys.symmetry import PermutationSymmetry
+from phase import Region
 from phase.graph import draw_disconnectivity, draw_graph, draw_graph_on_portrait
 
 K = D = 2
@@ -287,7 +288,9 @@ def draw_portrait(graphs: dict[str, nx.DiGraph], path: Path) -> Path:
     fig = Figure(figsize=(11, 4.8), layout="constrained")
     ax_plane, ax_path = fig.subplots(1, 2)
     H = plane_graph(G)
-    draw_graph_on_portrait(theorem7(float(K)), H, ((-0.3, 1.3), (-0.3, 1.3)), ax=ax_plane)
+    draw_graph_on_portrait(
+        theorem7(float(K)), H, Region(lower=(-0.3, -0.3), upper=(1.3, 1.3)), ax=ax_plane
+    )
     left_out = sorted(set(G) - set(H) - {k for k in G if is_special(G, k)})
     ax_plane.set_title(
         "Theorem 7 plane W = [[x, y], [y, x]]"

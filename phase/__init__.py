@@ -5,6 +5,7 @@ Lyapunov exponents, basins, graphs.
 ``phase`` imports ``dynsys``; ``dynsys`` never imports ``phase`` or matplotlib.
 """
 
+from ._region import Region
 from .attractors import attractor_label, draw_attractors, draw_lyapunov_convergence
 from .basins import basin_colors, draw_basin_map, draw_probabilities, draw_probability_curves
 from .bifurcation import draw_branch, draw_diagram, draw_fold_curve, measure_values
@@ -23,6 +24,7 @@ from .portrait import (
 from .spectra import draw_spectral_density
 
 __all__ = [
+    "Region",
     "attractor_label",
     "basin_colors",
     "draw_attractors",

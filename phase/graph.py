@@ -16,6 +16,7 @@ from matplotlib.collections import LineCollection
 from dynsys.errors import InputError
 from dynsys.graph import disconnectivity_tree, is_special, minima
 
+from ._region import plane_box
 from ._style import kind_style
 from .portrait import _plane_indices, draw_vector_field
 
@@ -213,8 +214,8 @@ def draw_graph_on_portrait(
     system : System
         The system of the graph.
     G : networkx.DiGraph
-    region : ((x_min, x_max), (y_min, y_max))
-        The rectangle of the plane.
+    region : Region or mapping
+        The rectangle by its corners, as for :func:`phase.portrait.draw_vector_field`.
     plane, base, params, resolution
         As for :func:`phase.portrait.draw_vector_field` (``plane`` also places the nodes).
 
@@ -227,8 +228,9 @@ def draw_graph_on_portrait(
     --------
     >>> from dynsys.models import double_well
     >>> from dynsys.graph import critical_point_graph
+    >>> from phase import Region
     >>> G = critical_point_graph(double_well(), [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
-    >>> out = draw_graph_on_portrait(double_well(), G, ((-2, 2), (-1, 1)), resolution=20)
+    >>> out = draw_graph_on_portrait(double_well(), G, Region((-2, -1), (2, 1)), resolution=20)
     >>> len(out["edges"].get_segments())
     2
     """
@@ -237,8 +239,9 @@ def draw_graph_on_portrait(
         system, region, plane=plane, base=base, params=params, ax=ax, resolution=resolution
     )
     out = draw_graph(G, ax=ax, layout="state", plane=plane, trajectories=True, labels=labels)
-    ax.set_xlim(*region[0])
-    ax.set_ylim(*region[1])
+    (x_lo, x_hi), (y_lo, y_hi) = plane_box(region, system.n, *_plane_indices(system, plane))
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
     return {"field": field, **out}
 
 

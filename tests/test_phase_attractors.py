@@ -17,7 +17,13 @@ from matplotlib.colors import to_hex
 from dynsys.attractors import AttractorOptions, find_attractors, lyapunov_spectrum
 from dynsys.errors import InputError, InputTypeError
 from dynsys.models import bistable_hopf, henon, logistic, lorenz
-from phase import attractor_label, draw_attractors, draw_lyapunov_convergence, portrait
+from phase import (
+    Region,
+    attractor_label,
+    draw_attractors,
+    draw_lyapunov_convergence,
+    portrait,
+)
 from phase._style import attractor_color
 
 MU = -0.1
@@ -133,7 +139,7 @@ def test_lorenz_is_projected_onto_a_named_plane():
 
 def test_portrait_with_attractors(hopf):
     fig, ax = plt.subplots()
-    portrait(bistable_hopf(MU), ((-1.5, 1.5), (-1.5, 1.5)), attractors=hopf, ax=ax)
+    portrait(bistable_hopf(MU), Region((-1.5, -1.5), (1.5, 1.5)), attractors=hopf, ax=ax)
     legend = sorted(t.get_text() for t in ax.get_legend().get_texts())
     assert legend == sorted(attractor_label(hopf, r) for r in range(2))
     plt.close(fig)

@@ -9,6 +9,7 @@ import pytest
 
 from dynsys.graph import critical_point_graph, disconnectivity_tree
 from dynsys.models import double_well
+from phase import Region
 from phase.graph import draw_disconnectivity, draw_graph, draw_graph_on_portrait, graph_layout
 
 
@@ -86,7 +87,7 @@ def test_disconnectivity_drawing_joins_at_merge_energies():
 def test_graph_on_portrait(double_well_graph):
     ax = plt.figure().gca()
     out = draw_graph_on_portrait(
-        double_well(), double_well_graph, ((-2, 2), (-1, 1)), ax=ax, resolution=20
+        double_well(), double_well_graph, Region((-2, -1), (2, 1)), ax=ax, resolution=20
     )
     assert out["field"] is not None and len(out["edges"].get_segments()) == 2
     assert ax.get_xlim() == (-2.0, 2.0)
