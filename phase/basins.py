@@ -21,12 +21,15 @@ from matplotlib.patches import Patch
 from dynsys.basins import wilson_interval
 from dynsys.errors import InputError
 
-from ._style import kind_style, label_from_attrs
+from ._style import PALETTE, capped_legend, kind_style, label_from_attrs
 
 __all__ = ["basin_colors", "draw_basin_map", "draw_probabilities", "draw_probability_curves"]
 
 _OUTCOME_COLORS = {-1: "#d5d8dc", -2: "#515a5a", -3: "#000000", -4: "#f5b7b1"}
-_PALETTE = plt.get_cmap("tab20").colors[1::2] + plt.get_cmap("tab20").colors[0::2]
+# light tones of the Okabe-Ito palette (colour-blind safe) under the attractors' dark ones
+_PALETTE = tuple(
+    (*tuple(0.45 * c + 0.55 for c in to_rgba(color)[:3]), 1.0) for color in PALETTE[:-1]
+) + tuple(to_rgba(color) for color in PALETTE[:-1])
 
 
 def _require(ds: xr.Dataset, names, what: str) -> None:
@@ -110,7 +113,9 @@ def draw_basin_map(
         points (``attractor_samples``), each in a dark tone of its basin's colour.
     legend : bool
         A legend of what is drawn: one patch per label that occurs in the image (label and
-        kind or role), one marker per kind of point, one entry per cycle and per set.
+        kind or role), one marker per kind of point, one entry per cycle and per set; the
+        attractors of no basin in the image (saddles and the like) are neither drawn nor
+        listed, and a long legend ends in "+N more".
     alpha : float
         Opacity of the image.
 
@@ -153,7 +158,8 @@ def draw_basin_map(
     cycles: dict[int, Line2D] = {}
     sets: dict[int, Any] = {}
     if attractors:
-        rows = [int(c) for c in codes if c >= 0]
+        present = set(np.unique(ds["label"].values).tolist())
+        rows = [int(c) for c in codes if c >= 0 and int(c) in present]  # only basins in view
         types = {c: _type(ds, c) for c in rows}
         at_points = [c for c in rows if types[c] == "point"]
         if at_points:
@@ -191,7 +197,7 @@ def draw_basin_map(
             Patch(color=colors[c], label=f"{c}: {_name(ds, int(c))}") for c in codes if c in present
         ]
         drawn_handles = list(points.values()) + list(cycles.values()) + list(sets.values())
-        handle = ax.legend(handles=patches + drawn_handles, loc="best", fontsize="small")
+        handle = capped_legend(ax, patches + drawn_handles, loc="best")
     return {"image": image, "points": points, "cycles": cycles, "sets": sets, "legend": handle}
 
 
@@ -253,12 +259,12 @@ _TYPE_NAMES = {
     "escaped": "diverging (escaped)",
 }
 _TYPE_COLORS = {
-    "point": "#2e86c1",
-    "cycle": "#e67e22",
-    "chaotic": "#8e44ad",
-    "quasi-periodic": "#16a085",
-    "recurrent": "#7f8c8d",
-    "escaped": "#000000",
+    "point": PALETTE[0],
+    "cycle": PALETTE[1],
+    "chaotic": PALETTE[4],
+    "quasi-periodic": PALETTE[2],
+    "recurrent": "#888888",
+    "escaped": PALETTE[7],
 }
 
 

@@ -395,7 +395,7 @@ def portrait(
             base=base,
             params=params,
             ax=ax,
-            **({"color": "#333333", "density": 1.0} if shaded else {}),
+            **({"color": (0.1, 0.1, 0.1, 0.45), "density": 0.9} if shaded else {}),
         )
     if nullclines and not projected:
         draw_nullclines(system, region, plane=plane, base=base, params=params, ax=ax)
