@@ -8,9 +8,15 @@ fix the rendering; seeds fix the data. ``test_every_drawing_function_has_a_visua
 when a drawing function of ``phase`` (a name ``draw_*`` or ``portrait`` in ``phase.__all__`` or
 in the ``__all__`` of a ``phase`` module) has no case here.
 
+Every figure of the examples is compared too: tests/test_examples.py runs each example in quick
+mode and compares each PNG it writes, shrunk to a thumbnail at most ``THUMB`` pixels wide, with
+``tests/baseline_images/examples/<script>__<file>.png`` (:func:`compare_example_figure`, tolerance
+``EXAMPLE_TOL``); ``test_every_example_figure_has_a_reference`` fails for an example without one.
+
 Regenerating the references (after an intended change of a picture)::
 
-    make baseline-images          # or: DYNSYS_REGEN_BASELINES=1 pytest tests/test_visual.py
+    make baseline-images    # or: DYNSYS_REGEN_BASELINES=1 pytest tests/test_visual.py
+                            #                                     tests/test_examples.py
 
 writes every reference anew (the test then passes). Regenerating must be followed by LOOKING AT
 the new images in tests/baseline_images/ (and at ``git diff --stat`` of them): a reference is
@@ -37,16 +43,21 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.testing import set_font_settings_for_testing, set_reproducibility_for_testing
 from matplotlib.testing.compare import compare_images
+from matplotlib.testing.exceptions import ImageComparisonFailure
 
 import phase
 from phase import Region
 from phase._style import RC
 
 BASELINE = Path(__file__).resolve().parent / "baseline_images"
+EXAMPLE_BASELINE = BASELINE / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 REGEN = os.environ.get("DYNSYS_REGEN_BASELINES", "") not in ("", "0")
 TOL = 3.0  # RMS of the pixel difference, 0-255 scale
 DPI = 60
 SIZE = (4.0, 3.0)
+THUMB = 480  # width in pixels of the thumbnails of example figures
+EXAMPLE_TOL = 4.0
 
 CASES: dict[str, tuple[frozenset[str], Callable]] = {}
 
@@ -430,3 +441,54 @@ def test_the_comparison_catches_a_changed_picture(tmp_path):
     render(moved, actual)
     result = compare_images(str(expected), str(actual), tol=TOL, in_decorator=True)
     assert result is not None and result["rms"] > TOL
+
+
+# ---------------------------------------------------------------------------- example figures
+def thumbnail(source: Path, target: Path) -> None:
+    """Shrink a PNG to at most ``THUMB`` pixels wide (area averaging), as opaque RGB."""
+    from PIL import Image
+
+    with Image.open(source) as image:
+        image = image.convert("RGB")
+        width, height = image.size
+        scale = min(1.0, THUMB / width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image.resize(size, Image.Resampling.BOX).save(target, format="PNG")
+
+
+def compare_example_figure(figure: Path, script: str, workdir: Path) -> None:
+    """Compare an example's figure with its reference (or write the reference when
+    regenerating); fail with the paths of the pictures and their difference."""
+    expected = EXAMPLE_BASELINE / f"{script}__{figure.name}"
+    if REGEN:
+        EXAMPLE_BASELINE.mkdir(parents=True, exist_ok=True)
+        thumbnail(figure, expected)
+        return
+    assert expected.is_file(), (
+        f"no reference {expected} for a figure of {script}; make one with "
+        "`make baseline-images` and look at it."
+    )
+    actual = workdir / f"thumb_{script}__{figure.name}"
+    thumbnail(figure, actual)
+    try:
+        result = compare_images(str(expected), str(actual), tol=EXAMPLE_TOL, in_decorator=True)
+    except ImageComparisonFailure as exc:  # the sizes differ
+        pytest.fail(f"{script}: {figure.name} cannot be compared with {expected}: {exc}")
+    assert result is None, (
+        f"{script}: {figure.name} differs from its reference by RMS {result['rms']:.2f} "
+        f"(tolerance {EXAMPLE_TOL}); drawn {actual}, difference {result['diff']}. If the "
+        "change is intended, regenerate with `make baseline-images` and look at the image."
+    )
+
+
+def test_every_example_figure_has_a_reference():
+    scripts = sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+    stored = {p.name.split("__")[0] for p in EXAMPLE_BASELINE.glob("*__*.png")}
+    drawing = [
+        s
+        for s in scripts
+        if "write_figure" in (EXAMPLES / f"{s}.py").read_text()
+        or ".png" in (EXAMPLES / f"{s}.py").read_text()
+    ]
+    missing = [s for s in drawing if s not in stored]
+    assert drawing and not missing, f"examples whose figures have no reference: {missing}"
