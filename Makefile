@@ -31,7 +31,7 @@ bench: $(STAMP)
 # Redraw the reference images of tests/test_visual.py after an intended change of a picture;
 # then LOOK at every changed image in tests/baseline_images/ before committing it.
 baseline-images: $(STAMP)
-	DYNSYS_REGEN_BASELINES=1 $(BIN)/python -m pytest -q tests/test_visual.py
+	DYNSYS_REGEN_BASELINES=1 $(BIN)/python -m pytest -q -n 2 tests/test_visual.py tests/test_examples.py
 	git status --short tests/baseline_images
 
 lint: $(STAMP)

@@ -414,7 +414,7 @@ def draw(ds: xr.Dataset) -> Figure:
             xlabel="phi [rad]",
             ylabel="theta12 [rad]",
             title=(
-                f"({letter}) sign of {name} (blue +, red -): {int(ds.n_counterexamples[i])} "
+                f"({letter}) sign of {name} (blue +, red -)\n{int(ds.n_counterexamples[i])} "
                 f"counterexamples in {ds.attrs['scan_points']:.0e} points"
             ),
         )
