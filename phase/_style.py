@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cycler import cycler
+
 __all__ = [
     "ATTRACTOR_COLORS",
     "MAX_LEGEND_ENTRIES",
@@ -32,7 +34,7 @@ PALETTE = (
 )
 
 RC = {
-    "axes.prop_cycle": None,  # set below: the palette as the colour cycle
+    "axes.prop_cycle": cycler(color=list(PALETTE[:-1])),
     "font.family": "DejaVu Sans",
     "image.cmap": "cividis",
     "legend.fontsize": "small",
@@ -144,12 +146,3 @@ def capped_legend(ax, handles=None, labels=None, *, limit: int = MAX_LEGEND_ENTR
         handles = [*handles[: limit - 1], Line2D([], [], linestyle="none")]
         labels = [*labels[: limit - 1], f"+{rest} more"]
     return ax.legend(handles, labels, **{"fontsize": "small", "framealpha": 0.9, **kw})
-
-
-def _set_cycle() -> None:
-    from cycler import cycler
-
-    RC["axes.prop_cycle"] = cycler(color=list(PALETTE[:-1]))
-
-
-_set_cycle()
