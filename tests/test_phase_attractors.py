@@ -202,3 +202,15 @@ def test_lyapunov_convergence_of_one_exponent_on_a_log_axis():
     with pytest.raises(InputError, match="not exponents"):
         draw_lyapunov_convergence(ds, exponents=[2], ax=ax)
     plt.close(fig)
+
+
+def test_attractors_no_seed_reached_are_neither_drawn_nor_listed():
+    from dynsys.attractors import AttractorOptions, find_attractors
+    from dynsys.models import henon
+
+    ds = find_attractors(henon(), [[0.1, 0.1]], options=AttractorOptions(cell_size=0.02))
+    assert len(draw_attractors(ds, ax=plt.figure().gca())) == 1
+    unreached = ds.assign(fraction=ds["fraction"] * 0.0)
+    ax = plt.figure().gca()
+    assert draw_attractors(unreached, ax=ax) == [] and ax.get_legend() is None
+    assert len(draw_attractors(unreached, rows=[0], ax=plt.figure().gca())) == 1  # when asked
