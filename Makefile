@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser soak bench lint clean
+.PHONY: demo test browser soak bench lint clean baseline-images
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ soak: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench]'
 	$(BIN)/python -m benchmarks
+
+# Redraw the reference images of tests/test_visual.py after an intended change of a picture;
+# then LOOK at every changed image in tests/baseline_images/ before committing it.
+baseline-images: $(STAMP)
+	DYNSYS_REGEN_BASELINES=1 $(BIN)/python -m pytest -q -n 2 tests/test_visual.py tests/test_examples.py
+	git status --short tests/baseline_images
 
 lint: $(STAMP)
 	$(BIN)/ruff check dynsys phase tests examples benchmarks
