@@ -115,9 +115,8 @@ def test_uncommented_defaults_are_valid_and_are_the_defaults(kind, tmp_path):
     """Uncommenting every default line gives a spec that validates to the same values as
     leaving them commented: the defaults shown are real and well formed."""
     text = starter_text(kind)
-    uncommented = re.sub(
-        r"^# ([a-z_][a-z_0-9.]* = (?!   \(default: none\)).*)$", r"\1", text, flags=re.M
-    )
+    line = r"^# ([a-z_][a-z_0-9.]* = (?!   \(default: none\)).*)$"
+    uncommented = re.sub(line, r"\1", text, flags=re.MULTILINE)
     assert uncommented != text
     quiet, loud = tmp_path / "quiet.toml", tmp_path / "loud.toml"
     quiet.write_text(text)
@@ -290,7 +289,8 @@ def test_factory_beside_the_spec_reaches_worker_processes(tmp_path):
             """
             [basins]
             mode = "map"
-            grid = { axes = { x = { linspace = [-2.0, 2.0, 6] }, y = { linspace = [-1.0, 1.0, 4] } } }
+            grid.axes.x.linspace = [-2.0, 2.0, 6]
+            grid.axes.y.linspace = [-1.0, 1.0, 4]
             executor = "processes"
             workers = 2
             chunk_size = 12

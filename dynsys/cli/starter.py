@@ -25,8 +25,10 @@ _GRID = {"axes": {"x": {"linspace": [-2.0, 2.0, 24]}, "y": {"linspace": [-1.5, 1
 # kind: (what it does, the tables it reads, the values set in the starter)
 KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, dict[str, Any]]]] = {
     "analyze": (
-        "fixed points of the double well V = (x^2 - 1)^2/4 + y^2/2, classified, with a phase "
-        "portrait",
+        (
+            "fixed points of the double well V = (x^2 - 1)^2/4 + y^2/2, classified, with a "
+            "phase portrait"
+        ),
         ("model", "region", "fixed_points", "portrait", "output"),
         {
             "model": {"name": "double_well"},
@@ -44,8 +46,10 @@ KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, dict[str, Any]]]] = {
         },
     ),
     "continue": (
-        "equilibria of the pitchfork normal form x' = mu x - x^3 followed in mu from x = 0 at "
-        "mu = -1, with branch switching at the pitchfork mu = 0",
+        (
+            "equilibria of the pitchfork normal form x' = mu x - x^3 followed in mu from x = 0 "
+            "at mu = -1, with branch switching at the pitchfork mu = 0"
+        ),
         ("model", "region", "fixed_points", "start", "continuation", "output"),
         {
             "model": {"name": "pitchfork_normal_form", "params": {"mu": -1.0}},
@@ -54,8 +58,10 @@ KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, dict[str, Any]]]] = {
         },
     ),
     "graph": (
-        "critical points of the double well joined by trajectories: the saddle and its two "
-        "minima, barrier 1/4",
+        (
+            "critical points of the double well joined by trajectories: the saddle and its "
+            "two minima, barrier 1/4"
+        ),
         ("model", "region", "fixed_points", "graph", "output"),
         {
             "model": {"name": "double_well"},
@@ -129,8 +135,8 @@ def starter_text(kind: str = "analyze") -> str:
         f"# Run: dynsys {kind} THIS_FILE [--out DIR] [--progress]",
         "#",
         "# Every key the command reads is listed, with its one-line doc; the keys that are",
-        "# commented out show their default. `dynsys spec --schema "
-        f"{kind}` prints the same reference.",
+        f"# commented out show their default. `dynsys spec --schema {kind}` prints the same",
+        "# reference.",
         "# Nested option tables are written as dotted keys (flow.t_max = 10.0).",
     ]
     for table in tables:
