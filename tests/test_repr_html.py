@@ -94,7 +94,10 @@ OPTIONS = BasinOptions(flow=FlowOptions(t_max=50.0))
 
 def test_basin_table():
     result = basin_probabilities(
-        double_well(), UniformBox(low=[-2.0, -1.0], high=[2.0, 1.0]), 200, seed=1,
+        double_well(),
+        UniformBox(low=[-2.0, -1.0], high=[2.0, 1.0]),
+        200,
+        seed=1,
         options=OPTIONS,
     )
     [table] = Tables(summary(result)._repr_html_()).tables
@@ -115,7 +118,12 @@ def test_basin_table():
 
 def test_sweep_table_has_a_column_per_value():
     result = basin_probability_sweep(
-        double_well(), "high", [1.0, 2.0], UniformBox(low=-2.0, high=1.0), 60, seed=2,
+        double_well(),
+        "high",
+        [1.0, 2.0],
+        UniformBox(low=-2.0, high=1.0),
+        60,
+        seed=2,
         options=OPTIONS,
     )
     [table] = Tables(summary(result)._repr_html_()).tables
