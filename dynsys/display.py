@@ -44,8 +44,7 @@ def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], caption: s
     """  # noqa: E501
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in rows
     )
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return (

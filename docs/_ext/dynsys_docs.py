@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import shutil
 import sys
@@ -146,7 +148,8 @@ def _run_example(path: Path, out: Path) -> list[Path]:
     spec = importlib.util.spec_from_file_location(f"gallery_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    written = module.main(out, quick=True)
+    with contextlib.redirect_stdout(io.StringIO()):  # the examples report what they wrote
+        written = module.main(out, quick=True)
     return [Path(p) for p in written.values() if Path(p).suffix == ".png"]
 
 
