@@ -62,13 +62,18 @@ _TABLE: dict[Status, _Entry] = {
     Status.TIME_LIMIT: _Entry(
         "the final time was reached before the orbit settled.",
         "raise `t_max` if the orbit should settle; it may also approach an attractor that is "
-        "not a point (a cycle, a chaotic set).",
+        "not a point (a cycle, a chaotic set): basin computations follow such orbits by "
+        "recurrence with attractor_kinds='any'.",
         _FLOW,
     ),
     Status.MAX_STEPS: _Entry(
-        "the largest number of steps (iterations for gradient descent) was used up.",
-        "raise `max_steps`, or loosen the tolerances; a stiff system needs the implicit "
-        "method='rosenbrock23' of flow() / FlowOptions.",
+        "the largest number of steps (iterations for gradient descent and maps) was used up; "
+        "in find_attractors and the recurrence phase of basin computations, the sample budget "
+        "`max_steps` of AttractorOptions (`recurrence.max_steps`) ran out before the orbit "
+        "found or recognised an attractor.",
+        "raise `max_steps` (`recurrence.max_steps`), or loosen the tolerances; a stiff system "
+        "needs the implicit method='rosenbrock23' of flow() / FlowOptions (and of "
+        "`recurrence.method`).",
         _FLOW,
     ),
     Status.ESCAPED: _Entry(

@@ -20,7 +20,14 @@ output weights 1, and
   the minimum at a step inside the stable range settles on the same 2-cycle, whose two losses
   it alternates between;
 - follows the cycle to where it doubles again, and on down the cascade (to period 16; period 4
-  with ``--quick``), reporting every period doubling found below ``1.32 * 2 / lambda_max``.
+  with ``--quick``), reporting every period doubling found below ``1.32 * 2 / lambda_max``;
+- asks what training does from the initial weights of the seeds' protocol (every weight
+  ``N(0, 1/d)``, :class:`dynsys.basins.NetworkInit`) as the step grows: the probability that it
+  converges (to a minimum), cycles (on a periodic orbit), wanders on a chaotic set, or diverges,
+  with Wilson intervals (:func:`dynsys.basins.basin_probability_sweep` over ``eta``, the same
+  initial weights at every step). Past ``2 / lambda_max`` no orbit may end at the minimum
+  ``W*`` or its mirror image (they no longer attract), and every cycle reported must be a
+  verified attracting cycle of the map.
 
 The ReLU field is not differentiable where a unit's weight vector vanishes; every point of every
 branch is checked to stay away from that set.
@@ -39,20 +46,31 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
 from _common import new_figure, run_cli, save_outputs
 
 from dynsys import ContinuationOptions, IterateOptions, NewtonOptions, iterate, status_names
+from dynsys.basins import (
+    AttractorOptions,
+    BasinOptions,
+    NetworkInit,
+    basin_probability_sweep,
+    wilson_interval,
+)
 from dynsys.continuation import continue_branch, switch_branch
 from dynsys.maps import gradient_descent_map
 from dynsys.models import teacher_student
-from phase.bifurcation import draw_diagram
+from phase import draw_diagram, draw_floquet_multipliers, draw_orbit_diagram
+from phase.basins import draw_probability_curves
 
 K = 2  # units = input dimension
 TOLERANCE = 1e-8  # the located PD must equal 2 / lambda_max this well
 REACH = 1.32  # follow the branches up to this multiple of 2 / lambda_max
+STEPS = (0.5, 0.8, 0.95, 1.05, 1.15, 1.22, 1.28, 1.31, 1.35, 1.45, 1.6, 2.0)  # x 2 / lambda_max
+QUICK_STEPS = (0.8, 1.1, 1.3, 2.0)
 
 
 def options(eta_star: float, *, quick: bool) -> ContinuationOptions:
@@ -106,28 +124,94 @@ def check_training(gd, teacher, two: xr.Dataset, top: np.ndarray) -> dict[str, f
     return {"eta": eta, "error": error, "loss_low": min(losses), "loss_high": max(losses)}
 
 
-def draw(gd, branches: list[xr.Dataset], eta_star: float):
-    """Left: the loss on the branches (every point of each cycle); right: the largest
-    multiplier modulus, which crosses 1 at each doubling."""
-    fig = new_figure((11, 4.5))
-    left, right = fig.subplots(1, 2)
-    named = {f"period {b.attrs['period']}": b for b in branches}
-    draw_diagram(named, measure="loss", system=gd, ax=left, title="loss on the cycles")
-    for b in branches:
-        X = b["x_cycle"].values
-        loss = gd.potential(X.reshape(-1, X.shape[-1])).reshape(X.shape[:2])
-        for phase in range(1, X.shape[1]):
-            left.plot(b["param"].values, loss[:, phase], ".", ms=2, color="0.55", zorder=2)
-    for ax in (left, right):
-        ax.axvline(eta_star, color="0.4", lw=0.8, ls=":")
-    for b in branches:
-        modulus = np.hypot(b["multiplier_real"].values, b["multiplier_imag"].values).max(axis=1)
-        right.semilogy(b["param"].values, modulus, label=f"period {b.attrs['period']}")
-    right.axhline(1.0, color="black", lw=0.8)
-    right.set_xlabel("step eta")
-    right.set_ylabel("largest |multiplier|")
-    right.set_title(f"2 / lambda_max = {eta_star:.6f} (dotted)")
-    right.legend(fontsize="small")
+def outcomes(gd, teacher: np.ndarray, eta_star: float, *, quick: bool) -> xr.Dataset:
+    """Basin probabilities of converging, cycling, chaos and divergence over the step, from
+    the initial weights of the seeds' protocol (the same draws at every step)."""
+    steps = eta_star * np.array(QUICK_STEPS if quick else STEPS)
+    # orbits that do not settle within 10^4 iterations (3000 with --quick) are followed by
+    # recurrence; Lyapunov exponents of chaotic sets from 4 orbits of 10^4 iterations (2000)
+    iterations = IterateOptions(max_steps=3000 if quick else 10_000)
+    recurrence = AttractorOptions(n_draw=200, lyapunov_iterations=2000 if quick else 10_000)
+    return basin_probability_sweep(
+        gd,
+        "eta",
+        steps,
+        NetworkInit(fan_in=K),
+        60 if quick else 400,
+        seed=0,
+        options=BasinOptions(iterate=iterations, recurrence=recurrence),
+    )
+
+
+def check_outcomes(gd, teacher: np.ndarray, eta_star: float, ds: xr.Dataset) -> dict[str, Any]:
+    """What the mathematics demands of the basin probabilities: they add up to one at every
+    step; past ``2 / lambda_max`` no orbit ends at ``W*`` or its mirror image (multiplier
+    ``1 - eta lambda_max < -1``); every cycle reported is a verified attracting cycle of the map
+    (``g^q(x) = x`` to 1e-10, every multiplier inside the unit circle); every chaotic set has a
+    positive largest Lyapunov exponent (3 standard errors)."""
+    total = ds["fraction"].sum("attractor").values
+    assert np.allclose(total, 1.0), total
+    minima = {tuple(np.round(teacher, 9)), tuple(np.round(np.eye(K)[::-1].ravel(), 9))}
+    rows = ds["attractor"].values
+    found = {"cycles": 0, "chaotic": 0}
+    for i, eta in enumerate(ds["param"].values):
+        at = ds.isel(param=i)
+        for j in np.flatnonzero((rows >= 0) & (at["n_orbits"].values > 0)):
+            kind = str(at["attractor_type"].values[j])
+            x = at["attractor_x"].values[j]
+            if kind == "point" and eta > eta_star:
+                assert tuple(np.round(x, 9)) not in minima, f"W* attracts at eta = {eta}"
+            if kind == "cycle":
+                q = int(at["attractor_period"].values[j])
+                gap = np.abs(gd.iterate(x, q, params={"eta": eta}) - x).max()
+                mu = np.hypot(
+                    at["attractor_eigenvalue_real"][j], at["attractor_eigenvalue_imag"][j]
+                )
+                assert gap < 1e-10 and float(np.nanmax(mu)) < 1.0, (eta, q, gap)
+                found["cycles"] += 1
+            if kind == "chaotic":
+                lam = float(at["attractor_lyapunov"].values[j, 0])
+                assert lam > 3 * float(at["attractor_lyapunov_stderr"].values[j, 0])
+                found["chaotic"] += 1
+    return found
+
+
+def draw(
+    gd, branches: list[xr.Dataset], eta_star: float, basins: xr.Dataset, *, quick: bool = False
+):
+    """Left: the loss on the branches (every point of each cycle) over the orbit diagram of
+    training itself (the losses of the last iterates from near the minimum at each step); middle:
+    the multipliers ``1 - eta lambda`` of the minimum, which leave the unit circle through -1 at
+    ``2 / lambda_max``; right: what training from random initial weights does as the step
+    grows."""
+    fig = new_figure((16, 4.5))
+    left, right, third = fig.subplots(1, 3)
+    etas = np.linspace(0.5, REACH * eta_star, 40 if quick else 160)
+    start = branches[0]["x"].values[0] + 0.01  # near the minimum, off its symmetric subspace
+    training = draw_orbit_diagram(
+        gd,
+        "eta",
+        etas,
+        start,
+        n_transient=400,
+        n_keep=40,
+        measure="loss",
+        ax=left,
+        color="black",
+        markersize=1.8,
+        label="training: last 40 iterates",
+    )
+    training.set_zorder(5)  # on top of the branches it should lie on
+    draw_diagram(
+        branches, measure="loss", system=gd, ax=left, title="loss: continuation and training"
+    )
+    left.axvline(eta_star, color="0.4", lw=0.8, ls=":")
+    draw_floquet_multipliers(branches[0], ax=right)
+    right.set_title(f"multipliers of the minimum; 2 / lambda_max = {eta_star:.6f}")
+    draw_probability_curves(basins, ax=third, by="type")
+    third.axvline(eta_star, color="0.4", lw=0.8, ls=":")
+    third.set_xlabel("step eta")
+    third.set_title(f"training from N(0, 1/d) weights ({basins.sizes['sample']} per step)")
     return fig
 
 
@@ -142,12 +226,13 @@ def main(
         Directory for ``gd_step_cascade.nc`` (a DataTree, one node per period) and
         ``gd_step_cascade.png``.
     quick : bool
-        Larger steps, and stop at period 4.
+        Larger steps, stop at period 4, and basin probabilities at 4 steps from 60 draws.
 
     Returns
     -------
     dict
-        ``{"data": path, "figure": path}``.
+        ``{"data": path, "figure": path}``; the DataTree holds one node per period and the
+        basin probabilities over the step (node ``basins``).
     """
     start = time.perf_counter()
     system = teacher_student(np.eye(K))
@@ -168,6 +253,8 @@ def main(
         float(np.linalg.norm(b["x_cycle"].values.reshape(-1, K, K), axis=-1).min())
         for b in branches
     )
+    basins = outcomes(gd, teacher, eta_star, quick=quick)
+    kinds_found = check_outcomes(gd, teacher, eta_star, basins)
     seconds = time.perf_counter() - start
 
     print(f"teacher-student ReLU network, K = d = {K}, teacher W* = I; global minimum W = W*")
@@ -209,6 +296,29 @@ def main(
         )
     print("  period doublings (period -> twice): " + ", ".join(f"{p} at {e:.8f}" for p, e in found))
     print(f"  smallest |w_j| on any branch: {smallest_unit:.3f} (the field is smooth there)")
+    print(
+        f"  training from N(0, 1/d) initial weights ({basins.sizes['sample']} draws, the same at "
+        "every step): probability of each outcome, 95% Wilson interval"
+    )
+    for i, eta in enumerate(basins["param"].values):
+        at = basins.isel(param=i)
+        share: dict[str, int] = {}
+        for j in range(basins.sizes["attractor"]):
+            kind = str(at["attractor_type"].values[j]) or str(at["attractor_kind"].values[j])
+            if kind == "cycle":
+                kind = f"cycle (period {int(at['attractor_period'].values[j])})"
+            share[kind] = share.get(kind, 0) + int(at["n_orbits"].values[j])
+        total = sum(share.values())
+        parts = []
+        for kind, count in share.items():
+            if count:
+                low, high = wilson_interval(count, total)
+                parts.append(f"{kind} {count / total:.3f} [{float(low):.3f}, {float(high):.3f}]")
+        print(f"    eta = {eta:.4f} ({eta / eta_star:.2f} x 2/lambda_max): " + ", ".join(parts))
+    print(
+        f"  {kinds_found['cycles']} attracting cycle(s) and {kinds_found['chaotic']} chaotic "
+        "set(s) found, each verified"
+    )
     print(f"  {seconds:.1f} s")
 
     assert abs(eta_pd - eta_star) < TOLERANCE, f"PD at {eta_pd!r}, 2/lambda_max = {eta_star!r}"
@@ -216,7 +326,8 @@ def main(
     assert training["error"] < 1e-8, f"training disagrees with continuation: {training['error']}"
     assert smallest_unit > 0.1, "a branch came close to a unit with zero weights"
 
-    tree = xr.DataTree.from_dict({f"period{int(b.attrs['period'])}": b for b in branches})
+    nodes = {f"period{int(b.attrs['period'])}": b for b in branches}
+    tree = xr.DataTree.from_dict({**nodes, "basins": basins})
     tree.attrs.update(
         experiment="gradient descent with step eta on the teacher-student ReLU network",
         K=K,
@@ -230,7 +341,7 @@ def main(
     return save_outputs(
         out_dir,
         {"data": ("gd_step_cascade.nc", tree)},
-        {"figure": ("gd_step_cascade.png", draw(gd, branches, eta_star))},
+        {"figure": ("gd_step_cascade.png", draw(gd, branches, eta_star, basins, quick=quick))},
     )
 
 

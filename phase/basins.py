@@ -1,11 +1,15 @@
-"""Pictures of basins: basin maps as images with the attractors marked, probability bars with
-their intervals, and probability-versus-parameter curves.
+"""Pictures of basins: basin maps as images with the attractors drawn on them (points as
+markers, cycles as closed curves, chaotic and other recurrent sets as point clouds), probability
+bars with their intervals, and probability-versus-parameter curves (per attractor, or per type of
+attractor: converging, cycling, chaotic, diverging, ...).
 
 Every function takes a result of :mod:`dynsys.basins` and ``ax=None`` (then the current axes), and
 returns a dict of what it drew.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,6 +18,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap, to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from dynsys.basins import wilson_interval
 from dynsys.errors import InputError
 
 from ._style import kind_style, label_from_attrs
@@ -55,8 +60,28 @@ def _name(ds: xr.Dataset, a: int, index: dict | None = None) -> str:
         if var in ds:
             text = str(ds[var].sel(sel).values)
             if text:
+                if text == "cycle" and "attractor_period" in ds:
+                    period = float(ds["attractor_period"].sel(sel).values)
+                    if np.isfinite(period):
+                        text += f" (period {period:.6g})"
                 return text
     return str(a)
+
+
+def _type(ds: xr.Dataset, a: int) -> str:
+    """point, cycle, chaotic, quasi-periodic, recurrent ("point" for results that predate the
+    types; "" for an outcome)."""
+    if a < 0:
+        return ""
+    if "attractor_type" not in ds:
+        return "point"
+    return str(ds["attractor_type"].sel(attractor=a).values)
+
+
+def _dark(color) -> tuple:
+    """A darker tone of a basin's colour, for the attractor drawn over its basin."""
+    r, g, b, _ = to_rgba(color)
+    return (0.5 * r, 0.5 * g, 0.5 * b, 1.0)
 
 
 def _plane_coordinates(ds: xr.Dataset, points: np.ndarray) -> np.ndarray:
@@ -70,7 +95,7 @@ def _plane_coordinates(ds: xr.Dataset, points: np.ndarray) -> np.ndarray:
 def draw_basin_map(
     ds: xr.Dataset, *, ax=None, attractors: bool = True, legend: bool = True, alpha: float = 0.9
 ):
-    """Draw a basin map as an image, one colour per attractor, with the attractors marked.
+    """Draw a basin map as an image, one colour per attractor, with the attractors drawn on it.
 
     Parameters
     ----------
@@ -79,16 +104,21 @@ def draw_basin_map(
     ax : matplotlib Axes, optional
         Where to draw; the current axes by default.
     attractors : bool
-        Mark the attractors (projected onto the grid's plane) with the marker of their kind.
+        Draw the attractors, projected onto the grid's plane: points with the marker of their
+        kind, cycles as closed curves (a map's cycle as its points joined in the order of the
+        map), chaotic, quasi-periodic and undecided recurrent sets as clouds of their drawn
+        points (``attractor_samples``), each in a dark tone of its basin's colour.
     legend : bool
-        A legend: one patch per basin (label and kind or role) and one marker per kind.
+        A legend of what is drawn: one patch per label that occurs in the image (label and
+        kind or role), one marker per kind of point, one entry per cycle and per set.
     alpha : float
         Opacity of the image.
 
     Returns
     -------
     dict
-        ``"image"`` (the QuadMesh), ``"points"`` (Line2D per kind), ``"legend"`` (or None).
+        ``"image"`` (the QuadMesh), ``"points"`` (Line2D per kind), ``"cycles"`` (Line2D per
+        label), ``"sets"`` (PathCollection per label), ``"legend"`` (or None).
 
     Examples
     --------
@@ -96,8 +126,8 @@ def draw_basin_map(
     >>> from dynsys.models import double_well
     >>> ds = basin_map(double_well(), {"x": (-1.5, 1.5, 8), "y": (-1, 1, 5)})
     >>> drawn = draw_basin_map(ds)
-    >>> drawn["image"].get_array().shape, sorted(drawn["points"])
-    ((5, 8), ['minimum'])
+    >>> drawn["image"].get_array().shape, sorted(drawn["points"]), drawn["cycles"]
+    ((5, 8), ['minimum'], {})
     """
     _require(ds, ("label", "attractor", "plane_base"), "basin_map")
     ax = plt.gca() if ax is None else ax
@@ -120,21 +150,49 @@ def draw_basin_map(
     ax.set_xlabel(label_from_attrs(ds[first], first))
     ax.set_ylabel(label_from_attrs(ds[second], second))
     points: dict[str, Line2D] = {}
+    cycles: dict[int, Line2D] = {}
+    sets: dict[int, Any] = {}
     if attractors:
-        rows = codes[codes >= 0]
-        states = ds["attractor_x"].sel(attractor=rows).values
-        kinds = ds["attractor_kind"].sel(attractor=rows).values
-        if len(rows):
+        rows = [int(c) for c in codes if c >= 0]
+        types = {c: _type(ds, c) for c in rows}
+        at_points = [c for c in rows if types[c] == "point"]
+        if at_points:
+            states = ds["attractor_x"].sel(attractor=at_points).values
+            kinds = ds["attractor_kind"].sel(attractor=at_points).values
             st = _plane_coordinates(ds, states)
             for kind in dict.fromkeys(kinds.tolist()):
                 mask = kinds == kind
                 (line,) = ax.plot(st[mask, 0], st[mask, 1], label=kind, **kind_style(kind))
                 points[kind] = line
+        is_map = ds.attrs.get("dynamics") == "map"
+        for c in rows:
+            if types[c] == "point" or "attractor_samples" not in ds:
+                continue
+            drawn = ds["attractor_samples"].sel(attractor=c).values
+            drawn = drawn[np.isfinite(drawn).all(axis=1)]
+            if not len(drawn):
+                continue
+            st = _plane_coordinates(ds, drawn)
+            name = f"{types[c]} {c}"
+            if types[c] == "cycle":
+                closed = np.concatenate([st, st[:1]])
+                style = {"marker": "o", "markersize": 5} if is_map else {}
+                (cycles[c],) = ax.plot(
+                    closed[:, 0], closed[:, 1], color=_dark(colors[c]), lw=2, label=name, **style
+                )
+            else:
+                sets[c] = ax.scatter(
+                    st[:, 0], st[:, 1], s=3, color=_dark(colors[c]), label=name, rasterized=True
+                )
     handle = None
     if legend:
-        patches = [Patch(color=colors[c], label=f"{c}: {_name(ds, int(c))}") for c in codes]
-        handle = ax.legend(handles=patches + list(points.values()), loc="best", fontsize="small")
-    return {"image": image, "points": points, "legend": handle}
+        present = np.unique(ds["label"].values)
+        patches = [
+            Patch(color=colors[c], label=f"{c}: {_name(ds, int(c))}") for c in codes if c in present
+        ]
+        drawn_handles = list(points.values()) + list(cycles.values()) + list(sets.values())
+        handle = ax.legend(handles=patches + drawn_handles, loc="best", fontsize="small")
+    return {"image": image, "points": points, "cycles": cycles, "sets": sets, "legend": handle}
 
 
 def draw_probabilities(ds: xr.Dataset, *, ax=None, outcomes: bool = True):
@@ -186,7 +244,49 @@ def draw_probabilities(ds: xr.Dataset, *, ax=None, outcomes: bool = True):
     return {"bars": bars, "errorbars": errors}
 
 
-def draw_probability_curves(ds: xr.Dataset, *, ax=None, attractors=None, band: bool = True):
+_TYPE_NAMES = {
+    "point": "converging (points)",
+    "cycle": "cycling",
+    "chaotic": "chaotic",
+    "quasi-periodic": "quasi-periodic",
+    "recurrent": "recurrent (undecided)",
+    "escaped": "diverging (escaped)",
+}
+_TYPE_COLORS = {
+    "point": "#2e86c1",
+    "cycle": "#e67e22",
+    "chaotic": "#8e44ad",
+    "quasi-periodic": "#16a085",
+    "recurrent": "#7f8c8d",
+    "escaped": "#000000",
+}
+
+
+def _by_type(ds: xr.Dataset) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Fractions and Wilson intervals over the swept parameter, summed per attractor type (and
+    per outcome, by its name): ``{group: (fraction, low, high)}``."""
+    counts = ds["n_orbits"].values  # (param, attractor)
+    total = counts.sum(axis=1)
+    groups: dict[str, np.ndarray] = {}
+    for j, a in enumerate(ds["attractor"].values.tolist()):
+        if a >= 0:
+            kinds = ds["attractor_type"].values[:, j] if "attractor_type" in ds else ["point"]
+            name = next((str(k) for k in np.atleast_1d(kinds) if str(k)), "point")
+        else:
+            name = str(ds["attractor_kind"].values[0, j]) if ds["attractor_kind"].ndim == 2 else ""
+            name = name or f"outcome {-a}"
+        groups[name] = groups.get(name, 0) + counts[:, j]
+    level = float(ds.attrs.get("confidence", 0.95))
+    out = {}
+    for name, k in groups.items():
+        low, high = wilson_interval(k, total, confidence=level)
+        out[name] = (k / np.maximum(total, 1), low, high)
+    return out
+
+
+def draw_probability_curves(
+    ds: xr.Dataset, *, ax=None, attractors=None, band: bool = True, by: str = "attractor"
+):
     """Draw the probability of each attractor against the swept parameter, with interval bands.
 
     Parameters
@@ -196,14 +296,19 @@ def draw_probability_curves(ds: xr.Dataset, *, ax=None, attractors=None, band: b
     ax : matplotlib Axes, optional
         Where to draw.
     attractors : sequence of int, optional
-        Labels to draw; all by default.
+        Labels to draw; all by default (``by="attractor"`` only).
     band : bool
         Shade the Wilson interval.
+    by : {"attractor", "type"}
+        One curve per attractor (its label), or one per type of attractor: the counts of all
+        points, all cycles, all chaotic sets, ... and of each outcome without an attractor
+        (``escaped``: diverging) summed at each value, with the Wilson interval of the sum.
 
     Returns
     -------
     dict
-        ``"lines"`` (Line2D per label) and ``"bands"`` (PolyCollection per label).
+        ``"lines"`` (Line2D per label, or per type) and ``"bands"`` (PolyCollection per label
+        or type).
 
     Examples
     --------
@@ -213,30 +318,53 @@ def draw_probability_curves(ds: xr.Dataset, *, ax=None, attractors=None, band: b
     ...                              SmallBall(centre=0.5), 100, seed=0)
     >>> sorted(draw_probability_curves(ds)["lines"])
     [0, 1]
+    >>> sorted(draw_probability_curves(ds, by="type")["lines"])
+    ['point']
     """
     _require(ds, ("fraction", "param"), "basin_probability_sweep")
+    if by not in ("attractor", "type"):
+        raise InputError(f"`by` must be 'attractor' or 'type'; got {by!r}.")
     ax = plt.gca() if ax is None else ax
-    codes = ds["attractor"].values if attractors is None else np.asarray(attractors)
-    colors = basin_colors(codes)
     x = ds["param"].values
     lines, bands = {}, {}
-    for c in codes.tolist():
-        row = ds.sel(attractor=c)
-        names = [_name(ds, c, {"param": p}) for p in x]
-        text = next((n for n in names if n), str(c))
-        color = colors[c] if c >= 0 else "#515a5a"
-        (lines[c],) = ax.plot(
-            x,
-            row["fraction"].values,
-            marker="o",
-            color=color,
-            markeredgecolor="#2c3e50",
-            label=f"{c}: {text}",
-        )
-        if band:
-            bands[c] = ax.fill_between(
-                x, row["ci_low"].values, row["ci_high"].values, color=color, alpha=0.3, linewidth=0
+    if by == "type":
+        for name, (fraction, low, high) in _by_type(ds).items():
+            color = _TYPE_COLORS.get(name, "#515a5a")
+            (lines[name],) = ax.plot(
+                x,
+                fraction,
+                marker="o",
+                color=color,
+                markeredgecolor="#2c3e50",
+                label=_TYPE_NAMES.get(name, name),
             )
+            if band:
+                bands[name] = ax.fill_between(x, low, high, color=color, alpha=0.3, linewidth=0)
+    else:
+        codes = ds["attractor"].values if attractors is None else np.asarray(attractors)
+        colors = basin_colors(codes)
+        for c in codes.tolist():
+            row = ds.sel(attractor=c)
+            names = [_name(ds, c, {"param": p}) for p in x]
+            text = next((n for n in names if n), str(c))
+            color = colors[c] if c >= 0 else "#515a5a"
+            (lines[c],) = ax.plot(
+                x,
+                row["fraction"].values,
+                marker="o",
+                color=color,
+                markeredgecolor="#2c3e50",
+                label=f"{c}: {text}",
+            )
+            if band:
+                bands[c] = ax.fill_between(
+                    x,
+                    row["ci_low"].values,
+                    row["ci_high"].values,
+                    color=color,
+                    alpha=0.3,
+                    linewidth=0,
+                )
     ax.set_xlabel(label_from_attrs(ds["param"], ds.attrs.get("param_name", "param")))
     ax.set_ylabel("probability")
     ax.set_ylim(0.0, 1.0)

@@ -1,36 +1,65 @@
-"""Bifurcation diagrams: branches of equilibria against any measure, and fold curves.
+"""Bifurcation diagrams: branches of equilibria, of cycles of maps and of periodic orbits against
+any measure, and fold curves.
 
 A branch (from :func:`dynsys.continuation.continue_branch`) is drawn as the continued parameter
 against a *measure* of the state: a state variable, the Euclidean norm, the loss (the potential of
 a gradient system), or any function of the state. Stable parts are solid, unstable parts dashed,
-and the colour gives the index (number of unstable directions). Special points carry a marker and
-a text: LP (fold), BP (branch point), H (Hopf), IC (other index change); a special point that
-was not located (``special_status`` other than CONVERGED) has an open marker and a question
-mark. A diagram (a DataTree from
-:func:`dynsys.continuation.bifurcation_diagram`, or a list of branches) is drawn branch by branch
-with one legend. Fold curves from :func:`dynsys.continuation.continue_fold` are drawn in the plane
-of the two parameters, cusps (CP) and Bogdanov-Takens points (BT) marked.
+and the colour gives the index (number of unstable directions: eigenvalues with positive real
+part, or multipliers outside the unit circle). A branch of period-``k`` cycles of a map is drawn
+as ``k`` curves, one per point of the cycle. Branches of periodic orbits of flows
+(:func:`dynsys.continuation.continue_cycle`) are drawn as their amplitude, period, or the largest
+and smallest value of a state over each cycle, in the colours of :func:`cycle_color` (see
+:mod:`phase.cycles`). Special points carry a marker and a text: LP (fold), BP (branch point), H
+(Hopf), IC (other index change), PD (period doubling), NS (Neimark-Sacker), LPC (fold of cycles);
+a special point that was not located (``special_status`` other than CONVERGED) has an open marker
+and a question mark. A diagram (a DataTree from :func:`dynsys.continuation.bifurcation_diagram`,
+or a list of branches, of any of these kinds) is drawn branch by branch with one legend. Fold
+curves from :func:`dynsys.continuation.continue_fold` are drawn in the plane of the two
+parameters, cusps (CP) and Bogdanov-Takens points (BT) marked.
 
 Every function takes ``ax=None`` (then the current axes) and returns what it drew.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
-from matplotlib.lines import Line2D
 
-from dynsys import Status
 from dynsys.errors import InputError, InputTypeError
 
-from ._style import label_from_attrs
+from ._diagram import (
+    CYCLE_COLORS,
+    INDEX_COLORS,
+    SPECIAL_NAMES,
+    SPECIAL_STYLE,
+    DiagramArtists,
+    LegendEntries,
+    Track,
+    _label_specials,
+    _located,
+    _runs,
+    cycle_color,
+    diagram_legend,
+    draw_tracks,
+    index_color,
+    param_label,
+    point_keys,
+)
+from ._kinds import dataset_kind, require
+from ._measures import LOSS_NAMES, Measure, branch_context, evaluate
+from .cycles import _cycle_keys, _cycle_tracks
 
 __all__ = [
+    "CYCLE_COLORS",
+    "INDEX_COLORS",
+    "LOSS_NAMES",
+    "SPECIAL_NAMES",
+    "SPECIAL_STYLE",
     "DiagramArtists",
+    "cycle_color",
     "draw_branch",
     "draw_diagram",
     "draw_fold_curve",
@@ -38,104 +67,11 @@ __all__ = [
     "measure_values",
 ]
 
-INDEX_COLORS = ("#1f4e9c", "#e67e22", "#c0392b", "#8e44ad", "#16a085", "#7f6000")
-SPECIAL_STYLE = {
-    "LP": {"marker": "s", "color": "#2c3e50"},
-    "BP": {"marker": "o", "color": "#27ae60"},
-    "H": {"marker": "^", "color": "#8e44ad"},
-    "IC": {"marker": "D", "color": "#7f8c8d"},
-    "CP": {"marker": "*", "color": "#c0392b"},
-    "BT": {"marker": "P", "color": "#16a085"},
-    "PD": {"marker": "v", "color": "#d35400"},
-    "NS": {"marker": "h", "color": "#2980b9"},
-    "LPC": {"marker": "s", "color": "#7f6000"},
-    "GH": {"marker": "X", "color": "#b03a2e"},
-    "ZH": {"marker": "d", "color": "#5d6d7e"},
-    "HH": {"marker": "8", "color": "#6c3483"},
-}
-SPECIAL_NAMES = {
-    "LP": "fold (LP)",
-    "BP": "branch point (BP)",
-    "H": "Hopf (H)",
-    "IC": "index change (IC)",
-    "CP": "cusp (CP)",
-    "BT": "Bogdanov-Takens (BT)",
-    "PD": "period doubling (PD)",
-    "NS": "Neimark-Sacker (NS)",
-    "LPC": "fold of cycles (LPC)",
-    "GH": "generalised Hopf (GH)",
-    "ZH": "zero-Hopf (ZH)",
-    "HH": "double Hopf (HH)",
-}
-LOSS_NAMES = ("loss", "energy", "potential")
-
-Measure = str | int | Callable[[np.ndarray], Any] | None
-
-
-class DiagramArtists(NamedTuple):
-    """What a drawing function drew: branch lines, special-point markers, their texts."""
-
-    lines: list
-    markers: list
-    texts: list
-
-    def __add__(self, other):  # type: ignore[override]
-        return DiagramArtists(
-            self.lines + other.lines, self.markers + other.markers, self.texts + other.texts
-        )
-
-
-def index_color(index: int) -> str:
-    """The colour of branch parts with ``index`` unstable directions.
-
-    Examples
-    --------
-    >>> index_color(0), index_color(1)
-    ('#1f4e9c', '#e67e22')
-    """
-    index = int(index)
-    if index < 0:
-        return "#7f8c8d"
-    return INDEX_COLORS[min(index, len(INDEX_COLORS) - 1)]
+_param_label = param_label  # the name phase.curves and older code import
+_BRANCH_KINDS = ("equilibrium branch", "map branch", "cycle branch")
 
 
 # ---------------------------------------------------------------------------- measures
-def _branch_params(branch: xr.Dataset, system) -> dict[str, float]:
-    stored = {
-        name: float(branch.attrs[f"param_{name}"])
-        for name in system.param_names
-        if f"param_{name}" in branch.attrs
-    }
-    return system.resolve_params(stored)
-
-
-def _loss(system, branch: xr.Dataset, X: np.ndarray, P: np.ndarray) -> np.ndarray:
-    if system is None or not system.has_potential:
-        raise InputError(
-            "the measure 'loss' needs `system=`, a system with a potential (a GradientSystem "
-            "or a LyapunovSystem); pass the system the branch was computed for."
-        )
-    param = str(branch.attrs.get("continuation_param", ""))
-    if param not in system.param_names:
-        raise InputError(
-            f"`system` has no parameter {param!r} (the branch's continuation parameter); "
-            "pass the system the branch was computed for."
-        )
-    base = _branch_params(branch, system)
-    return np.array(
-        [float(system.potential(x, {**base, param: float(p)})) for x, p in zip(X, P, strict=True)]
-    ).reshape(len(X))
-
-
-def _apply(fn: Callable, X: np.ndarray) -> np.ndarray:
-    if len(X) == 0:
-        return np.zeros(0)
-    values = np.asarray(fn(X), dtype=float)
-    if values.shape != (len(X),):  # not vectorised over the leading axis: one state at a time
-        values = np.array([float(np.asarray(fn(x), dtype=float)) for x in X])
-    return values
-
-
 def measure_values(
     branch: xr.Dataset, measure: Measure = None, *, system=None
 ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -144,7 +80,9 @@ def measure_values(
     Parameters
     ----------
     branch : xarray.Dataset
-        A branch Dataset (variables ``param``, ``x``, ``special_param``, ``special_x``).
+        A branch Dataset (variables ``param``, ``x``, ``special_param``, ``special_x``); for a
+        branch of map cycles, ``x`` is the point at phase 0 of each cycle (:func:`draw_branch`
+        draws every point).
     measure : None, int, str or callable
         None: the first state variable; an int: the state variable at that position; a state
         name; ``"norm"``: the Euclidean norm of the state; ``"loss"`` (or ``"energy"``,
@@ -164,7 +102,8 @@ def measure_values(
     Raises
     ------
     dynsys.errors.InputError
-        If ``measure`` names no state, or ``"loss"`` is asked for without a suitable system.
+        If ``measure`` names no state, ``"loss"`` is asked for without a suitable system, or
+        ``branch`` is a branch of periodic orbits (see :func:`phase.draw_cycle_branch`).
     dynsys.errors.InputTypeError
         If ``measure`` is of none of the accepted types.
 
@@ -180,155 +119,89 @@ def measure_values(
     >>> values.tolist(), at_special.tolist(), label
     ([5.0, 1.0], [2.0], '|x|')
     """
+    if dataset_kind(branch) == "cycle branch":
+        raise InputError(
+            "measure_values evaluates a measure on branches of equilibria and of maps; a branch "
+            "of periodic orbits has a profile per step: draw it with phase.draw_cycle_branch "
+            "(its amplitude, period, or the max and min of a measure over each cycle)."
+        )
     names = [str(s) for s in branch["state"].values] if "state" in branch.coords else []
     X = np.asarray(branch["x"].values, dtype=float)
-    P = np.asarray(branch["param"].values, dtype=float)
     n = X.shape[-1]
     S = np.asarray(branch["special_x"].values, dtype=float).reshape(-1, n)
+    return _measure_pair(branch, measure, system, names, X, S)
+
+
+def _measure_pair(branch, measure, system, names, X, S):
+    """The measure at the steps ``X`` and the special points ``S`` of a branch, and a label."""
+    param, params = branch_context(branch, system)
+    P = np.asarray(branch["param"].values, dtype=float)
     SP = np.asarray(branch["special_param"].values, dtype=float).reshape(-1)
-    if measure is None:
-        measure = 0
-    if callable(measure):
-        label = getattr(measure, "__name__", "measure")
-        return _apply(measure, X), _apply(measure, S), label
-    if isinstance(measure, int | np.integer) and not isinstance(measure, bool):
-        k = int(measure)
-        if not -n <= k < n:
-            raise InputError(f"`measure`={k} is not a state index; the state has {n} variables.")
-        label = names[k] if names else f"x[{k}]"
-        return X[:, k], S[:, k], label
-    if not isinstance(measure, str):
-        raise InputTypeError(
-            f"`measure` must be None, a state index, a state name, 'norm', 'loss' or a callable; "
-            f"got {measure!r}."
+    kw = {"system": system, "param": param, "params": params}
+    values, label = evaluate(measure, X, P, names, **kw)
+    special_values, _ = evaluate(measure, S, SP, names, **kw)
+    return values, special_values, label
+
+
+def _point_tracks(branch: xr.Dataset, kind: str, measure: Measure, system):
+    """The tracks of a branch of equilibria (one) or of period-k cycles of a map (one per
+    point of the cycle), and an axis label."""
+    names = [str(s) for s in branch["state"].values]
+    if kind == "map branch":
+        X = np.asarray(branch["x_cycle"].transpose("step", "phase", "state").values, dtype=float)
+        S = np.asarray(
+            branch["special_x_cycle"].transpose("special", "phase", "state").values, dtype=float
         )
-    if measure in names:
-        k = names.index(measure)
-        return X[:, k], S[:, k], measure
-    if measure == "norm":
-        return np.linalg.norm(X, axis=-1), np.linalg.norm(S, axis=-1), "|x|"
-    if measure in LOSS_NAMES:
-        return _loss(system, branch, X, P), _loss(system, branch, S, SP), measure
-    raise InputError(
-        f"`measure` {measure!r} is not a state variable {names}, 'norm' or 'loss'; choose one of "
-        "those or pass a function of the state."
-    )
-
-
-# ---------------------------------------------------------------------------- drawing
-def _runs(keys: list) -> list[tuple[int, int]]:
-    """Maximal runs ``[start, stop)`` of equal keys."""
-    runs, start = [], 0
-    for k in range(1, len(keys) + 1):
-        if k == len(keys) or keys[k] != keys[start]:
-            runs.append((start, k))
-            start = k
-    return runs
-
-
-def _point_keys(stable: np.ndarray, index: np.ndarray, nullity: np.ndarray) -> list:
-    """The style key ``(stable, index)`` of each point; a non-hyperbolic point (a special point
-    on the grid) takes its successor's key, so one degenerate point makes no segment of its
-    own."""
-    keys = []
-    for k in range(len(stable)):
-        j = k + 1 if k + 1 < len(stable) and nullity[k] > 0 and nullity[k + 1] == 0 else k
-        keys.append((bool(stable[j]), int(index[j])))
-    return keys
-
-
-def _vertices(branch: xr.Dataset, values: np.ndarray, special_values: np.ndarray):
-    """The polyline of a branch with its special points inserted where they lie between two
-    steps, and the style key of each segment: a change of stability or index happens at the
-    special point, not at the next step."""
-    p = np.asarray(branch["param"].values, dtype=float)
-    nullity = (
-        np.asarray(branch["nullity"].values, dtype=int)
-        if "nullity" in branch
-        else np.zeros(len(p), dtype=int)
-    )
-    point_keys = _point_keys(
-        np.asarray(branch["stable"].values, dtype=bool),
-        np.asarray(branch["index"].values, dtype=int),
-        nullity,
-    )
-    steps = np.asarray(branch["special_step"].values, dtype=int).reshape(-1)
-    sp = np.asarray(branch["special_param"].values, dtype=float).reshape(-1)
-    inside = {}
-    for row, k in enumerate(steps):
-        if 0 <= k < len(p) - 1 and np.isfinite(sp[row]) and np.isfinite(special_values[row]):
-            inside.setdefault(int(k), []).append(row)
-    xs, ys, keys = [], [], []
-    for k in range(len(p)):
-        xs.append(p[k])
-        ys.append(values[k])
-        if k == len(p) - 1:
-            break
-        keys.append(point_keys[k])
-        for row in inside.get(k, []):
-            xs.append(sp[row])
-            ys.append(special_values[row])
-            keys.append(point_keys[k + 1])
-    if not keys and point_keys:  # a single point
-        keys = [point_keys[0]]
-    return np.asarray(xs), np.asarray(ys), keys
-
-
-def _param_label(branch: xr.Dataset) -> str:
-    name = branch.attrs.get("continuation_param")
-    return str(name) if name else label_from_attrs(branch["param"], "parameter")
-
-
-def _located(status: xr.DataArray) -> list[bool]:
-    """Whether each special point was located: its ``special_status`` is CONVERGED (files
-    written before the status table hold the names "converged" / "guess")."""
-    values = np.asarray(status.values).reshape(-1)
-    if values.dtype.kind in "iu":
-        return (values == Status.CONVERGED).tolist()
-    return [str(v) == "converged" for v in values]
-
-
-def _label_specials(ax, types, located, xs, ys, *, text: bool, seen: list | None):
-    markers, texts = [], []
-    for kind, ok, x, y in zip(types, located, xs, ys, strict=True):
-        if not (np.isfinite(x) and np.isfinite(y)):
-            continue
-        style = SPECIAL_STYLE.get(kind, {"marker": "x", "color": "black"})
-        guess = not ok
-        (marker,) = ax.plot(
-            [x],
-            [y],
-            linestyle="none",
-            marker=style["marker"],
-            markersize=8,
-            markeredgecolor=style["color"],
-            markerfacecolor="white" if guess else style["color"],
-            markeredgewidth=1.5,
-            zorder=6,
+    else:
+        X = np.asarray(branch["x"].values, dtype=float)[:, None]
+        S = np.asarray(branch["special_x"].values, dtype=float).reshape(-1, 1, len(names))
+    if measure == "period":
+        raise InputError(
+            f"a {kind} has no period to draw (the measure 'period' is for branches of cycles "
+            "of flows); draw it against a state, 'norm', 'loss' or 'amplitude'."
         )
-        markers.append(marker)
-        if not text:
-            continue
-        scale = max(abs(x), abs(y), 1.0)
-        if seen is not None:
-            if any(
-                k == kind and abs(a - x) <= 1e-6 * scale and abs(b - y) <= 1e-6 * scale
-                for k, a, b in seen
-            ):
-                continue
-            seen.append((kind, x, y))
-        texts.append(
-            ax.annotate(
-                kind + ("?" if guess else ""),
-                (x, y),
-                xytext=(5, 5),
-                textcoords="offset points",
-                fontsize="small",
-                color=style["color"],
-                zorder=7,
-            )
+    if measure == "amplitude":  # max - min of the first state over the points: 0 at a point
+        label = f"amplitude (max - min of {names[0]})"
+        return [Track(np.ptp(X[..., 0], axis=1), np.ptp(S[..., 0], axis=1))], label
+    tracks, label = [], ""
+    for j in range(X.shape[1]):
+        values, special_values, label = _measure_pair(
+            branch, measure, system, names, X[:, j], S[:, j]
         )
-    return markers, texts
+        tracks.append(Track(values, special_values, text=j == 0))
+    return tracks, label
+
+
+def _draw_one(branch, kind, measure, system, ax, label_specials, linewidth, seen, entries):
+    """Draw one branch of any kind; return what was drawn, the axis label of the measure and
+    whether the branch was drawn as a max/min envelope."""
+    envelope = False
+    if kind == "cycle branch":
+        tracks, label, envelope = _cycle_tracks(branch, measure, system=system)
+        keys, color_of, family = _cycle_keys(branch), cycle_color, "cycles"
+    else:
+        tracks, label = _point_tracks(branch, kind, measure, system)
+        keys = point_keys(
+            np.asarray(branch["stable"].values, dtype=bool),
+            np.asarray(branch["index"].values, dtype=int),
+            np.asarray(branch["nullity"].values, dtype=int)
+            if "nullity" in branch
+            else np.zeros(branch.sizes["step"], dtype=int),
+        )
+        color_of, family = index_color, "points"
+    drawn = draw_tracks(
+        ax,
+        branch,
+        tracks,
+        keys,
+        color_of=color_of,
+        linewidth=linewidth,
+        label_specials=label_specials,
+        seen=seen,
+        entries=entries,
+        family=family,
+    )
+    return drawn, label, envelope
 
 
 def draw_branch(
@@ -344,28 +217,45 @@ def draw_branch(
 ) -> DiagramArtists:
     """Draw one branch: parameter against a measure, styled by stability and index.
 
+    A branch of equilibria is one curve. A branch of period-``k`` cycles of a map (from
+    :func:`dynsys.continuation.continue_branch` on a :class:`dynsys.maps.Map`) is ``k``
+    curves, one per point of the cycle (``x_cycle``), so a period-doubling cascade shows all
+    its points. A branch of periodic orbits of a flow is drawn as by
+    :func:`phase.cycles.draw_cycle_branch` (a state measure: its largest and smallest value over
+    each cycle).
+
     Parameters
     ----------
     branch : xarray.Dataset
-        A branch from :func:`dynsys.continuation.continue_branch` (or a node of a diagram).
+        A branch from :func:`dynsys.continuation.continue_branch` (or a node of a diagram), or
+        from :func:`dynsys.continuation.continue_cycle`.
     measure : None, int, str or callable
-        What to put on the vertical axis (see :func:`measure_values`).
+        What to put on the vertical axis (see :func:`measure_values`); also ``"amplitude"``
+        (``max - min`` of the first state over a cycle: 0 on equilibria and fixed points) and,
+        for cycles of flows, ``"period"``.
     system : System, optional
         The system of the branch, needed for the measure ``"loss"``.
     ax : matplotlib.axes.Axes, optional
         Where to draw (default: the current axes).
     label_specials : bool
-        Write the type (LP, BP, H, IC) next to each special point's marker.
+        Write the type (LP, BP, H, IC, PD, NS, LPC) next to each special point's marker (once
+        per point, on the first curve of the branch).
     legend : bool
-        Add a legend (index colours, line styles, special types).
+        Add a legend (index colours, line styles, special types drawn).
     linewidth : float
         Width of the branch lines.
 
     Returns
     -------
     DiagramArtists
-        ``lines`` (one per run of equal stability and index), ``markers`` and ``texts`` of the
-        special points.
+        ``lines`` (one per run of equal stability and index, per curve), ``markers`` and
+        ``texts`` of the special points.
+
+    Raises
+    ------
+    dynsys.errors.InputError
+        If ``branch`` is another kind of result (the message names the function that draws
+        it), or the measure does not apply.
 
     Examples
     --------
@@ -377,38 +267,19 @@ def draw_branch(
     >>> [line.get_linestyle() for line in drawn.lines], [t.get_text() for t in drawn.texts]
     (['-', '--'], ['BP'])
     """
+    kind = require(branch, "draw_branch", *_BRANCH_KINDS)
     ax = ax or plt.gca()
-    values, special_values, ylabel = measure_values(branch, measure, system=system)
-    xs, ys, keys = _vertices(branch, values, special_values)
-    lines = []
-    for start, stop in _runs(keys):
-        part = slice(start, stop + 1)  # segments start..stop-1 join vertices start..stop
-        is_stable, k = keys[start]
-        (line,) = ax.plot(
-            xs[part],
-            ys[part],
-            color=index_color(k),
-            linestyle="-" if is_stable else "--",
-            linewidth=linewidth,
-            zorder=3,
-        )
-        lines.append(line)
-    markers, texts = _label_specials(
-        ax,
-        [str(t) for t in branch["special_type"].values],
-        _located(branch["special_status"]),
-        np.asarray(branch["special_param"].values, dtype=float).reshape(-1),
-        special_values,
-        text=label_specials,
-        seen=_seen,
+    entries = LegendEntries()
+    drawn, ylabel, _ = _draw_one(
+        branch, kind, measure, system, ax, label_specials, linewidth, _seen, entries
     )
     if not ax.get_xlabel():
-        ax.set_xlabel(_param_label(branch))
+        ax.set_xlabel(param_label(branch))
     if not ax.get_ylabel():
         ax.set_ylabel(ylabel)
     if legend:
-        _legend(ax, [branch])
-    return DiagramArtists(lines, markers, texts)
+        diagram_legend(ax, entries)
+    return drawn
 
 
 def _branches(diagram) -> list[xr.Dataset]:
@@ -421,7 +292,7 @@ def _branches(diagram) -> list[xr.Dataset]:
         return out
     if isinstance(diagram, Mapping):
         return list(diagram.values())
-    if isinstance(diagram, Iterable):
+    if isinstance(diagram, Iterable) and not isinstance(diagram, str):
         return list(diagram)
     raise InputTypeError(
         f"`diagram` must be a DataTree, a branch Dataset or a list of branches; got "
@@ -429,30 +300,22 @@ def _branches(diagram) -> list[xr.Dataset]:
     )
 
 
-def _legend(ax, branches: list[xr.Dataset]):
-    indices = sorted({int(i) for b in branches for i in np.asarray(b["index"].values)})
-    types = [
-        t
-        for t in SPECIAL_STYLE
-        if any(t in [str(s) for s in b["special_type"].values] for b in branches)
-    ]
-    handles = [Line2D([], [], color=index_color(k), label=f"index {k}") for k in indices]
-    handles += [
-        Line2D([], [], color="black", linestyle="-", label="stable"),
-        Line2D([], [], color="black", linestyle="--", label="unstable"),
-    ]
-    handles += [
-        Line2D(
-            [],
-            [],
-            linestyle="none",
-            marker=SPECIAL_STYLE[t]["marker"],
-            color=SPECIAL_STYLE[t]["color"],
-            label=SPECIAL_NAMES[t],
-        )
-        for t in types
-    ]
-    return ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85)
+def _title(branches: list[xr.Dataset], kinds: list[str]) -> str:
+    system = branches[0].attrs.get("system", "")
+    if set(kinds) == {"map branch"}:
+        periods = {int(b.attrs.get("period", 1)) for b in branches}
+        what = "fixed points" if periods == {1} else "fixed points and cycles"
+        if 1 not in periods:
+            what = "cycles"
+        what += " of the map"
+    else:
+        parts = [
+            word
+            for word, kind in (("equilibria", "equilibrium branch"), ("cycles", "cycle branch"))
+            if kind in kinds
+        ]
+        what = " and ".join(parts)
+    return f"{system}: {what} in {param_label(branches[0])}".lstrip(": ")
 
 
 def draw_diagram(
@@ -467,6 +330,12 @@ def draw_diagram(
 ) -> DiagramArtists:
     """Draw a bifurcation diagram: every branch, one legend.
 
+    Branches of equilibria, of fixed points and cycles of maps, and of periodic orbits of flows
+    may be mixed: an equilibrium branch with its Hopf point and the branch of cycles started
+    there (:func:`dynsys.continuation.continue_cycle`) make one picture, the cycles drawn as the
+    largest and smallest value of the measure over each cycle (or, with ``measure="amplitude"``,
+    their amplitude next to the equilibria at 0).
+
     Parameters
     ----------
     diagram : xarray.DataTree, xarray.Dataset, mapping or list of Datasets
@@ -478,9 +347,10 @@ def draw_diagram(
     ax : matplotlib.axes.Axes, optional
         Where to draw (default: the current axes).
     legend : bool
-        Add one legend: index colours, stable/unstable, special types present.
+        Add one legend: index colours, stable/unstable, special types drawn.
     title : str, optional
-        Axes title (default: the system name and the continued parameter, from the attributes).
+        Axes title (default: the system name, what the branches hold and the continued
+        parameter, from the attributes).
 
     Returns
     -------
@@ -491,6 +361,8 @@ def draw_diagram(
     ------
     dynsys.errors.InputTypeError
         If ``diagram`` is none of the accepted types.
+    dynsys.errors.InputError
+        If a branch is another kind of result (the message names the function that draws it).
 
     Examples
     --------
@@ -501,25 +373,44 @@ def draw_diagram(
     >>> drawn = draw_diagram(tree)
     >>> len(drawn.lines), [t.get_text() for t in drawn.texts]
     (3, ['BP'])
+
+    The logistic map's period-doubling cascade, every point of every cycle:
+
+    >>> from dynsys.models import logistic
+    >>> opts = ContinuationOptions(ds_max=0.05, p_min=2.5, p_max=3.5)
+    >>> tree = bifurcation_diagram(logistic(r=2.5), [0.6], "r", options=opts)
+    >>> drawn = draw_diagram(tree)
+    >>> sorted({round(float(m.get_xdata()[0]), 6) for m in drawn.markers})  # r = 3, 1 + sqrt 6
+    [3.0, 3.44949]
     """
     ax = ax or plt.gca()
     branches = _branches(diagram)
+    kinds = [require(b, "draw_diagram", *_BRANCH_KINDS) for b in branches]
     drawn = DiagramArtists([], [], [])
     seen: list = []
-    for branch in branches:
-        drawn = drawn + draw_branch(
-            branch,
-            measure=measure,
-            system=system,
-            ax=ax,
-            label_specials=label_specials,
-            _seen=seen,
+    entries = LegendEntries()
+    labels, envelope = [], False
+    for branch, kind in zip(branches, kinds, strict=True):
+        part, label, is_envelope = _draw_one(
+            branch, kind, measure, system, ax, label_specials, 1.8, seen, entries
         )
+        drawn = drawn + part
+        labels.append(label)
+        envelope = envelope or is_envelope
+    if branches:
+        if not ax.get_xlabel():
+            ax.set_xlabel(param_label(branches[0]))
+        if not ax.get_ylabel():
+            ylabel = labels[0]
+            if envelope and len(set(kinds)) > 1:
+                ylabel += " (cycles: max and min)"
+            elif envelope:
+                ylabel = f"max and min of {ylabel}"
+            ax.set_ylabel(ylabel)
     if legend and branches:
-        _legend(ax, branches)
+        diagram_legend(ax, entries)
     if title is None and branches:
-        attrs = branches[0].attrs
-        title = f"{attrs.get('system', '')}: equilibria in {_param_label(branches[0])}".lstrip(": ")
+        title = _title(branches, kinds)
     if title:
         ax.set_title(title)
     return drawn

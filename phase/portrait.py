@@ -1,9 +1,10 @@
-"""Phase portraits: streamlines of the vector field, nullclines, fixed points by kind, orbits.
+"""Phase portraits: streamlines of the vector field, nullclines, fixed points by kind, orbits,
+periodic orbits and attractors.
 
 Every function takes ``ax=None`` (then the current axes) and returns what it drew. Systems with
 more than two states are drawn in a plane: the two named state variables vary over the region,
-the others are held at ``base`` (a slice through state space); fixed points and orbits are
-projected onto the plane.
+the others are held at ``base`` (a slice through state space); fixed points, orbits, cycles and
+attractors are projected onto the plane.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from matplotlib.colors import Normalize
 from dynsys.errors import InputError
 from dynsys.system import System
 
+from ._plane import plane_indices as _plane_indices
 from ._style import kind_style
+from .attractors import draw_attractors
+from .cycles import draw_periodic_orbit
 
 __all__ = [
     "draw_energy",
@@ -28,27 +32,6 @@ __all__ = [
     "draw_vector_field",
     "portrait",
 ]
-
-
-def _plane_indices(system_or_names, plane) -> tuple[int, int]:
-    names = list(getattr(system_or_names, "state_names", system_or_names))
-    if plane is None:
-        if len(names) < 2:
-            raise InputError("a phase portrait needs at least two state variables.")
-        return 0, 1
-    if len(plane) != 2:
-        raise InputError(f"`plane` must name two state variables; got {plane!r}.")
-    out = []
-    for item in plane:
-        if isinstance(item, str):
-            if item not in names:
-                raise InputError(f"`plane` names {item!r}, not a state variable of {names}.")
-            out.append(names.index(item))
-        else:
-            out.append(int(item))
-    if out[0] == out[1]:
-        raise InputError(f"`plane` must name two different state variables; got {plane!r}.")
-    return out[0], out[1]
 
 
 def _grid(system: System, region, plane, base, resolution: int):
@@ -204,7 +187,9 @@ def draw_nullclines(
 
 
 def draw_fixed_points(fixed_points: xr.Dataset, *, plane=None, ax=None, legend: bool = True):
-    """Draw fixed points from a fixed-point Dataset (vars ``x``, ``kind``), styled by kind.
+    """Draw fixed points from a fixed-point Dataset (vars ``x``, ``kind``), styled by kind; or
+    the fixed points and cycles of a map from :func:`dynsys.fixedpoints.find_cycles` (every
+    point of each cycle, styled by the cycle's kind).
 
     Returns
     -------
@@ -229,6 +214,12 @@ def draw_fixed_points(fixed_points: xr.Dataset, *, plane=None, ax=None, legend: 
         if "kind" in fixed_points
         else np.full(x.shape[0], "unclassified")
     )
+    if "phase" in fixed_points["x"].dims:  # cycles of a map: every point, NaN beyond the period
+        x = np.asarray(fixed_points["x"].transpose(..., "phase", "state").values, dtype=float)
+        kinds = np.repeat(kinds, x.shape[1])
+        x = x.reshape(-1, x.shape[-1])
+        finite = np.all(np.isfinite(x), axis=1)
+        x, kinds = x[finite], kinds[finite]
     artists = []
     for kind in sorted(set(kinds.tolist())):
         sel = kinds == kind
@@ -241,7 +232,10 @@ def draw_fixed_points(fixed_points: xr.Dataset, *, plane=None, ax=None, legend: 
 
 def draw_orbits(orbits, *, plane=None, ax=None, color: str = "#2c3e50", **line_kw):
     """Draw orbits: a trajectory Dataset (dims ``time``, ``state``), a list of them, or a batch
-    flow Dataset with saved states ``x_saved(orbit, save, state)``.
+    Dataset with saved states ``x_saved(orbit, save, state)`` (from :func:`dynsys.integrate.flow`,
+    or :func:`dynsys.integrate.iterate` with ``save_every``).
+
+    Orbits of flows are lines; orbits of maps (iterates do not lie on a curve) are dots.
 
     Returns
     -------
@@ -268,8 +262,11 @@ def draw_orbits(orbits, *, plane=None, ax=None, color: str = "#2c3e50", **line_k
             paths = np.asarray(ds["x_saved"].transpose("orbit", ..., "state").values)
         else:
             paths = np.asarray(ds["x"].transpose("time", "state").values)[None]
+        style = kw
+        if ds.attrs.get("system_kind") == "map":
+            style = {"linestyle": "none", "marker": ".", "markersize": 3, **kw}
         for path in paths:
-            artists.extend(ax.plot(path[:, i], path[:, j], color=color, **kw))
+            artists.extend(ax.plot(path[:, i], path[:, j], color=color, **style))
             finite = np.isfinite(path[:, i]) & np.isfinite(path[:, j])
             if finite.any():
                 first = np.argmax(finite)
@@ -283,6 +280,8 @@ def portrait(
     *,
     fixed_points: xr.Dataset | None = None,
     orbits=None,
+    cycles=None,
+    attractors: xr.Dataset | None = None,
     plane=None,
     base=None,
     params=None,
@@ -302,6 +301,12 @@ def portrait(
         From :func:`dynsys.fixedpoints.find_fixed_points`; drawn by kind.
     orbits : Dataset or list of Dataset, optional
         Trajectories to overlay.
+    cycles : Dataset or list of Dataset, optional
+        Periodic orbits from :func:`dynsys.cycles.find_periodic_orbit`, drawn by
+        :func:`phase.cycles.draw_periodic_orbit` (stable solid, unstable dashed).
+    attractors : Dataset, optional
+        From :func:`dynsys.attractors.find_attractors`, drawn by
+        :func:`phase.attractors.draw_attractors`.
     plane, base, params
         As for :func:`draw_vector_field`.
     nullclines : bool
@@ -328,8 +333,14 @@ def portrait(
         draw_nullclines(system, region, plane=plane, base=base, params=params, ax=ax)
     if orbits is not None:
         draw_orbits(orbits, plane=plane, ax=ax)
+    if attractors is not None:
+        draw_attractors(attractors, plane=plane, ax=ax, legend=False)
+    for cycle in [cycles] if isinstance(cycles, xr.Dataset) else list(cycles or []):
+        draw_periodic_orbit(cycle, plane=plane, ax=ax)
     if fixed_points is not None and fixed_points.sizes.get("point", 0):
-        draw_fixed_points(fixed_points, plane=plane, ax=ax)
+        draw_fixed_points(fixed_points, plane=plane, ax=ax, legend=False)
+    if ax.get_legend_handles_labels()[0]:  # streamlines fill the plane: "best" finds no room
+        ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
     ax.set_xlim(*region[0])
     ax.set_ylim(*region[1])
     if title is None:

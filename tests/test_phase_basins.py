@@ -101,3 +101,54 @@ def test_wrong_dataset_is_named():
         draw_basin_map(ds)
     with pytest.raises(ValueError, match="basin_probability_sweep"):
         draw_probability_curves(ds)
+
+
+def test_cycles_are_closed_curves_and_chaotic_sets_point_clouds():
+    from dynsys.basins import BasinOptions, FlowOptions
+    from dynsys.models import bistable_hopf, henon
+
+    mu = -0.1
+    r_s = np.sqrt((1 + np.sqrt(1 + 4 * mu)) / 2)
+    options = BasinOptions(flow=FlowOptions(t_max=100.0))
+    ds = basin_map(bistable_hopf(mu), {"x": (-1.5, 1.5, 12), "y": (-1.5, 1.5, 12)}, options=options)
+    _fig, ax = plt.subplots()
+    drawn = draw_basin_map(ds, ax=ax)
+    cycle = int(np.flatnonzero(ds.attractor_type.values == "cycle")[0])
+    (line,) = drawn["cycles"].values()
+    xy = np.stack([line.get_xdata(), line.get_ydata()], axis=1)
+    np.testing.assert_allclose(np.hypot(xy[:, 0], xy[:, 1]), r_s, atol=1e-6)
+    np.testing.assert_allclose(xy[0], xy[-1])  # closed
+    assert set(drawn["points"]) == {"sink focus"} and drawn["sets"] == {}
+    texts = [t.get_text() for t in drawn["legend"].get_texts()]
+    assert f"cycle {cycle}" in texts and "sink focus" in texts
+    assert any(t.startswith(f"{cycle}: cycle (period 6.28") for t in texts)
+    # a chaotic set of a map: a cloud of its drawn points; escaped starts are black
+    ds = basin_map(henon(), {"x": (-1.5, 1.5, 10), "y": (-0.4, 0.4, 6)})
+    _fig, ax = plt.subplots()
+    drawn = draw_basin_map(ds, ax=ax)
+    (cloud,) = drawn["sets"].values()
+    assert len(cloud.get_offsets()) > 100 and drawn["cycles"] == {} and drawn["points"] == {}
+    texts = [t.get_text() for t in drawn["legend"].get_texts()]
+    assert "chaotic 0" in texts
+    labels = set(np.unique(ds.label.values).tolist())
+    assert len([t for t in texts if ":" in t]) == len(labels)  # only labels in the image
+
+
+def test_probability_curves_by_type_sum_the_attractors_of_a_type():
+    from dynsys.maps import gradient_descent_map
+
+    gd = gradient_descent_map(double_well(), step=0.5)
+    ds = basin_probability_sweep(
+        gd, "eta", [0.5, 1.05, 2.5], UniformBox([-1.2, -0.5], [1.2, 0.5]), 200, seed=0
+    )
+    _fig, ax = plt.subplots()
+    drawn = draw_probability_curves(ds, ax=ax, by="type")
+    assert set(drawn["lines"]) == {"point", "cycle", "escaped"}
+    total = sum(line.get_ydata() for line in drawn["lines"].values())
+    np.testing.assert_allclose(total, 1.0)
+    np.testing.assert_allclose(drawn["lines"]["point"].get_ydata(), [1.0, 0.0, 0.0])
+    assert drawn["lines"]["escaped"].get_ydata()[2] == 1.0
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["converging (points)", "cycling", "diverging (escaped)"]
+    with pytest.raises(ValueError, match="`by`"):
+        draw_probability_curves(ds, by="kind")

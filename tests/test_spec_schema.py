@@ -34,13 +34,20 @@ def test_options_tables_are_the_classes_fields(command, name, rule):
     built = validate({}, {name: rule})[name]["options"]
     assert built == expected
     rows = {r.key: r for r in reference({name: rule})}
-    for f in dataclasses.fields(rule.options_type):
-        value = getattr(expected, f.name)
-        if dataclasses.is_dataclass(value):
-            for g in dataclasses.fields(value):
-                assert rows[f"{name}.{f.name}.{g.name}"].default == getattr(value, g.name)
-        else:
-            assert rows[f"{name}.{f.name}"].default == value
+
+    def walk(options, prefix):  # nested options (e.g. basins.recurrence.newton) at any depth
+        for f in dataclasses.fields(options):
+            value = getattr(options, f.name)
+            if dataclasses.is_dataclass(value):
+                yield from walk(value, f"{prefix}{f.name}.")
+            else:
+                yield f"{prefix}{f.name}", value
+
+    leaves = dict(walk(expected, f"{name}."))
+    if name == "basins":  # two levels of nesting: BasinOptions.recurrence.newton
+        assert "basins.recurrence.newton.tol" in leaves
+    for key, value in leaves.items():
+        assert rows[key].default == value, key
 
 
 def test_spec_reference_prints_every_key_with_its_default(capsys):

@@ -19,7 +19,7 @@ from ._grid import CellGrid
 from ._options import AttractorOptions
 from ._sampling import OK, sample_orbits
 from ._scan import COLLECTED, ESCAPED, RECOGNISED, OrbitScan
-from ._table import Attractor, AttractorTable, status_of_kind
+from ._table import Attractor, AttractorTable, status_of_kind, table_from_dataset
 
 __all__ = ["find_attractors"]
 
@@ -44,6 +44,7 @@ def find_attractors(
     *,
     params: Mapping[str, Any] | None = None,
     options: AttractorOptions | None = None,
+    known: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """Find the attractors reached from ``seeds`` - points, cycles, chaotic and quasi-periodic
     sets - by recurrence of their orbits in a grid of cells, and describe each one.
@@ -67,6 +68,11 @@ def find_attractors(
         Parameter values overriding the system's defaults.
     options : AttractorOptions
         The grid (``cell_size`` is required), the counts of the recurrence test, tolerances.
+    known : xarray.Dataset, optional
+        A result of an earlier search of the same system with the same grid: its attractors
+        are the first rows of the new table, in the same order and with their cells, so that
+        orbits that reach them are recognised (not described again) and new attractors are
+        numbered after them. A search in rounds stays consistent this way.
 
     Returns
     -------
@@ -107,8 +113,8 @@ def find_attractors(
     InputTypeError
         If ``system`` is not a System or Map, or ``options`` is not AttractorOptions.
     InputError
-        If ``seeds`` is malformed, ``cell_size`` is missing or the grid's shape does not match
-        the system.
+        If ``seeds`` is malformed, ``cell_size`` is missing, the grid's shape does not match
+        the system, or ``known`` was found on another grid.
 
     Notes
     -----
@@ -143,6 +149,10 @@ def find_attractors(
     ('cycle', 2)
     >>> ds.label.values.tolist()
     [0, 0, 0]
+    >>> again = find_attractors(logistic(r=3.2), [0.5], known=ds,
+    ...                         options=AttractorOptions(cell_size=0.01))
+    >>> again.label.values.tolist(), again.attrs["n_attractors"]
+    ([0], 1)
     """
     if not isinstance(system, System | Map):
         raise InputTypeError(
@@ -157,7 +167,10 @@ def find_attractors(
     grid = CellGrid.from_options(options, n)
     seeds = _as_seeds(seeds, n)
     p = system.resolve_params(params)
-    table = AttractorTable(grid)
+    dynamics = "map" if system.is_map else "flow"
+    if known is not None and known.attrs.get("dynamics") != dynamics:
+        raise InputError(f"`known` was not found for a {dynamics}; pass a result for this system.")
+    table = AttractorTable(grid) if known is None else table_from_dataset(known, grid)
     k = len(seeds)
     result = {
         "label": np.zeros(k, dtype=np.int64),

@@ -155,7 +155,9 @@ class AttractorOptions(Options):
     """
 
     cell_size: tuple[float, ...] | None = numbers(
-        None, "edge of a grid cell: one value, or one per state (required)"
+        None,
+        "edge of a grid cell: one value, or one per state (required by find_attractors; "
+        "automatic in basin computations when none)",
     )
     grid_low: tuple[float, ...] | None = numbers(None, "lower corner of a bounded grid")
     grid_high: tuple[float, ...] | None = numbers(None, "upper corner of a bounded grid")

@@ -19,7 +19,7 @@ from .._points import relative_scale
 from .._status import Status
 from ._grid import CellGrid
 
-__all__ = ["KINDS", "Attractor", "AttractorTable", "status_of_kind"]
+__all__ = ["KINDS", "Attractor", "AttractorTable", "status_of_kind", "table_from_dataset"]
 
 _SAME_POINT = 1e-8  # relative distance of two descriptions of one point
 _SAME_PERIOD = 1e-6  # relative difference of the periods of two descriptions of one cycle
@@ -108,3 +108,59 @@ class AttractorTable:
         attractor.cells = self.grid.decode(free) if free else attractor.cells[:0]
         self.items.append(attractor)
         return row
+
+
+def table_from_dataset(ds, grid: CellGrid) -> AttractorTable:
+    """The table of a :func:`~dynsys.attractors.find_attractors` result ``ds`` (its attractor
+    rows, in order, with the cells each owns), to be extended by a new search on ``grid``.
+
+    Raises
+    ------
+    InputError
+        If ``ds`` is not such a result, or its grid differs from ``grid``.
+    """
+    from ..errors import InputError
+
+    needed = ("attractor_kind", "attractor_x", "attractor_samples", "cell_index", "cell_size")
+    if any(name not in ds for name in needed):
+        raise InputError(
+            "`known` must be a result of dynsys.attractors.find_attractors (a Dataset with "
+            f"{', '.join(needed)})."
+        )
+    size, origin = ds["cell_size"].values, ds["grid_origin"].values
+    same = size.shape == grid.cell_size.shape and np.array_equal(size, grid.cell_size)
+    same = same and np.array_equal(origin, grid.origin)
+    if not same or ("grid_low" in ds) != grid.bounded:
+        raise InputError(
+            "`known` was found on another grid (cell_size, grid_low/grid_high); search with the "
+            f"options it was found with (cell_size = {size.tolist()})."
+        )
+    table = AttractorTable(grid)
+    rows = ds["attractor"].values
+    cells = np.asarray(ds["cell_index"].values, dtype=np.int64)
+    owner = ds["cell_attractor"].values
+    eig = ds["attractor_eigenvalue_real"].values + 1j * ds["attractor_eigenvalue_imag"].values
+    for j in np.flatnonzero(rows >= 0):
+        row = int(rows[j])
+        drawn = ds["attractor_samples"].values[j]
+        item = Attractor(
+            str(ds["attractor_kind"].values[j]),
+            x=ds["attractor_x"].values[j],
+            samples=drawn[np.isfinite(drawn).all(axis=1)],
+            cells=cells[owner == row],
+            period=float(ds["attractor_period"].values[j]),
+            period_error=float(ds["attractor_period_error"].values[j]),
+            residual=float(ds["attractor_residual"].values[j]),
+            eigenvalues=eig[j],
+            lyapunov=ds["attractor_lyapunov"].values[j],
+            lyapunov_stderr=ds["attractor_lyapunov_stderr"].values[j],
+            lyapunov_method=str(ds["attractor_lyapunov_method"].values[j]),
+            section_normal=ds["attractor_section_normal"].values[j],
+            notes=[s for s in str(ds["attractor_note"].values[j]).split("; ") if s],
+        )
+        if row != len(table.items):
+            raise InputError("`known`: attractor rows must be 0, 1, ... in order.")
+        table.items.append(item)
+        for key in item.cells:
+            table.owner[key.tobytes()] = row
+    return table

@@ -1,4 +1,5 @@
-"""Basins of attraction: which attractor the orbit from each initial state reaches.
+"""Basins of attraction: which attractor the orbit from each initial state reaches - a fixed
+point, a cycle, or a chaotic or quasi-periodic set - for flows and for maps.
 
 - :func:`basin_map` labels every point of a 2-D grid (two state variables, or a plane through a
   higher-dimensional state space, :class:`Plane`).
@@ -8,16 +9,46 @@
 - :func:`basin_probability_sweep` repeats the estimate over values of a parameter of the system
   or of the sampler, with the same random initial states at every value.
 
-All three take ``options=BasinOptions(...)``. Each orbit is followed by the batched
-:func:`dynsys.integrate.flow` until it arrives (``|f| <= converge_tol``, from the one arrival
-rule), escapes, or runs out of time or steps. An orbit gets an attractor only through a verified
-point: its end point matches a known point, or Newton from it reaches, within ``refine_tol``, a
-root whose residual meets the Newton tolerance; the point is an attractor when its
-classification says it attracts. Labels ``0, 1, ...`` index the ``attractor`` table; a negative
-label is minus the outcome code of the orbit (``dynsys.explain(-label)``): the flow's own
-(``time_limit``, ``max_steps``, ``escaped``, ``nonfinite``, ``step_underflow``),
-``not_attracting`` (it reached a saddle), ``unverified`` or a Newton failure (no fixed point where
-it stopped), ``unmatched`` (discovery off). The per-orbit ``status`` holds the same codes.
+All three take a flow (:class:`~dynsys.System`) or a map (:class:`~dynsys.maps.Map`, e.g.
+gradient descent with a finite step, :func:`dynsys.maps.gradient_descent_map`) and
+``options=BasinOptions(...)``.
+
+Orbits. A flow's orbits are followed by the batched :func:`dynsys.integrate.flow` until they
+arrive (``|f| <= converge_tol``, from the one arrival rule), escape, or run out of time or steps
+(``options.flow``). A map's orbits are iterated by :func:`dynsys.integrate.iterate` until they
+settle on a fixed point or a cycle (of period up to ``iterate.max_period``), escape (for
+gradient descent: divergence), or run out of iterations (``options.iterate``).
+
+Points and cycles of maps. An orbit gets a point attractor only through a verified point: its
+end point matches a known point, or Newton from it reaches, within ``refine_tol``, a root whose
+residual meets the Newton tolerance; the point is an attractor when its classification says it
+attracts. A map's fixed points and cycles are verified the same way by Newton on ``g^q(x) - x``
+(:func:`dynsys.fixedpoints.find_cycles`), matched whatever their phase, and attract when every
+multiplier lies inside the unit circle.
+
+Other attractors. Unless ``options.attractor_kinds`` says "points" (the automatic choice for
+gradient flows and one-state flows, which have no other attractors), the orbits that did not
+settle (a flow at ``time_limit``; a map at ``max_steps``) are followed on from their end states
+by recurrence in a grid of cells (:func:`dynsys.attractors.find_attractors` with
+``options.recurrence``; the cell size is chosen from the spread of the states unless given, and
+recorded): first recognised against the attractors this computation already knows
+(:func:`dynsys.attractors.label_states`), the others searched. A cycle of a flow is refined as a
+periodic orbit by collocation (:func:`dynsys.cycles.find_periodic_orbit`: period and Floquet
+multipliers); a recurrent set is described by its largest Lyapunov exponents with standard
+errors (QR method) and called chaotic, quasi-periodic or (undecided) recurrent; a point or a
+map's cycle that the recurrence reaches is verified and joins the points.
+
+Labels and statuses. Labels ``0, 1, ...`` index the ``attractor`` table: the point attractors
+first (for a map: fixed points, then cycles), then the attractors found by recurrence, each with
+its ``attractor_type`` (point, cycle, chaotic, quasi-periodic, recurrent), period, multipliers,
+Lyapunov exponents and a sample of points for drawing. An orbit at an attractor has the status
+of its type: ``converged`` (a point), ``periodic`` (a cycle) or ``recurrent`` (a recurrent set).
+A negative label is minus the outcome code of an orbit without an attractor
+(``dynsys.explain(-label)``): the flow's or the iteration's own (``time_limit``, ``max_steps``,
+``escaped``, ``nonfinite``, ``step_underflow``; with recurrence, ``max_steps`` also when its
+sample budget ran out), ``not_attracting`` (it reached a saddle, or a cycle that does not
+attract), ``unverified`` or a Newton failure (no fixed point where it stopped), ``unmatched``
+(discovery off). The per-orbit ``status`` holds the same codes.
 
 Scale-out: the initial states are cut into chunks of ``chunk_size``; chunk ``i`` of a Monte-Carlo
 run draws from its own stream, so results are identical whether the chunks run in this process
@@ -25,12 +56,14 @@ run draws from its own stream, so results are identical whether the chunks run i
 (a scheduler address or a ``Client``). With ``run_dir`` every finished chunk is written there at
 once (atomically); running again with the same folder computes only what is missing. End points
 are labelled in this process, in chunk order, so the attractor table does not depend on which
-chunk finished first. A System holding closures is sent to other processes with cloudpickle;
-without it, pass a :class:`SystemRef`.
+chunk finished first; the recurrence phase runs there too, after the chunks of each round (a
+resumed run repeats it from the stored end states, with the same result). A System holding
+closures is sent to other processes with cloudpickle; without it, pass a :class:`SystemRef`.
 """
 
 from .._execution import SystemRef, open_executor
-from ..integrate import FlowOptions
+from ..attractors import AttractorOptions
+from ..integrate import FlowOptions, IterateOptions
 from ._map import basin_map
 from ._options import BasinOptions
 from ._plane import Plane
@@ -40,9 +73,11 @@ from ._statistics import wilson_interval
 from ._sweep import basin_probability_sweep
 
 __all__ = [
+    "AttractorOptions",
     "BasinOptions",
     "FlowOptions",
     "Gaussian",
+    "IterateOptions",
     "NetworkInit",
     "Plane",
     "SmallBall",

@@ -1,5 +1,11 @@
 """The engine shared by basin maps, basin probabilities and sweeps: the fixed settings of one
-computation, the chunked flow, and the sequential Monte-Carlo loop."""
+computation, the chunked flow (or iteration of a map), and the sequential Monte-Carlo loop.
+
+The chunks only follow orbits to their end states (in this process, a process pool or on dask,
+and kept in a resumable run folder); the end states are then labelled in this process, chunk
+after chunk in order: verified points (or a map's cycles), and, for orbits that did not settle,
+the recurrence phase (:mod:`dynsys.basins._recurrence`), which also runs here. A resumed run
+recomputes the labelling from the stored end states, with the same result."""
 
 from __future__ import annotations
 
@@ -17,14 +23,25 @@ from .._group import check_group
 from .._points import Arrival, arrival_tolerance
 from ..errors import InputError, InputTypeError
 from ..integrate import FlowOptions
+from ..maps import Map
 from ..system import System
-from ._labels import Attractors
+from ._known import KnownAttractors
 from ._options import BasinOptions
 from ._samplers import Sampler, describe_sampler
 from ._statistics import widths_below
-from ._work import FlowWork, concat_chunks
+from ._work import FlowWork, MapWork, concat_chunks
 
-__all__ = ["BasinRun", "check_count", "check_sampler", "draw_seed", "run_grid", "run_samples"]
+__all__ = [
+    "BasinRun",
+    "check_count",
+    "check_sampler",
+    "draw_seed",
+    "run_grid",
+    "run_samples",
+    "sampler_preview",
+]
+
+_PREVIEW = 1000  # draws of a sampler that show the spread of its initial states
 
 
 def check_count(value, name: str) -> int:
@@ -45,13 +62,20 @@ def check_sampler(sampler, n: int) -> Sampler:
     return sampler
 
 
+def sampler_preview(sampler: Sampler, n: int) -> np.ndarray:
+    """``1000`` draws of ``sampler`` from a fixed stream (not those of the run): the spread of
+    the initial states, for the automatic cell size of the recurrence."""
+    return sampler.sample(np.random.default_rng(0), _PREVIEW, n)
+
+
 @dataclass(frozen=True)
 class BasinRun:
-    """What one basin computation holds fixed besides its initial states: the system (and what
-    workers receive of it), the parameters, the options, the symmetry, and the flow options
-    actually run (``converge_tol`` from the arrival rule, recorded in ``arrival``)."""
+    """What one basin computation holds fixed besides its initial states: the system (a flow or
+    a map, and what workers receive of it), the parameters, the options, the symmetry, and the
+    flow options actually run (``converge_tol`` from the arrival rule, recorded in ``arrival``;
+    maps run ``options.iterate``)."""
 
-    system: System
+    system: System | Map
     shipped: Any  # the System, a SystemRef, or pickled bytes for other processes
     params: dict[str, float]
     options: BasinOptions
@@ -63,12 +87,19 @@ class BasinRun:
     def make(cls, system, *, params, options, symmetry, executor) -> BasinRun:
         """Check the inputs and build the run (before the arrival rule is applied)."""
         built = system.build() if isinstance(system, SystemRef) else system
-        if not isinstance(built, System):
+        if not isinstance(built, System | Map):
             raise InputTypeError(
-                f"`system` must be a dynsys System or a SystemRef; got {type(system).__name__}."
+                "`system` must be a dynsys System (a flow), a Map, or a SystemRef; got "
+                f"{type(system).__name__}."
             )
         if not isinstance(options, BasinOptions):
             raise InputTypeError(f"`options` must be a BasinOptions; got {type(options).__name__}.")
+        size = options.recurrence.cell_size
+        if size is not None and len(size) not in (1, built.n):
+            raise InputError(
+                f"`options.recurrence.cell_size` has {len(size)} values; give one value or one "
+                f"per state ({built.n} for {built.name!r})."
+            )
         in_process = executor is None or executor == "inprocess"
         shipped = system if in_process or isinstance(system, SystemRef) else pack_system(built)
         return cls(
@@ -80,12 +111,19 @@ class BasinRun:
             options.flow,
         )
 
-    def attractors(self) -> Attractors:
-        """An empty table of known points for this run."""
-        return Attractors(self.system, self.params, self.options, self.symmetry)
+    @property
+    def is_map(self) -> bool:
+        return bool(self.system.is_map)
 
-    def arrive(self, attractors: Attractors) -> BasinRun:
-        """The run with the arrival rule applied over the points known now."""
+    def attractors(self) -> KnownAttractors:
+        """An empty table of known attractors for this run."""
+        return KnownAttractors(self.system, self.params, self.options, self.symmetry)
+
+    def arrive(self, attractors: KnownAttractors) -> BasinRun:
+        """The run with the arrival rule applied over the points known now (flows; a map's
+        orbits settle by the test of ``options.iterate``)."""
+        if self.is_map:
+            return self
         flow = self.options.flow
         arrival = arrival_tolerance(
             flow.converge_tol,
@@ -101,13 +139,23 @@ class BasinRun:
 
     def fingerprint(self, **extra: Any) -> dict[str, Any]:
         """The settings that decide the content of the chunk files."""
+        if self.is_map:
+            orbit_options = {"iterate_options": self.options.iterate.as_attrs()}
+        else:
+            orbit_options = {"flow_options": self.flow.as_attrs()}
         return {
             "system": self.system.describe(),
             "params": self.params,
-            "flow_options": self.flow.as_attrs(),
+            **orbit_options,
             "chunk_size": self.options.chunk_size,
             **extra,
         }
+
+    def work(self, **kwargs: Any) -> FlowWork:
+        """The work of one chunk: :class:`MapWork` for a map, :class:`FlowWork` for a flow."""
+        if self.is_map:
+            return MapWork(self.shipped, self.params, self.options.iterate, **kwargs)
+        return FlowWork(self.shipped, self.params, self.flow, **kwargs)
 
     def attrs(self) -> dict[str, Any]:
         """Settings stamped on the result."""
@@ -136,7 +184,7 @@ def _run(run: BasinRun, work: FlowWork, tasks, *, executor, run_dir, fingerprint
 def run_grid(
     run: BasinRun,
     states: np.ndarray,
-    attractors: Attractors,
+    attractors: KnownAttractors,
     *,
     executor=None,
     run_dir=None,
@@ -147,7 +195,7 @@ def run_grid(
         ChunkTask(t.index, t.start, t.size, states[t.start : t.start + t.size])
         for t in plan_chunks(len(states), run.options.chunk_size)
     ]
-    work = FlowWork(run.shipped, run.params, run.flow)
+    work = run.work()
     out = _run(
         run,
         work,
@@ -157,9 +205,7 @@ def run_grid(
         fingerprint=run.fingerprint(kind="map", grid=states),
         progress=progress,
     )
-    out["row"], out["status"], out["g"], out["g_known"] = attractors.label(
-        out["x_final"], out["status"]
-    )
+    attractors.label(out)
     return out
 
 
@@ -167,7 +213,7 @@ def run_samples(
     run: BasinRun,
     sampler: Sampler,
     n: int,
-    attractors: Attractors,
+    attractors: KnownAttractors,
     *,
     seed: int,
     sequential: bool = True,
@@ -179,14 +225,7 @@ def run_samples(
     interval is narrower than ``options.target_width`` or ``options.max_samples`` are used (one
     round without a target, or when not ``sequential``)."""
     options = run.options
-    work = FlowWork(
-        run.shipped,
-        run.params,
-        run.flow,
-        sampler=sampler,
-        seed=seed,
-        keep_states=options.keep_states,
-    )
+    work = run.work(sampler=sampler, seed=seed, keep_states=options.keep_states)
     fingerprint = run.fingerprint(
         kind="probabilities",
         sampler=describe_sampler(sampler),
@@ -209,9 +248,7 @@ def run_samples(
             fingerprint=fingerprint,
             progress=progress,
         )
-        out["row"], out["status"], out["g"], out["g_known"] = attractors.label(
-            out["x_final"], out["status"]
-        )
+        attractors.label(out)
         if not options.keep_states:
             del out["x_final"]
         parts.append(out)
@@ -219,9 +256,9 @@ def run_samples(
         if target is None or total + n > options.max_samples:
             break
         labels = attractors.labels_of(
-            np.concatenate([p["row"] for p in parts]), np.concatenate([p["status"] for p in parts])
+            *(np.concatenate([p[key] for p in parts]) for key in ("row", "rec", "status"))
         )
-        classes = np.unique(np.concatenate([labels, np.arange(int(attractors.attracting().sum()))]))
+        classes = np.unique(np.concatenate([labels, np.arange(attractors.count())]))
         counts = [np.count_nonzero(labels == c) for c in classes]
         if widths_below(counts, total, target, confidence=options.confidence):
             break

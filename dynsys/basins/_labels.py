@@ -192,6 +192,25 @@ class Attractors:
         status[stalled] = Status.NOT_ATTRACTING
         return row, status, g, known
 
+    def adopt(self, x) -> tuple[int, int]:
+        """The row of a point ``x (n,)`` that an orbit followed by recurrence settled on
+        (verified by Newton like an end point, or found among the known points) and the
+        outcome of orbits there: ``converged``, ``not_attracting``, or Newton's failure (row
+        -1)."""
+        rows, outcome = self.catalogue.discover(
+            np.asarray(x, dtype=float)[None], "found", tol=self.options.match_tol
+        )
+        row = int(rows[0])
+        if row < 0:
+            return -1, int(outcome[0])
+        return row, int(Status.CONVERGED if self.attracting()[row] else Status.NOT_ATTRACTING)
+
+    def settle_elements(self, x_final, items, row, g, known) -> None:
+        """With a group: the elements that take the end points ``items`` onto their points
+        ``row[items]`` (see :meth:`_elements`)."""
+        if g is not None and len(items):
+            self._elements(x_final, items, row, g, known)
+
     def _elements(self, x_final, items, row, g, known) -> None:
         """Group elements taking end points ``items`` onto the points found from them: the exact
         match within ``match_tol`` when it holds; otherwise the element that maps canonical form

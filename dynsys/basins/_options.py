@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._newton import NewtonOptions
-from .._options import Options, flag, integer, nested, number, text
-from ..integrate import FlowOptions
+from .._options import Options, choice, flag, integer, nested, number, text
+from ..attractors import AttractorOptions
+from ..cycles import CycleOptions
+from ..integrate import FlowOptions, IterateOptions
 
 __all__ = ["BasinOptions"]
 
@@ -16,18 +18,62 @@ class BasinOptions(Options):
     """How :func:`~dynsys.basins.basin_map`, :func:`~dynsys.basins.basin_probabilities` and
     :func:`~dynsys.basins.basin_probability_sweep` follow orbits and name where they end.
 
+    A flow (:class:`~dynsys.System`) is followed with ``flow`` (``iterate`` is ignored); a map
+    (:class:`~dynsys.maps.Map`) with ``iterate`` (``flow`` is ignored). Orbits that do not
+    settle on a point (or, for a map, a cycle) are followed on with ``recurrence`` unless
+    ``attractor_kinds`` says points only.
+
     Parameters
     ----------
     flow : FlowOptions
-        How orbits are followed; by default Dormand-Prince 5(4) with ``t_max = 1000``,
+        Flows only: how orbits are followed; by default Dormand-Prince 5(4) with ``t_max = 1000``,
         ``rtol = 1e-8``, ``atol = 1e-10``. Its ``converge_tol`` is the ``|f|`` at which an orbit
         has arrived; None (default) takes the one arrival rule of dynsys
         (``10 Lambda (atol + rtol s)`` over the known points, see
         :func:`dynsys._points.arrival_tolerance`); a smaller value is raised to that floor with
         a warning, and the result records ``converge_tol_requested``, ``converge_tol_used`` and
         why. Gradient descent (``method="gradient_descent"``) needs ``learning_rate``.
+    iterate : IterateOptions
+        Maps only: how orbits are iterated (:func:`dynsys.integrate.iterate`): the iteration
+        budget ``max_steps``, the settling test ``tol``, the longest period ``max_period``
+        detected directly, ``escape_radius`` (an orbit beyond it ends ``escaped``: for gradient
+        descent, divergence).
+    attractor_kinds : {"auto", "any", "points"}
+        Which attractors orbits are followed to. "any": an orbit that did not settle on a point
+        (a flow that ended ``time_limit``, or ``max_steps`` with ``t_max = inf`` or gradient
+        descent; a map that ended ``max_steps``) is followed on by recurrence in a grid of
+        cells (:func:`dynsys.attractors.find_attractors` with ``recurrence``) and labelled with
+        a cycle, a chaotic, quasi-periodic or undecided recurrent set, or a point it reaches
+        late. "points": such orbits keep their outcome (as before recurrence existed). "auto":
+        "points" for gradient flows and one-state flows (their bounded orbits can only settle
+        on equilibria, so an orbit that did not arrive needs more time, not another kind of
+        attractor), "any" otherwise (and always for maps). The choice made is recorded in the
+        attribute ``attractor_kinds_used``.
+    recurrence : AttractorOptions
+        How orbits are followed by recurrence. Its ``cell_size`` None (default) is chosen
+        automatically, once per computation (per value of a swept system parameter): the
+        largest spread (max - min, per state) of the initial states (the grid; 1000 draws of
+        the sampler) together with the end states of the orbits that did not escape (in the
+        first round), divided by ``cells_across``; ``0.01 max(1, |x|_inf)`` when they all
+        coincide. The value used is recorded in ``recurrence_cell_size_used`` with
+        ``recurrence_cell_rule`` ("given" or "auto: ..."). A given ``cell_size`` is used as it
+        is. Coarser cells find recurrent sets sooner (an orbit must revisit
+        ``recurrence_count`` cells in a row; a chaotic set needs about as many samples as it
+        has cells) but merge attractors less than a few cells apart.
+    cells_across : int
+        Cells across the spread of the initial and end states, for the automatic cell size.
+    refine_cycles : bool
+        Flows: refine each cycle found by recurrence as a periodic orbit
+        (:func:`dynsys.cycles.find_periodic_orbit`, collocation, from a point on it and the
+        period of its Poincare returns); its period, period error and Floquet multipliers are
+        then those of the collocation (``attractor_period_method`` "collocation"). Where
+        collocation fails, the recurrence's description stays ("poincare returns") with a
+        note saying why.
+    cycles : CycleOptions
+        Settings of that collocation.
     newton : NewtonOptions
-        Newton settings that verify end points and given attractors.
+        Newton settings that verify end points and given attractors (for a map, points and
+        cycles by :func:`dynsys.fixedpoints.find_cycles`).
     match_tol : float
         An end point is a known point when within ``match_tol * max(1, |x|_inf)`` of it
         (Euclidean, up to the symmetry group).
@@ -36,7 +82,8 @@ class BasinOptions(Options):
         it lies within ``refine_tol * max(1, |x|_inf)`` of the end point and meets
         ``newton.tol``; otherwise the orbit's outcome is ``unverified``.
     zero_tol : float
-        Relative zero of eigenvalues in the classification of the points.
+        Relative zero of eigenvalues in the classification of the points (for a map: of the
+        distance of multipliers from the unit circle).
     discover : bool
         Refine end points that match no known point and add what Newton verifies; off, such
         orbits end ``unmatched``.
@@ -69,6 +116,8 @@ class BasinOptions(Options):
     --------
     >>> BasinOptions().flow.t_max, BasinOptions().match_tol
     (1000.0, 0.0001)
+    >>> BasinOptions().attractor_kinds, BasinOptions().recurrence.cell_size is None
+    ('auto', True)
     >>> BasinOptions(confidence=1.0)
     Traceback (most recent call last):
     ...
@@ -77,6 +126,21 @@ class BasinOptions(Options):
 
     flow: FlowOptions = nested(
         FlowOptions, "how orbits are followed", FlowOptions(t_max=1000.0, rtol=1e-8, atol=1e-10)
+    )
+    # the nested options are frozen: a shared default instance is safe (RUF009)
+    iterate: IterateOptions = nested(IterateOptions, "maps: how orbits are iterated")  # noqa: RUF009
+    attractor_kinds: str = choice(
+        "auto", ("auto", "any", "points"), "attractors looked for: any kind, or points only"
+    )
+    recurrence: AttractorOptions = nested(  # noqa: RUF009
+        AttractorOptions,
+        "how orbits that do not settle on a point are followed by recurrence",
+        AttractorOptions(n_draw=200),
+    )
+    cells_across: int = integer(30, "automatic recurrence cell size: cells across the states")
+    refine_cycles: bool = flag(True, "flows: refine cycles found by recurrence by collocation")
+    cycles: CycleOptions = nested(  # noqa: RUF009
+        CycleOptions, "collocation of cycles found by recurrence"
     )
     newton: NewtonOptions = nested(NewtonOptions, "Newton settings that verify end points")
     match_tol: float = number(1e-4, "an end point is a known point within this (relative)")
@@ -100,3 +164,11 @@ class BasinOptions(Options):
         allow_none=True,
         in_attrs=False,
     )
+
+    def _check(self) -> None:
+        if self.iterate.save_every is not None:
+            raise self._fail(
+                "iterate",
+                "IterateOptions without save_every (basins keep only the end states)",
+                self.iterate,
+            )

@@ -7,9 +7,15 @@ from collections.abc import Mapping
 import xarray as xr
 
 from .._execution import open_executor
-from ..maps import require_flow
 from ._dataset import probability_dataset
-from ._engine import BasinRun, check_count, check_sampler, draw_seed, run_samples
+from ._engine import (
+    BasinRun,
+    check_count,
+    check_sampler,
+    draw_seed,
+    run_samples,
+    sampler_preview,
+)
 from ._options import BasinOptions
 
 __all__ = ["basin_probabilities"]
@@ -34,8 +40,8 @@ def basin_probabilities(
 
     Parameters
     ----------
-    system : System or SystemRef
-        The system.
+    system : System, Map or SystemRef
+        The flow or the map.
     sampler : UniformBox, Gaussian, NetworkInit or SmallBall
         The distribution of initial states.
     n : int
@@ -57,12 +63,15 @@ def basin_probabilities(
     Returns
     -------
     xarray.Dataset
-        Dims ``sample``, ``attractor``, ``state``. Per sample: ``label``, ``status``,
-        ``t_final``, ``n_steps`` (and ``x0``, ``x_final`` with ``options.keep_states``, and
-        ``permutation`` with a symmetry); the attractor table and ``n_orbits``, ``fraction``,
-        ``ci_low``, ``ci_high`` as in :func:`basin_map`, plus ``attractor_role`` with a
-        reference. Attrs: provenance, the options, the sampler, ``seed``, ``n_samples``,
-        ``n_rounds``, ``converge_tol_requested``, ``converge_tol_used``.
+        Dims ``sample``, ``attractor``, ``state``, ``mode``, ``exponent``,
+        ``attractor_sample``. Per sample: ``label``, ``status``, ``t_final`` (flows),
+        ``n_steps`` (and ``x0``, ``x_final`` with ``options.keep_states``, and
+        ``permutation`` with a symmetry); the attractor table (points, cycles, recurrent sets)
+        and ``n_orbits``, ``fraction``, ``ci_low``, ``ci_high`` as in :func:`basin_map`, plus
+        ``attractor_role`` with a reference. Attrs: provenance, the options, the sampler,
+        ``seed``, ``n_samples``, ``n_rounds``, those of :func:`basin_map` (``dynamics``,
+        ``attractor_kinds_used``, the recurrence's cell size and counts, the arrival rule's
+        ``converge_tol_requested`` and ``converge_tol_used`` for flows).
 
     Notes
     -----
@@ -80,8 +89,18 @@ def basin_probabilities(
     [-1.0, 1.0]
     >>> bool(ds.ci_low[1] < 0.75 < ds.ci_high[1]), int(ds.n_orbits.sum())
     (True, 400)
+
+    Gradient descent with step 1.05 on the same double well is a map whose minima have lost
+    their stability: training settles on one of two 2-cycles, or diverges.
+
+    >>> from dynsys.maps import gradient_descent_map
+    >>> gd = gradient_descent_map(double_well(), step=1.05)
+    >>> ds = basin_probabilities(gd, UniformBox(-2.0, 2.0), 200, seed=1)
+    >>> ds.attractor_type.values.tolist(), ds.attractor_period.values[:2].tolist()
+    (['cycle', 'cycle', ''], [2.0, 2.0])
+    >>> str(ds.attractor_kind.values[-1])
+    'escaped'
     """
-    require_flow(system, "basin_probabilities()")
     run = BasinRun.make(
         system, params=params, options=options, symmetry=symmetry, executor=executor
     )
@@ -92,6 +111,7 @@ def basin_probabilities(
     if attractors is not None:
         known.add_given(attractors)
     known.add_reference(reference)
+    known.note_initial(sampler_preview(sampler, run.system.n))
     run = run.arrive(known)
     with open_executor(executor, options.workers) as resolved:
         out = run_samples(

@@ -15,33 +15,24 @@ from .._dataset import provenance, status_variable
 from .._execution import open_executor
 from .._points import relative_scale
 from ..errors import InputError
-from ..maps import require_flow
 from ._dataset import attractor_variables
-from ._engine import BasinRun, check_count, check_sampler, draw_seed, run_samples
-from ._labels import Attractors
+from ._engine import (
+    BasinRun,
+    check_count,
+    check_sampler,
+    draw_seed,
+    run_samples,
+    sampler_preview,
+)
+from ._known import KnownAttractors
 from ._options import BasinOptions
 from ._samplers import describe_sampler
 from ._statistics import wilson_interval
 
 __all__ = ["basin_probability_sweep"]
 
-_TABLE_VARS = (
-    "attractor_x",
-    "attractor_kind",
-    "attractor_index",
-    "attractor_nullity",
-    "attractor_residual",
-    "attractor_origin",
-    "attractor_energy",
-    "attractor_role",
-)
-_FILL = {
-    "attractor_kind": "",
-    "attractor_origin": "",
-    "attractor_role": "",
-    "attractor_index": -1,
-    "attractor_nullity": -1,
-}
+_FILL = {"U": "", "i": -1}  # absent attractors: "" for text, -1 for integers, NaN otherwise
+_FAMILY = {"point": "point", "cycle": "cycle"}  # others: "set" (chaotic, quasi-periodic, ...)
 
 
 def _target(system, sampler, param: str) -> str:
@@ -58,30 +49,39 @@ def _target(system, sampler, param: str) -> str:
     return "system" if in_system else "sampler"
 
 
-def _track(tables: list[Attractors], track_tol: float | None) -> list[np.ndarray]:
-    """Global ids of the attractors of each table. An attractor continues a global one (last
-    seen state) when the optimal assignment of distances pairs them, they are each other's
-    nearest neighbours, and (with ``track_tol``) they are closer than
-    ``track_tol * max(1, |x|_inf)``; otherwise it starts a new global attractor."""
-    last: list[np.ndarray] = []  # last seen (canonical) state of each global id
+def _track(tables: list[KnownAttractors], track_tol: float | None) -> list[np.ndarray]:
+    """Global ids of the attractors of each table. Points are tracked among points, cycles
+    among cycles and recurrent sets among recurrent sets, by a state of each (a point's
+    canonical form; the mean of a cycle's or a set's drawn points). An attractor continues a
+    global one of its family (last seen state) when the optimal assignment of distances pairs
+    them, they are each other's nearest neighbours, and (with ``track_tol``) they are closer
+    than ``track_tol * max(1, |x|_inf)``; otherwise it starts a new global attractor."""
+    last: list[np.ndarray] = []  # last seen state of each global id
+    family_of: list[str] = []
     ids = []
     for table in tables:
-        canon = table.catalogue.canonical[table.attracting()]
-        local = np.full(len(canon), -1, dtype=np.int64)
-        if last and len(canon):
-            known = np.stack(last)
-            cost = np.linalg.norm(canon[:, None, :] - known[None, :, :], axis=-1)
-            rows, cols = linear_sum_assignment(cost)
-            ok = (cost.argmin(axis=1)[rows] == cols) & (cost.argmin(axis=0)[cols] == rows)
+        rows = table.rows()
+        local = np.full(len(rows), -1, dtype=np.int64)
+        families = np.array([_FAMILY.get(r.type, "set") for r in rows], dtype=object)
+        for family in dict.fromkeys(families.tolist()):
+            mine = np.flatnonzero(families == family)
+            theirs = [g for g, f in enumerate(family_of) if f == family]
+            if not theirs:
+                continue
+            here = np.stack([rows[j].where for j in mine])
+            known = np.stack([last[g] for g in theirs])
+            cost = np.linalg.norm(here[:, None, :] - known[None, :, :], axis=-1)
+            r_idx, c_idx = linear_sum_assignment(cost)
+            ok = (cost.argmin(axis=1)[r_idx] == c_idx) & (cost.argmin(axis=0)[c_idx] == r_idx)
             if track_tol is not None:
-                scale = relative_scale(known[cols])
-                ok &= cost[rows, cols] <= track_tol * scale
-            local[rows[ok]] = cols[ok]
-        for r in np.flatnonzero(local < 0):
-            local[r] = len(last)
-            last.append(canon[r])
-        for r, gid in enumerate(local):
-            last[gid] = canon[r]
+                ok &= cost[r_idx, c_idx] <= track_tol * relative_scale(known[c_idx])
+            local[mine[r_idx[ok]]] = np.asarray(theirs)[c_idx[ok]]
+        for j in np.flatnonzero(local < 0):
+            local[j] = len(last)
+            last.append(rows[j].where)
+            family_of.append(str(families[j]))
+        for j, gid in enumerate(local):
+            last[gid] = rows[j].where
         ids.append(local)
     return ids
 
@@ -107,8 +107,8 @@ def basin_probability_sweep(
 
     Parameters
     ----------
-    system : System or SystemRef
-        The system.
+    system : System, Map or SystemRef
+        The flow or the map.
     param : str
         A parameter of the system, or a field of the sampler (e.g. ``"radius"`` of a
         :class:`~dynsys.basins.SmallBall`).
@@ -125,10 +125,14 @@ def basin_probability_sweep(
         independent draws.
     params, options, symmetry, reference, executor, progress
         As for :func:`~dynsys.basins.basin_probabilities`. In a sweep of a system parameter an
-        attractor found at one value continues one of earlier values (same row) when an optimal
-        assignment of distances (canonical forms) pairs them and they are each other's nearest
+        attractor found at one value continues one of earlier values of the same family
+        (points with points, cycles with cycles, recurrent sets with recurrent sets; same row)
+        when an optimal assignment of distances pairs them and they are each other's nearest
         neighbours, and, if ``options.track_tol`` is given, closer than
-        ``track_tol * max(1, |x|_inf)``; otherwise it gets a new row. Use values close enough
+        ``track_tol * max(1, |x|_inf)``; otherwise it gets a new row. Distances are between
+        canonical forms for points, between the means of the drawn points for cycles and sets
+        (their phase is arbitrary). Each value has its own attractors found by recurrence (and
+        its own automatic cell size, ``recurrence_cell_size_used(param)``). Use values close enough
         that attractors move less than their distance to each other. The sequential mode
         (``options.target_width``) is not used: every value gets ``n`` samples.
     run_dir : path, optional
@@ -139,12 +143,13 @@ def basin_probability_sweep(
     -------
     xarray.Dataset
         Dims ``param`` (coordinate: the values), ``attractor``, ``state``, ``sample``. Variables
-        ``fraction``, ``n_orbits``, ``ci_low``, ``ci_high`` over ``(param, attractor)``; the table
-        ``attractor_x(param, attractor, state)`` (NaN where the attractor is absent),
-        ``attractor_kind``, ``attractor_index``, ``attractor_nullity``, ``attractor_origin``
-        (``""``/-1 where absent), ``attractor_energy``, ``attractor_role``; per sample
-        ``label(param, sample)`` and ``status(param, sample)``. Attrs ``param_name`` and
-        ``param_target`` ("system" or "sampler").
+        ``fraction``, ``n_orbits``, ``ci_low``, ``ci_high`` over ``(param, attractor)``; every
+        variable of the attractor table of :func:`basin_map` with a leading ``param`` dim
+        (``attractor_x(param, attractor, state)``, ``attractor_type``, ``attractor_period``,
+        ``attractor_lyapunov(param, attractor, exponent)``, ``attractor_samples``, ...: NaN,
+        ``""`` or -1 where the attractor is absent); per sample ``label(param, sample)`` and
+        ``status(param, sample)``; ``recurrence_cell_size_used(param)``. Attrs ``param_name``
+        and ``param_target`` ("system" or "sampler").
 
     Examples
     --------
@@ -157,7 +162,6 @@ def basin_probability_sweep(
     >>> bool(ds.fraction[1, 1] > ds.fraction[0, 1])
     True
     """
-    require_flow(system, "basin_probability_sweep()")
     run = BasinRun.make(
         system, params=params, options=options, symmetry=symmetry, executor=executor
     )
@@ -178,6 +182,9 @@ def basin_probability_sweep(
         if attractors is not None:
             shared.add_given(attractors)
         shared.add_reference(reference)
+        for value in grid:
+            moved = dataclasses.replace(sampler, **{param: value})
+            shared.note_initial(sampler_preview(check_sampler(moved, sys_.n), sys_.n))
         run = run.arrive(shared)
     tables, outs, runs = [], [], []
     with open_executor(executor, options.workers) as resolved:
@@ -189,6 +196,7 @@ def basin_probability_sweep(
                 if attractors is not None:
                     table.add_given(attractors, strict=False)
                 table.add_reference(reference)
+                table.note_initial(sampler_preview(sampler, sys_.n))
                 local = local.arrive(table)
             else:
                 sampler_v = check_sampler(dataclasses.replace(sampler, **{param: value}), sys_.n)
@@ -211,7 +219,7 @@ def basin_probability_sweep(
     if target == "system":
         ids = _track(tables, options.track_tol)
     else:
-        ids = [np.arange(int(shared.attracting().sum()))] * len(grid)
+        ids = [np.arange(shared.count())] * len(grid)
     return _sweep_dataset(
         runs,
         param,
@@ -232,7 +240,7 @@ def _sweep_dataset(
     options = runs[0].options
     confidence = options.confidence
     for out, table in zip(outs, tables, strict=True):
-        out["label"] = table.labels_of(out["row"], out["status"])
+        out["label"] = table.labels_of(out["row"], out["rec"], out["status"])
     n_values = len(grid)
     n_global = int(max((int(i.max()) + 1 for i in ids if i.size), default=0))
     outcomes = sorted(
@@ -242,7 +250,11 @@ def _sweep_dataset(
     position = {int(c): k for k, c in enumerate(coord)}
     labels = np.stack(
         [
-            np.where(out["label"] >= 0, ids_v[np.maximum(out["label"], 0)], out["label"])
+            np.where(
+                out["label"] >= 0,
+                np.append(ids_v, -1)[np.where(out["label"] >= 0, out["label"], len(ids_v))],
+                out["label"],
+            )
             for out, ids_v in zip(outs, ids, strict=True)
         ]
     )
@@ -251,8 +263,8 @@ def _sweep_dataset(
     low, high = wilson_interval(counts, total, confidence=confidence)
     sys_ = runs[0].system
     pa, a = ("param", "attractor"), "attractor"
-    data: dict[str, Any] = {}
-    for i, (table, out, ids_v) in enumerate(zip(tables, outs, ids, strict=True)):
+    tables_vars = []
+    for table, out in zip(tables, outs, strict=True):
         variables, _ = attractor_variables(
             table,
             out["label"],
@@ -261,18 +273,28 @@ def _sweep_dataset(
             reference_name=options.reference_name,
             extra_labels=outcomes,
         )
+        tables_vars.append(variables)
+    n_drawn = max(v["attractor_samples"].shape[1] for v in tables_vars)
+    data: dict[str, Any] = {}
+    for i, (variables, ids_v) in enumerate(zip(tables_vars, ids, strict=True)):
         local_coord = np.concatenate([np.arange(len(ids_v)), outcomes]).astype(np.int64)
         where = [position[int(ids_v[c]) if c >= 0 else int(c)] for c in local_coord]
-        for name in _TABLE_VARS:
-            if name not in variables:
+        for name, v in variables.items():
+            if not name.startswith("attractor_"):
                 continue
-            v = variables[name]
             if name not in data:
-                shape = (n_values, len(coord), *v.shape[1:])
-                fill = _FILL.get(name, np.nan)
-                dtype = object if isinstance(fill, str) else v.dtype
-                data[name] = (v.dims, np.full(shape, fill, dtype=dtype), v.attrs)
-            data[name][1][i, where] = v.values
+                shape = list(v.shape)
+                shape[0] = len(coord)
+                if name == "attractor_samples":
+                    shape[1] = n_drawn
+                fill = _FILL.get(v.dtype.kind, np.nan)
+                dtype = object if v.dtype.kind == "U" else v.dtype
+                data[name] = (v.dims, np.full((n_values, *shape), fill, dtype=dtype), v.attrs)
+            values = v.values
+            if name == "attractor_samples":
+                data[name][1][i, where, : values.shape[1]] = values
+            else:
+                data[name][1][i, where] = values
     variables = {
         name: xr.Variable(
             ("param", *dims), values.astype(str) if values.dtype == object else values, attrs
@@ -291,19 +313,40 @@ def _sweep_dataset(
         ),
         status=status_variable(np.stack([out["status"] for out in outs]), ("param", "sample")),
     )
+    kinds_info = [t.attrs() for t in tables]
+    variables["recurrence_cell_size_used"] = xr.Variable(
+        "param",
+        np.array(
+            [info.get("recurrence_cell_size_used", np.nan) for info in kinds_info], dtype=float
+        ),
+        {"long_name": "cell size of the recurrence phase at each value (NaN: none)"},
+    )
     coords = {
         "param": ("param", grid, {"long_name": param}),
         a: (a, coord, {"long_name": "label (negative: minus the outcome code)"}),
         "state": list(sys_.state_names),
         "sample": np.arange(total),
+        "mode": np.arange(sys_.n),
+        "exponent": np.arange(sys_.n),
     }
     run_attrs = runs[0].attrs()
     used = [r.arrival.used for r in runs if r.arrival is not None]
     if used:  # the arrival rule may give another value at each parameter value
         run_attrs["converge_tol_used"] = np.asarray(used, dtype=float)
+    info = {
+        key: value
+        for key, value in kinds_info[0].items()
+        if key in ("dynamics", "attractor_kinds_used")
+    }
+    rules = sorted(
+        {str(i["recurrence_cell_rule"]) for i in kinds_info if "recurrence_cell_rule" in i}
+    )
+    if rules:
+        info["recurrence_cell_rule"] = "; ".join(rules)
     attrs = provenance(
         sys_.with_params(**runs[0].params),
         **run_attrs,
+        **info,
         **describe_sampler(sampler),
         seed=seed,
         param_name=param,

@@ -1,5 +1,6 @@
 """The work of one chunk of a basin computation: draw or take the initial states, run the batched
-flow, keep the end points. Picklable, so that it runs in worker processes and on dask workers."""
+flow (:class:`FlowWork`) or iterate the map (:class:`MapWork`), keep the end points. Picklable, so
+that it runs in worker processes and on dask workers."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..integrate import FlowOptions
 from ._samplers import Sampler
 from ._statistics import chunk_rng
 
-__all__ = ["FlowWork", "concat_chunks"]
+__all__ = ["FlowWork", "MapWork", "concat_chunks"]
 
 _KEPT = ("x_final", "status", "t_final", "n_steps")
 
@@ -65,6 +66,31 @@ class FlowWork:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+
+@dataclass(frozen=True)
+class MapWork(FlowWork):
+    """Iterate the orbits of one chunk of a map (:func:`dynsys.integrate.iterate`): the end
+    state, the outcome (converged, periodic, escaped, nonfinite, max_steps), the iterations
+    (``n_steps``) and the minimal period of the cycle an orbit settled on (0: none).
+    ``options`` is an :class:`~dynsys.integrate.IterateOptions`."""
+
+    def __call__(self, task: ChunkTask) -> xr.Dataset:
+        from ..integrate import iterate
+
+        system = self._cache.get("system")
+        if system is None:
+            system = self._cache["system"] = unpack_system(self.system)
+        x0 = self.initial_states(task, system.n)
+        ds = iterate(system, x0, params=dict(self.params), options=self.options)
+        keep = ["x_final", "status", "period"] + (["x0"] if self.keep_states else [])
+        out = ds[keep].assign(n_steps=ds["iterations"])
+        out = out.assign_coords(orbit=np.arange(task.start, task.start + task.size))
+        out.attrs = {
+            "n_calls": int(ds.attrs["n_calls"]),
+            "n_evaluations": int(ds.attrs["n_evaluations"]),
+        }
+        return out.drop_vars(["state", "phase"], errors="ignore")
 
 
 def concat_chunks(chunks: Sequence[xr.Dataset]) -> dict[str, np.ndarray]:

@@ -76,7 +76,38 @@ def _number(value: float, fmt: str) -> str:
     return "" if not np.isfinite(value) else format(round(float(value), 12) + 0.0, fmt)
 
 
-def _rows(ds: xr.Dataset, where: dict[str, int], shown: list[str], interval: bool) -> list[list]:
+def _beyond_points(ds: xr.Dataset) -> bool:
+    """Whether the result holds an attractor that is not a point (then the table shows the
+    period and the largest Lyapunov exponent)."""
+    if "attractor_type" not in ds:
+        return False
+    types = np.asarray(ds["attractor_type"].values).astype(str)
+    return bool(np.isin(types, ["cycle", "chaotic", "quasi-periodic", "recurrent"]).any())
+
+
+def _dynamics(at: xr.Dataset) -> list[str]:
+    """The period (cycles; iterates of a map as an integer) and the largest Lyapunov exponent
+    (``+- standard error`` for a recurrent set) of one attractor row."""
+    kind = str(at["attractor_type"].values)
+    period = float(at["attractor_period"].values)
+    text = ""
+    if kind == "cycle" and np.isfinite(period):
+        text = (
+            f"{period:.0f}"
+            if str(at["attractor_period_method"].values) == "exact"
+            else (f"{period:.8g}")
+        )
+    lam = float(at["attractor_lyapunov"].values[0]) if kind else np.nan
+    se = float(at["attractor_lyapunov_stderr"].values[0]) if kind else np.nan
+    exponent = ""
+    if kind and kind != "point" and np.isfinite(lam):
+        exponent = _number(lam, ".4g") + (f" +- {se:.2g}" if np.isfinite(se) and se > 0 else "")
+    return [text, exponent]
+
+
+def _rows(
+    ds: xr.Dataset, where: dict[str, int], shown: list[str], interval: bool, dynamics: bool
+) -> list[list]:
     rows = []
     ds = ds.isel(where)
     for label in ds["attractor"].values.tolist():
@@ -92,6 +123,8 @@ def _rows(ds: xr.Dataset, where: dict[str, int], shown: list[str], interval: boo
         row.append(str(index) if index >= 0 else "")
         if "attractor_energy" in ds:
             row.append(_number(float(at["attractor_energy"].values), ".6g"))
+        if dynamics:
+            row += _dynamics(at)
         x = at["attractor_x"].sel(state=shown).values
         row += [_number(float(v), ".6f") for v in x]
         row += [str(count), f"{float(at['fraction'].values):.4f}"]
@@ -119,7 +152,10 @@ def basin_table(ds: xr.Dataset) -> str:
     """A plain-text table of a basin result: one row per attractor (label, kind, role, index,
     energy, first coordinates) and per outcome without an attractor, with the number and
     fraction of orbits; for Monte-Carlo results also the Wilson interval; for a sweep one block
-    of rows per parameter value.
+    of rows per parameter value. When an attractor is not a point, two more columns: the
+    ``period`` of cycles (time of a flow's cycle, iterates of a map's) and the largest
+    Lyapunov exponent ``lyapunov`` (with its standard error for chaotic, quasi-periodic and
+    undecided recurrent sets; from the Floquet or the map multipliers for cycles).
 
     Examples
     --------
@@ -141,17 +177,20 @@ def basin_table(ds: xr.Dataset) -> str:
     header.append("index")
     if "attractor_energy" in ds:
         header.append("energy")
+    dynamics = _beyond_points(ds)
+    if dynamics:
+        header += ["period", "lyapunov"]
     header += [*shown, "orbits", "fraction"]
     level = float(ds.attrs.get("confidence", 0.95))
     if interval:
         header.append(f"{100 * level:g}% interval")
     if "param" not in ds.dims:
-        lines = _format(header, _rows(ds, {}, shown, interval), left)
+        lines = _format(header, _rows(ds, {}, shown, interval, dynamics), left)
     else:
         pname = str(ds.attrs.get("param_name", "param"))
         rows = []
         for k, value in enumerate(ds["param"].values.tolist()):
-            for row in _rows(ds, {"param": k}, shown, interval):
+            for row in _rows(ds, {"param": k}, shown, interval, dynamics):
                 rows.append([f"{value:g}", *row])
         lines = _format([pname, *header], rows, range(left.start + 1, left.stop + 1))
     if len(names) > len(shown):
