@@ -79,6 +79,7 @@ def test_init_writes_a_spec_that_runs(kind, tmp_path, capsys):
     path = tmp_path / "specs" / f"{kind}.toml"
     assert main(["init", str(path), "--kind", kind]) == 0
     assert f"dynsys {kind} {path}" in capsys.readouterr().out
+    assert f"# Run: dynsys {kind} {path} " in path.read_text()
     out = tmp_path / "out"
     assert main([kind, str(path), "--out", str(out)]) == 0
     if kind == "analyze":

@@ -50,7 +50,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...], dict[str, dict[str, Any]]]] = {
             "equilibria of the pitchfork normal form x' = mu x - x^3 followed in mu from x = 0 "
             "at mu = -1, with branch switching at the pitchfork mu = 0"
         ),
-        ("model", "region", "fixed_points", "start", "continuation", "output"),
+        ("model", "region", "fixed_points", "start", "continuation", "cycles", "output"),
         {
             "model": {"name": "pitchfork_normal_form", "params": {"mu": -1.0}},
             "start": {"x": [0.0]},
@@ -115,9 +115,9 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def starter_text(kind: str = "analyze") -> str:
+def starter_text(kind: str = "analyze", path: str = "THIS_FILE") -> str:
     """The text of the starter spec of ``kind`` (``analyze``, ``basins``, ``continue``,
-    ``graph``).
+    ``graph``); ``path`` is the file named in its "Run:" line.
 
     Examples
     --------
@@ -132,7 +132,7 @@ def starter_text(kind: str = "analyze") -> str:
     header = textwrap.wrap(f"A starter spec for `dynsys {kind}`: {what}.", width=96)
     lines = [
         *(f"# {line}" for line in header),
-        f"# Run: dynsys {kind} THIS_FILE [--out DIR] [--progress]",
+        f"# Run: dynsys {kind} {path} [--out DIR] [--progress]",
         "#",
         "# Every key the command reads is listed, with its one-line doc; the keys that are",
         f"# commented out show their default. `dynsys spec --schema {kind}` prints the same",
@@ -182,7 +182,7 @@ def write_starter(path: str | Path, kind: str = "analyze", *, force: bool = Fals
         raise SpecError(
             f"{str(path)!r} exists; choose another path or pass --force to overwrite it."
         )
-    text = starter_text(kind)
+    text = starter_text(kind, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
