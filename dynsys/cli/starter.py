@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, SpecError
+from ..errors import InputError, InputTypeError, SpecError
 from .schema import schema_for
 from .spec import reference
 
@@ -100,7 +100,7 @@ def toml_value(value: Any) -> str:
         return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(f"no TOML form for {value!r}")  # pragma: no cover - schema bug
+    raise InputTypeError(f"no TOML form for {value!r}")  # pragma: no cover - schema bug
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
