@@ -20,6 +20,7 @@ from .portrait import (
     draw_vector_field,
     portrait,
 )
+from .spectra import draw_spectral_density
 
 __all__ = [
     "attractor_label",
@@ -44,6 +45,7 @@ __all__ = [
     "draw_periodic_orbit",
     "draw_probabilities",
     "draw_probability_curves",
+    "draw_spectral_density",
     "draw_vector_field",
     "graph_layout",
     "measure_values",

@@ -138,3 +138,31 @@ def test_bad_inputs_raise():
         to_dataset(G)
     with pytest.raises(InputError, match="not a critical-point graph"):
         from_dataset(to_dataset(nx.DiGraph()).drop_vars("source"))
+
+
+def test_isotropy_of_nodes_round_trips_with_minus_one_padding(graphs, tmp_path):
+    from dynsys.symmetry import isotropy
+
+    G = graphs["quotient"]
+    group = PermutationSymmetry(2, 1)
+    for _, attrs in G.nodes(data=True):
+        H = isotropy(group, attrs["x"])
+        assert (attrs["isotropy_order"], attrs["isotropy_name"]) == (H.order, H.name)
+        np.testing.assert_array_equal(attrs["isotropy_generators"], H.generators)
+    ds = to_dataset(G)
+    assert ds["isotropy_generators"].dims == ("node", "generator", "state")
+    counts = ds["n_generator"].values
+    assert sorted(counts.tolist()) == [0, 0, 1]  # the saddle (0, 0) is fixed by the swap
+    assert np.all(ds["isotropy_generators"].values[counts == 0] == -1)
+    save(ds, tmp_path / "graph.nc")
+    assert_same_graph(G, from_dataset(load(tmp_path / "graph.nc")))
+
+
+def test_expanded_graph_conjugates_the_isotropy(graphs):
+    from dynsys.graph import expand_graph
+
+    group = PermutationSymmetry(2, 1)
+    H = expand_graph(graphs["quotient"], group)
+    for _, attrs in H.nodes(data=True):
+        for g in attrs["isotropy_generators"]:
+            np.testing.assert_array_equal(group.act(g, attrs["x"]), attrs["x"])

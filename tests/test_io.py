@@ -519,3 +519,31 @@ def test_killed_writer_leaves_no_partial_file(tmp_path, earlier_file):
     else:
         assert not target.exists()
     assert sorted(tmp_path.glob("*.nc")) == ([target] if earlier_file else [])
+
+
+def test_fixed_points_with_isotropy_round_trip_exactly(tmp_path):
+    """find_fixed_points with a symmetry records each point's isotropy (order, name, -1 padded
+    generators); the Dataset saves and loads unchanged."""
+    from dynsys.fixedpoints import find_fixed_points
+    from dynsys.symmetry import PermutationSymmetry, isotropy
+    from dynsys.system import GradientSystem
+
+    def V(x, p):  # two coupled double wells, symmetric under x <-> y
+        a, b = x[..., 0], x[..., 1]
+        return ((a * a - 1) ** 2 + (b * b - 1) ** 2) / 4 + 0.1 * a * b
+
+    group = PermutationSymmetry(2, 1)  # the swap x <-> y
+    seeds = np.random.default_rng(0).uniform(-2.0, 2.0, size=(60, 2))
+    ds = find_fixed_points(GradientSystem(V, ["x", "y"]), seeds, symmetry=group)
+    assert ds["isotropy_generators"].dims == ("point", "generator", "state")
+    for i, x in enumerate(ds["x"].values):
+        H = isotropy(group, x)
+        m = int(ds["n_generator"][i])
+        assert ds["isotropy_order"][i] == H.order and ds["isotropy_name"][i] == H.name
+        np.testing.assert_array_equal(ds["isotropy_generators"][i, :m], H.generators)
+        assert np.all(ds["isotropy_generators"][i, m:] == -1)
+    # the points on the diagonal x = y are fixed by the swap, the others are not
+    on_diagonal = np.abs(ds["x"][:, 0] - ds["x"][:, 1]).values < 1e-9
+    assert on_diagonal.any() and not on_diagonal.all()
+    np.testing.assert_array_equal(ds["isotropy_order"].values, np.where(on_diagonal, 2, 1))
+    assert_exact(round_trip(ds, tmp_path), ds)

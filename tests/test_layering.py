@@ -25,6 +25,7 @@ FAMILIES = (
     "graph",
     "attractors",
     "cycles",
+    "spectra",
 )
 
 

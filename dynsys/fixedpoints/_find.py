@@ -25,6 +25,7 @@ from .._validate import as_float_array, as_state_batch, check_positive
 from ..errors import InputError, InputTypeError
 from ..maps import require_flow
 from ..stability import classify as classify_points
+from ..symmetry import isotropy_variables
 from ._manifolds import label_manifolds, merge_manifold_points
 from ._restricted import as_subspace, project_seeds, step_solvers
 
@@ -125,7 +126,8 @@ def find_fixed_points(
         Add the stability variables of :func:`dynsys.stability.classify`.
     symmetry : StateGroup, optional
         A symmetry group of the system (:mod:`dynsys.symmetry`): end points are compared up to
-        the group and reported as canonical forms, so a result holds one point per orbit.
+        the group and reported as canonical forms, so a result holds one point per orbit, each
+        with its isotropy subgroup (:func:`dynsys.symmetry.isotropy`, at the group's tolerance).
     zero_tol : float
         Relative zero threshold for eigenvalues (see :func:`dynsys.stability.classify`).
     connect_manifolds : bool
@@ -150,20 +152,23 @@ def find_fixed_points(
     Returns
     -------
     xarray.Dataset
-        Dims ``point``, ``state`` (coordinate: state names) and ``mode`` when classified.
-        Variables ``x(point, state)``, ``residual(point)`` (``|f(x)|``), ``status(point)``,
-        ``n_seeds(point)`` (seeds whose Newton run converged to the point; 0 for points found
-        by deflation), ``deflation_round(point)`` (0: plain Newton), ``energy(point)`` for
-        gradient systems, and with ``classify`` ``eigenvalue_real/imag(point, mode)``,
-        ``index(point)``, ``nullity(point)``, ``kind(point)``, and ``manifold(point)`` with
-        ``connect_manifolds``; ``n_merged(point)`` and ``manifold_extent(point)`` with
-        ``merge_manifolds``. Points are ordered by energy (gradient systems), then by
-        coordinates. Attributes: provenance, the settings (with ``subspace_dimension``, ``n``
-        without a subspace), and the counts ``n_seeds``, ``n_converged``, ``n_failed`` and its
-        parts ``n_max_iter``, ``n_singular_jacobian``, ``n_nonfinite`` (first pass),
-        ``n_outside_bounds``, ``n_found_by_deflation``, ``n_deflation_rounds_run``,
-        ``n_newton_iterations``, and with ``connect_manifolds`` ``n_manifolds`` and
-        ``n_equilibrium_sets`` (isolated points plus manifolds).
+        Dims ``point``, ``state`` (coordinate: state names) and ``mode`` when classified. Variables
+        ``x(point, state)``, ``residual(point)`` (``|f(x)|``), ``status(point)``, ``n_seeds(point)``
+        (seeds whose Newton run converged to the point; 0 for points found by deflation),
+        ``deflation_round(point)`` (0: plain Newton), ``energy(point)`` for gradient systems, and
+        with ``classify`` ``eigenvalue_real/imag(point, mode)``, ``index(point)``,
+        ``nullity(point)``, ``kind(point)``, and ``manifold(point)`` with ``connect_manifolds``;
+        ``n_merged(point)`` and ``manifold_extent(point)`` with ``merge_manifolds``; with
+        ``symmetry`` the isotropy of each point: ``isotropy_order(point)``, ``isotropy_name(point)``
+        (e.g. ``"Δ(S_5 x S_1)"``), ``isotropy_generators(point, generator, state)`` (group elements;
+        rows past ``n_generator(point)`` are filled with -1; see
+        :func:`dynsys.symmetry.isotropy_variables`). Points are ordered by energy (gradient
+        systems), then by coordinates. Attributes: provenance, the settings (with
+        ``subspace_dimension``, ``n`` without a subspace), and the counts ``n_seeds``,
+        ``n_converged``, ``n_failed`` and its parts ``n_max_iter``, ``n_singular_jacobian``,
+        ``n_nonfinite`` (first pass), ``n_outside_bounds``, ``n_found_by_deflation``,
+        ``n_deflation_rounds_run``, ``n_newton_iterations``, and with ``connect_manifolds``
+        ``n_manifolds`` and ``n_equilibrium_sets`` (isolated points plus manifolds).
 
     Raises
     ------
@@ -322,6 +327,8 @@ def find_fixed_points(
     }
     if energy is not None:
         variables["energy"] = ("point", energy[order], {"long_name": "potential at the point"})
+    if symmetry is not None:
+        variables.update(isotropy_variables(symmetry, points))
     counts = _status_counts(first.status)
     attrs = provenance(
         system.with_params(**p),

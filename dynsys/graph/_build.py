@@ -18,6 +18,7 @@ from .._validate import as_state_batch
 from ..errors import InputError, InputTypeError
 from ..maps import require_flow
 from ..stability import classify
+from ..symmetry import isotropy
 from ._nodes import NodeTable
 from ._options import GraphOptions
 from ._orbits import add_route, manifold_orbit, route_attributes
@@ -163,7 +164,10 @@ def critical_point_graph(
     symmetry : dynsys.symmetry.StateGroup, optional
         A group of the system (e.g. ``PermutationSymmetry(K, d)``): nodes are then group orbits
         (one node per orbit, ``multiplicity`` its size, ``x`` a canonical representative) and
-        edges orbits of edges; :func:`expand_graph` gives back the full graph.
+        edges orbits of edges; :func:`expand_graph` gives back the full graph. Each node also
+        gets the isotropy subgroup of ``x`` (:func:`dynsys.symmetry.isotropy`):
+        ``isotropy_order``, ``isotropy_name`` and ``isotropy_generators`` (an int array
+        ``(m, n)`` of group elements; padded with -1 in the Dataset, sizes ``n_generator``).
     progress : bool
         Show a progress bar of each round's batch.
 
@@ -259,11 +263,18 @@ def _node_attributes(table: NodeTable, node: int, node_id: int) -> dict[str, Any
     x = table.x[rep]
     X = table.x[members]
     multiplicity = 1
+    extra: dict[str, Any] = {}
     if table.symmetry is not None:
         if table.nullity[rep] > 0:
             X, multiplicity = manifold_orbit(table, X)
         else:
             multiplicity = int(table.symmetry.orbit_size(x))
+        H = isotropy(table.symmetry, x)
+        extra = {
+            "isotropy_order": int(H.order),
+            "isotropy_name": H.name,
+            "isotropy_generators": np.array(H.generators, dtype=np.int64),
+        }
     return {
         "x": x.copy(),
         "kind": str(table.kind[rep]),
@@ -278,6 +289,7 @@ def _node_attributes(table: NodeTable, node: int, node_id: int) -> dict[str, Any
         "members": X.copy(),
         "found_by": str(table.found_by[rep]),
         "traced": bool(table.traced[node]),
+        **extra,
     }
 
 
@@ -325,6 +337,12 @@ def _assemble(table: NodeTable, records, **counters) -> nx.DiGraph:
         if any(r["target"] == name for r in records):
             ids[name] = len(G)
             G.add_node(ids[name], **_special_attributes(name, ids[name], system.n))
+            if table.symmetry is not None:  # no state: no isotropy
+                G.nodes[ids[name]].update(
+                    isotropy_order=0,
+                    isotropy_name="",
+                    isotropy_generators=np.zeros((0, system.n), dtype=np.int64),
+                )
     routes: dict[tuple[int, int], list] = {}
     for r in records:
         source = ids[table.root(r["source"])]

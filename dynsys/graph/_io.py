@@ -3,11 +3,12 @@
 Dataset layout (see :func:`to_dataset`): dims ``node`` and ``edge``; each node attribute is a
 variable over ``node`` (arrays add trailing dims), each edge attribute a variable over ``edge``;
 ``source(edge)`` and ``target(edge)`` give the end nodes. Arrays whose leading length varies from
-item to item (edge trajectories, manifold members) are padded (NaN for floats) along a dim whose
-lengths are stored in ``n_<dim>``. Every variable carries ``graph_role`` ("node" or "edge") and
-``graph_attribute`` (the attribute name), so names may differ from attributes (an edge attribute
-named like a node attribute is stored as ``edge_<name>``). An attribute missing on some items
-gets a boolean ``<variable>_present``. ``G.graph`` becomes the Dataset attributes.
+item to item (edge trajectories, manifold members, the generators of a node's isotropy subgroup) are
+padded (NaN for floats, -1 for integers) along a dim whose lengths are stored in ``n_<dim>``. Every
+variable carries ``graph_role`` ("node" or "edge") and ``graph_attribute`` (the attribute name), so
+names may differ from attributes (an edge attribute named like a node attribute is stored as
+``edge_<name>``). An attribute missing on some items gets a boolean ``<variable>_present``.
+``G.graph`` becomes the Dataset attributes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _DIMS = {
     ("node", "eigenvalue_real"): ("mode",),
     ("node", "eigenvalue_imag"): ("mode",),
     ("node", "members"): ("member", "state"),
+    ("node", "isotropy_generators"): ("generator", "state"),
     ("edge", "path"): ("sample", "state"),
     ("edge", "path_time"): ("sample",),
     ("edge", "path_energy"): ("sample",),
@@ -39,7 +41,7 @@ _DIMS = {
     ("edge", "route_time"): ("route", "route_sample"),
     ("edge", "route_energy"): ("route", "route_sample"),
 }
-_RAGGED = ("member", "sample", "route")  # always given a size variable n_<dim>
+_RAGGED = ("member", "sample", "route", "generator")  # always given a size variable n_<dim>
 _RESERVED = {"source", "target", "node", "edge"}
 
 
@@ -57,11 +59,13 @@ def _is_array(value: Any) -> bool:
 
 
 def _blank(shape: tuple[int, ...], dtype) -> np.ndarray:
-    """Padding: NaN for floating dtypes, zero (False, "") otherwise; the size and mask variables
-    say which entries are real."""
+    """Padding: NaN for floating dtypes, -1 for signed integers, zero (False, "") otherwise; the
+    size and mask variables say which entries are real."""
     out = np.zeros(shape, dtype=dtype)
     if np.issubdtype(out.dtype, np.inexact):
         out[...] = np.nan
+    elif np.issubdtype(out.dtype, np.signedinteger):
+        out[...] = -1
     return out
 
 

@@ -186,8 +186,15 @@ def expand_graph(G: nx.DiGraph, symmetry, *, tol: float = 1e-6) -> nx.DiGraph:
             continue
         which, kept = _images(symmetry, elements, attrs, tol)
         first = len(H)
-        for gx, gm in kept:
-            H.add_node(len(H), **{**attrs, "x": gx, "members": gm, "orbit": attrs.get("orbit", q)})
+        for j, (gx, gm) in enumerate(kept):
+            image = {**attrs, "x": gx, "members": gm, "orbit": attrs.get("orbit", q)}
+            if "isotropy_generators" in attrs:  # the isotropy of g.x is g H g^-1
+                g = elements[int(np.flatnonzero(which == j)[0])]
+                h = np.asarray(attrs["isotropy_generators"], dtype=np.int64)
+                image["isotropy_generators"] = symmetry.compose(
+                    g, symmetry.compose(h, symmetry.inverse(g))
+                ).reshape(h.shape)
+            H.add_node(len(H), **image)
         image_ids[q] = first + which
         image_states[q] = kept
     route_keys = ("route_path", "route_time", "route_energy")

@@ -15,6 +15,7 @@ from .classic import (
     stiff_manifold,
 )
 from .cnn import conv_teacher_student
+from .families import young_family, young_family_coordinates, young_family_embedding
 from .maps import henon, logistic
 from .normal_forms import bogdanov_takens_normal_form
 from .oscillators import bautin_normal_form, bistable_hopf, stuart_landau, van_der_pol
@@ -37,6 +38,7 @@ MODELS = {
     "stuart_landau": stuart_landau,
     "theorem7": theorem7,
     "van_der_pol": van_der_pol,
+    "young_family": young_family,
 }
 
 __all__ = [
@@ -63,4 +65,7 @@ __all__ = [
     "theorem7_loss",
     "theorem7_saddle",
     "van_der_pol",
+    "young_family",
+    "young_family_coordinates",
+    "young_family_embedding",
 ]

@@ -20,6 +20,13 @@ of ``K`` per-unit numbers (e.g. the second-layer weights ``a``) that travel with
 - :class:`ExplicitGroup`: a small group from a few generators (signed permutations, so
   reflections such as ``x -> -x`` too), stored element by element.
 
+Isotropy: :func:`isotropy` gives the subgroup fixing a state (order, generators, a name such
+as ``"Δ(S_5 x S_1)"``) as a :class:`Subgroup`; :func:`young_subgroup` builds the Young subgroups
+of units (and their diagonals on units and inputs); :func:`fixed_subspace_system` restricts a
+System to the fixed-point subspace of a subgroup, in orbit coordinates;
+:func:`equivariant_branches` follows, at a bifurcation with a symmetric kernel, one branch per
+conjugacy class of axial subgroups (the equivariant branching lemma).
+
 Every group is a :class:`StateGroup` (the one symmetry type that every ``symmetry=`` argument
 takes).
 
@@ -32,7 +39,10 @@ applications in convergence and critical point analysis, ICML 2017 (Section 6.2:
 """
 
 from .._group import StateGroup
+from ._branching import AxialSubgroup, axial_subgroups, equivariant_branches
 from ._explicit import ExplicitGroup
+from ._fix import fixed_subspace_system
+from ._isotropy import isotropy, isotropy_variables, young_subgroup
 from ._networks import PermutationSymmetry, UnitInputSymmetry
 from ._restrict import (
     LyapunovSystem,
@@ -40,9 +50,11 @@ from ._restrict import (
     RestrictedSystem,
     restrict_to_subspace,
 )
+from ._subgroup import Subgroup, fixed_subspace_embedding
 from ._subspace import LinearEmbedding, fixed_point_subspace, invariance_defect
 
 __all__ = [
+    "AxialSubgroup",
     "ExplicitGroup",
     "LinearEmbedding",
     "LyapunovSystem",
@@ -50,8 +62,16 @@ __all__ = [
     "RestrictedGradientSystem",
     "RestrictedSystem",
     "StateGroup",
+    "Subgroup",
     "UnitInputSymmetry",
+    "axial_subgroups",
+    "equivariant_branches",
     "fixed_point_subspace",
+    "fixed_subspace_embedding",
+    "fixed_subspace_system",
     "invariance_defect",
+    "isotropy",
+    "isotropy_variables",
     "restrict_to_subspace",
+    "young_subgroup",
 ]

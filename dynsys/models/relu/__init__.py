@@ -5,6 +5,8 @@ teacher ``g*(x) = sum_l a*_l relu(w*_l . x)`` with ``K*`` units. The population 
 ``L = 1/2 E[(g - g*)^2]`` has a closed form through the kernel
 ``E[relu(u.x) relu(v.x)] = |u||v| h(theta) / (2 pi)``, ``h(t) = sin t + (pi - t) cos t``, and so do
 its gradient (Tian 2017, Theorem 1 and Eq. 8) and its Hessian; all accept batches of networks.
+:func:`hessian_vector_product` (and :meth:`TeacherStudentSystem.hessian_action`) apply the
+Hessian to vectors without forming it, for spectra of large networks (:mod:`dynsys.spectra`).
 
 State layout
 ------------
@@ -35,9 +37,11 @@ applications in convergence and critical point analysis, ICML 2017.
 from ._network import (
     MonteCarloEstimate,
     NotDifferentiableError,
+    TeacherStudentSystem,
     distance_to_teacher,
     gradient,
     hessian,
+    hessian_vector_product,
     loss,
     monte_carlo,
     orthonormal_teacher,
@@ -57,9 +61,11 @@ from ._network import (
 __all__ = [
     "MonteCarloEstimate",
     "NotDifferentiableError",
+    "TeacherStudentSystem",
     "distance_to_teacher",
     "gradient",
     "hessian",
+    "hessian_vector_product",
     "loss",
     "monte_carlo",
     "orthonormal_teacher",
