@@ -130,3 +130,16 @@ def test_the_notebook_runs_and_displays_its_tables():
     assert "3 fixed points of double_well" in points and points.count("<td>minimum</td>") == 2
     assert "basin fractions of double_well" in basins and "<td>400</td>" not in basins
     assert "dynsys-graph-summary" in graph and "<td>saddle-1</td>" in graph
+
+
+def test_every_public_package_has_an_api_page():
+    """A new family of dynsys gets its page: api.rst lists every public package."""
+    listed = (DOCS / "api.rst").read_text()
+    packages = [
+        p.parent.name
+        for p in (REPO / "dynsys").glob("*/__init__.py")
+        if not p.parent.name.startswith("_") and p.parent.name != "cli"
+    ]
+    assert packages
+    for name in packages:
+        assert f"   dynsys.{name}\n" in listed, f"dynsys.{name} is missing from docs/api.rst"
