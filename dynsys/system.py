@@ -34,6 +34,24 @@ _JAC_CHECK_MAX_N = 200  # compare an analytic Jacobian with finite differences u
 _JAC_CHECK_RTOL = 1e-4
 
 
+_STENCIL = np.array([-2.0, -1.0, 1.0, 2.0])  # fourth-order central differences
+_STENCIL_WEIGHTS = np.array([1.0, -8.0, 8.0, -1.0]) / 12.0
+_REL_STEP_DIRECTIONAL = np.finfo(float).eps ** 0.2
+_CHECK_DIRECTIONS = 3  # directions along which a sparse Jacobian is checked
+
+
+def _check_directions(n: int) -> np.ndarray:
+    """Fixed test directions for a sparse Jacobian check, shape ``(3, n)``, entries of size ~1:
+    a smooth positive one and two of seeded random signs and sizes (so that no structured error,
+    such as a wrong off-diagonal sign or a misplaced entry, cancels in ``J v``)."""
+    k = np.arange(n)
+    smooth = 1.0 + 0.5 * np.sin(1.3 * k + 0.7)
+    rng = np.random.default_rng(20240614)
+    noisy = rng.uniform(0.5, 1.5, (_CHECK_DIRECTIONS - 1, n))
+    noisy *= rng.choice([-1.0, 1.0], noisy.shape)
+    return np.vstack([smooth, noisy])
+
+
 def _default_probe(n: int) -> np.ndarray:
     """A generic state: no zeros, no symmetry between coordinates."""
     k = np.arange(n)
@@ -241,26 +259,31 @@ class Dynamics:
             self._jac_is_sparse = True
             if J.shape != (n, n):
                 raise _shape_error(self._jac_label, J.shape, (n, n), n)
-            J = J.toarray()
-        else:
-            J = np.asarray(J, dtype=float)
-            if J.shape != (n, n):
-                raise _shape_error(self._jac_label, J.shape, (n, n), n)
-            Jb = np.asarray(self._raw_jac(batch, self._params), dtype=float)
-            if Jb.shape != (2, 2, n, n):
-                raise _shape_error(
-                    self._jac_label + " on a batch of shape (2, 2, n)",
-                    Jb.shape,
-                    (2, 2, n, n),
-                    n,
-                    "Return (..., n, n) for states (..., n).",
-                )
+            self._check_sparse_jacobian(J, x, fx, check_values)
+            return
+        J = np.asarray(J, dtype=float)
+        if J.shape != (n, n):
+            raise _shape_error(self._jac_label, J.shape, (n, n), n)
+        Jb = np.asarray(self._raw_jac(batch, self._params), dtype=float)
+        if Jb.shape != (2, 2, n, n):
+            raise _shape_error(
+                self._jac_label + " on a batch of shape (2, 2, n)",
+                Jb.shape,
+                (2, 2, n, n),
+                n,
+                "Return (..., n, n) for states (..., n).",
+            )
         if not np.all(np.isfinite(J)):
             raise InvalidSystemError(
                 f"`{self._jac_label}` is not finite at the probe state; pass `probe=` a state "
                 "where it is finite."
             )
-        if check_values and n <= _JAC_CHECK_MAX_N:
+        if check_values and n > _JAC_CHECK_MAX_N:
+            absJ = np.abs(J)
+            self._check_directional(
+                lambda v: J @ v, x, fx, "", lambda v: float(np.max(absJ @ np.abs(v)))
+            )
+        elif check_values:
             J_fd = fd_jacobian(lambda z: self._raw_f(z, self._params), x)
             scale = max(np.abs(J_fd).max(), np.abs(fx).max(), 1.0)
             err = np.abs(J - J_fd).max() / scale
@@ -272,6 +295,46 @@ class Dynamics:
                     f"finite differences give {J_fd[i, j]:.6g} (relative error {err:.2e}). "
                     "Fix the Jacobian, or pass check_jacobian=False if the field is not smooth "
                     "there."
+                )
+
+    def _check_sparse_jacobian(self, J, x, fx, check_values: bool) -> None:
+        """A sparse Jacobian is checked without densifying it: finite stored entries, and
+        ``J @ v`` against finite differences of ``f`` along a few fixed directions."""
+        if not np.all(np.isfinite(J.data)):
+            raise InvalidSystemError(
+                f"`{self._jac_label}` is not finite at the probe state; pass `probe=` a state "
+                "where it is finite."
+            )
+        if check_values:
+            absJ = abs(J)
+            self._check_directional(
+                lambda v: J @ v, x, fx, "(sparse)", lambda v: float(np.max(absJ @ np.abs(v)))
+            )
+
+    def _check_directional(self, matvec, x, fx, what: str, magnitude=None) -> None:
+        """``matvec(v)`` (the Jacobian applied to ``v``) against a fourth-order directional
+        finite difference of ``f`` along a few fixed directions (one batched evaluation of
+        ``f``): cost linear in ``n``, used where a full finite-difference Jacobian is too big
+        (sparse Jacobians, dense ones above ``_JAC_CHECK_MAX_N``, matrix-free actions)."""
+        directions = _check_directions(self.n)
+        h = _REL_STEP_DIRECTIONAL * max(1.0, float(np.max(np.abs(x))))
+        points = x + h * _STENCIL[:, None, None] * directions  # (4, k, n)
+        values = np.asarray(self._raw_f(points, self._params), dtype=float)
+        fd = np.einsum("s,skn->kn", _STENCIL_WEIGHTS, values) / h  # (k, n)
+        for v, d in zip(directions, fd, strict=True):
+            Jv = np.asarray(matvec(v), dtype=float).ravel()
+            size = magnitude(v) if magnitude is not None else float(np.max(np.abs(Jv)))
+            scale = max(size, float(np.max(np.abs(fx))), 1.0)
+            gap = np.abs(Jv - d)
+            err = float(np.max(gap)) / scale
+            if err > _JAC_CHECK_RTOL:
+                i = int(np.argmax(gap))
+                raise InvalidSystemError(
+                    f"`{self._jac_label}` {what} disagrees with finite differences of "
+                    f"`{self._field_label}` at the probe state: along a test direction v, row "
+                    f"{i} of J v is {Jv[i]:.6g}, finite differences give {d[i]:.6g} (relative "
+                    f"error {err:.2e}). Fix the Jacobian, or pass check_jacobian=False if the "
+                    "field is not smooth there."
                 )
 
     # ------------------------------------------------------------------ raw evaluation hooks

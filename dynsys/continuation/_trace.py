@@ -72,9 +72,11 @@ def initial_tangent(problem, u: np.ndarray) -> np.ndarray:
     M = problem.jacobian(u)
     if not sp.issparse(M):
         return dense_null_vectors(M)[0][0]
-    for row in (np.eye(problem.size)[-1], start_vector(problem.size)):
+    last = np.zeros(problem.size)  # e_last, built directly (never from an n x n identity)
+    last[-1] = 1.0
+    for row in (last, start_vector(problem.size)):
         try:
-            t = Factorization(bordered(M, row)).solve(np.eye(problem.size)[-1])
+            t = Factorization(bordered(M, row)).solve(last)
         except SingularMatrixError:
             continue
         return t / np.linalg.norm(t)

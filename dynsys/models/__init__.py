@@ -5,6 +5,7 @@
 
 from .classic import (
     bratu,
+    bratu_2d,
     brusselator,
     double_well,
     duffing,
@@ -27,6 +28,7 @@ MODELS = {
     "bogdanov_takens_normal_form": bogdanov_takens_normal_form,
     "bistable_hopf": bistable_hopf,
     "bratu": bratu,
+    "bratu_2d": bratu_2d,
     "brusselator": brusselator,
     "double_well": double_well,
     "duffing": duffing,
@@ -47,6 +49,7 @@ __all__ = [
     "bistable_hopf",
     "bogdanov_takens_normal_form",
     "bratu",
+    "bratu_2d",
     "brusselator",
     "conv_teacher_student",
     "double_well",

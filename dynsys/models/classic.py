@@ -21,6 +21,7 @@ from ._arrays import stack as _stack
 
 __all__ = [
     "bratu",
+    "bratu_2d",
     "brusselator",
     "double_well",
     "duffing",
@@ -335,5 +336,70 @@ def bratu(n: int = 20, lam: float = 1.0, *, sparse: bool = False) -> System:
         jac=jac,
         dfdp=lambda u, p, name: np.exp(u),
         name=f"bratu_n{n}",
+        probe=np.full(n, 0.1),
+    )
+
+
+@model
+def bratu_2d(m: int = 31, lam: float = 1.0, *, sparse: bool = True) -> System:
+    """The 2-D Bratu problem ``Lap u + lam exp(u) = 0`` on the unit square, ``u = 0`` on its
+    boundary, by the 5-point finite-difference Laplacian.
+
+    The state is ``u`` at the ``n = m^2`` interior points of a uniform ``m x m`` grid with
+    spacing ``h = 1/(m+1)``, in row-major order (``u[i m + j]`` at ``x = (j+1) h``,
+    ``y = (i+1) h``); ``f = (u_W + u_E + u_S + u_N - 4 u) / h^2 + lam exp(u)``. Equilibria of
+    ``u' = f(u)`` are the discrete Bratu solutions; the lower branch (from ``u = 0`` at
+    ``lam = 0``) folds at a ``lam`` that converges as ``O(h^2)`` to the continuum value
+    6.808124423. With ``sparse=True`` (the default: this model is meant for large ``m``) the
+    Jacobian of one state is a ``scipy.sparse`` CSR matrix with at most ``5 n`` entries; with
+    ``sparse=False`` it is a dense ``(..., n, n)`` array (small ``m`` only).
+
+    Examples
+    --------
+    >>> s = bratu_2d(m=3, lam=0.0)
+    >>> s.n, s.jacobian_is_sparse
+    (9, True)
+    >>> float(s.jac([0.0] * 9).diagonal()[4])  # -4 / h^2 with h = 1/4
+    -64.0
+    """
+    m = int(m)
+    if m < 1:
+        raise InputError(f"`m` must be a positive number of interior points per side; got {m}.")
+    n = m * m
+    h2 = 1.0 / (m + 1) ** 2
+
+    def f(u, p):
+        grid = u.reshape(*u.shape[:-1], m, m)
+        padded = np.zeros((*grid.shape[:-2], m + 2, m + 2))
+        padded[..., 1:-1, 1:-1] = grid
+        lap = (
+            padded[..., :-2, 1:-1]
+            + padded[..., 2:, 1:-1]
+            + padded[..., 1:-1, :-2]
+            + padded[..., 1:-1, 2:]
+            - 4.0 * grid
+        ) / h2
+        return (lap + p["lam"] * np.exp(grid)).reshape(u.shape)
+
+    second = sp.diags([np.ones(m - 1), -2.0 * np.ones(m), np.ones(m - 1)], [-1, 0, 1]) / h2
+    eye = sp.identity(m)
+    lap_matrix = (sp.kron(eye, second) + sp.kron(second, eye)).tocsr()
+
+    def jac(u, p):
+        diag = p["lam"] * np.exp(u)
+        if sparse and u.ndim == 1:
+            return (lap_matrix + sp.diags(diag)).tocsr()
+        J = np.broadcast_to(lap_matrix.toarray(), (*u.shape[:-1], n, n)).copy()
+        idx = np.arange(n)
+        J[..., idx, idx] += diag
+        return J
+
+    return System(
+        f,
+        [f"u{i}_{j}" for i in range(1, m + 1) for j in range(1, m + 1)],
+        {"lam": lam},
+        jac=jac,
+        dfdp=lambda u, p, name: np.exp(u),
+        name=f"bratu_2d_m{m}",
         probe=np.full(n, 0.1),
     )
