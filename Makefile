@@ -27,6 +27,7 @@ soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak tests/soak
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench]'
 	$(BIN)/python -m benchmarks
 
 # The documentation (Sphinx) into docs/_build/html, warnings as errors; runs every example at its

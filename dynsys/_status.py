@@ -43,6 +43,8 @@ class Status(IntEnum):
     PERIODIC = 18
     RECURRENT = 19
     HOPF_POINT = 20
+    WRONG_INDEX = 21
+    UNCONNECTED = 22
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,16 @@ _TABLE: dict[Status, _Entry] = {
     Status.CONVERGED: _Entry(
         "the convergence test was met (a flow arrived, Newton converged, a point was verified).",
         "none needed.",
-        ("flow", "newton", "fixed_points", "basins", "continuation", "graph", "cycles"),
+        (
+            "flow",
+            "newton",
+            "fixed_points",
+            "basins",
+            "continuation",
+            "graph",
+            "cycles",
+            "saddles",
+        ),
     ),
     Status.TIME_LIMIT: _Entry(
         "the final time was reached before the orbit settled.",
@@ -86,7 +97,7 @@ _TABLE: dict[Status, _Entry] = {
     Status.NONFINITE: _Entry(
         "NaN or inf in the state, the vector field or a Newton step.",
         "check the start state and the domain where the vector field is defined.",
-        ("flow", "newton", "basins", "graph", "cycles"),
+        ("flow", "newton", "basins", "graph", "cycles", "saddles"),
     ),
     Status.STEP_UNDERFLOW: _Entry(
         "the step size needed fell below the smallest allowed (`min_step` of a flow, `ds_min` "
@@ -100,13 +111,13 @@ _TABLE: dict[Status, _Entry] = {
         "`locate_max_iter` when a special point of a branch is located (there the point is a "
         "guess between the last two steps).",
         "start closer to the root, or raise `max_iter` / `locate_max_iter`.",
-        ("newton", "basins", "continuation", "graph", "cycles"),
+        ("newton", "basins", "continuation", "graph", "cycles", "saddles"),
     ),
     Status.SINGULAR_JACOBIAN: _Entry(
         "the Jacobian is singular, so Newton cannot proceed; the point may be non-hyperbolic (a "
         "fold, or a manifold of equilibria).",
         "start elsewhere, or restrict Newton to a subspace where the root is isolated.",
-        ("newton", "basins", "graph", "cycles"),
+        ("newton", "basins", "graph", "cycles", "saddles"),
     ),
     Status.UNMATCHED: _Entry(
         "the orbit arrived, but at no point of the table and discovery was off.",
@@ -139,7 +150,7 @@ _TABLE: dict[Status, _Entry] = {
         "residual below the Newton tolerance, so no point could be verified there (an explicit "
         "method on a stiff system stalls where |f| is not small).",
         "tighten the flow's `converge_tol` or `rtol`, or use an implicit method for stiff systems.",
-        ("basins", "graph"),
+        ("basins", "graph", "saddles"),
     ),
     Status.PARAM_BOUND: _Entry(
         "the branch reached a bound of the parameter (`p_min` or `p_max`); its last point lies "
@@ -186,11 +197,36 @@ _TABLE: dict[Status, _Entry] = {
         "none needed; the equilibria continue with continue_branch.",
         ("continuation",),
     ),
+    Status.WRONG_INDEX: _Entry(
+        "a saddle-search candidate refined by Newton to a critical point whose Hessian index is "
+        "not 1 (a minimum, a maximum or a higher-index saddle): it is not reported as a saddle "
+        "between minima.",
+        "none needed: the point is recorded with its index; search from other minima or seeds "
+        "(another seed of the string's initial displacements) for the index-1 saddles nearby.",
+        ("saddles",),
+    ),
+    Status.UNCONNECTED: _Entry(
+        "a saddle-search candidate refined to an index-1 saddle, but the two halves of its "
+        "unstable manifold, traced by the flow, do not end at two distinct minima (they end "
+        "at one minimum, at another saddle, escape, or do not settle).",
+        "none needed if the landscape is so; raise the flow's `t_max` (`graph.flow.t_max` of "
+        "SaddleOptions) if the trajectories stopped early.",
+        ("saddles",),
+    ),
 }
 
 RESULTS: dict[str, tuple[Status, ...]] = {
     result: tuple(s for s in Status if result in _TABLE[s].results)
-    for result in ("flow", "newton", "fixed_points", "basins", "continuation", "graph", "cycles")
+    for result in (
+        "flow",
+        "newton",
+        "fixed_points",
+        "basins",
+        "continuation",
+        "graph",
+        "cycles",
+        "saddles",
+    )
 }
 """The codes each kind of batch result can carry."""
 

@@ -26,6 +26,7 @@ FAMILIES = (
     "attractors",
     "cycles",
     "spectra",
+    "saddles",
 )
 
 

@@ -64,7 +64,7 @@ def _angles(x, y, K):
 def _field_and_tangent(x, y, K, dx, dy, dK):
     """``(2 pi G_x, 2 pi G_y)`` and their derivatives along the tangent ``(dx, dy, dK)``
     (forward mode, by hand)."""
-    r2, t, q, p, N, D, th1, th2, phi = _angles(x, y, K)
+    r2, t, q, p, N, D, _, th2, phi = _angles(x, y, K)
     u, du = x - y, dx - dy
     sphi = N / r2
     dr2 = 2.0 * x * dx + 2.0 * (K - 1.0) * y * dy + y * y * dK
@@ -82,7 +82,7 @@ def _field_and_tangent(x, y, K, dx, dy, dK):
     def ratio(a, b, da, db):  # a b / r^2 and its derivative
         return a * b / r2, (da * b + a * db) / r2 - a * b * dr2 / (r2 * r2)
 
-    s1c1, ds1c1 = ratio(t, x, dt, dx)
+    _, ds1c1 = ratio(t, x, dt, dx)
     s2c1, ds2c1 = ratio(q, x, dq, dx)
     s1c2, ds1c2 = ratio(t, y, dt, dy)
     s2c2, ds2c2 = ratio(q, y, dq, dy)
@@ -90,7 +90,14 @@ def _field_and_tangent(x, y, K, dx, dy, dK):
     km1 = K - 1.0
     pair_x = u * phi + x * (sphi - phi)
     d_pair_x = du * phi + u * dphi + dx * (sphi - phi) + x * (dsphi - dphi)
-    gx = pi * (x - 1.0) + km1 * pi * y + km1 * pair_x + (th1 - s1c1) - km1 * s2c1
+    pair_y = -u * phi + km1 * y * (sphi - phi)
+    gy = pi * (x + km1 * y - 1.0) + pair_y + th2 - s1c2 - km1 * s2c2
+    # gx = gy + (gx - gy), the difference written so that it is exactly zero where x == y (u = 0):
+    # gx - gy = u (phi + (K-1) sin phi - (t + (K-1) q) / r^2) + (theta_1 - theta_2), and
+    # theta_1 - theta_2 = atan2(t y - x q, x y + t q) with t y - x q = -u (y (x + y) / (t + q) + q)
+    # (t^2 - q^2 = y^2 - x^2). So x' == y' bit for bit on the diagonal, which the flow keeps.
+    dth = np.arctan2(-u * (_safe_div(y * (x + y), t + q) + q), x * y + t * q)
+    gx = gy + u * (phi + km1 * sphi - (t + km1 * q) / r2) + dth
     dgx = (
         pi * dx
         + pi * (dK * y + km1 * dy)
@@ -101,9 +108,7 @@ def _field_and_tangent(x, y, K, dx, dy, dK):
         - dK * s2c1
         - km1 * ds2c1
     )
-    pair_y = -u * phi + km1 * y * (sphi - phi)
     d_pair_y = -du * phi - u * dphi + (dK * y + km1 * dy) * (sphi - phi) + km1 * y * (dsphi - dphi)
-    gy = pi * (x + km1 * y - 1.0) + pair_y + th2 - s1c2 - km1 * s2c2
     dgy = pi * (dx + dK * y + km1 * dy) + d_pair_y + dth2 - ds1c2 - dK * s2c2 - km1 * ds2c2
     return (gx, gy), (dgx, dgy)
 
@@ -258,7 +263,11 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
 
     and ``(x', y') = -(G_x, G_y)``. The grouping keeps the field and its Jacobian exact where two
     units coincide (``x = y``, ``phi = 0``: the angle has a kink there but enters only through terms
-    that vanish to second order). The origin (all units zero) is where the loss is not
+    that vanish to second order). ``G_x`` is evaluated as ``G_y`` plus ``G_x - G_y`` written with
+    a factor ``x - y`` (``theta_1 - theta_2`` as one ``atan2``), so that on the diagonal ``x = y``
+    (all units equal) ``x' == y'`` bit for bit: orbits started there stay there exactly, as in
+    exact arithmetic, instead of drifting off the saddle along its unstable direction. The origin
+    (all units zero) is where the loss is not
     differentiable: the field evaluates to NaN there.
 
     Real K. For an integer ``K`` every quantity above is a polynomial in ``(x, y, K)`` or a square

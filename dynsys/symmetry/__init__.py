@@ -23,9 +23,13 @@ of ``K`` per-unit numbers (e.g. the second-layer weights ``a``) that travel with
 Isotropy: :func:`isotropy` gives the subgroup fixing a state (order, generators, a name such
 as ``"Δ(S_5 x S_1)"``) as a :class:`Subgroup`; :func:`young_subgroup` builds the Young subgroups
 of units (and their diagonals on units and inputs); :func:`fixed_subspace_system` restricts a
-System to the fixed-point subspace of a subgroup, in orbit coordinates;
-:func:`equivariant_branches` follows, at a bifurcation with a symmetric kernel, one branch per
-conjugacy class of axial subgroups (the equivariant branching lemma).
+System to the fixed-point subspace of a subgroup, in orbit coordinates (where the invariance of
+``Fix(H)`` is automatic); :func:`symmetrized_system` evaluates the field on ``Fix(H)`` in the
+full coordinates so that ``Fix(H)`` is invariant bit for bit; :func:`equivariant_branches`
+follows, at a bifurcation with a symmetric kernel, one branch per conjugacy class of axial
+subgroups (the equivariant branching lemma); a continuous group such as O(2) enters through a
+finite stand-in and its rotation generator (:func:`o2_action`), which merges the classes that
+are conjugate in the continuous group.
 
 Every group is a :class:`StateGroup` (the one symmetry type that every ``symmetry=`` argument
 takes).
@@ -40,6 +44,7 @@ applications in convergence and critical point analysis, ICML 2017 (Section 6.2:
 
 from .._group import StateGroup
 from ._branching import AxialSubgroup, axial_subgroups, equivariant_branches
+from ._continuous import O2Action, o2_action
 from ._explicit import ExplicitGroup
 from ._fix import fixed_subspace_system
 from ._isotropy import isotropy, isotropy_variables, young_subgroup
@@ -52,12 +57,14 @@ from ._restrict import (
 )
 from ._subgroup import Subgroup, fixed_subspace_embedding
 from ._subspace import LinearEmbedding, fixed_point_subspace, invariance_defect
+from ._symmetrize import symmetrized_system
 
 __all__ = [
     "AxialSubgroup",
     "ExplicitGroup",
     "LinearEmbedding",
     "LyapunovSystem",
+    "O2Action",
     "PermutationSymmetry",
     "RestrictedGradientSystem",
     "RestrictedSystem",
@@ -72,6 +79,8 @@ __all__ = [
     "invariance_defect",
     "isotropy",
     "isotropy_variables",
+    "o2_action",
     "restrict_to_subspace",
+    "symmetrized_system",
     "young_subgroup",
 ]

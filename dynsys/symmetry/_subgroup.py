@@ -18,9 +18,15 @@ from .._group import StateGroup
 from .._validate import as_state_batch
 from ..errors import InputError, InputTypeError
 from ._permutations import scaled_tol
-from ._subspace import LinearEmbedding, fixed_point_subspace
+from ._subspace import LinearEmbedding
 
-__all__ = ["Subgroup", "as_subgroup", "coordinate_orbits", "fixed_subspace_embedding"]
+__all__ = [
+    "Subgroup",
+    "as_subgroup",
+    "coordinate_orbits",
+    "fixed_subspace_embedding",
+    "signed_coordinate_orbits",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,13 +207,53 @@ def fixed_subspace_embedding(subgroup, generators=None, *, orthonormal: bool = T
     n = H.group.n
     if len(H.generators) == 0:
         return LinearEmbedding(np.eye(n))
-    if H.group.changes_signs and np.any(H.generators < 0):
-        basis = fixed_point_subspace(H.group.as_matrix(H.generators))
-        if basis.shape[1] == 0:
-            raise InputError("the subgroup fixes only the origin: Fix(H) = {0}.")
-        return LinearEmbedding(basis)
-    orbits = coordinate_orbits(H.generators, n)
+    orbits, signs = signed_coordinate_orbits(H.generators, n)
+    if not orbits:
+        raise InputError("the subgroup fixes only the origin: Fix(H) = {0}.")
     E = np.zeros((n, len(orbits)))
     for j, orbit in enumerate(orbits):
-        E[orbit, j] = 1.0 / np.sqrt(len(orbit)) if orthonormal else 1.0
+        scale = 1.0 / np.sqrt(len(orbit)) if orthonormal else 1.0
+        E[orbit, j] = signs[orbit] * scale
     return LinearEmbedding(E)
+
+
+def signed_coordinate_orbits(generators: np.ndarray, n: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The orbits of the coordinates that ``Fix(H)`` does not force to zero, and the relative
+    signs: ``x`` is fixed exactly when ``x[i] = signs[i] * c_O`` on each orbit ``O`` and ``x = 0``
+    on the other coordinates (those forced to equal their own negative).
+
+    Union-find with parity: ``g[i] = j`` says ``x[i] = x[j]``, ``g[i] = ~j`` says ``x[i] = -x[j]``.
+    The basis built from it is exact (entries ``+-c``), so lifting keeps the coordinates of an
+    orbit equal (up to sign) bit for bit.
+    """
+    parent = np.arange(n)
+    parity = np.zeros(n, dtype=np.int64)  # sign of i relative to its parent: 0 (+) or 1 (-)
+
+    def find(i: int) -> tuple[int, int]:
+        p = 0
+        while parent[i] != i:
+            p ^= int(parity[i])
+            i = int(parent[i])
+        return i, p
+
+    zero_roots: set[int] = set()
+    for g in np.asarray(generators, dtype=np.int64).reshape(-1, n):
+        for i, gi in enumerate(g.tolist()):
+            j, flip = (~gi, 1) if gi < 0 else (gi, 0)
+            (a, pa), (b, pb) = find(i), find(j)
+            if a == b:
+                if pa ^ pb ^ flip:
+                    zero_roots.add(a)
+                continue
+            lo, hi = min(a, b), max(a, b)
+            parent[hi] = lo
+            parity[hi] = pa ^ pb ^ flip
+            if hi in zero_roots:
+                zero_roots.discard(hi)
+                zero_roots.add(lo)
+    roots, signs = np.zeros(n, dtype=np.int64), np.ones(n)
+    for i in range(n):
+        r, p = find(i)
+        roots[i], signs[i] = r, -1.0 if p else 1.0
+    orbits = [np.flatnonzero(roots == r) for r in np.unique(roots) if int(r) not in zero_roots]
+    return orbits, signs
