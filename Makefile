@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench lint docs clean
+.PHONY: demo test soak bench lint docs clean baseline-images
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ bench: $(STAMP)
 # quick size for the gallery and executes the notebook (DYNSYS_DOCS_RUN_EXAMPLES=0 skips both).
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+# Redraw the reference images of tests/test_visual.py after an intended change of a picture;
+# then LOOK at every changed image in tests/baseline_images/ before committing it.
+baseline-images: $(STAMP)
+	DYNSYS_REGEN_BASELINES=1 $(BIN)/python -m pytest -q -n 2 tests/test_visual.py tests/test_examples.py
+	git status --short tests/baseline_images
 
 lint: $(STAMP)
 	$(BIN)/ruff check dynsys phase tests examples benchmarks

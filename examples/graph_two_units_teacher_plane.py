@@ -67,6 +67,7 @@ from dynsys.io import atomic_write_path, save
 from dynsys.models.reduced import theorem7, theorem7_embedding, theorem7_saddle
 from dynsys.models.relu import gradient, hessian, loss, teacher_student
 from dynsys.symmetry import PermutationSymmetry
+from phase import Region
 from phase.graph import draw_disconnectivity, draw_graph, draw_graph_on_portrait
 
 K = D = 2
@@ -236,24 +237,12 @@ def draw_graphs(graphs: dict[str, nx.DiGraph], path: Path) -> Path:
 
 
 def draw_trees(graphs: dict[str, nx.DiGraph], path: Path) -> Path:
-    """The disconnectivity trees of both graphs."""
+    """The disconnectivity trees of both graphs (minima and barriers labelled with id and loss;
+    the stem of a root rises to the lowest saddle above it, such as the saddle joining the global
+    minimum to its permuted copy)."""
     fig = Figure(figsize=(9, 4), layout="constrained")
     for ax, (name, G) in zip(fig.subplots(1, 2), graphs.items(), strict=True):
         draw_disconnectivity(G, ax=ax)
-        levels: dict[float, list] = {}  # saddle levels, also those that join no two minima
-        for k in saddles(G):
-            levels.setdefault(round(G.nodes[k]["energy"], 9), []).append(k)
-        for i, (energy, nodes) in enumerate(sorted(levels.items())):
-            ax.axhline(energy, color="#e67e22", linestyle=":", linewidth=0.8)
-            ax.annotate(
-                f"{G.nodes[nodes[0]]['kind']}: node {', '.join(map(str, nodes))}",
-                (1.0, energy),
-                xycoords=("axes fraction", "data"),
-                ha="right",
-                va="bottom" if i % 2 else "top",
-                fontsize="x-small",
-                color="#e67e22",
-            )
         ax.set_title("without symmetry" if name == "full" else "up to unit permutations")
         ax.set_ylabel("loss")
     return _write(fig, path)
@@ -287,7 +276,9 @@ def draw_portrait(graphs: dict[str, nx.DiGraph], path: Path) -> Path:
     fig = Figure(figsize=(11, 4.8), layout="constrained")
     ax_plane, ax_path = fig.subplots(1, 2)
     H = plane_graph(G)
-    draw_graph_on_portrait(theorem7(float(K)), H, ((-0.3, 1.3), (-0.3, 1.3)), ax=ax_plane)
+    draw_graph_on_portrait(
+        theorem7(float(K)), H, Region(lower=(-0.3, -0.3), upper=(1.3, 1.3)), ax=ax_plane
+    )
     left_out = sorted(set(G) - set(H) - {k for k in G if is_special(G, k)})
     ax_plane.set_title(
         "Theorem 7 plane W = [[x, y], [y, x]]"

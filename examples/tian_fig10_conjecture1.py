@@ -384,7 +384,8 @@ def build_dataset(sizes: Sizes, result: ScanResult, band: float) -> xr.Dataset:
 
 
 def draw(ds: xr.Dataset) -> Figure:
-    """Draw the two slices (Fig. 10 a, b) and the sign maps of L12 and L21 (Fig. 10 c)."""
+    """Draw the two slices (panels a, b: the paper's Fig. 10 a, b) and the sign maps of L12 and
+    L21 (panels c, d: the paper's Fig. 10 c, one map per function)."""
     fig = new_figure((12, 8))
     axes = fig.subplots(2, 2)
     phi_s = ds.phi_slice.values
@@ -401,9 +402,9 @@ def draw(ds: xr.Dataset) -> Figure:
             xlim=(0, 2 * np.pi),
         )
         ax.legend(fontsize="small")
-    cmap = ListedColormap(["#c0392b", "#f4f4f4", "#1f4e9c"])
+    cmap = ListedColormap(["#d55e00", "#f4f4f4", "#0072b2"])  # Okabe-Ito vermillion, blue
     extent = (0.0, 2 * np.pi, 0.0, np.pi)
-    for ax, name in zip(axes[1], ("L12", "L21"), strict=True):
+    for ax, name, letter in zip(axes[1], ("L12", "L21"), "cd", strict=True):
         L, err = ds[name].values, ds.rounding.values
         sign = np.where(np.abs(L) > err, np.sign(L), 0.0)
         ax.imshow(sign, origin="lower", extent=extent, aspect="auto", cmap=cmap, vmin=-1, vmax=1)
@@ -413,7 +414,7 @@ def draw(ds: xr.Dataset) -> Figure:
             xlabel="phi [rad]",
             ylabel="theta12 [rad]",
             title=(
-                f"(c) sign of {name} (blue +, red -): {int(ds.n_counterexamples[i])} "
+                f"({letter}) sign of {name} (blue +, red -)\n{int(ds.n_counterexamples[i])} "
                 f"counterexamples in {ds.attrs['scan_points']:.0e} points"
             ),
         )

@@ -43,13 +43,14 @@ from dynsys.io import atomic_write_path, provenance, save
 from dynsys.models.reduced import theorem7, theorem7_embedding, theorem7_loss, theorem7_saddle
 from dynsys.models.relu import teacher_student
 from dynsys.stability import classify
+from phase import Region
 from phase.portrait import draw_orbits, portrait
 
 PORTRAIT_K = (2, 5)
 TRAJECTORY_K = (2, 5, 10)
 START = (1e-3, 0.0)
 TEACHER = (1.0, 0.0)
-REGION = ((-0.8, 1.3), (-0.3, 1.15))
+REGION = Region(lower=(-0.8, -0.3), upper=(1.3, 1.15))
 SEED_BOX = ((-1.5, 1.5), (-1.5, 1.5))
 SADDLE_TOL = 1e-10
 ARRIVAL_TOL = 1e-3  # distance to the teacher that counts as arrived

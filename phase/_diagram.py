@@ -35,15 +35,16 @@ __all__ = [
     "param_label",
 ]
 
-INDEX_COLORS = ("#1f4e9c", "#e67e22", "#c0392b", "#8e44ad", "#16a085", "#7f6000")
+# equilibria by index: the Okabe-Ito palette (colour-blind safe), neighbours far apart in hue
+INDEX_COLORS = ("#0072b2", "#e69f00", "#cc79a7", "#009e73", "#56b4e9", "#d55e00")
 # periodic orbits of flows: Paul Tol's muted scheme, distinct from the equilibria's colours
 CYCLE_COLORS = ("#117733", "#aa4499", "#882255", "#999933", "#44aa99", "#332288")
 SPECIAL_STYLE = {
     "LP": {"marker": "s", "color": "#2c3e50"},
     "BP": {"marker": "o", "color": "#27ae60"},
-    "H": {"marker": "^", "color": "#8e44ad"},
+    "H": {"marker": "^", "color": "#cc79a7"},
     "IC": {"marker": "D", "color": "#7f8c8d"},
-    "CP": {"marker": "*", "color": "#c0392b"},
+    "CP": {"marker": "*", "color": "#d55e00"},
     "BT": {"marker": "P", "color": "#16a085"},
     "PD": {"marker": "v", "color": "#d35400"},
     "NS": {"marker": "h", "color": "#2980b9"},
@@ -108,7 +109,7 @@ def index_color(index: int) -> str:
     Examples
     --------
     >>> index_color(0), index_color(1)
-    ('#1f4e9c', '#e67e22')
+    ('#0072b2', '#e69f00')
     """
     index = int(index)
     if index < 0:

@@ -1,25 +1,76 @@
-"""Markers and colours by kind of fixed point, colours of attractors, and axis labels from Dataset
-attributes."""
+"""The house style of the pictures: a colour-blind-safe palette (Okabe-Ito), markers and colours
+by kind of fixed point, colours of attractors, legends that list only what is drawn, and axis labels
+from Dataset attributes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ATTRACTOR_COLORS", "attractor_color", "kind_style", "label_from_attrs"]
+from cycler import cycler
 
-_STABLE = {"marker": "o", "color": "#1f4e9c", "markerfacecolor": "#1f4e9c"}
-_UNSTABLE = {"marker": "o", "color": "#c0392b", "markerfacecolor": "white"}
-_SADDLE = {"marker": "X", "color": "#e67e22", "markerfacecolor": "#e67e22"}
-_SADDLE_FOCUS = {"marker": "P", "color": "#d35400", "markerfacecolor": "#f5b041"}
-_CENTRE = {"marker": "D", "color": "#16a085", "markerfacecolor": "white"}
-_DEGENERATE = {"marker": "s", "color": "#7f8c8d", "markerfacecolor": "#bdc3c7"}
+__all__ = [
+    "ATTRACTOR_COLORS",
+    "MAX_LEGEND_ENTRIES",
+    "PALETTE",
+    "RC",
+    "attractor_color",
+    "capped_legend",
+    "kind_style",
+    "label_from_attrs",
+    "palette_color",
+]
+
+# Okabe & Ito (2008), "Color Universal Design": eight colours told apart under every common
+# colour-vision deficiency. Black comes last (it is the colour of text and edges).
+PALETTE = (
+    "#0072b2",  # blue
+    "#e69f00",  # orange
+    "#009e73",  # bluish green
+    "#d55e00",  # vermillion
+    "#cc79a7",  # reddish purple
+    "#56b4e9",  # sky blue
+    "#f0e442",  # yellow
+    "#000000",  # black
+)
+
+RC = {
+    "axes.prop_cycle": cycler(color=list(PALETTE[:-1])),
+    "font.family": "DejaVu Sans",
+    "image.cmap": "cividis",
+    "legend.fontsize": "small",
+    "legend.framealpha": 0.9,
+}
+"""Matplotlib settings of the house style (``matplotlib.rcParams.update(RC)`` or
+``matplotlib.rc_context(RC)``): the palette as the colour cycle, a font that ships with
+matplotlib, a colour-blind-safe colour map."""
+
+MAX_LEGEND_ENTRIES = 8
+"""A legend longer than this ends with one "+N more" entry."""
+
+_STABLE = {"marker": "o", "color": PALETTE[0], "markerfacecolor": PALETTE[0]}
+_UNSTABLE = {"marker": "o", "color": PALETTE[3], "markerfacecolor": "white"}
+_SADDLE = {"marker": "X", "color": PALETTE[1], "markerfacecolor": PALETTE[1]}
+_SADDLE_FOCUS = {"marker": "P", "color": PALETTE[1], "markerfacecolor": "#f5cf7f"}
+_CENTRE = {"marker": "D", "color": PALETTE[2], "markerfacecolor": "white"}
+_DEGENERATE = {"marker": "s", "color": "#666666", "markerfacecolor": "#bbbbbb"}
+
+
+def palette_color(k: int) -> str:
+    """Colour ``k`` of the palette (repeating after the seven colours before black).
+
+    Examples
+    --------
+    >>> palette_color(0), palette_color(7)
+    ('#0072b2', '#0072b2')
+    """
+    return PALETTE[int(k) % (len(PALETTE) - 1)]
 
 
 def kind_style(kind: str) -> dict[str, Any]:
     """Matplotlib line keywords for a fixed point of the given ``kind``.
 
     Stable points (sinks, minima) are filled blue circles, unstable ones (sources, maxima) open
-    red circles, saddles orange crosses (saddle foci plus signs), centres green diamonds,
+    vermillion circles, saddles orange crosses (saddle foci plus signs), centres green diamonds,
     non-hyperbolic points grey squares. The kinds of maps' points and cycles are styled by what
     follows their "flip " or "focus " prefix.
 
@@ -52,8 +103,8 @@ def label_from_attrs(variable, fallback: str = "") -> str:
     return f"{name} [{units}]" if units else str(name)
 
 
-# Paul Tol's bright scheme (colour-blind safe), one colour per attractor in a picture
-ATTRACTOR_COLORS = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb")
+ATTRACTOR_COLORS = PALETTE[:-1]
+"""One colour per attractor in a picture (the palette without black)."""
 
 
 def attractor_color(row: int) -> str:
@@ -62,6 +113,36 @@ def attractor_color(row: int) -> str:
     Examples
     --------
     >>> attractor_color(0), attractor_color(7)
-    ('#4477aa', '#4477aa')
+    ('#0072b2', '#0072b2')
     """
     return ATTRACTOR_COLORS[int(row) % len(ATTRACTOR_COLORS)]
+
+
+def capped_legend(ax, handles=None, labels=None, *, limit: int = MAX_LEGEND_ENTRIES, **kw):
+    """A legend of at most ``limit`` entries: beyond that the first ``limit - 1`` and one
+    "+N more" entry. Without ``handles``, those of ``ax`` (labelled artists); no legend if there
+    are none.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plt.figure().subplots()
+    >>> for k in range(20):
+    ...     _ = ax.plot([k], [k], "o", label=f"point {k}")
+    >>> [t.get_text() for t in capped_legend(ax, limit=4).get_texts()]
+    ['point 0', 'point 1', 'point 2', '+17 more']
+    """
+    from matplotlib.lines import Line2D
+
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    elif labels is None:
+        labels = [h.get_label() for h in handles]
+    if not handles:
+        return None
+    handles, labels = list(handles), list(labels)
+    if len(handles) > limit:
+        rest = len(handles) - (limit - 1)
+        handles = [*handles[: limit - 1], Line2D([], [], linestyle="none")]
+        labels = [*labels[: limit - 1], f"+{rest} more"]
+    return ax.legend(handles, labels, **{"fontsize": "small", "framealpha": 0.9, **kw})

@@ -24,7 +24,7 @@ from dynsys.errors import InputError
 
 from ._kinds import require
 from ._plane import label_plane, plane_indices
-from ._style import attractor_color
+from ._style import attractor_color, capped_legend
 
 __all__ = [
     "LyapunovArtists",
@@ -105,11 +105,13 @@ def draw_attractors(
     plane : pair of state names or indices, optional
         The two state variables on the axes (default the first two).
     rows : sequence of int, optional
-        Which attractors to draw (default all; outcome rows, negative, are never drawn).
+        Which attractors to draw (default all that some seed reached; outcome rows, negative,
+        are never drawn).
     ax : matplotlib.axes.Axes, optional
         Where to draw (default: the current axes).
     legend : bool
-        Add a legend listing the attractors drawn.
+        Add a legend listing the attractors drawn (the first seven and "+N more" beyond
+        eight).
     fraction : bool
         Put the fraction of seeds that reached each attractor in its label.
     markersize, linewidth : float
@@ -155,6 +157,9 @@ def draw_attractors(
         if bad:
             raise InputError(f"`rows` {bad} name no attractor; the table has attractors {found}.")
         found = wanted
+    elif "fraction" in attractors:  # rows no seed reached (0 %) are not drawn nor listed
+        fractions = np.asarray(attractors["fraction"].values, dtype=float)
+        found = [r for r in found if fractions[r] != 0.0]
     is_map = attractors.attrs.get("dynamics") == "map"
     samples = np.asarray(attractors["attractor_samples"].values, dtype=float)
     drawn = []
@@ -191,8 +196,7 @@ def draw_attractors(
         drawn.append(line)
     label_plane(ax, names, i, j)
     if legend and drawn:
-        handles = [_legend_handle(line) for line in drawn]
-        ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85)
+        capped_legend(ax, [_legend_handle(line) for line in drawn], loc="best")
     return drawn
 
 

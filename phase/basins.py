@@ -21,12 +21,15 @@ from matplotlib.patches import Patch
 from dynsys.basins import wilson_interval
 from dynsys.errors import InputError
 
-from ._style import kind_style, label_from_attrs
+from ._style import PALETTE, capped_legend, kind_style, label_from_attrs
 
 __all__ = ["basin_colors", "draw_basin_map", "draw_probabilities", "draw_probability_curves"]
 
 _OUTCOME_COLORS = {-1: "#d5d8dc", -2: "#515a5a", -3: "#000000", -4: "#f5b7b1"}
-_PALETTE = plt.get_cmap("tab20").colors[1::2] + plt.get_cmap("tab20").colors[0::2]
+# light tones of the Okabe-Ito palette (colour-blind safe) under the attractors' dark ones
+_PALETTE = tuple(
+    (*tuple(0.45 * c + 0.55 for c in to_rgba(color)[:3]), 1.0) for color in PALETTE[:-1]
+) + tuple(to_rgba(color) for color in PALETTE[:-1])
 
 
 def _require(ds: xr.Dataset, names, what: str) -> None:
@@ -110,7 +113,9 @@ def draw_basin_map(
         points (``attractor_samples``), each in a dark tone of its basin's colour.
     legend : bool
         A legend of what is drawn: one patch per label that occurs in the image (label and
-        kind or role), one marker per kind of point, one entry per cycle and per set.
+        kind or role), one marker per kind of point, one entry per cycle and per set; the
+        attractors of no basin in the image (saddles and the like) are neither drawn nor
+        listed, and a long legend ends in "+N more".
     alpha : float
         Opacity of the image.
 
@@ -153,7 +158,8 @@ def draw_basin_map(
     cycles: dict[int, Line2D] = {}
     sets: dict[int, Any] = {}
     if attractors:
-        rows = [int(c) for c in codes if c >= 0]
+        present = set(np.unique(ds["label"].values).tolist())
+        rows = [int(c) for c in codes if c >= 0 and int(c) in present]  # only basins in view
         types = {c: _type(ds, c) for c in rows}
         at_points = [c for c in rows if types[c] == "point"]
         if at_points:
@@ -191,12 +197,16 @@ def draw_basin_map(
             Patch(color=colors[c], label=f"{c}: {_name(ds, int(c))}") for c in codes if c in present
         ]
         drawn_handles = list(points.values()) + list(cycles.values()) + list(sets.values())
-        handle = ax.legend(handles=patches + drawn_handles, loc="best", fontsize="small")
+        handle = capped_legend(ax, patches + drawn_handles, loc="best")
     return {"image": image, "points": points, "cycles": cycles, "sets": sets, "legend": handle}
 
 
-def draw_probabilities(ds: xr.Dataset, *, ax=None, outcomes: bool = True):
+def draw_probabilities(ds: xr.Dataset, *, ax=None, outcomes: bool = True, max_bars: int = 12):
     """Draw the probability of each attractor as a bar with its interval.
+
+    Only what some orbit reached gets a bar: the fixed points no orbit reached (saddles and
+    maxima given as candidates) are left out, and counted under the axis. Beyond ``max_bars``
+    bars, the largest ``max_bars - 1`` are drawn and the rest summed in one "N others" bar.
 
     Parameters
     ----------
@@ -206,6 +216,8 @@ def draw_probabilities(ds: xr.Dataset, *, ax=None, outcomes: bool = True):
         Where to draw.
     outcomes : bool
         Also draw the outcomes without an attractor (negative labels).
+    max_bars : int
+        The most bars drawn.
 
     Returns
     -------
@@ -223,12 +235,32 @@ def draw_probabilities(ds: xr.Dataset, *, ax=None, outcomes: bool = True):
     _require(ds, ("fraction", "ci_low", "ci_high"), "basin_probabilities")
     ax = plt.gca() if ax is None else ax
     sub = ds if outcomes else ds.sel(attractor=ds["attractor"] >= 0)
+    hit = sub["fraction"].values > 0  # points no orbit reached (saddles, maxima): no bar
+    unseen = int((~hit).sum())
+    sub = sub.isel(attractor=np.flatnonzero(hit))
     codes = sub["attractor"].values
-    colors = basin_colors(codes)
     fraction = sub["fraction"].values
     low, high = sub["ci_low"].values, sub["ci_high"].values
-    where = np.arange(len(codes))
-    bars = ax.bar(where, fraction, color=[colors[c] for c in codes], edgecolor="#2c3e50")
+    names = [f"{c}: {_name(sub, int(c))}" for c in codes]
+    colors = [basin_colors(codes)[c] for c in codes]
+    rest = 0
+    if len(codes) > max_bars:  # many attractors (a ring of equilibria): the largest, then the rest
+        keep = np.sort(np.argsort(-fraction, kind="stable")[: max_bars - 1])
+        drop = np.setdiff1d(np.arange(len(codes)), keep)
+        rest = len(drop)
+        total_rest = float(fraction[drop].sum())
+        fraction = np.append(fraction[keep], total_rest)
+        low = np.append(low[keep], total_rest)
+        high = np.append(high[keep], total_rest)
+        if "n_orbits" in sub and int(sub["n_orbits"].values.sum()):
+            count = int(sub["n_orbits"].values[drop].sum())
+            total = int(ds["n_orbits"].values.sum())
+            level = float(ds.attrs.get("confidence", 0.95))
+            low[-1], high[-1] = (float(v) for v in wilson_interval(count, total, confidence=level))
+        names = [names[k] for k in keep] + [f"{rest} others"]
+        colors = [colors[k] for k in keep] + ["#bbbbbb"]
+    where = np.arange(len(fraction))
+    bars = ax.bar(where, fraction, color=colors, edgecolor="#2c3e50")
     errors = ax.errorbar(
         where,
         fraction,
@@ -237,7 +269,9 @@ def draw_probabilities(ds: xr.Dataset, *, ax=None, outcomes: bool = True):
         ecolor="#2c3e50",
         capsize=4,
     )
-    ax.set_xticks(where, [f"{c}: {_name(sub, int(c))}" for c in codes], rotation=30, ha="right")
+    ax.set_xticks(where, names, rotation=30, ha="right")
+    if unseen:
+        ax.set_xlabel(f"({unseen} reached by no orbit not shown)", fontsize="small")
     ax.set_ylim(0.0, 1.0)
     level = ds.attrs.get("confidence", 0.95)
     ax.set_ylabel(f"probability ({100 * level:g}% Wilson interval)")
@@ -253,12 +287,12 @@ _TYPE_NAMES = {
     "escaped": "diverging (escaped)",
 }
 _TYPE_COLORS = {
-    "point": "#2e86c1",
-    "cycle": "#e67e22",
-    "chaotic": "#8e44ad",
-    "quasi-periodic": "#16a085",
-    "recurrent": "#7f8c8d",
-    "escaped": "#000000",
+    "point": PALETTE[0],
+    "cycle": PALETTE[1],
+    "chaotic": PALETTE[4],
+    "quasi-periodic": PALETTE[2],
+    "recurrent": "#888888",
+    "escaped": PALETTE[7],
 }
 
 
@@ -342,6 +376,9 @@ def draw_probability_curves(
                 bands[name] = ax.fill_between(x, low, high, color=color, alpha=0.3, linewidth=0)
     else:
         codes = ds["attractor"].values if attractors is None else np.asarray(attractors)
+        if attractors is None:  # no curve for what no orbit reached at any value
+            reached = ds["fraction"].transpose("attractor", ...).values.reshape(len(codes), -1)
+            codes = codes[np.nanmax(reached, axis=1) > 0]
         colors = basin_colors(codes)
         for c in codes.tolist():
             row = ds.sel(attractor=c)
@@ -368,5 +405,5 @@ def draw_probability_curves(
     ax.set_xlabel(label_from_attrs(ds["param"], ds.attrs.get("param_name", "param")))
     ax.set_ylabel("probability")
     ax.set_ylim(0.0, 1.0)
-    ax.legend(loc="best", fontsize="small")
+    capped_legend(ax, list(lines.values()), loc="best")
     return {"lines": lines, "bands": bands}

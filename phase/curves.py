@@ -32,7 +32,7 @@ from .bifurcation import (
 __all__ = ["FOLD_COLOR", "HOPF_COLOR", "draw_hopf_curve", "draw_two_parameter_diagram"]
 
 FOLD_COLOR = "#2c3e50"
-HOPF_COLOR = "#8e44ad"
+HOPF_COLOR = "#cc79a7"  # Okabe-Ito reddish purple
 
 
 def draw_hopf_curve(

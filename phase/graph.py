@@ -16,7 +16,8 @@ from matplotlib.collections import LineCollection
 from dynsys.errors import InputError
 from dynsys.graph import disconnectivity_tree, is_special, minima
 
-from ._style import kind_style
+from ._region import plane_box
+from ._style import capped_legend, kind_style
 from .portrait import _plane_indices, draw_vector_field
 
 __all__ = ["draw_disconnectivity", "draw_graph", "draw_graph_on_portrait", "graph_layout"]
@@ -76,10 +77,30 @@ def graph_layout(G: nx.DiGraph) -> dict:
             x[k] = float(np.mean(reached))
         else:
             x[k], slot = slot, slot + 1.0
+    _spread_overlaps(x, height)
     return {k: np.array([x[k], height[k]]) for k in nodes}
 
 
-def _draw_nodes(ax, G: nx.DiGraph, position: dict, legend: bool, labels: bool):
+def _spread_overlaps(x: dict, height: dict, gap: float = 0.25) -> None:
+    """Move apart, in ``x``, nodes that would sit on one another (the same ``x`` and heights
+    within 3 % of the span), so that no marker or label hides another."""
+    values = list(height.values())
+    tol = 0.03 * ((max(values) - min(values)) if values else 0.0) or 1e-12
+    groups: list[list] = []
+    for k in sorted(x, key=lambda k: (round(x[k], 9), height[k], str(k))):
+        last = groups[-1] if groups else None
+        if last and abs(x[last[-1]] - x[k]) < 1e-9 and height[k] - height[last[-1]] <= tol:
+            last.append(k)
+        else:
+            groups.append([k])
+    for group in groups:
+        if len(group) > 1:
+            centre = x[group[0]]
+            for n, k in enumerate(group):
+                x[k] = centre + gap * (n - 0.5 * (len(group) - 1))
+
+
+def _draw_nodes(ax, G: nx.DiGraph, position: dict, legend: bool, labels: bool, **legend_place):
     artists, texts = [], []
     kinds: dict[str, list] = {}
     for k in position:
@@ -101,7 +122,7 @@ def _draw_nodes(ax, G: nx.DiGraph, position: dict, legend: bool, labels: bool):
                 )
             )
     if legend and artists:
-        ax.legend(loc="best", fontsize="small", framealpha=0.85)
+        capped_legend(ax, artists, **legend_place)
     return artists, texts
 
 
@@ -190,7 +211,11 @@ def draw_graph(
     edges = LineCollection(segments, colors=edge_color, linewidths=1.2, alpha=0.8, zorder=3)
     ax.add_collection(edges)
     ax.autoscale_view()
-    nodes, texts = _draw_nodes(ax, G, position, legend, labels)
+    # beside the axes in the energy layout: nodes reach every corner of it
+    place = {"loc": "best"} if in_plane else {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
+    if not in_plane:
+        ax.margins(x=0.08, y=0.08)
+    nodes, texts = _draw_nodes(ax, G, position, legend, labels, **place)
     return {"nodes": nodes, "edges": edges, "labels": texts}
 
 
@@ -213,8 +238,8 @@ def draw_graph_on_portrait(
     system : System
         The system of the graph.
     G : networkx.DiGraph
-    region : ((x_min, x_max), (y_min, y_max))
-        The rectangle of the plane.
+    region : Region or mapping
+        The rectangle by its corners, as for :func:`phase.portrait.draw_vector_field`.
     plane, base, params, resolution
         As for :func:`phase.portrait.draw_vector_field` (``plane`` also places the nodes).
 
@@ -227,8 +252,9 @@ def draw_graph_on_portrait(
     --------
     >>> from dynsys.models import double_well
     >>> from dynsys.graph import critical_point_graph
+    >>> from phase import Region
     >>> G = critical_point_graph(double_well(), [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
-    >>> out = draw_graph_on_portrait(double_well(), G, ((-2, 2), (-1, 1)), resolution=20)
+    >>> out = draw_graph_on_portrait(double_well(), G, Region((-2, -1), (2, 1)), resolution=20)
     >>> len(out["edges"].get_segments())
     2
     """
@@ -237,9 +263,57 @@ def draw_graph_on_portrait(
         system, region, plane=plane, base=base, params=params, ax=ax, resolution=resolution
     )
     out = draw_graph(G, ax=ax, layout="state", plane=plane, trajectories=True, labels=labels)
-    ax.set_xlim(*region[0])
-    ax.set_ylim(*region[1])
+    (x_lo, x_hi), (y_lo, y_hi) = plane_box(region, system.n, *_plane_indices(system, plane))
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
     return {"field": field, **out}
+
+
+def _stem_tops(G: nx.DiGraph | None, tree: nx.DiGraph) -> dict:
+    """For each root of the tree, the lowest node of the graph above it that touches one of its
+    minima (a saddle joining a minimum to itself or to its symmetric image, or a higher
+    critical point): ``{root: (node, energy)}``; empty without a graph."""
+    if G is None:
+        return {}
+    tops = {}
+    for root in tree.graph.get("roots", []):
+        e_root = tree.nodes[root]["energy"]
+        below = set(tree.nodes[root]["minima"])
+        scale = 1e-9 * max(1.0, abs(e_root))
+        above = [
+            (_energy(G, k), str(k), k)
+            for k in G
+            if not is_special(G, k)
+            and k not in below
+            and k != root
+            and np.isfinite(_energy(G, k))
+            and _energy(G, k) > e_root + scale
+            and any(t in below for t in nx.all_neighbors(G, k))
+        ]
+        if above:
+            energy, _, node = min(above)
+            tops[root] = (node, energy)
+    return tops
+
+
+def _level_names(G: nx.DiGraph | None, tree: nx.DiGraph, t, node) -> str:
+    """The id of the saddle at junction ``t``, with those of the other critical points of the
+    graph at its energy that touch the same minima (saddles related by symmetry)."""
+    if G is None:
+        return str(node)
+    e = tree.nodes[t]["energy"]
+    below = set(tree.nodes[t]["minima"])
+    tol = 1e-9 * max(1.0, abs(e))
+    same = [
+        k
+        for k in G
+        if k != node
+        and k not in tree
+        and not is_special(G, k)
+        and abs(_energy(G, k) - e) <= tol
+        and any(m in below for m in nx.all_neighbors(G, k))
+    ]
+    return ", ".join(str(k) for k in [node, *sorted(same, key=str)])
 
 
 def draw_disconnectivity(
@@ -249,8 +323,15 @@ def draw_disconnectivity(
     color: str = "#2c3e50",
     labels: bool = True,
 ):
-    """Draw a disconnectivity tree: each minimum a vertical line rising from its energy, joined
-    to others by a horizontal bar at the energy of the saddle that merges them.
+    """Draw a disconnectivity tree: each minimum a vertical line rising from its energy (a
+    marker at its foot, labelled with its id and energy), joined to others by a horizontal bar
+    at the energy of the saddle that merges them (a dot at the junction, labelled with the
+    saddle's id and energy, the barrier).
+
+    Given a graph, the stem of each root rises to the lowest critical point above it that
+    touches its minima (say, a saddle joining a minimum to its own symmetric image), marked and
+    labelled like a junction; otherwise (or given a tree) it ends in a short open stub. The
+    energy axis starts at zero when the energies are non-negative; labels are never clipped.
 
     Parameters
     ----------
@@ -260,7 +341,7 @@ def draw_disconnectivity(
     ax : matplotlib.axes.Axes, optional
     color : str
     labels : bool
-        Label the leaves with their node ids.
+        Label the minima (id, energy) and the junctions (saddle id, energy).
 
     Returns
     -------
@@ -275,9 +356,9 @@ def draw_disconnectivity(
     3
     """
     ax = ax or plt.gca()
-    tree = tree_or_graph
+    tree, graph = tree_or_graph, None
     if "roots" not in tree.graph:
-        tree = disconnectivity_tree(tree_or_graph)
+        graph, tree = tree_or_graph, disconnectivity_tree(tree_or_graph)
     leaves = _leaf_order(tree)
     x = {leaf: float(i) for i, leaf in enumerate(leaves)}
 
@@ -286,25 +367,68 @@ def draw_disconnectivity(
             x[t] = float(np.mean([place(c) for c in tree.successors(t)]))
         return x[t]
 
-    energies = [tree.nodes[t]["energy"] for t in tree]
-    span = (max(energies) - min(energies)) if energies else 1.0
-    stub = 0.08 * (span if span > 0 else 1.0)
-    segments = []
+    tops = _stem_tops(graph, tree)
+    energies = [tree.nodes[t]["energy"] for t in tree] + [e for _, e in tops.values()]
+    low, high = (min(energies), max(energies)) if energies else (0.0, 1.0)
+    span = high - low if high > low else max(abs(high), 1.0)
+    stub = 0.08 * span
+    segments, junctions = [], []
     for root in tree.graph.get("roots", []):
         place(root)
         e = tree.nodes[root]["energy"]
-        segments.append([(x[root], e), (x[root], e + stub)])
+        if root in tops:
+            node, e_top = tops[root]
+            segments.append([(x[root], e), (x[root], e_top)])
+            junctions.append((x[root], e_top, node))
+        else:
+            segments.append([(x[root], e), (x[root], e + stub)])
     for parent, child in tree.edges:
         e_parent, e_child = tree.nodes[parent]["energy"], tree.nodes[child]["energy"]
         segments.append([(x[child], e_child), (x[child], e_parent), (x[parent], e_parent)])
-    lines = LineCollection(segments, colors=color, linewidths=1.5)
+    for t in tree:
+        if not tree.nodes[t].get("leaf") and tree.out_degree(t):
+            node = t[1] if isinstance(t, tuple) and t[:1] == ("merge",) else t
+            junctions.append((x[t], tree.nodes[t]["energy"], _level_names(graph, tree, t, node)))
+    lines = LineCollection(segments, colors=color, linewidths=1.5, zorder=2)
     ax.add_collection(lines)
+    style = kind_style("minimum")
+    for leaf in leaves:
+        e = tree.nodes[leaf]["energy"]
+        ax.plot(x[leaf], e, zorder=4, clip_on=False, **{**style, "markersize": 6})
+        if labels:
+            ax.annotate(
+                f"{e:.4g}",
+                (x[leaf], e),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize="x-small",
+                color=style["color"],
+                annotation_clip=False,
+            )
+    for u, e, node in junctions:
+        ax.plot(u, e, "o", color=color, markersize=3.5, zorder=4, clip_on=False)
+        if labels:
+            ax.annotate(
+                f"{node}: {e:.4g}",
+                (u, e),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize="x-small",
+                color=color,
+                annotation_clip=False,
+            )
     if leaves:
-        ax.set_xlim(-0.5, len(leaves) - 0.5)
-        low = min(energies)
-        ax.set_ylim(low - stub, max(energies) + 2 * stub)
+        ax.set_xlim(-0.6, len(leaves) - 0.4)
+        pad = 0.06 * span
+        bottom = low - pad
+        if low >= 0.0 > bottom:  # non-negative energies (a loss): the axis starts at zero
+            bottom = 0.0
+        ax.set_ylim(bottom, high + stub + 2 * pad)
     ax.set_xticks(range(len(leaves)))
     ax.set_xticklabels([str(leaf) for leaf in leaves] if labels else [])
     ax.set_ylabel("energy")
-    ax.set_xlabel("minimum")
+    ax.set_xlabel("minimum (id)" + (";  junction labels: saddle id: energy" if labels else ""))
     return lines

@@ -9,7 +9,7 @@ attractors are projected onto the plane.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,7 +20,8 @@ from dynsys.errors import InputError
 from dynsys.system import System
 
 from ._plane import plane_indices as _plane_indices
-from ._style import kind_style
+from ._region import Region, plane_box
+from ._style import PALETTE, capped_legend, kind_style
 from .attractors import draw_attractors
 from .cycles import draw_periodic_orbit
 
@@ -35,8 +36,8 @@ __all__ = [
 
 
 def _grid(system: System, region, plane, base, resolution: int):
-    (x_lo, x_hi), (y_lo, y_hi) = region
     i, j = _plane_indices(system, plane)
+    (x_lo, x_hi), (y_lo, y_hi) = plane_box(region, system.n, i, j)
     xs = np.linspace(x_lo, x_hi, resolution)
     ys = np.linspace(y_lo, y_hi, resolution)
     X, Y = np.meshgrid(xs, ys)
@@ -48,7 +49,7 @@ def _grid(system: System, region, plane, base, resolution: int):
 
 def draw_vector_field(
     system: System,
-    region: Sequence[Sequence[float]],
+    region: Region | Mapping[str, Sequence[float]],
     *,
     plane: Sequence[str | int] | None = None,
     base: Sequence[float] | None = None,
@@ -57,19 +58,25 @@ def draw_vector_field(
     resolution: int = 60,
     density: float = 1.3,
     cmap: str = "Greys",
+    color: str | None = None,
 ):
-    """Draw streamlines of the vector field in a plane, coloured by speed.
+    """Draw streamlines of the vector field in a plane, coloured by speed (or in one colour).
 
     Parameters
     ----------
     system : System
         The system.
-    region : ((x_min, x_max), (y_min, y_max))
-        The rectangle of the plane to draw.
+    region : Region or mapping
+        The rectangle to draw by its corners, ``Region(lower=(x_min, y_min), upper=(x_max,
+        y_max))`` or ``{"lower": ..., "upper": ...}`` (a spec's ``[region]``); corners with one
+        value per state variable are cut to the plane. A bare ``((a, b), (c, d))`` is refused
+        (it reads as corners and as ranges alike).
     plane : pair of state names or indices, optional
         The two state variables on the axes (default the first two).
     base : array_like, optional
         The values of the other state variables (default zero).
+    color : str, optional
+        One colour for every streamline (default: shades of ``cmap`` by speed).
 
     Returns
     -------
@@ -78,7 +85,8 @@ def draw_vector_field(
     Examples
     --------
     >>> from dynsys.models import double_well
-    >>> _ = draw_vector_field(double_well(), ((-2, 2), (-1, 1)), resolution=20)
+    >>> from phase import Region
+    >>> _ = draw_vector_field(double_well(), Region((-2, -1), (2, 1)), resolution=20)
     """
     ax = ax or plt.gca()
     xs, ys, states, i, j = _grid(system, region, plane, base, resolution)
@@ -88,24 +96,19 @@ def draw_vector_field(
     speed = np.hypot(U, V)
     finite = np.isfinite(speed)
     U, V = np.where(finite, U, 0.0), np.where(finite, V, 0.0)
-    colour = np.log1p(np.where(finite, speed, 0.0))
-    top = float(colour.max()) or 1.0
-    # slow streamlines stay visible: the lightest colour used is a third into the colour map
-    norm = Normalize(vmin=-0.5 * top, vmax=top)
+    if color is None:
+        colour = np.log1p(np.where(finite, speed, 0.0))
+        top = float(colour.max()) or 1.0
+        # slow streamlines stay visible: the lightest colour used is a third into the colour map
+        style = {"color": colour, "cmap": cmap, "norm": Normalize(vmin=-0.5 * top, vmax=top)}
+    else:
+        style = {"color": color}
     stream = ax.streamplot(
-        xs,
-        ys,
-        U,
-        V,
-        color=colour,
-        cmap=cmap,
-        norm=norm,
-        density=density,
-        linewidth=0.8,
-        arrowsize=0.8,
+        xs, ys, U, V, density=density, linewidth=0.8, arrowsize=0.8, zorder=1, **style
     )
-    ax.set_xlim(*region[0])
-    ax.set_ylim(*region[1])
+    (x_lo, x_hi), (y_lo, y_hi) = plane_box(region, system.n, i, j)
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
     ax.set_xlabel(system.state_names[i])
     ax.set_ylabel(system.state_names[j])
     return stream
@@ -120,13 +123,27 @@ def draw_energy(
     params=None,
     ax=None,
     resolution: int = 150,
-    levels: int = 24,
-    cmap: str = "Blues_r",
+    levels: int = 12,
+    cmap: str = "cividis",
+    colorbar: bool = True,
 ):
-    """Shade the potential of a gradient system with filled contours.
+    """Shade the potential of a gradient system with filled contours, with a colour bar.
 
-    Levels are placed at quantiles of ``V`` over the region, so deep wells and steep walls both
-    show.
+    Levels are placed at quantiles of ``V`` over the region up to its 90th percentile (higher
+    values share the top colour, marked by the colour bar's arrow), so deep wells are resolved
+    and steep walls do not take every level.
+
+    Parameters
+    ----------
+    system : GradientSystem
+    region : Region or mapping
+        The rectangle by its corners, as for :func:`draw_vector_field`.
+    levels : int
+        Number of colour bands.
+    cmap : str
+        A colour map (default cividis, readable with every colour-vision deficiency).
+    colorbar : bool
+        Add a colour bar labelled with the energy.
 
     Returns
     -------
@@ -135,7 +152,8 @@ def draw_energy(
     Examples
     --------
     >>> from dynsys.models import mueller_brown
-    >>> _ = draw_energy(mueller_brown(), ((-1.5, 1.2), (-0.5, 2.0)), resolution=30)
+    >>> from phase import Region
+    >>> _ = draw_energy(mueller_brown(), Region((-1.5, -0.5), (1.2, 2.0)), resolution=30)
     """
     if not getattr(system, "is_gradient", False):
         raise InputError("`draw_energy` needs a GradientSystem (a potential to shade).")
@@ -144,10 +162,25 @@ def draw_energy(
     with np.errstate(all="ignore"):
         energy = np.asarray(system.potential(states, params), dtype=float)
     finite = energy[np.isfinite(energy)]
-    bounds = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, levels + 1)))
+    bounds = np.unique(np.quantile(finite, np.linspace(0.0, 0.9, levels + 1)))
     if bounds.size < 2:
         bounds = np.array([finite.min(), finite.min() + 1.0])
-    return ax.contourf(xs, ys, energy, levels=bounds, cmap=cmap, alpha=0.45, zorder=0)
+    shade = ax.contourf(
+        xs,
+        ys,
+        energy,
+        levels=bounds,
+        cmap=cmap,
+        alpha=0.55,
+        zorder=0,
+        extend="max",
+        antialiased=True,
+    )
+    if colorbar:
+        bar = ax.figure.colorbar(shade, ax=ax, shrink=0.9, pad=0.02)
+        bar.set_label("energy V")
+        bar.ax.tick_params(labelsize="small")
+    return shade
 
 
 def draw_nullclines(
@@ -160,7 +193,8 @@ def draw_nullclines(
     ax=None,
     resolution: int = 200,
 ):
-    """Draw the nullclines ``f_i = 0`` and ``f_j = 0`` of the two plane variables.
+    """Draw the nullclines ``f_i = 0`` and ``f_j = 0`` of the two plane variables, each with a
+    legend entry ("x-nullcline (dx/dt = 0)").
 
     Returns
     -------
@@ -169,7 +203,8 @@ def draw_nullclines(
     Examples
     --------
     >>> from dynsys.models import duffing
-    >>> len(draw_nullclines(duffing(), ((-2, 2), (-1, 1)), resolution=30))
+    >>> from phase import Region
+    >>> len(draw_nullclines(duffing(), Region((-2, -1), (2, 1)), resolution=30))
     2
     """
     ax = ax or plt.gca()
@@ -177,12 +212,24 @@ def draw_nullclines(
     with np.errstate(all="ignore"):
         field = system.f(states, params)
     out = []
-    for k, colour in ((i, "#8e44ad"), (j, "#27ae60")):
+    for k, colour, dashes in ((i, PALETTE[4], "--"), (j, PALETTE[2], "-.")):
+        name = system.state_names[k]
         out.append(
             ax.contour(
-                xs, ys, field[..., k], levels=[0.0], colors=colour, linewidths=1.0, linestyles="--"
+                xs,
+                ys,
+                field[..., k],
+                levels=[0.0],
+                colors=colour,
+                linewidths=1.3,
+                linestyles=dashes,
+                zorder=2,
             )
         )
+        if out[-1].allsegs[0]:  # a legend entry only for a nullcline that is drawn
+            ax.plot(
+                [], [], color=colour, linestyle=dashes, label=f"{name}-nullcline (d{name}/dt = 0)"
+            )
     return out
 
 
@@ -292,11 +339,18 @@ def portrait(
 ):
     """Draw a full phase portrait: streamlines, optional nullclines, orbits and fixed points.
 
+    A two-state system is drawn in its plane. A system with more states is drawn one of two ways,
+    never both, and the title says which: with orbits, cycles or attractors, as their
+    projection onto ``plane`` (with the fixed points; no streamlines, which would belong to one
+    slice only); without them, as the field in the slice of ``plane`` through ``base``.
+
     Parameters
     ----------
     system : System
-    region : ((x_min, x_max), (y_min, y_max))
-        The rectangle of the plane.
+    region : Region or mapping
+        The rectangle by its corners, ``Region(lower=(x_min, y_min), upper=(x_max, y_max))`` or
+        ``{"lower": ..., "upper": ...}``; corners with one value per state variable (a spec's
+        ``[region]``) are cut to the plane. A bare ``((a, b), (c, d))`` is refused.
     fixed_points : Dataset, optional
         From :func:`dynsys.fixedpoints.find_fixed_points`; drawn by kind.
     orbits : Dataset or list of Dataset, optional
@@ -310,9 +364,9 @@ def portrait(
     plane, base, params
         As for :func:`draw_vector_field`.
     nullclines : bool
-        Also draw the nullclines (two-dimensional systems).
+        Also draw the nullclines (in the plane or the slice), with legend entries.
     energy : bool, optional
-        Shade the potential (default: for gradient systems).
+        Shade the potential, with a colour bar (default: for gradient systems).
 
     Returns
     -------
@@ -321,15 +375,29 @@ def portrait(
     Examples
     --------
     >>> from dynsys.models import double_well
-    >>> ax = portrait(double_well(), ((-2, 2), (-1, 1)), title="double well")
+    >>> from phase import Region
+    >>> ax = portrait(double_well(), Region((-2, -1), (2, 1)), title="double well")
     >>> ax.get_title()
     'double well'
     """
     ax = ax or plt.gca()
-    if energy if energy is not None else system.is_gradient:
+    i, j = _plane_indices(system, plane)
+    (x_lo, x_hi), (y_lo, y_hi) = plane_box(region, system.n, i, j)
+    projected = system.n > 2 and any(v is not None for v in (orbits, cycles, attractors))
+    shaded = bool(energy if energy is not None else system.is_gradient) and not projected
+    if shaded:
         draw_energy(system, region, plane=plane, base=base, params=params, ax=ax)
-    draw_vector_field(system, region, plane=plane, base=base, params=params, ax=ax)
-    if nullclines:
+    if not projected:
+        draw_vector_field(
+            system,
+            region,
+            plane=plane,
+            base=base,
+            params=params,
+            ax=ax,
+            **({"color": (0.1, 0.1, 0.1, 0.45), "density": 0.9} if shaded else {}),
+        )
+    if nullclines and not projected:
         draw_nullclines(system, region, plane=plane, base=base, params=params, ax=ax)
     if orbits is not None:
         draw_orbits(orbits, plane=plane, ax=ax)
@@ -339,21 +407,29 @@ def portrait(
         draw_periodic_orbit(cycle, plane=plane, ax=ax)
     if fixed_points is not None and fixed_points.sizes.get("point", 0):
         draw_fixed_points(fixed_points, plane=plane, ax=ax, legend=False)
-    if ax.get_legend_handles_labels()[0]:  # streamlines fill the plane: "best" finds no room
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
-    ax.set_xlim(*region[0])
-    ax.set_ylim(*region[1])
+    # streamlines fill the plane: "best" finds no room
+    capped_legend(ax, loc="upper right")
+    if projected:  # no field to cover the box: a margin keeps points on its edge whole
+        pad_x, pad_y = 0.04 * (x_hi - x_lo), 0.04 * (y_hi - y_lo)
+        x_lo, x_hi, y_lo, y_hi = x_lo - pad_x, x_hi + pad_x, y_lo - pad_y, y_hi + pad_y
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlabel(system.state_names[i])
+    ax.set_ylabel(system.state_names[j])
     if title is None:
-        title = system.name
-        if system.n > 2:
-            i, j = _plane_indices(system, plane)
-            values = np.zeros(system.n) if base is None else np.asarray(base, dtype=float)
-            others = [
-                f"{name} = {values[k]:.3g}"
-                for k, name in enumerate(system.state_names)
-                if k not in (i, j)
-            ]
-            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-            title += f" (slice {shown})"
+        title = _portrait_title(system, i, j, base, projected)
     ax.set_title(title)
     return ax
+
+
+def _portrait_title(system: System, i: int, j: int, base, projected: bool) -> str:
+    """The system's name, and for more than two states the projection or the slice drawn."""
+    names = system.state_names
+    if system.n <= 2:
+        return system.name
+    if projected:
+        return f"{system.name}: projection onto the ({names[i]}, {names[j]}) plane"
+    values = np.zeros(system.n) if base is None else np.asarray(base, dtype=float)
+    others = [f"{name} = {values[k]:.3g}" for k, name in enumerate(names) if k not in (i, j)]
+    shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+    return f"{system.name}: field in the slice {shown}"

@@ -24,7 +24,7 @@ def draw_spectral_density(
     thresholds=None,
     log: bool = True,
     annotate: bool = True,
-    color: str = "#1f4e9c",
+    color: str = "#0072b2",
     label: str | None = None,
     floor: float = 1e-6,
 ):
@@ -116,7 +116,7 @@ def draw_spectral_density(
     lines, notes = [], []
     for i, t in enumerate(np.atleast_1d(np.asarray(thresholds, dtype=float))):
         est = fraction_below(ds, float(t))
-        lines.append(ax.axvline(t, color="#c0392b", ls="--", lw=1.0))
+        lines.append(ax.axvline(t, color="#d55e00", ls="--", lw=1.0))
         if annotate:
             se = est.standard_error * n
             note = (
@@ -131,7 +131,7 @@ def draw_spectral_density(
                     xytext=(4, -6 - 26 * i),
                     textcoords="offset points",
                     fontsize="small",
-                    color="#c0392b",
+                    color="#d55e00",
                     va="top",
                 )
             )

@@ -2,18 +2,21 @@
 
 Each example script defines ``main(out_dir, *, quick=False) -> dict[str, Path]`` returning the files
 it wrote; ``quick=True`` shrinks it to seconds. Examples check their own science with assertions
-where the paper states a number (for example a 1/sqrt(N) slope); this test checks that they run and
-that every file they report exists and loads. Files whose name starts with an underscore
-(``_common.py``: helpers the scripts share) are not examples. The scripts import those helpers as
-``from _common import ...``, which works when examples/ is on ``sys.path`` (as when a script is run
-with ``python examples/NAME.py``); it is put there below.
+where the paper states a number (for example a 1/sqrt(N) slope); this test checks that they run,
+that every file they report exists and loads, and that every figure matches its stored reference
+(``compare_example_figure`` of tests/test_visual.py; ``make baseline-images`` regenerates). Files
+whose name starts with an underscore (``_common.py``: helpers the scripts share) are not examples.
+The scripts import those helpers as ``from _common import ...``, which works when examples/ is on
+``sys.path`` (as when a script is run with ``python examples/NAME.py``); it is put there below.
 """
 
 import importlib.util
 import sys
 from pathlib import Path
 
+import matplotlib
 import pytest
+from test_visual import compare_example_figure
 
 from dynsys.io import load
 
@@ -34,7 +37,9 @@ def load_module(path: Path):
 def test_example_runs_quick(script, tmp_path):
     module = load_module(script)
     assert callable(getattr(module, "main", None)), f"{script.name} has no main()"
-    written = module.main(tmp_path, quick=True)
+    with matplotlib.rc_context():  # the defaults of a script run alone
+        matplotlib.rcdefaults()
+        written = module.main(tmp_path, quick=True)
     assert written, f"{script.name} wrote nothing"
     for path in written.values():
         path = Path(path)
@@ -43,3 +48,4 @@ def test_example_runs_quick(script, tmp_path):
             load(path)
         elif path.suffix == ".png":
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            compare_example_figure(path, script.stem, tmp_path)

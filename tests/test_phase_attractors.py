@@ -17,7 +17,13 @@ from matplotlib.colors import to_hex
 from dynsys.attractors import AttractorOptions, find_attractors, lyapunov_spectrum
 from dynsys.errors import InputError, InputTypeError
 from dynsys.models import bistable_hopf, henon, logistic, lorenz
-from phase import attractor_label, draw_attractors, draw_lyapunov_convergence, portrait
+from phase import (
+    Region,
+    attractor_label,
+    draw_attractors,
+    draw_lyapunov_convergence,
+    portrait,
+)
 from phase._style import attractor_color
 
 MU = -0.1
@@ -133,7 +139,7 @@ def test_lorenz_is_projected_onto_a_named_plane():
 
 def test_portrait_with_attractors(hopf):
     fig, ax = plt.subplots()
-    portrait(bistable_hopf(MU), ((-1.5, 1.5), (-1.5, 1.5)), attractors=hopf, ax=ax)
+    portrait(bistable_hopf(MU), Region((-1.5, -1.5), (1.5, 1.5)), attractors=hopf, ax=ax)
     legend = sorted(t.get_text() for t in ax.get_legend().get_texts())
     assert legend == sorted(attractor_label(hopf, r) for r in range(2))
     plt.close(fig)
@@ -196,3 +202,15 @@ def test_lyapunov_convergence_of_one_exponent_on_a_log_axis():
     with pytest.raises(InputError, match="not exponents"):
         draw_lyapunov_convergence(ds, exponents=[2], ax=ax)
     plt.close(fig)
+
+
+def test_attractors_no_seed_reached_are_neither_drawn_nor_listed():
+    from dynsys.attractors import AttractorOptions, find_attractors
+    from dynsys.models import henon
+
+    ds = find_attractors(henon(), [[0.1, 0.1]], options=AttractorOptions(cell_size=0.02))
+    assert len(draw_attractors(ds, ax=plt.figure().gca())) == 1
+    unreached = ds.assign(fraction=ds["fraction"] * 0.0)
+    ax = plt.figure().gca()
+    assert draw_attractors(unreached, ax=ax) == [] and ax.get_legend() is None
+    assert len(draw_attractors(unreached, rows=[0], ax=plt.figure().gca())) == 1  # when asked

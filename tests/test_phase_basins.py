@@ -4,6 +4,7 @@ curves show the fractions and their intervals."""
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import xarray as xr
 
 from dynsys import Status, System
 from dynsys.basins import (
@@ -152,3 +153,43 @@ def test_probability_curves_by_type_sum_the_attractors_of_a_type():
     assert texts == ["converging (points)", "cycling", "diverging (escaped)"]
     with pytest.raises(ValueError, match="`by`"):
         draw_probability_curves(ds, by="kind")
+
+
+def _ring_probabilities(n_points: int = 40, n_saddles: int = 40):
+    """A ring of equilibria: n_points minima reached by orbits, n_saddles saddles by none."""
+    counts = np.concatenate([np.arange(1, n_points + 1), np.zeros(n_saddles, dtype=int)])
+    total = counts.sum()
+    kinds = ["minimum"] * n_points + ["saddle-1"] * n_saddles
+    return xr.Dataset(
+        {
+            "fraction": ("attractor", counts / total),
+            "ci_low": ("attractor", 0.8 * counts / total),
+            "ci_high": ("attractor", 1.2 * counts / total),
+            "n_orbits": ("attractor", counts),
+            "attractor_kind": ("attractor", kinds),
+        },
+        coords={"attractor": np.arange(n_points + n_saddles)},
+    )
+
+
+def test_probability_bars_leave_out_what_no_orbit_reached_and_cap_the_rest():
+    ax = plt.figure().gca()
+    drawn = draw_probabilities(_ring_probabilities(), ax=ax)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(drawn["bars"]) == 12 and labels[-1] == "29 others"
+    assert not any("saddle" in label for label in labels)
+    assert "40 reached by no orbit not shown" in ax.get_xlabel()
+    heights = [bar.get_height() for bar in drawn["bars"]]
+    assert heights[-1] == pytest.approx(sum(range(1, 30)) / sum(range(1, 41)))
+    assert sum(heights) == pytest.approx(1.0)
+
+
+def test_probability_bars_of_few_attractors_are_all_drawn():
+    ax = plt.figure().gca()
+    drawn = draw_probabilities(_ring_probabilities(3, 2), ax=ax)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "0: minimum",
+        "1: minimum",
+        "2: minimum",
+    ]
+    assert len(drawn["bars"]) == 3

@@ -22,6 +22,7 @@ from dynsys.cycles import CycleOptions, find_periodic_orbit
 from dynsys.errors import InputError, InputTypeError
 from dynsys.models import bistable_hopf, stuart_landau
 from phase import (
+    Region,
     draw_branch,
     draw_cycle_branch,
     draw_cycle_family,
@@ -372,7 +373,7 @@ def test_portrait_with_a_cycle():
     system = stuart_landau(mu=0.25)
     cycle = find_periodic_orbit(system, [0.5, 0.0], 6.0)
     fig, ax = plt.subplots()
-    portrait(system, ((-1, 1), (-1, 1)), cycles=[cycle], ax=ax)
+    portrait(system, Region((-1, -1), (1, 1)), cycles=[cycle], ax=ax)
     (label,) = [t.get_text() for t in ax.get_legend().get_texts()]
     assert label == f"stable cycle, T = {2 * np.pi:.4g}"
     (line,) = [line for line in ax.get_lines() if line.get_label() == label]

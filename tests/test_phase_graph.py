@@ -9,6 +9,7 @@ import pytest
 
 from dynsys.graph import critical_point_graph, disconnectivity_tree
 from dynsys.models import double_well
+from phase import Region
 from phase.graph import draw_disconnectivity, draw_graph, draw_graph_on_portrait, graph_layout
 
 
@@ -86,7 +87,7 @@ def test_disconnectivity_drawing_joins_at_merge_energies():
 def test_graph_on_portrait(double_well_graph):
     ax = plt.figure().gca()
     out = draw_graph_on_portrait(
-        double_well(), double_well_graph, ((-2, 2), (-1, 1)), ax=ax, resolution=20
+        double_well(), double_well_graph, Region((-2, -1), (2, 1)), ax=ax, resolution=20
     )
     assert out["field"] is not None and len(out["edges"].get_segments()) == 2
     assert ax.get_xlim() == (-2.0, 2.0)
@@ -95,3 +96,32 @@ def test_graph_on_portrait(double_well_graph):
 def test_bad_layout_raises():
     with pytest.raises(ValueError, match="layout"):
         draw_graph(three_minima(), layout="circle")
+
+
+def test_disconnectivity_labels_minima_and_barriers_and_starts_a_loss_axis_at_zero():
+    G = nx.DiGraph([(1, 0)])  # one minimum joined to its symmetric copy by saddle 1
+    nx.set_node_attributes(G, {0: 0.0, 1: 0.086}, "energy")
+    nx.set_node_attributes(G, {0: 0, 1: 1}, "index")
+    ax = plt.figure().gca()
+    (stem,) = draw_disconnectivity(G, ax=ax).get_segments()
+    assert stem[-1, 1] == pytest.approx(0.086)  # the stem reaches the saddle: a junction
+    texts = {t.get_text() for t in ax.texts}
+    assert {"0", "1: 0.086"} <= texts
+    assert ax.get_ylim()[0] == 0.0
+
+
+def test_disconnectivity_junction_labels_list_saddles_at_one_level():
+    G = nx.DiGraph([(2, 0), (2, 1), (3, 0), (3, 1)])
+    nx.set_node_attributes(G, {0: 0.0, 1: 0.0, 2: 0.5, 3: 0.5}, "energy")
+    nx.set_node_attributes(G, {0: 0, 1: 0, 2: 1, 3: 1}, "index")
+    ax = plt.figure().gca()
+    draw_disconnectivity(G, ax=ax)
+    assert "2, 3: 0.5" in {t.get_text() for t in ax.texts}
+
+
+def test_graph_nodes_on_one_another_are_spread_apart():
+    G = nx.DiGraph([(2, 0), (2, 1), (3, 0), (3, 1)])
+    nx.set_node_attributes(G, {0: 0.0, 1: 0.0, 2: 0.5, 3: 0.501}, "energy")
+    nx.set_node_attributes(G, {0: 0, 1: 0, 2: 1, 3: 1}, "index")
+    position = graph_layout(G)
+    assert abs(position[2][0] - position[3][0]) >= 0.2

@@ -113,15 +113,13 @@ def _portrait_stage(spec, system, points, lower, upper, out_dir: Path, progress:
     unknown = [p for p in plane if p not in names]
     if len(plane) != 2 or unknown or plane[0] == plane[1]:
         raise SpecError(f"`portrait.plane` must name two different states of {names}; got {plane}.")
-    i, j = names.index(plane[0]), names.index(plane[1])
     base = 0.5 * (lower + upper)
     starts = sample_region(lower, upper, options["orbits"], spec["fixed_points"]["rng_seed"] + 1)
     orbits = _portrait_orbits(system, starts, options, progress) if len(starts) else None
-    fig, ax = plt.subplots(figsize=(7, 6))
-    region = ((lower[i], upper[i]), (lower[j], upper[j]))
+    fig, ax = plt.subplots(figsize=(7, 6), layout="constrained")
     portrait(
         system,
-        region,
+        {"lower": lower, "upper": upper},
         fixed_points=points,
         orbits=orbits,
         plane=plane,
@@ -129,7 +127,6 @@ def _portrait_stage(spec, system, points, lower, upper, out_dir: Path, progress:
         nullclines=options["nullclines"],
         ax=ax,
     )
-    fig.tight_layout()
     target = out_dir / "portrait.png"
     with atomic_write_path(target) as tmp:
         fig.savefig(tmp, dpi=120, format="png")

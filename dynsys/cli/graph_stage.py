@@ -199,17 +199,18 @@ def run_graph_stage(
 
 
 def _region_of(spec: dict[str, Any], G: nx.DiGraph, system):
-    """The rectangle of a two-state picture: the spec's region, else the graph's extent."""
+    """The rectangle of a two-state picture by its corners (``{"lower", "upper"}``): the spec's
+    region, else the graph's extent."""
     if system.n != 2:
         return None
     box = spec.get("region") or {}
     if len(box.get("lower", [])) == 2 and len(box.get("upper", [])) == 2:
-        return tuple(zip(box["lower"], box["upper"], strict=True))
+        return {"lower": box["lower"], "upper": box["upper"]}
     X = np.array([G.nodes[k]["x"] for k in G], dtype=float)
     X = X[np.isfinite(X).all(axis=1)]
     low, high = X.min(axis=0), X.max(axis=0)
     pad = 0.2 * np.maximum(high - low, 1.0)
-    return tuple(zip(low - pad, high + pad, strict=True))
+    return {"lower": low - pad, "upper": high + pad}
 
 
 def run_graph(
