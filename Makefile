@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test browser soak bench lint clean baseline-images
+.PHONY: demo test browser soak bench lint docs clean baseline-images
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
+	$(BIN)/python -m pip uninstall --quiet --yes dynsys 2>/dev/null || true  # the old distribution name
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -45,6 +46,11 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench]'
 	$(BIN)/python -m benchmarks
 
+# The documentation (Sphinx) into docs/_build/html, warnings as errors; runs every example at its
+# quick size for the gallery and executes the notebook (DYNSYS_DOCS_RUN_EXAMPLES=0 skips both).
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 # Redraw the reference images of tests/test_visual.py after an intended change of a picture;
 # then LOOK at every changed image in tests/baseline_images/ before committing it.
 baseline-images: $(STAMP)
@@ -55,4 +61,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check dynsys phase tests examples benchmarks
 
 clean:
-	rm -rf $(VENV) out build dist *.egg-info
+	rm -rf $(VENV) out build dist *.egg-info docs/_build docs/api docs/gallery docs/jupyter_execute

@@ -3,11 +3,10 @@
 The public API on one screen. A System (or GradientSystem) is the object every algorithm takes;
 each family of algorithms is a package (``dynsys.integrate``, ``dynsys.fixedpoints``,
 ``dynsys.symmetry``, ``dynsys.continuation``, ``dynsys.basins``, ``dynsys.graph``,
-``dynsys.attractors``) over a small
-``dynsys.cycles``) over a small
-kernel: the System (a flow) and the Map (a discrete-time system, gradient descent with a finite
-step among them), stability, the one outcome table (:class:`Status`, :func:`explain`), the one
-options base (:class:`Options`), errors and I/O.
+``dynsys.attractors``, ``dynsys.cycles``) over a small kernel: the System (a flow) and the Map
+(a discrete-time system, gradient descent with a finite step among them), stability, the one
+outcome table (:class:`Status`, :func:`explain`), the one options base (:class:`Options`), errors
+and I/O.
 """
 
 from ._options import Options

@@ -186,7 +186,7 @@ def pack_system(system) -> SystemRef | bytes:
         raise InputTypeError(
             f"the system {system.name!r} cannot be pickled for other processes (it holds "
             "closures) and cloudpickle is not installed. Install dask (`pip install "
-            "'dynsys[dask]'`) or pass `SystemRef('package.module:factory', kwargs)`."
+            "'dynsys-toolkit[dask]'`) or pass `SystemRef('package.module:factory', kwargs)`."
         ) from None
     return cloudpickle.dumps(system)
 

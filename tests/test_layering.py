@@ -81,6 +81,8 @@ def layer(name: str) -> str:
         return "phase"
     if len(parts) == 1:
         return "root"  # dynsys/__init__.py: the public API on one screen
+    if parts[1] == "__main__":
+        return "cli"  # python -m dynsys: the command line
     if parts[1] in ("cli", "models"):
         return parts[1]
     if parts[1] in FAMILIES:

@@ -302,15 +302,25 @@ def test_a_field_that_raises_is_one_line_error(tmp_path, capsys):
 
 
 def test_a_module_that_cannot_be_imported_says_how_to_fix_the_path(tmp_path, capsys):
-    (tmp_path / "nearby.py").write_text(
+    # the module is neither beside the spec (that folder is searched) nor on the path
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "nearby_lib.py").write_text(
         "from dynsys import model\nfrom dynsys.models import double_well\n"
         "@model\ndef well():\n    return double_well()\n"
     )
-    spec = write(tmp_path, DOUBLE_WELL.replace('name = "double_well"', 'factory = "nearby:well"'))
+    spec = write(
+        tmp_path, DOUBLE_WELL.replace('name = "double_well"', 'factory = "nearby_lib:well"')
+    )
     assert main(["analyze", str(spec), "--out", str(tmp_path / "o")]) == 2
-    assert "--import-path DIR" in capsys.readouterr().err
-    argv = ["analyze", str(spec), "--out", str(tmp_path / "o"), "--import-path", str(tmp_path)]
-    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "--import-path DIR" in err and "beside the spec" in err
+    lib = str(tmp_path / "lib")
+    argv = ["analyze", str(spec), "--out", str(tmp_path / "o"), "--import-path", lib]
+    try:
+        assert main(argv) == 0
+    finally:
+        sys.path.remove(str((tmp_path / "lib").resolve()))
+        sys.modules.pop("nearby_lib", None)
 
 
 # ----------------------------------------------------------------------------- 10-11

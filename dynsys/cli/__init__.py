@@ -19,9 +19,15 @@ or is interrupted (Ctrl-C) leaves the folder as it was and keeps what it finishe
 ``DIR.incomplete-<run>``; basin chunks already computed are kept beside the folder, so the same
 command resumes where it stopped.
 
+``dynsys init [PATH] --kind KIND`` writes a commented starter spec (:mod:`dynsys.cli.starter`);
+``dynsys --version`` prints the version; ``python -m dynsys`` is the same command. ``--progress``
+(progress bars) is accepted by every command, before or after its name.
+
 What a spec may name: models declared with ``@dynsys.model`` (or entry points of the
-``dynsys.models`` group), imported from the Python path (``--import-path DIR`` adds a folder);
-a dask scheduler only from the command line (``--executor``). See SECURITY.md.
+``dynsys.models`` group), imported from the Python path (``--import-path DIR`` adds a folder)
+and, for ``model.factory``, from the spec's own folder, searched last and only while the factory
+is imported (:mod:`dynsys.cli.search_path`); a dask scheduler only from the command line
+(``--executor``). See SECURITY.md.
 
 Errors in the spec or the files (exit code 2) are reported in one line that names the problem;
 an interrupted run exits with code 130.
@@ -90,12 +96,14 @@ def _run(args: argparse.Namespace) -> int:
     from .checks import preflight
     from .run_folder import RunFolder
     from .schema import schema_for
+    from .search_path import spec_folder_on_path
     from .spec import load_spec, resolve_system
 
     for folder in reversed(args.import_path or []):
         sys.path.insert(0, str(Path(folder).resolve()))
     spec = load_spec(args.spec, schema_for(args.command))
-    system = resolve_system(spec["model"], MODELS)
+    with spec_folder_on_path(args.spec, spec["model"]):
+        system = resolve_system(spec["model"], MODELS)
     preflight(args.command, spec, system)
     target = _out_dir(args, spec)
     chunks = None
@@ -174,13 +182,50 @@ def _spec_reference(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _init(args: argparse.Namespace) -> int:
+    """``dynsys init [PATH] [--kind KIND] [--force]``: write a commented starter spec."""
+    from .starter import write_starter
+
+    path = write_starter(args.path, args.kind, force=args.force)
+    print(f"wrote {path}; run it with: dynsys {args.kind} {path}")
+    return 0
+
+
+def build_parser(prog: str = "dynsys") -> argparse.ArgumentParser:
     """The argument parser of the ``dynsys`` command."""
-    parser = argparse.ArgumentParser(
-        prog="dynsys", description="Dynamical-systems analysis with numerical continuation."
+    from .starter import KINDS
+    from .version import version
+
+    # --progress is accepted before the command (dynsys --progress analyze ...) and after it;
+    # SUPPRESS keeps a subcommand's default from overwriting the value given before it.
+    progress = argparse.ArgumentParser(add_help=False)
+    progress.add_argument(
+        "--progress", action="store_true", default=argparse.SUPPRESS, help="show progress bars"
     )
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Dynamical-systems analysis with numerical continuation.",
+        parents=[progress],
+    )
+    parser.add_argument("--version", action="version", version=f"dynsys {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    spec = sub.add_parser("spec", help="the reference of spec keys (types, defaults, docs)")
+    init = sub.add_parser(
+        "init", parents=[progress], help="write a commented starter spec (every key explained)"
+    )
+    init.add_argument(
+        "path", nargs="?", default="dynsys.toml", help="the file to write (default dynsys.toml)"
+    )
+    init.add_argument(
+        "--kind",
+        choices=list(KINDS),
+        default="analyze",
+        help="the command the spec is for (default analyze)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(run=_init)
+    spec = sub.add_parser(
+        "spec", parents=[progress], help="the reference of spec keys (types, defaults, docs)"
+    )
     spec.add_argument("--schema", action="store_true", help="print every key a spec may hold")
     spec.add_argument(
         "for_command",
@@ -191,12 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     spec.set_defaults(run=_spec_reference)
     for name, (help_text, spec_help) in _COMMANDS.items():
-        command = sub.add_parser(name, help=help_text)
+        command = sub.add_parser(name, parents=[progress], help=help_text)
         command.add_argument("spec", help=spec_help)
         command.add_argument(
             "--out", help="output folder (overrides output.dir; default out/<spec name>)"
         )
-        command.add_argument("--progress", action="store_true", help="show progress bars")
         command.add_argument(
             "--no-report", action="store_true", help="do not write report.html (the run's page)"
         )
@@ -204,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--import-path",
             action="append",
             metavar="DIR",
-            help="a folder to import model factories from (e.g. the spec's folder); repeatable",
+            help="a folder to import model factories from (searched before the spec's own "
+            "folder); repeatable",
         )
         if name in ("analyze", "basins"):
             command.add_argument(
@@ -217,9 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str = "dynsys") -> int:
     """Entry point of the ``dynsys`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
+    args.progress = getattr(args, "progress", False)
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -335,8 +335,8 @@ def _import_factory(ref: str) -> Callable[..., System]:
     except ImportError as exc:
         raise SpecError(
             f"`model.factory`: cannot import module {module_name!r} ({exc}). Modules are imported "
-            "from the Python path: install the package, set PYTHONPATH, or pass --import-path DIR "
-            "(for example the spec's folder) on the command line."
+            "from the Python path and from the spec's own folder: put the module beside the spec, "
+            "install its package, set PYTHONPATH, or pass --import-path DIR on the command line."
         ) from exc
     except Exception as exc:
         raise SpecError(

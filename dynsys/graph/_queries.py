@@ -14,6 +14,7 @@ import numpy as np
 
 from .._status import status_names
 from ..errors import InputError
+from ._summary import GraphSummary
 
 __all__ = [
     "Barrier",
@@ -390,11 +391,14 @@ def _barrier_lines(G: nx.DiGraph, found: list) -> list[str]:
     return lines
 
 
-def graph_summary(G: nx.DiGraph) -> str:
+def graph_summary(G: nx.DiGraph) -> GraphSummary:
     """Return a readable summary: nodes by kind, minima, saddles with their barriers, the lowest
     barriers between minima (every pair up to 8 minima; above, the lowest from each minimum),
     edges by status. For general systems (no energies) the minima are the sinks and barriers
     are left out.
+
+    The summary is a ``str`` that a notebook displays as tables of the nodes and edges
+    (``_repr_html_``).
 
     Examples
     --------
@@ -459,4 +463,4 @@ def graph_summary(G: nx.DiGraph) -> str:
     if codes:
         counts = Counter(status_names(codes).tolist())
         lines.append("edges by status: " + ", ".join(f"{k} {c}" for k, c in counts.items()))
-    return "\n".join(lines)
+    return GraphSummary.of(G, "\n".join(lines))

@@ -254,12 +254,12 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
     Derivation (``r^2 = x^2 + (K-1) y^2 = |w_j|^2``; angles ``theta_1 = angle(w_1, e_1)``, ``theta_2
     = angle(w_1, e_2)``, ``phi = angle(w_1, w_2)``): with Tian's Theorem 1, ``grad_{w_1} L = sum_j
     E[F(e, w_j)] - sum_l E[F(e, e_l)]``, ``e = w_1 / r``, and ``E[F(e, v)] = ((pi - theta) v + |v|
-    sin(theta) e) / (2 pi)``,
+    sin(theta) e) / (2 pi)``::
 
-        ``2 pi G_x = pi (x - 1) + (K-1) pi y + (K-1) [(x - y) phi + x (sin phi - phi)]
-                     + (theta_1 - sin theta_1 cos theta_1) - (K-1) sin theta_2 cos theta_1``
-        ``2 pi G_y = pi (x + (K-1) y - 1) - (x - y) phi + (K-1) y (sin phi - phi)
-                     + theta_2 - sin theta_1 cos theta_2 - (K-1) sin theta_2 cos theta_2``
+        2 pi G_x = pi (x - 1) + (K-1) pi y + (K-1) [(x - y) phi + x (sin phi - phi)]
+                     + (theta_1 - sin theta_1 cos theta_1) - (K-1) sin theta_2 cos theta_1
+        2 pi G_y = pi (x + (K-1) y - 1) - (x - y) phi + (K-1) y (sin phi - phi)
+                     + theta_2 - sin theta_1 cos theta_2 - (K-1) sin theta_2 cos theta_2
 
     and ``(x', y') = -(G_x, G_y)``. The grouping keeps the field and its Jacobian exact where two
     units coincide (``x = y``, ``phi = 0``: the angle has a kink there but enters only through terms
@@ -271,19 +271,20 @@ def theorem7(K: float = 2.0) -> LyapunovSystem:
     differentiable: the field evaluates to NaN there.
 
     Real K. For an integer ``K`` every quantity above is a polynomial in ``(x, y, K)`` or a square
-    root or angle of such polynomials: ``r^2 = x^2 + (K-1) y^2``, ``t = sqrt(K-1) |y|``, ``q^2 = r^2
-    sin^2 theta_2 = x^2 + (K-2) y^2``, ``w_1 . w_2 = D = 2 x y + (K-2) y^2`` and ``r^4 - D^2 = (x -
-    y)^2 p`` with ``p = x^2 + 2 x y + (2K-3) y^2``; the ``K - 1`` other units (and the ``K - 1``
-    other teacher directions) contribute ``K - 1`` equal terms, a factor polynomial in ``K``. The
-    same expressions therefore define the field for real ``K``, analytic in ``K`` wherever ``r^2``,
-    ``q^2`` and ``p`` are positive. For ``K >= 2`` they are, except at the origin (``q^2`` and ``p``
-    are sums of squares), so the field is defined on the whole punctured plane. For ``1 < K < 2``
-    the real domain is smaller: ``q^2 >= 0`` needs ``|y| <= |x| / sqrt(2 - K)``, and ``p < 0`` for
-    ``x/y`` strictly between the roots ``-1 +- sqrt(4 - 2K)``. It contains the diagonal ``x = y``
-    (the saddle, where ``q^2 = (K-1) y^2`` and ``p = 2K y^2``) and the axis ``y = 0`` (the teacher
-    ``(1, 0)``) with cones around them; outside it no real geometry underlies the formulas, and
-    field, Jacobian and loss are NaN (batch algorithms report such items as non-finite). ``K = 1``
-    is the boundary: ``r^2`` loses its ``y`` term and ``sqrt(K - 1)`` is not differentiable.
+    root or angle of such polynomials: ``r^2 = x^2 + (K-1) y^2``, ``t = sqrt(K-1) |y|``,
+    ``q^2 = r^2 sin^2 theta_2 = x^2 + (K-2) y^2``, ``w_1 . w_2 = D = 2 x y + (K-2) y^2`` and
+    ``r^4 - D^2 = (x - y)^2 p`` with ``p = x^2 + 2 x y + (2K-3) y^2``; the ``K - 1`` other units
+    (and the ``K - 1`` other teacher directions) contribute ``K - 1`` equal terms, a factor
+    polynomial in ``K``. The same expressions therefore define the field for real ``K``, analytic
+    in ``K`` wherever ``r^2``, ``q^2`` and ``p`` are positive. For ``K >= 2`` they are, except at
+    the origin (``q^2`` and ``p`` are sums of squares), so the field is defined on the whole
+    punctured plane. For ``1 < K < 2`` the real domain is smaller: ``q^2 >= 0`` needs
+    ``|y| <= |x| / sqrt(2 - K)``, and ``p < 0`` for ``x/y`` strictly between the roots
+    ``-1 +- sqrt(4 - 2K)``. It contains the diagonal ``x = y`` (the saddle, where
+    ``q^2 = (K-1) y^2`` and ``p = 2K y^2``) and the axis ``y = 0`` (the teacher ``(1, 0)``) with
+    cones around them; outside it no real geometry underlies the formulas, and field, Jacobian and
+    loss are NaN (batch algorithms report such items as non-finite). ``K = 1`` is the boundary:
+    ``r^2`` loses its ``y`` term and ``sqrt(K - 1)`` is not differentiable.
 
     Examples
     --------

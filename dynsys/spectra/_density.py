@@ -78,7 +78,7 @@ def spectral_density(
         Count the eigenvalues below each of these.
     sigma : float, optional
         Width (standard deviation) of the Gaussian that smooths the density; by default 1% of
-        the spread of all nodes (``max - min``), or 1e-3 max(1, |node|) if they all coincide.
+        the spread of all nodes (``max - min``), or ``1e-3 max(1, |node|)`` if they all coincide.
     grid : array_like, optional
         Where to evaluate the smoothed density; by default 1001 points from ``min - 5 sigma``
         to ``max + 5 sigma`` of the nodes (so it integrates to ``n`` to about 1e-6).
