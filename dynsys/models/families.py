@@ -171,7 +171,10 @@ def _sqrt_nonneg(x):
 
 def _angle(s, p):
     if np.iscomplexobj(s) or np.iscomplexobj(p):
-        return np.pi / 2 - np.arctan(p / s)
+        # complex step: s = 0 (parallel units) gives NaN here, where the Hessian falls back to
+        # central differences of the gradient
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.pi / 2 - np.arctan(p / s)
     return np.arctan2(s, p)
 
 
