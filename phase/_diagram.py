@@ -331,3 +331,41 @@ def diagram_legend(ax, entries: LegendEntries):
             handle.set_markersize(max(handle.get_markersize(), 5.0))
             handle.set_alpha(1.0)
     return legend
+
+
+def _parameter_plane_curve(
+    ax, curve: xr.Dataset, keys: list[bool], *, color, label, dashes: str, label_specials: bool
+) -> DiagramArtists:
+    """A curve of :func:`dynsys.continuation.continue_fold` or ``continue_hopf`` in the plane of
+    its two parameters: segment ``k`` solid where ``keys[k]``, else in the line style ``dashes``;
+    its special points marked (and labelled when ``label_specials``); the axes named after the
+    two parameters unless named already."""
+    p1 = np.asarray(curve["param"].values, dtype=float)
+    p2 = np.asarray(curve["param2"].values, dtype=float)
+    lines = []
+    for start, stop in _runs(keys):
+        part = slice(start, stop + 1)
+        (line,) = ax.plot(
+            p1[part],
+            p2[part],
+            color=color,
+            linestyle="-" if keys[start] else dashes,
+            linewidth=1.8,
+            label=label if not lines else None,
+        )
+        lines.append(line)
+    markers, texts = _label_specials(
+        ax,
+        [str(t) for t in curve["special_type"].values],
+        _located(curve["special_status"]),
+        np.asarray(curve["special_param"].values, dtype=float).reshape(-1),
+        np.asarray(curve["special_param2"].values, dtype=float).reshape(-1),
+        text=label_specials,
+        seen=None,
+    )
+    attrs = curve.attrs
+    if not ax.get_xlabel():
+        ax.set_xlabel(str(attrs.get("continuation_param", "parameter 1")))
+    if not ax.get_ylabel():
+        ax.set_ylabel(str(attrs.get("continuation_param2", "parameter 2")))
+    return DiagramArtists(lines, markers, texts)

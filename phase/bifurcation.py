@@ -38,9 +38,7 @@ from ._diagram import (
     DiagramArtists,
     LegendEntries,
     Track,
-    _label_specials,
-    _located,
-    _runs,
+    _parameter_plane_curve,
     cycle_color,
     diagram_legend,
     draw_tracks,
@@ -461,34 +459,8 @@ def draw_fold_curve(
     ['CP']
     """
     ax = ax or plt.gca()
-    p1 = np.asarray(curve["param"].values, dtype=float)
-    p2 = np.asarray(curve["param2"].values, dtype=float)
     sign = np.asarray(curve["fold_a"].values, dtype=float) >= 0
     keys = [bool(sign[k]) for k in range(max(len(sign) - 1, 1))]
-    lines = []
-    for start, stop in _runs(keys):
-        part = slice(start, stop + 1)
-        (line,) = ax.plot(
-            p1[part],
-            p2[part],
-            color=color,
-            linestyle="-" if keys[start] else "--",
-            linewidth=1.8,
-            label=label if not lines else None,
-        )
-        lines.append(line)
-    markers, texts = _label_specials(
-        ax,
-        [str(t) for t in curve["special_type"].values],
-        _located(curve["special_status"]),
-        np.asarray(curve["special_param"].values, dtype=float).reshape(-1),
-        np.asarray(curve["special_param2"].values, dtype=float).reshape(-1),
-        text=label_specials,
-        seen=None,
+    return _parameter_plane_curve(
+        ax, curve, keys, color=color, label=label, dashes="--", label_specials=label_specials
     )
-    attrs = curve.attrs
-    if not ax.get_xlabel():
-        ax.set_xlabel(str(attrs.get("continuation_param", "parameter 1")))
-    if not ax.get_ylabel():
-        ax.set_ylabel(str(attrs.get("continuation_param2", "parameter 2")))
-    return DiagramArtists(lines, markers, texts)

@@ -19,15 +19,8 @@ from matplotlib.lines import Line2D
 
 from dynsys.errors import InputTypeError
 
-from .bifurcation import (
-    SPECIAL_NAMES,
-    SPECIAL_STYLE,
-    DiagramArtists,
-    _label_specials,
-    _located,
-    _runs,
-    draw_fold_curve,
-)
+from ._diagram import SPECIAL_NAMES, SPECIAL_STYLE, DiagramArtists, _parameter_plane_curve
+from .bifurcation import draw_fold_curve
 
 __all__ = ["FOLD_COLOR", "HOPF_COLOR", "draw_hopf_curve", "draw_two_parameter_diagram"]
 
@@ -79,40 +72,14 @@ def draw_hopf_curve(
     ['BT']
     """
     ax = ax or plt.gca()
-    p1 = np.asarray(curve["param"].values, dtype=float)
-    p2 = np.asarray(curve["param2"].values, dtype=float)
     saddle = np.asarray(curve["neutral_saddle"].values, dtype=bool)
     # a segment is drawn as a Hopf part when both its ends are
-    keys = [not (saddle[k] or saddle[k + 1]) for k in range(max(len(p1) - 1, 1))]
-    if len(p1) == 1:
+    keys = [not (saddle[k] or saddle[k + 1]) for k in range(max(len(saddle) - 1, 1))]
+    if len(saddle) == 1:
         keys = [not bool(saddle[0])]
-    lines = []
-    for start, stop in _runs(keys):
-        part = slice(start, stop + 1)
-        (line,) = ax.plot(
-            p1[part],
-            p2[part],
-            color=color,
-            linestyle="-" if keys[start] else ":",
-            linewidth=1.8,
-            label=label if not lines else None,
-        )
-        lines.append(line)
-    markers, texts = _label_specials(
-        ax,
-        [str(t) for t in curve["special_type"].values],
-        _located(curve["special_status"]),
-        np.asarray(curve["special_param"].values, dtype=float).reshape(-1),
-        np.asarray(curve["special_param2"].values, dtype=float).reshape(-1),
-        text=label_specials,
-        seen=None,
+    return _parameter_plane_curve(
+        ax, curve, keys, color=color, label=label, dashes=":", label_specials=label_specials
     )
-    attrs = curve.attrs
-    if not ax.get_xlabel():
-        ax.set_xlabel(str(attrs.get("continuation_param", "parameter 1")))
-    if not ax.get_ylabel():
-        ax.set_ylabel(str(attrs.get("continuation_param2", "parameter 2")))
-    return DiagramArtists(lines, markers, texts)
 
 
 def draw_two_parameter_diagram(
