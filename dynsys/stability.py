@@ -316,9 +316,10 @@ def _fix_phase(vectors: np.ndarray) -> np.ndarray:
     return vectors * phase
 
 
-def _spectra(J: np.ndarray, symmetric: bool, vectors: bool):
+def _spectra(J: np.ndarray, symmetric: bool, vectors: bool, *, by_modulus: bool = False):
     """Eigenvalues (and eigenvectors) of ``(m, n, n)``, sorted by real part then imaginary part,
-    both descending; NaN for a non-finite matrix."""
+    both descending (``by_modulus``: by modulus first, as :func:`sort_multipliers`); NaN for a
+    non-finite matrix."""
     m, n = J.shape[0], J.shape[-1]
     finite = np.all(np.isfinite(J), axis=(-2, -1))
     J = np.where(finite[:, None, None], J, 0.0)
@@ -330,7 +331,8 @@ def _spectra(J: np.ndarray, symmetric: bool, vectors: bool):
         w, V = w.astype(complex), V.astype(complex)
     else:
         w, V = np.linalg.eigvals(J).astype(complex), None
-    order = np.lexsort((-w.imag, -w.real), axis=-1) if m else np.zeros((0, n), dtype=int)
+    keys = (-w.imag, -w.real, -np.abs(w)) if by_modulus else (-w.imag, -w.real)
+    order = np.lexsort(keys, axis=-1) if m else np.zeros((0, n), dtype=int)
     w = np.take_along_axis(w, order, axis=-1)
     w[~finite] = np.nan
     if V is not None:
@@ -456,48 +458,9 @@ def classify(
         "point", nullity, {"long_name": "number of numerically zero eigenvalues"}
     )
     variables["kind"] = xr.Variable("point", kind, {"long_name": "kind of equilibrium"})
-    if system.is_gradient:
-        variables["energy"] = xr.Variable(
-            "point",
-            system.potential(points, p) if len(points) else np.zeros(0),
-            {"long_name": "potential at the point"},
-        )
-    if base is not None:
-        stale = [name for name in CLASSIFICATION_VARIABLES if name in base]
-        out = base.drop_vars(stale).assign(variables)
-        out.attrs["zero_tol"] = zero_tol
-        return out
-    out = xr.Dataset(
-        {"x": xr.Variable(("point", "state"), points, {"long_name": "state"}), **variables},
-        coords={"state": list(system.state_names)},
-        attrs=provenance(system.with_params(**p), zero_tol=zero_tol),
+    return _classified(
+        system, points, single, base, p, variables, zero_tol, energy=system.is_gradient
     )
-    return out.isel(point=0) if single else out
-
-
-def _map_spectra(A: np.ndarray, symmetric: bool, vectors: bool):
-    """Multipliers (and eigenvectors) of ``(m, n, n)``, sorted as :func:`sort_multipliers`;
-    NaN for a non-finite matrix."""
-    m, n = A.shape[0], A.shape[-1]
-    finite = np.all(np.isfinite(A), axis=(-2, -1))
-    A = np.where(finite[:, None, None], A, 0.0)
-    if symmetric:
-        w, V = np.linalg.eigh(0.5 * (A + np.swapaxes(A, -1, -2)))
-    elif vectors:
-        w, V = np.linalg.eig(A)
-    else:
-        w, V = np.linalg.eigvals(A), None
-    w = w.astype(complex)
-    order = (
-        np.lexsort((-w.imag, -w.real, -np.abs(w)), axis=-1) if m else np.zeros((0, n), dtype=int)
-    )
-    w = np.take_along_axis(w, order, axis=-1)
-    w[~finite] = np.nan
-    if vectors:
-        V = _fix_phase(np.take_along_axis(V.astype(complex), order[:, None, :], axis=-1))
-        V[~finite] = np.nan
-        return w, V
-    return w, None
 
 
 def _classify_map(system: Map, points, single, base, p, eigenvectors: bool, zero_tol: float):
@@ -506,7 +469,7 @@ def _classify_map(system: Map, points, single, base, p, eigenvectors: bool, zero
     A = np.zeros((0, n, n))
     if len(points):
         A = np.asarray(system.jac_dense(points, p), dtype=float).reshape(-1, n, n)
-    w, V = _map_spectra(A, system.has_potential, eigenvectors)
+    w, V = _spectra(A, system.has_potential, eigenvectors, by_modulus=True)
     index, nullity, kind = classify_multipliers(w, zero_tol=zero_tol)
     variables: dict[str, xr.Variable] = split_complex(
         w, ("point", "mode"), "multiplier", "multiplier (eigenvalue of Dg)"
@@ -527,7 +490,17 @@ def _classify_map(system: Map, points, single, base, p, eigenvectors: bool, zero
         (index == 0) & (nullity == 0),
         {"long_name": "asymptotically stable: every multiplier inside the unit circle"},
     )
-    if system.has_potential:
+    return _classified(
+        system, points, single, base, p, variables, zero_tol, energy=system.has_potential
+    )
+
+
+def _classified(
+    system, points, single, base, p, variables: dict, zero_tol: float, *, energy: bool
+) -> xr.Dataset:
+    """The classification ``variables`` of ``points`` as a Dataset (with the potential when
+    ``energy``), or assigned to the given Dataset ``base`` in place of its old ones."""
+    if energy:
         variables["energy"] = xr.Variable(
             "point",
             system.potential(points, p) if len(points) else np.zeros(0),
