@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InputError
 from ..system import System
 from ._restrict import RestrictedGradientSystem, RestrictedSystem, restrict_to_subspace
 from ._subgroup import as_subgroup, fixed_subspace_embedding
@@ -67,12 +66,7 @@ def fixed_subspace_system(
     >>> plane.state_names, float(np.abs(plane.f([1.0, 0.0])).max()) < 1e-14  # the teacher
     (('w1_1', 'w1_2'), True)
     """
-    H = as_subgroup(subgroup, generators)
-    if H.group.n != system.n:
-        raise InputError(
-            f"the subgroup acts on states of length {H.group.n}; system '{system.name}' has "
-            f"n = {system.n}."
-        )
+    H = as_subgroup(subgroup, generators, system=system)
     emb = fixed_subspace_embedding(H, orthonormal=orthonormal)
     if state_names is None and not (H.group.changes_signs and np.any(H.generators < 0)):
         first = [int(np.flatnonzero(col)[0]) for col in emb.basis.T]

@@ -151,7 +151,19 @@ def coordinate_orbits(generators: np.ndarray, n: int) -> list[np.ndarray]:
     return [np.flatnonzero(roots == r) for r in np.unique(roots)]
 
 
-def as_subgroup(subgroup, generators) -> Subgroup:
+def as_subgroup(subgroup, generators, *, system=None) -> Subgroup:
+    """``subgroup`` as a :class:`Subgroup` (a StateGroup needs ``generators``); with ``system``,
+    checked to act on that system's states."""
+    H = _as_subgroup(subgroup, generators)
+    if system is not None and H.group.n != system.n:
+        raise InputError(
+            f"the subgroup acts on states of length {H.group.n}; system '{system.name}' has "
+            f"n = {system.n}."
+        )
+    return H
+
+
+def _as_subgroup(subgroup, generators) -> Subgroup:
     if isinstance(subgroup, Subgroup):
         if generators is not None:
             raise InputError("give `generators` only with a StateGroup, not with a Subgroup.")

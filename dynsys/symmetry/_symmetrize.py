@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
 from ..system import GradientSystem, System
 from ._subgroup import as_subgroup, fixed_subspace_embedding
 
@@ -70,12 +69,7 @@ def symmetrized_system(system: System, subgroup, generators=None, *, name: str |
     >>> bool(np.all(np.diag(W) == W[0, 0])), bool(np.all(W[~np.eye(3, dtype=bool)] == W[0, 1]))
     (True, True)
     """
-    H = as_subgroup(subgroup, generators)
-    if H.group.n != system.n:
-        raise InputError(
-            f"the subgroup acts on states of length {H.group.n}; system '{system.name}' has "
-            f"n = {system.n}."
-        )
+    H = as_subgroup(subgroup, generators, system=system)
     emb = fixed_subspace_embedding(H, orthonormal=True)
     E = emb.basis
 
