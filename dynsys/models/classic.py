@@ -291,6 +291,23 @@ def mueller_brown() -> GradientSystem:
 
 
 # ---------------------------------------------------------------------------- Bratu
+def _bratu_jacobian(lap_matrix: sp.csr_matrix, sparse: bool):
+    """The Jacobian ``L + lam diag(exp(u))`` of a Bratu problem with discrete Laplacian ``L``:
+    CSR for one state when ``sparse``, else dense ``(..., n, n)``."""
+    n = lap_matrix.shape[0]
+
+    def jac(u, p):
+        diag = p["lam"] * np.exp(u)
+        if sparse and u.ndim == 1:
+            return (lap_matrix + sp.diags(diag)).tocsr()
+        J = np.broadcast_to(lap_matrix.toarray(), (*u.shape[:-1], n, n)).copy()
+        idx = np.arange(n)
+        J[..., idx, idx] += diag
+        return J
+
+    return jac
+
+
 @model
 def bratu(n: int = 20, lam: float = 1.0, *, sparse: bool = False) -> System:
     """The Bratu problem ``u'' + lam exp(u) = 0``, ``u(0) = u(1) = 0``, by finite differences.
@@ -320,14 +337,7 @@ def bratu(n: int = 20, lam: float = 1.0, *, sparse: bool = False) -> System:
         sp.diags([np.ones(n - 1), -2.0 * np.ones(n), np.ones(n - 1)], [-1, 0, 1], format="csr") / h2
     )
 
-    def jac(u, p):
-        diag = p["lam"] * np.exp(u)
-        if sparse and u.ndim == 1:
-            return (lap_matrix + sp.diags(diag)).tocsr()
-        J = np.broadcast_to(lap_matrix.toarray(), (*u.shape[:-1], n, n)).copy()
-        idx = np.arange(n)
-        J[..., idx, idx] += diag
-        return J
+    jac = _bratu_jacobian(lap_matrix, sparse)
 
     return System(
         f,
@@ -385,14 +395,7 @@ def bratu_2d(m: int = 31, lam: float = 1.0, *, sparse: bool = True) -> System:
     eye = sp.identity(m)
     lap_matrix = (sp.kron(eye, second) + sp.kron(second, eye)).tocsr()
 
-    def jac(u, p):
-        diag = p["lam"] * np.exp(u)
-        if sparse and u.ndim == 1:
-            return (lap_matrix + sp.diags(diag)).tocsr()
-        J = np.broadcast_to(lap_matrix.toarray(), (*u.shape[:-1], n, n)).copy()
-        idx = np.arange(n)
-        J[..., idx, idx] += diag
-        return J
+    jac = _bratu_jacobian(lap_matrix, sparse)
 
     return System(
         f,
