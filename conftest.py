@@ -6,6 +6,25 @@ import pytest
 matplotlib.use("Agg")
 
 
+@pytest.fixture
+def run_continue(tmp_path, capsys):
+    """``run_continue(text)``: write the spec ``text`` into ``tmp_path``, run ``dynsys continue``
+    on it into ``tmp_path / "out"``; returns ``(exit code, stdout, stderr, output folder)``."""
+    import textwrap
+
+    from dynsys.cli import main
+
+    def run(text: str):
+        spec = tmp_path / "spec.toml"
+        spec.write_text(textwrap.dedent(text))
+        out = tmp_path / "out"
+        code = main(["continue", str(spec), "--out", str(out)])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err, out
+
+    return run
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

@@ -4,12 +4,10 @@ b = 1 + a^2 with omega = a; the Bogdanov-Takens normal form's fold curve b1 = b2
 b1 = 0 and BT point at the origin), and the spec errors that name the key."""
 
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dynsys.cli import main
 from dynsys.io import load_tree
 
 BRUSSELATOR = """
@@ -50,17 +48,8 @@ param2_max = 1.0
 """
 
 
-def run(tmp_path: Path, text: str, capsys) -> tuple[int, str, str, Path]:
-    spec = tmp_path / "spec.toml"
-    spec.write_text(textwrap.dedent(text))
-    out = tmp_path / "out"
-    code = main(["continue", str(spec), "--out", str(out)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err, out
-
-
-def test_brusselator_hopf_curve_is_b_equals_one_plus_a_squared(tmp_path, capsys):
-    code, text, err, out = run(tmp_path, BRUSSELATOR, capsys)
+def test_brusselator_hopf_curve_is_b_equals_one_plus_a_squared(run_continue):
+    code, text, err, out = run_continue(BRUSSELATOR)
     assert code == 0, err
     assert "branch0_hopf0" in text
     assert (out / "curves.png").stat().st_size > 0
@@ -73,8 +62,8 @@ def test_brusselator_hopf_curve_is_b_equals_one_plus_a_squared(tmp_path, capsys)
     np.testing.assert_allclose(hopf["omega"].values, a, atol=1e-10)
 
 
-def test_bogdanov_takens_point_from_both_curves(tmp_path, capsys):
-    code, text, err, out = run(tmp_path, BOGDANOV_TAKENS, capsys)
+def test_bogdanov_takens_point_from_both_curves(run_continue):
+    code, text, err, out = run_continue(BOGDANOV_TAKENS)
     assert code == 0, err
     assert "BT (Bogdanov-Takens)" in text
     curves = load_tree(out / "curves.nc")
@@ -104,8 +93,8 @@ def test_bogdanov_takens_point_from_both_curves(tmp_path, capsys):
         ('param2 = "a"\nparam2_min = 2.0', "lies outside"),
     ],
 )
-def test_param2_errors_name_the_key(tmp_path, capsys, extra, message):
+def test_param2_errors_name_the_key(run_continue, extra, message):
     text = textwrap.dedent(BRUSSELATOR).split("param2 =")[0] + extra + "\n"
-    code, _, err, _ = run(tmp_path, text, capsys)
+    code, _, err, _ = run_continue(text)
     assert code == 2
     assert message in err

@@ -3,13 +3,9 @@ points, against the Stuart-Landau closed form (the cycle of ``z' = (mu + i omega
 has radius ``sqrt(mu)``, so ``x`` spans ``2 sqrt(mu)``, and period ``2 pi / omega``), and the spec
 errors that name the key and the fix."""
 
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from dynsys.cli import main
 from dynsys.io import load_tree
 
 STUART_LANDAU = """
@@ -33,17 +29,8 @@ ds_max = 0.2
 """
 
 
-def run(tmp_path: Path, text: str, capsys) -> tuple[int, str, str, Path]:
-    spec = tmp_path / "spec.toml"
-    spec.write_text(textwrap.dedent(text))
-    out = tmp_path / "out"
-    code = main(["continue", str(spec), "--out", str(out)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err, out
-
-
-def test_stuart_landau_cycles_match_the_closed_form(tmp_path, capsys):
-    code, out, err, folder = run(tmp_path, STUART_LANDAU, capsys)
+def test_stuart_landau_cycles_match_the_closed_form(run_continue):
+    code, out, err, folder = run_continue(STUART_LANDAU)
     assert code == 0, err
     assert "cycles from the Hopf points (1 branch(es))" in out
     assert (folder / "cycles.png").stat().st_size > 10_000
@@ -73,7 +60,7 @@ def test_stuart_landau_cycles_match_the_closed_form(tmp_path, capsys):
         (lambda s: s.replace("ds_max = 0.2", "ds_max = 0.2\nds = 0.5"), "cycles.ds"),
     ],
 )
-def test_cycle_spec_errors_name_the_key(tmp_path, capsys, edit, names):
-    code, _out, err, _ = run(tmp_path, edit(STUART_LANDAU), capsys)
+def test_cycle_spec_errors_name_the_key(run_continue, edit, names):
+    code, _out, err, _ = run_continue(edit(STUART_LANDAU))
     assert code != 0
     assert names in err, err
