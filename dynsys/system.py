@@ -521,6 +521,42 @@ class System(Dynamics):
         return None
 
     @property
+    def compiled_field(self):
+        """The vector field declared as compiled code
+        (:class:`dynsys.integrate.CompiledField`), or None."""
+        return self.__dict__.get("_compiled_field")
+
+    def with_compiled_field(self, field) -> System:
+        """A copy of the system that declares ``field`` (a
+        :class:`dynsys.integrate.CompiledField`) as its vector field in compiled code;
+        :func:`dynsys.integrate.flow` then follows its orbits one by one in a compiled loop
+        (``dopri5``, no save times), with the same results.
+
+        Examples
+        --------
+        >>> from dynsys.models import duffing
+        >>> duffing().compiled_field.params
+        ('delta', 'alpha', 'beta')
+        """
+        from .integrate import CompiledField
+
+        if not isinstance(field, CompiledField):
+            raise InputTypeError(
+                f"`field` must be a dynsys.integrate.CompiledField; got {type(field).__name__}."
+            )
+        missing = sorted(set(self.params) ^ set(field.params))
+        if missing:
+            raise InvalidSystemError(
+                f"the compiled field takes the parameters {list(field.params)} but "
+                f"{self.name!r} has {list(self.params)}; name each parameter once, in the order "
+                "the compiled function reads them."
+            )
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._compiled_field = field
+        return new
+
+    @property
     def has_potential(self) -> bool:
         """Whether the system has a ``potential`` (a loss, or a Lyapunov function)."""
         return False

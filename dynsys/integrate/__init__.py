@@ -8,13 +8,16 @@ stiff systems a Rosenbrock pair, with a step size per orbit, or fixed-step gradi
 ``x <- x - eta grad V`` (training is discrete). Each orbit stops on its own (convergence, escape,
 non-finite values, time or step limit) and gets a :class:`~dynsys._status.Status` code; stopped
 orbits leave the batch, so the vector field is only evaluated on orbits still running. The result
-is a Dataset over ``(orbit, state)``. ``FLOW_METHODS`` lists the methods of :func:`flow`.
+is a Dataset over ``(orbit, state)``. A system that declares its field in compiled code
+(:class:`CompiledField`) is followed orbit by orbit in a compiled loop instead, with the same
+results. ``FLOW_METHODS`` lists the methods of :func:`flow`.
 
 :func:`iterate` runs a batch of orbits of a map (:class:`dynsys.maps.Map`, for example gradient
 descent with a finite step) until each settles on a fixed point or a cycle, escapes or runs out of
 iterations.
 """
 
+from ._compiled import CompiledField, StopRegions
 from ._flow import (
     FlowOptions,
     flow,
@@ -25,8 +28,10 @@ from ._options import FLOW_METHODS
 
 __all__ = [
     "FLOW_METHODS",
+    "CompiledField",
     "FlowOptions",
     "IterateOptions",
+    "StopRegions",
     "flow",
     "iterate",
     "trajectory",
