@@ -41,9 +41,9 @@ MAX_FACTOR = 10.0
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _nan_max(a: float, b: float) -> float:
     """``np.maximum`` of two floats (NaN wins)."""
-    if a != a or b != b:
+    if math.isnan(a) or math.isnan(b):
         return math.nan
-    return a if a >= b else b
+    return max(a, b)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -126,8 +126,9 @@ def dopri5_orbits(
 ) -> None:
     """Integrate every row of ``x0`` with DOPRI5 until it stops; fill the output arrays.
 
-    ``field(y, params, out)`` writes the vector field at ``y`` into ``out``. ``conv_sq < 0`` disables the convergence test, ``first_step <= 0`` chooses
-    the first step per orbit. ``region[i]`` is the stop region the orbit ended in (-1: none).
+    ``field(y, params, out)`` writes the vector field at ``y`` into ``out``. ``conv_sq < 0``
+    disables the convergence test, ``first_step <= 0`` chooses the first step per orbit.
+    ``region[i]`` is the stop region the orbit ended in (-1: none).
     """
     m, n = x0.shape
     order = 4  # error order of the pair
@@ -213,10 +214,9 @@ def dopri5_orbits(
             else:
                 h1 = (0.01 / dmax) ** (1.0 / (order + 1))
             h = 100 * h0
-            if h1 != h1 or h1 < h:
+            if math.isnan(h1) or h1 < h:
                 h = h1
-        if max_step < h:
-            h = max_step
+        h = min(h, max_step)
         t = 0.0
         err_prev = 1.0
         n_acc = 0
@@ -224,7 +224,7 @@ def dopri5_orbits(
         after_reject = False
         while True:
             room = t_max - t
-            h_step = h if h < room else room
+            h_step = min(h, room)
             last = h >= room
             # the step attempt (dynsys.integrate._rk._attempt, weights summed left to right)
             for j in range(n):
@@ -283,13 +283,13 @@ def dopri5_orbits(
                     shrink = SAFETY * safe ** (-1.0 / (order + 1))
                     grow = min(max(shrink, MIN_FACTOR), 1.0)
             h_new = h_step * grow
-            h = h_new if h_new < max_step else max_step
+            h = min(h_new, max_step)
             if accept:
                 t = t_max if last else t + h_step
                 for j in range(n):
                     y[j] = y_new[j]
                     v[j] = k7[j]
-                err_prev = err if err > 1e-4 else 1e-4
+                err_prev = max(err, 1e-4)
                 n_acc += 1
             else:
                 n_rej += 1
@@ -306,8 +306,7 @@ def dopri5_orbits(
                     code = TIME_LIMIT
             else:
                 floor = 10.0 * _spacing(abs(t))
-                if min_step > floor:
-                    floor = min_step
+                floor = max(floor, min_step)
                 if h < floor:
                     code = NONFINITE if trial_bad else STEP_UNDERFLOW
             if code == RUNNING and n_acc + n_rej >= max_steps:
