@@ -530,16 +530,24 @@ class System(Dynamics):
         """A copy of the system that declares ``field`` (a
         :class:`dynsys.integrate.CompiledField`) as its vector field in compiled code;
         :func:`dynsys.integrate.flow` then follows its orbits one by one in a compiled loop
-        (``dopri5``, no save times), with the same results.
+        (``dopri5``, no save times), with the same results. ``None`` gives a copy without one
+        (the numpy path).
 
         Examples
         --------
         >>> from dynsys.models import duffing
         >>> duffing().compiled_field.params
         ('delta', 'alpha', 'beta')
+        >>> duffing().with_compiled_field(None).compiled_field is None
+        True
         """
         from .integrate import CompiledField
 
+        if field is None:
+            new = object.__new__(type(self))
+            new.__dict__.update(self.__dict__)
+            new.__dict__.pop("_compiled_field", None)
+            return new
         if not isinstance(field, CompiledField):
             raise InputTypeError(
                 f"`field` must be a dynsys.integrate.CompiledField; got {type(field).__name__}."
