@@ -28,7 +28,6 @@ Environment variables: ``BENCH_BASINS_GRID`` (side, default 400), ``BENCH_BASINS
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -38,9 +37,11 @@ import time
 import numpy as np
 
 SINKS = np.array([[-1.0, 0.0], [1.0, 0.0]])
-RK4_RADIUS = 0.5  # largest radius tried whose labels equal dynsys's (400 x 400)
-RK4_STEP = 0.05  # largest step tried whose labels equal dynsys's (400 x 400)
-RK4_REGION_STEP = 0.05
+# The largest of the radii (0.7, 0.6, 0.5) and steps (0.25, 0.2, 0.15, 0.12, 0.1, 0.07, 0.05)
+# tried whose labels equal dynsys's on the whole 400 x 400 grid.
+RK4_RADIUS = 0.5
+RK4_STEP = 0.1
+RK4_REGION_STEP = 0.1
 T_MAX = 1000.0
 
 
@@ -218,7 +219,7 @@ def _dask_scaling(side: int, serial: float) -> None:
             Client(cluster) as client,
         ):
             dynsys_map(40, executor=client)  # imports and compiled code in every worker
-            times[workers], ds = best_of(lambda c=client: dynsys_map(side, executor=c), 1)
+            times[workers], _ = best_of(lambda c=client: dynsys_map(side, executor=c), 1)
             if workers == 2:
                 load = client.run(lambda: os.getpid())
                 print(f"   dask: 2 workers ran (pids {sorted(load.values())})")
@@ -234,7 +235,7 @@ def main() -> None:
     side = int(os.environ.get("BENCH_BASINS_GRID", "400"))
     n_loop = int(os.environ.get("BENCH_BASINS_SOLVE_IVP", "200"))
     with_dask = os.environ.get("BENCH_BASINS_DASK", "1") != "0"
-    print(f"   load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min)")
+    print(f"   load average {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[1]:.2f} (5 min)")
 
     dynsys_map(20)  # imports and compiled code loaded
     ours, ds = best_of(lambda: dynsys_map(side))
@@ -242,41 +243,41 @@ def main() -> None:
     states = _grid_states(side)
     arrival = float(ds.attrs["converge_tol_used"])
     centers, forms, levels = dynsys_regions()
-    in_region = float(ds.arrived_in_region.mean())
+    radii = np.sqrt(levels[0] / np.linalg.eigvalsh(forms[0]))
     print(
         f"   dynsys {side}x{side}: {ours:.2f} s warm ({side * side / ours:,.0f} orbits/s), "
-        f"fractions {ds.fraction.values.round(4).tolist()}, {in_region:.1%} of the orbits "
-        f"stopped in a stop region, the rest at |f| <= {arrival:.2e}; regions: level "
-        f"{levels.round(4).tolist()}, Euclidean radii "
-        f"{np.sqrt(levels[0] / np.linalg.eigvalsh(forms[0])).round(3).tolist()}"
+        f"fractions {ds.fraction.values.round(4).tolist()}; "
+        f"{float(ds.arrived_in_region.mean()):.1%} of the orbits stopped in a stop region "
+        f"(semi-axes {radii.round(3).tolist()}), the rest at |f| <= {arrival:.2e}"
     )
-
+    # (name, baseline and its settings, seconds for the whole grid, mismatches, orbits checked)
     rows = []
-    t_rk4, lab = best_of(lambda: rk4_labels(states, RK4_STEP, near_sink(RK4_RADIUS)), 1)
+    t, lab = best_of(lambda: rk4_labels(states, RK4_STEP, near_sink(RK4_RADIUS)), 1)
     rows.append(
         (
             "rk4",
-            f"numpy RK4, step {RK4_STEP}, stop within {RK4_RADIUS} of a sink",
-            t_rk4,
+            f"numpy RK4 step {RK4_STEP}, stop within {RK4_RADIUS} of a sink",
+            t,
             int(np.count_nonzero(lab != labels)),
             side * side,
         )
     )
     stop = in_regions(centers, forms, levels)
-    t_rk4r, lab = best_of(lambda: rk4_labels(states, RK4_REGION_STEP, stop), 1)
+    t, lab = best_of(lambda: rk4_labels(states, RK4_REGION_STEP, stop), 1)
     rows.append(
         (
             "rk4_regions",
-            f"numpy RK4, step {RK4_REGION_STEP}, stop in dynsys's regions",
-            t_rk4r,
+            f"numpy RK4 step {RK4_REGION_STEP}, stop in dynsys's stop regions",
+            t,
             int(np.count_nonzero(lab != labels)),
             side * side,
         )
     )
-    rng = np.random.default_rng(0)
-    pick = rng.choice(side * side, size=min(n_loop, side * side), replace=False)
+    pick = np.random.default_rng(0).choice(
+        side * side, size=min(n_loop, side * side), replace=False
+    )
     for rtol, atol in ((1e-8, 1e-10), (1e-6, 1e-9)):
-        t_ivp, lab = best_of(
+        t, lab = best_of(
             lambda r=rtol, a=atol: solve_ivp_labels(
                 states[pick], centers, forms, levels, arrival, r, a
             ),
@@ -284,40 +285,41 @@ def main() -> None:
         )
         rows.append(
             (
-                f"solve_ivp {rtol:g}",
-                f"solve_ivp RK45 loop, rtol {rtol:g}, atol {atol:g}, "
-                f"terminal event at dynsys's stop rule, {len(pick)} random grid points",
-                t_ivp * side * side / len(pick),
+                f"solve_ivp_{rtol:g}",
+                (
+                    f"solve_ivp RK45 loop rtol {rtol:g} atol {atol:g}, terminal event at "
+                    f"dynsys's stop rule ({len(pick)} random grid points, time scaled to the grid)"
+                ),
+                t * side * side / len(pick),
                 int(np.count_nonzero(lab != labels[pick])),
                 len(pick),
             )
         )
-
-    colds = {"dynsys": cold("dynsys", side, n_loop)}
-    colds["dynsys (empty numba cache)"] = cold("dynsys", side, n_loop, fresh_cache=True)
-    for name in ("rk4", "rk4_regions", "solve_ivp"):
-        colds[name] = cold(name, side, n_loop)
-    print(
-        f"   cold (fresh process, imports included): dynsys {colds['dynsys']:.2f} s, with an "
-        f"empty numba cache {colds['dynsys (empty numba cache)']:.2f} s"
-    )
-    for key, what, warm, mismatches, checked in rows:
-        cold_note = ""
-        if key in colds:
-            cold_time = colds[key] * (side * side / len(pick) if key == "solve_ivp" else 1)
-            if key.startswith("solve_ivp"):
-                key_cold = colds["solve_ivp"] * side * side / len(pick)
-                cold_note = f", cold ratio {key_cold / colds['dynsys']:.1f}x"
-            else:
-                cold_note = f", cold ratio {cold_time / colds['dynsys']:.1f}x"
-        elif key.startswith("solve_ivp 1e-08"):
-            key_cold = colds["solve_ivp"] * side * side / len(pick)
-            cold_note = f", cold ratio {key_cold / colds['dynsys']:.1f}x"
+    for _, what, t, mismatches, checked in rows:
         print(
-            f"   vs {what}: {warm:.2f} s for the grid (warm), ratio {warm / ours:.1f}x"
-            f"{cold_note}; label mismatches {mismatches} of {checked}"
+            f"   vs {what}: {t:.2f} s, ratio {t / ours:.1f}x; "
+            f"label mismatches {mismatches} of {checked}"
         )
-    print(f"   ({json.dumps({k: round(v, 3) for k, v in colds.items()})} cold seconds)")
+
+    cold_ours = cold("dynsys", side, n_loop)
+    compiling = cold("dynsys", side, n_loop, fresh_cache=True)
+    print(
+        f"   cold (a fresh process, imports included): dynsys {cold_ours:.2f} s, "
+        f"{compiling:.2f} s with an empty numba cache (compilation included)"
+    )
+    for name, what in (("rk4", "RK4 near a sink"), ("rk4_regions", "RK4 in the stop regions")):
+        theirs = cold(name, side, n_loop)
+        print(
+            f"   cold {what}: {theirs:.2f} s, ratio {theirs / cold_ours:.1f}x "
+            f"({theirs / compiling:.1f}x against dynsys compiling)"
+        )
+    theirs = cold("solve_ivp", side, n_loop)
+    ratio = (side * side / cold_ours) / (n_loop / theirs)
+    print(
+        f"   cold solve_ivp loop (rtol 1e-8, {n_loop} orbits): {theirs:.2f} s; orbits/s ratio "
+        f"{ratio:.0f}x ({(side * side / compiling) / (n_loop / theirs):.0f}x against dynsys "
+        "compiling)"
+    )
     if with_dask:
         _dask_scaling(side, ours)
 
