@@ -35,6 +35,8 @@ _MIN_PER_THREAD = 64  # orbits per thread below which one thread does it all
 class CompiledField:
     """A vector field in compiled code: ``function(y, params, out)`` writes ``f(y)`` for one state
     ``y (n,)`` into ``out (n,)``, ``params`` being the parameter values in the order ``params``.
+    It is compiled with the signature ``dynsys.integrate._compiled_kernels.FIELD_SIGNATURE``
+    (``numba.njit(FIELD_SIGNATURE, cache=True, nogil=True)``).
 
     It must compute exactly what the system's numpy field computes (the same operations in the
     same order), since results must not depend on the path taken.
@@ -42,7 +44,7 @@ class CompiledField:
     Parameters
     ----------
     function : str
-        ``"package.module:name"`` of a ``numba.njit(nogil=True)`` function.
+        ``"package.module:name"`` of that compiled function.
     params : sequence of str
         The parameter names, in the order the function reads them.
 

@@ -97,7 +97,24 @@ def _in_region(y, centers, forms, levels) -> int:
     return -1
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+_F1 = numba.types.Array(numba.float64, 1, "C")
+_F2 = numba.types.Array(numba.float64, 2, "C")
+_F3 = numba.types.Array(numba.float64, 3, "C")
+_I1 = numba.types.Array(numba.int64, 1, "C")
+FIELD_SIGNATURE = numba.types.void(_F1, _F1, _F1)
+"""The signature a compiled field is compiled with: ``field(y, params, out)``, all three 1-D
+C-contiguous float64 arrays. Passed as a function of this type (not as its own dispatcher type),
+the field does not enter the loop's cache key: the loop is compiled once and cached on disk."""
+_F = numba.types.FunctionType(FIELD_SIGNATURE)
+_F8 = numba.float64
+_I8 = numba.int64
+_SIGNATURE = numba.types.void(
+    _F, _F1, _F2, _F2, _F3, _F1, _F8, _F8, _F8, _F8, _F8, _I8, _F8, _F8, _F8, _F8,
+    _F2, _F1, numba.types.Array(numba.int8, 1, "C"), _I1, _I1, _F1, _I1, _I1,
+)  # fmt: skip
+
+
+@numba.njit(_SIGNATURE, cache=True, nogil=True, error_model="numpy")
 def dopri5_orbits(
     field,
     params,
