@@ -193,3 +193,29 @@ def test_stop_regions_bad_input():
         flow(duffing(), x0, options=OPTIONS, stop_regions=wrong)
     with pytest.raises(OptionError, match="stop_regions"):
         BasinOptions(stop_regions="yes")
+
+
+def test_a_stop_region_in_three_states_lies_in_its_basin():
+    """Lorenz below r = 1: the origin attracts; orbits from points of its region (sampled on the
+    rim of the ellipsoid) converge to it with V decreasing."""
+    system = lorenz(r=0.5)
+    p = system.resolve_params()
+    P, c = certify_region(system, p, np.zeros(3))
+    u = np.random.default_rng(5).standard_normal((200, 3))
+    evals, evecs = np.linalg.eigh(P)
+    w = np.sqrt(c) * u / np.linalg.norm(u, axis=1, keepdims=True)
+    starts = w @ (evecs @ np.diag(evals**-0.5) @ evecs.T).T
+    options = FlowOptions(
+        t_max=50.0, rtol=1e-10, atol=1e-12, save_times=tuple(np.linspace(0, 5, 51))
+    )
+    ds = flow(system, starts, options=options)
+    V = np.einsum("mti,ij,mtj->mt", ds.x_saved.values, P, ds.x_saved.values)
+    assert np.all(np.diff(V, axis=1) < 0)
+    assert np.all(np.linalg.norm(ds.x_final.values, axis=1) < 1e-6 * np.sqrt(c))
+
+
+def test_no_region_for_more_than_three_states():
+    from dynsys import System
+
+    big = System(lambda x, p: -x, 4, name="decay")
+    assert certify_region(big, {}, np.zeros(4)) is None

@@ -16,8 +16,8 @@ only equilibrium in it, ``x*``: an orbit that enters it belongs to ``x*``'s basi
 
 The check is numerical (on a mesh, with that margin), not a proof by bounds; the rule and its
 numbers are recorded with the result. Points where it fails at the smallest level (not
-hyperbolic attracting, or a field too curved there) get no region, and their orbits stop by the
-``|f|`` rule as before.
+hyperbolic attracting, or a field too curved there), and the points of systems of more than
+three states, get no region: their orbits stop by the ``|f|`` rule as before.
 """
 
 from __future__ import annotations
@@ -52,27 +52,31 @@ class RegionRule:
         )
 
 
-def _directions(n: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit vectors: evenly spaced on the circle for n = 2; the coordinate axes, their
-    diagonals and random directions otherwise."""
+MAX_STATES = 3
+"""Stop regions are made for systems of at most this many states, whose sphere of directions a
+mesh covers densely."""
+
+
+def _directions(n: int, count: int) -> np.ndarray:
+    """Unit vectors spread evenly: both directions for n = 1, ``count`` angles on the circle for
+    n = 2, ``count^1.5 / 4`` points of a Fibonacci lattice on the sphere for n = 3."""
     if n == 1:
         return np.array([[1.0], [-1.0]])
     if n == 2:
         angle = np.linspace(0.0, 2 * np.pi, count, endpoint=False)
         return np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    eye = np.eye(n)
-    fixed = np.concatenate([eye, -eye])
-    random = rng.standard_normal((max(count - len(fixed), 0), n))
-    out = np.concatenate([fixed, random])
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+    k = int(count**1.5 / 4)
+    z = 1.0 - (2.0 * np.arange(k) + 1.0) / k
+    angle = np.pi * (3.0 - np.sqrt(5.0)) * np.arange(k)
+    r = np.sqrt(1.0 - z * z)
+    return np.stack([r * np.cos(angle), r * np.sin(angle), z], axis=1)
 
 
 def _decays(system, params, x_star, P, root_inv, radius, rule, refine: int) -> bool:
     """Whether ``dV/dt <= -margin mu V`` on the mesh of ``V <= radius^2`` (``refine`` times
     finer)."""
     n = len(x_star)
-    rng = np.random.default_rng(0)
-    u = _directions(n, rule.n_directions * refine, rng)
+    u = _directions(n, rule.n_directions * refine)
     levels = radius * np.arange(1, rule.n_radii * refine + 1) / (rule.n_radii * refine)
     w = (levels[:, None, None] * u[None]).reshape(-1, n)  # V(e) = |w|^2
     e = w @ root_inv.T
@@ -85,7 +89,8 @@ def _decays(system, params, x_star, P, root_inv, radius, rule, refine: int) -> b
 
 def certify_region(system, params, x_star, rule: RegionRule = RegionRule()):
     """``(P, c)`` of the stop region around the point ``x_star`` (see the module docstring), or
-    None when it is not attracting or no level passes.
+    None when it is not attracting, no level passes, or the system has more than
+    :data:`MAX_STATES` states.
 
     Examples
     --------
@@ -96,6 +101,8 @@ def certify_region(system, params, x_star, rule: RegionRule = RegionRule()):
     (True, (2, 2))
     """
     x_star = np.asarray(x_star, dtype=float)
+    if len(x_star) > MAX_STATES:
+        return None
     A = np.asarray(system.jac_dense(x_star, params), dtype=float)
     if not np.all(np.isfinite(A)) or np.linalg.eigvals(A).real.max() >= 0:
         return None
