@@ -131,17 +131,29 @@ def in_regions(centers, forms, levels):
 
 
 def solve_ivp_labels(states, centers, forms, levels, arrival, rtol, atol) -> np.ndarray:
-    """A loop of solve_ivp (RK45), each run ended by a terminal event at dynsys's stopping rule;
-    the label is the sink whose region holds the end state (or the nearest sink)."""
+    """A loop of solve_ivp (RK45), each run ended by a terminal event at dynsys's stopping rule
+    (inside a stop region, or ``|f| <= arrival``), both written with Python floats (cheaper than
+    numpy calls on two numbers); the label is the sink nearest the end state."""
     from scipy.integrate import solve_ivp
 
+    delta, alpha, beta = 0.25, -1.0, 1.0
+    quads = [
+        (float(c[0]), float(c[1]), float(P[0, 0]), float(P[0, 1] + P[1, 0]), float(P[1, 1]), lev)
+        for c, P, lev in zip(centers, forms, levels.tolist(), strict=True)
+    ]
+
     def rhs(t, s):
-        return duffing_field(s[None])[0]
+        q, v = s
+        return [v, -delta * v - alpha * q - beta * q * q * q]
 
     def stopped(t, s):
-        e = s - centers
-        inside = np.einsum("ki,kij,kj->k", e, forms, e) - levels
-        return min(float(inside.min()), float(np.linalg.norm(rhs(t, s)) - arrival))
+        q, v = s
+        a = -delta * v - alpha * q - beta * q * q * q
+        gap = (v * v + a * a) ** 0.5 - arrival
+        for cq, cv, p00, p01, p11, lev in quads:
+            dq, dv = q - cq, v - cv
+            gap = min(gap, p00 * dq * dq + p01 * dq * dv + p11 * dv * dv - lev)
+        return gap
 
     stopped.terminal = True
     out = []
