@@ -76,7 +76,16 @@ class StopRegions:
     """Ellipsoids ``(x - c_k)^T P_k (x - c_k) <= level_k`` in which an orbit stops as converged.
 
     ``centers (k, n)``, ``forms (k, n, n)`` (symmetric positive definite), ``levels (k,)``;
-    ``rows`` names what each region belongs to (an attractor row, say).
+    ``rows`` names what each region belongs to (an attractor row, say). Basin computations make
+    them for known attracting points (:mod:`dynsys.basins._regions`); :func:`flow` takes them as
+    ``stop_regions``.
+
+    Examples
+    --------
+    >>> regions = StopRegions(np.array([[1.0, 0.0]]), np.eye(2)[None], np.array([0.01]),
+    ...                       np.array([0]))
+    >>> regions.contains([[1.05, 0.0], [1.2, 0.0]]).tolist()
+    [0, -1]
     """
 
     centers: np.ndarray
