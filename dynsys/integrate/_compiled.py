@@ -146,15 +146,16 @@ def _in_dask_worker() -> bool:
     return True
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
     """A thread pool of this size, kept for the life of the process (starting threads for
-    every batch costs more than a small batch takes)."""
-    if threads not in _POOLS:
-        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="dynsys-compiled")
-    return _POOLS[threads]
+    every batch costs more than a small batch takes); a forked child makes its own."""
+    key = (os.getpid(), threads)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(threads, thread_name_prefix="dynsys-compiled")
+    return _POOLS[key]
 
 
 def run_compiled(
