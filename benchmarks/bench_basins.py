@@ -2,8 +2,9 @@
 
 The map: :func:`dynsys.basins.basin_map` of the damped Duffing oscillator (``delta = 0.25``,
 sinks at ``(+-1, 0)``, given as ``attractors``) on a ``side x side`` grid of ``[-2, 2]^2``
-(Dormand-Prince 5(4), ``rtol = 1e-8``, ``atol = 1e-10``; each orbit stops in the checked stop
-region of a sink, an ellipsoid of about 0.07 radius, or where the arrival rule puts ``|f|``).
+(Dormand-Prince 5(4), ``rtol = 1e-8``, ``atol = 1e-10``; with ``stop_regions=True`` each orbit
+stops in the checked stop region of a sink, an ellipsoid of semi-axes about 0.06 and 0.09, or
+where the arrival rule puts ``|f|``).
 Duffing declares its field in compiled code, so the orbits run one by one in a compiled loop on
 the process's threads.
 
@@ -57,10 +58,11 @@ def _grid_states(side: int) -> np.ndarray:
 # ------------------------------------------------------------------ what dynsys runs
 def dynsys_map(side: int, executor=None):
     """The Duffing basin map of the benchmark."""
-    from dynsys.basins import basin_map
+    from dynsys.basins import BasinOptions, basin_map
     from dynsys.models import duffing
 
-    return basin_map(duffing(), _grid(side), attractors=SINKS, executor=executor)
+    options = BasinOptions(stop_regions=True)
+    return basin_map(duffing(), _grid(side), attractors=SINKS, options=options, executor=executor)
 
 
 def dynsys_regions():

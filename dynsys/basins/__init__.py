@@ -18,7 +18,7 @@ arrive (``|f| <= converge_tol``, from the one arrival rule), escape, or run out 
 (``options.flow``). Around each attracting point known before the orbits start (given as
 ``attractors``, or the reference) an orbit also arrives when it enters the point's stop region,
 an ellipsoid on which a quadratic Lyapunov function of the linearisation was checked to decrease
-(``options.stop_regions``; flows of up to three states without a symmetry): the label is the
+(``options.stop_regions=True``; flows of up to three states without a symmetry): the label is the
 same, the orbit stops sooner, and ``arrived_in_region`` says which orbits stopped so. A system
 that declares its field in compiled code (:class:`dynsys.integrate.CompiledField`, e.g.
 :func:`dynsys.models.duffing`) is followed orbit by orbit in a compiled loop on the process's
