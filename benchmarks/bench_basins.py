@@ -56,13 +56,15 @@ def _grid_states(side: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ what dynsys runs
-def dynsys_map(side: int, executor=None):
-    """The Duffing basin map of the benchmark."""
+def dynsys_map(side: int, executor=None, *, fast: bool = True):
+    """The Duffing basin map of the benchmark (``fast=False``: without stop regions and without
+    the compiled field, the numpy path that stops at ``|f|``)."""
     from dynsys.basins import BasinOptions, basin_map
     from dynsys.models import duffing
 
-    options = BasinOptions(stop_regions=True)
-    return basin_map(duffing(), _grid(side), attractors=SINKS, options=options, executor=executor)
+    system = duffing() if fast else duffing().with_compiled_field(None)
+    options = BasinOptions(stop_regions=fast)
+    return basin_map(system, _grid(side), attractors=SINKS, options=options, executor=executor)
 
 
 def dynsys_regions():
@@ -266,6 +268,16 @@ def main() -> None:
     )
     # (name, baseline and its settings, seconds for the whole grid, mismatches, orbits checked)
     rows = []
+    t, before = best_of(lambda: dynsys_map(side, fast=False), 1)
+    rows.append(
+        (
+            "before",
+            "dynsys on the numpy path, stopping at |f| (no stop regions, no compiled field)",
+            t,
+            int(np.count_nonzero(dynsys_labels(before) != labels)),
+            side * side,
+        )
+    )
     t, lab = best_of(lambda: rk4_labels(states, RK4_STEP, near_sink(RK4_RADIUS)), 1)
     rows.append(
         (
