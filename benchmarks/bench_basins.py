@@ -20,6 +20,9 @@ included), each checked for the same labels as dynsys:
    with a terminal event at the same stopping rule (entering a stop region, or ``|f|`` at the
    arrival tolerance), at dynsys's tolerances and at ``rtol = 1e-6``.
 
+For reference, dynsys's own numpy path (no stop regions, no compiled field: orbits stop where
+``|f|`` is at the arrival tolerance) on the same grid.
+
 Scaling: the same map on a ``distributed.LocalCluster`` with 1 and with 2 worker processes
 (``threads_per_worker=1``), after a warm-up map on each cluster.
 
