@@ -17,7 +17,7 @@ descent with a finite step) until each settles on a fixed point or a cycle, esca
 iterations.
 """
 
-from ._compiled import CompiledField, StopRegions
+from ._compiled import CompiledField, StopRegions, compiled_field_signature
 from ._flow import (
     FlowOptions,
     flow,
@@ -32,6 +32,7 @@ __all__ = [
     "FlowOptions",
     "IterateOptions",
     "StopRegions",
+    "compiled_field_signature",
     "flow",
     "iterate",
     "trajectory",

@@ -11,7 +11,6 @@ states, numba missing) stays on the numpy path.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import multiprocessing
 import os
@@ -20,55 +19,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..system import CompiledField
 from ._batch import BatchRecord
 from ._options import FlowOptions
 from ._rk import DOPRI5
 
-__all__ = ["CompiledField", "StopRegions", "compiled_threads", "run_compiled", "uses_compiled"]
+__all__ = [
+    "CompiledField",
+    "StopRegions",
+    "compiled_field_signature",
+    "compiled_threads",
+    "run_compiled",
+    "uses_compiled",
+]
 
 _MAX_STATES = 16  # the numpy loop sums squares state by state up to here (row_sum_sq)
 _MIN_PER_THREAD = 64  # orbits per thread below which one thread does it all
-
-
-@dataclass(frozen=True)
-class CompiledField:
-    """A vector field in compiled code: ``function(y, params, out)`` writes ``f(y)`` for one state
-    ``y (n,)`` into ``out (n,)``, ``params`` being the parameter values in the order ``params``.
-    It is compiled with the signature ``dynsys.integrate._compiled_kernels.FIELD_SIGNATURE``
-    (``numba.njit(FIELD_SIGNATURE, cache=True, nogil=True)``).
-
-    It must compute exactly what the system's numpy field computes (the same operations in the
-    same order), since results must not depend on the path taken.
-
-    Parameters
-    ----------
-    function : str
-        ``"package.module:name"`` of that compiled function.
-    params : sequence of str
-        The parameter names, in the order the function reads them.
-
-    Examples
-    --------
-    >>> CompiledField("dynsys.models._compiled_fields:duffing", ("delta", "alpha", "beta")).params
-    ('delta', 'alpha', 'beta')
-    """
-
-    function: str
-    params: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        module, sep, name = str(self.function).partition(":")
-        if not (module and sep and name):
-            raise InputError(
-                f"`function` must look like 'package.module:name'; got {self.function!r}."
-            )
-        object.__setattr__(self, "params", tuple(str(p) for p in self.params))
-
-    def load(self):
-        """The compiled function (imports its module, and with it numba)."""
-        module, _, name = self.function.partition(":")
-        return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -109,6 +75,20 @@ class StopRegions:
             inside = np.einsum("mi,ij,mj->m", e, self.forms[k], e) <= self.levels[k]
             out[inside] = k
         return out
+
+
+def compiled_field_signature():
+    """The numba signature a :class:`CompiledField` is compiled with (imports numba):
+    ``field(y, params, out)``, three 1-D C-contiguous float64 arrays.
+
+    Examples
+    --------
+    >>> [str(a) for a in compiled_field_signature().args]
+    ['array(float64, 1d, C)', 'array(float64, 1d, C)', 'array(float64, 1d, C)']
+    """
+    from ._compiled_kernels import FIELD_SIGNATURE
+
+    return FIELD_SIGNATURE
 
 
 def uses_compiled(system, options: FlowOptions, save_times: np.ndarray) -> bool:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numba
 
-from ..integrate._compiled_kernels import FIELD_SIGNATURE
+from ..integrate import compiled_field_signature
 
 
-@numba.njit(FIELD_SIGNATURE, cache=True, nogil=True, error_model="numpy")
+@numba.njit(compiled_field_signature(), cache=True, nogil=True, error_model="numpy")
 def duffing(y, p, out):  # pragma: no cover - compiled
     """:func:`dynsys.models.duffing`; ``p = (delta, alpha, beta)``."""
     q = y[0]

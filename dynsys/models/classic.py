@@ -15,8 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError
-from ..integrate._compiled import CompiledField
-from ..system import GradientSystem, System, model
+from ..system import CompiledField, GradientSystem, System, model
 from ._arrays import matrix as _matrix
 from ._arrays import stack as _stack
 
