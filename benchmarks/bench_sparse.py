@@ -49,18 +49,18 @@ def _settings(m: int) -> _Settings:
     return _Settings(ds=0.1 * m, ds_max=0.5 * m, max_points=40, x_max=2.0)
 
 
-def dynsys_fold(m: int):
+def dynsys_fold(m: int, n_eigen: int = N_EIGEN):
     """dynsys's branch of the 2-D Bratu problem from ``u = 0`` to just past the fold."""
     from dynsys.continuation import ContinuationOptions, continue_branch
     from dynsys.models import bratu_2d
 
-    options = ContinuationOptions(**_settings(m)._asdict(), n_eigen=N_EIGEN)
+    options = ContinuationOptions(**_settings(m)._asdict(), n_eigen=n_eigen)
     return continue_branch(
         bratu_2d(m, lam=0.0), np.zeros(m * m), "lam", options=options, direction=1
     )
 
 
-def _fold_of(branch) -> float:
+def fold_of(branch) -> float:
     types = branch["special_type"].values
     folds = branch["special_param"].values[types == "LP"]
     return float(folds[0]) if folds.size else float("nan")
@@ -103,7 +103,7 @@ def _run(m: int) -> dict:
 def compare(m: int, cold: bool = True) -> None:
     """dynsys against the scipy.sparse baseline on an ``m x m`` grid."""
     branch = dynsys_fold(m)
-    ours_fold = _fold_of(branch)
+    ours_fold = fold_of(branch)
     theirs = scipy_fold(m)
     rel = abs(ours_fold - theirs["fold"]) / abs(theirs["fold"])
     if not rel <= FOLD_AGREEMENT:
