@@ -86,39 +86,114 @@ class _Teacher:
         )
 
 
-class _Families:
-    """End points grouped into families (one per minimum up to the symmetry), shared by the
-    threads."""
+def _align(x: np.ndarray, c: np.ndarray, kind: str) -> np.ndarray:
+    """An image ``g c`` of ``c (K, d)`` under the symmetry close to ``x`` when ``x`` is close to
+    some image (``kind``: "units_inputs", "units" or "none"): the input permutation from the
+    assignment of sorted columns, then the unit permutation from the assignment of rows
+    (``scipy.optimize.linear_sum_assignment``). Any image is a valid answer; a poor one only
+    makes the distance test fail."""
+    from scipy.optimize import linear_sum_assignment
 
-    def __init__(self, symmetry, match_tol: float, loss_tol: float) -> None:
+    if kind == "none":
+        return c
+    if kind == "units_inputs":
+        xs, cs = np.sort(x, axis=0), np.sort(c, axis=0)
+        cost = np.einsum("kij->ij", (xs[:, :, None] - cs[:, None, :]) ** 2)
+        _, cols = linear_sum_assignment(cost)
+        c = c[:, cols]
+    cost = np.einsum("ijk->ij", (x[:, None, :] - c[None, :, :]) ** 2)
+    _, rows = linear_sum_assignment(cost)
+    return c[rows]
+
+
+@dataclass
+class _Family:
+    """One minimum up to the symmetry: a representative, its loss, its certificate if any."""
+
+    point: np.ndarray  # (K, d)
+    loss: float
+    certificate: object | None = None
+
+
+class _Families:
+    """The families found so far, shared by the threads.
+
+    Descent is equivariant under the symmetry (it permutes units and inputs and preserves
+    distances), so a ball certified around a family's representative is certified around each
+    of its images: a run is certified as soon as its iterate lies within the radius of the image
+    :func:`_align` finds. Labels: a run's end point joins the family of an image within
+    ``match_tol`` (relative); otherwise the exact ``symmetry.match`` decides against every family
+    of equal loss; otherwise it starts a family.
+    """
+
+    def __init__(self, symmetry, kind: str, match_tol: float, loss_tol: float) -> None:
         self.symmetry = symmetry
+        self.kind = kind
         self.match_tol = match_tol
         self.loss_tol = loss_tol
-        self.points: list[np.ndarray] = []
-        self.losses: list[float] = []
+        self.items: list[_Family] = []
         self.lock = threading.Lock()
 
-    def label(self, x: np.ndarray, J: float) -> int:
-        """The family of end point ``x`` (flattened) with loss ``J``; a new one if none
-        matches."""
+    def _close_in_loss(self, J: float, slack: float = 0.0) -> list[int]:
+        tol = self.loss_tol
+        return [
+            f
+            for f, fam in enumerate(self.items)
+            if abs(J - fam.loss) <= tol * max(abs(J), abs(fam.loss)) + slack + 1e-14
+        ]
+
+    def ball_for(self, W: np.ndarray, J: float, g: float):
+        """``(family, image of its centre near W, certificate)`` for the certified family whose
+        loss ``W`` approaches (``|J - J_f| <= 10 g^2 / mu_f``, ``g`` the gradient norm), or
+        None."""
         with self.lock:
-            for f, (p, Jf) in enumerate(zip(self.points, self.losses, strict=True)):
-                if abs(J - Jf) > self.loss_tol * max(abs(J), abs(Jf)) + 1e-14:
-                    continue
-                if self._same(x, p):
+            items = list(enumerate(self.items))
+        for f, fam in items:
+            cert = fam.certificate
+            if cert is None:
+                continue
+            if abs(J - fam.loss) > 10.0 * g * g / cert.mu_lower + 1e-14:
+                continue
+            return f, _align(W, fam.point, self.kind), cert
+        return None
+
+    def add_certified(self, cert, J: float) -> int:
+        """The family of a new certificate's centre (a new family if it is no image of a known
+        one); its certificate is kept when the family had none."""
+        c = np.asarray(cert.center, dtype=float)
+        with self.lock:
+            for f in self._close_in_loss(J):
+                fam = self.items[f]
+                if self._same(c, fam.point, 1e-8):
+                    if fam.certificate is None:
+                        # keep the representative and its certificate together
+                        fam.point, fam.loss, fam.certificate = c.copy(), J, cert
                     return f
-            self.points.append(x.copy())
-            self.losses.append(J)
-            return len(self.points) - 1
+            self.items.append(_Family(c.copy(), J, cert))
+            return len(self.items) - 1
 
-    def _same(self, x: np.ndarray, p: np.ndarray) -> bool:
-        if self.symmetry is None:
-            scale = max(1.0, float(np.abs(p).max()))
-            return float(np.linalg.norm(x - p)) <= self.match_tol * scale
-        return bool(self.symmetry.match(x, p, tol=self.match_tol)[0])
+    def label(self, W: np.ndarray, J: float) -> int:
+        """The family of end point ``W (K, d)`` with loss ``J``; a new one if none matches."""
+        with self.lock:
+            close = self._close_in_loss(J)
+            for f in close:
+                if self._same(W, self.items[f].point, self.match_tol):
+                    return f
+            if self.symmetry is not None:
+                for f in close:
+                    ref = self.items[f].point.ravel()
+                    if self.symmetry.match(W.ravel(), ref, tol=self.match_tol)[0]:
+                        return f
+            self.items.append(_Family(W.copy(), J))
+            return len(self.items) - 1
+
+    def _same(self, W: np.ndarray, p: np.ndarray, tol: float) -> bool:
+        image = _align(W, p, self.kind)
+        scale = max(1.0, float(np.abs(p).max()))
+        return float(np.linalg.norm(W - image)) <= tol * scale
 
 
-_INT_FIELDS = ("iterations", "certified_at", "family", "certificate_attempts")
+_INT_FIELDS = ("iterations", "certified_at", "label", "certificate_attempts")
 _FLOAT_FIELDS = (
     "loss_final",
     "gradient_final",
@@ -155,62 +230,78 @@ class _Settings:
 
 
 def _run_one(i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families: _Families):
-    """Run ``i`` to its end (compiled loop, certificates at its pauses), then label it."""
-    from ._protocol_kernels import PAUSE_BALL, PAUSE_GRADIENT, descend
+    """Run ``i`` to its end (compiled loop; certificates at its pauses), then label it."""
     from ._core import loss_core
+    from ._protocol_kernels import PAUSE_BALL, PAUSE_GRADIENT, descend
 
     W = runs.X[i]
     K, d = W.shape
     center = np.zeros((K, d))
     radius_sq = -1.0
     pause_sq = s.first_pause_sq if s.certify else 0.0
-    cert = None
+    ball = None  # (family, centre image, certificate) the run is heading for
     attempts = 0
     k = 0
     args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+
+    def loss_of(X):
+        return float(loss_core(X, teacher.W_star, teacher.a, teacher.a_star))
+
     while True:
-        k, code, block_sq, _ = descend(
+        k, code, block_sq, g_sq = descend(
             W, k, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, pause_sq, center,
             radius_sq, *args
         )  # fmt: skip
         if code not in (PAUSE_GRADIENT, PAUSE_BALL):
             break
-        if code == PAUSE_GRADIENT:
-            pause_sq = block_sq * 1e-2  # next attempt once the gradient is ten times smaller
-            attempts += 1
-            trial = certify_descent(W, teacher.W_star, s.step, teacher.a, teacher.a_star)
-            if trial.valid:
-                cert = trial
-                center = np.ascontiguousarray(cert.center.reshape(K, d))
-                # the loop's test, slightly inside; the decision is cert.contains below
-                radius_sq = (cert.radius * (1.0 - 1e-9)) ** 2
-        if cert is not None and cert.contains(W):
+        if ball is not None and float(np.linalg.norm(W - ball[1])) <= ball[2].radius * (
+            1.0 - 1e-12
+        ):
             code = int(Status.CERTIFIED)
             break
-        if code == PAUSE_BALL:  # rounding put it on the edge: look again after the next pause
+        if code == PAUSE_BALL:  # on the edge by rounding: wait for the next gradient pause
             radius_sq = -1.0
+            continue
+        pause_sq = block_sq * 1e-2  # the next look when the gradient is ten times smaller
+        J = loss_of(W)
+        found = families.ball_for(W, J, float(np.sqrt(g_sq)))
+        if found is None:
+            attempts += 1
+            cert = certify_descent(W, teacher.W_star, s.step, teacher.a, teacher.a_star)
+            if cert.radius > 0:
+                f = families.add_certified(cert, cert.loss)
+                found = (f, np.asarray(cert.center, dtype=float).reshape(K, d), cert)
+        if found is not None:
+            ball = found
+            center = np.ascontiguousarray(ball[1])
+            radius_sq = (ball[2].radius * (1.0 - 1e-9)) ** 2
+            if float(np.linalg.norm(W - center)) <= ball[2].radius * (1.0 - 1e-12):
+                code = int(Status.CERTIFIED)
+                break
     runs.status[i] = code
     runs.ints["iterations"][i] = k
     runs.ints["certificate_attempts"][i] = attempts
     if code == Status.CERTIFIED:
-        limit = cert.center.reshape(K, d)
+        f, limit, cert = ball
         runs.ints["certified_at"][i] = k
+        runs.ints["label"][i] = f
         runs.floats["certificate_radius"][i] = cert.radius
         runs.floats["certificate_distance"][i] = float(np.linalg.norm(W - limit))
         runs.floats["certificate_contraction"][i] = cert.contraction
         runs.floats["certificate_mu"][i] = cert.mu_lower
         runs.floats["certificate_lambda_max"][i] = cert.L_upper
-        runs.floats["certificate_variation"][i] = cert.variation
+        runs.floats["certificate_variation"][i] = cert.hessian_variation
+        runs.floats["loss_final"][i] = families.items[f].loss
     else:
         limit = W
+        if code in (Status.CONVERGED, Status.MAX_STEPS):
+            J = loss_of(W)
+            runs.floats["loss_final"][i] = J
+            if code == Status.CONVERGED:
+                runs.ints["label"][i] = families.label(W, J)
     runs.limit[i] = limit
     grad = _unit_gradient_norms(W, teacher)
     runs.floats["gradient_final"][i] = float(np.max(grad)) if grad is not None else np.nan
-    if code in (Status.CONVERGED, Status.CERTIFIED, Status.MAX_STEPS):
-        J = float(loss_core(limit[None], teacher.W_star, teacher.a, teacher.a_star)[0])
-        runs.floats["loss_final"][i] = J
-        if code != Status.MAX_STEPS:
-            runs.ints["family"][i] = families.label(limit.ravel(), J)
 
 
 def _unit_gradient_norms(W: np.ndarray, teacher: _Teacher) -> np.ndarray | None:
@@ -225,23 +316,55 @@ def _unit_gradient_norms(W: np.ndarray, teacher: _Teacher) -> np.ndarray | None:
     return np.linalg.norm(g, axis=1)
 
 
-def _default_symmetry(K: int, d: int, teacher: _Teacher):
-    """Unit and input permutations when the teacher is a permutation matrix with equal output
-    weights (then ``W -> P W Q^T`` leaves the loss unchanged), unit permutations when the
-    student's output weights are equal, else None."""
-    from ...symmetry import PermutationSymmetry, UnitInputSymmetry
-
+def _loss_symmetries(K: int, d: int, teacher: _Teacher) -> tuple[bool, bool]:
+    """Whether unit permutations (equal student output weights) and, on top, input
+    permutations (a permutation-matrix teacher with equal output weights) leave the loss
+    unchanged."""
     W = teacher.W_star
-    equal_a = np.all(teacher.a == teacher.a[0])
+    units = bool(np.all(teacher.a == teacher.a[0]))
     is_perm = (
         W.shape[0] == d
         and np.all((W == 0) | (W == 1))
         and np.all(W.sum(axis=0) == 1)
         and np.all(W.sum(axis=1) == 1)
     )
-    if equal_a and is_perm and np.all(teacher.a_star == teacher.a_star[0]):
-        return UnitInputSymmetry(K, d)
-    return PermutationSymmetry(K, d) if equal_a else None
+    inputs = units and bool(is_perm) and bool(np.all(teacher.a_star == teacher.a_star[0]))
+    return units, inputs
+
+
+def _symmetry_kind(symmetry, K: int, d: int, teacher: _Teacher):
+    """The group and its kind for :func:`_align`; a given group must leave the loss unchanged
+    (descent is equivariant only then, which the reuse of certificates relies on)."""
+    from ...symmetry import PermutationSymmetry, UnitInputSymmetry
+
+    units, inputs = _loss_symmetries(K, d, teacher)
+    if isinstance(symmetry, str) and symmetry == "auto":
+        if inputs:
+            return UnitInputSymmetry(K, d), "units_inputs"
+        return (PermutationSymmetry(K, d), "units") if units else (None, "none")
+    if symmetry is None:
+        return None, "none"
+    if isinstance(symmetry, UnitInputSymmetry):
+        ok, kind = inputs, "units_inputs"
+    elif isinstance(symmetry, PermutationSymmetry):
+        ok, kind = units, "units"
+    else:
+        raise InputError(
+            "`symmetry` must be 'auto', None, a UnitInputSymmetry or a PermutationSymmetry; got "
+            f"{type(symmetry).__name__}."
+        )
+    if not ok:
+        raise InputError(
+            f"{type(symmetry).__name__} is not a symmetry of this loss: unit permutations need "
+            "equal student output weights, input permutations also a permutation-matrix teacher "
+            "with equal output weights. Pass symmetry='auto' or None."
+        )
+    if (symmetry.K, symmetry.d) != (K, d):
+        raise InputError(
+            f"`symmetry` acts on networks with K = {symmetry.K}, d = {symmetry.d}; the runs "
+            f"have K = {K}, d = {d}."
+        )
+    return symmetry, kind
 
 
 def descent_runs(
@@ -312,8 +435,8 @@ def descent_runs(
         ``certificate_contraction`` q, ``certificate_mu`` and ``certificate_lambda_max`` bounds on
         the Hessian's spectrum at the centre, ``certificate_variation`` bound on its variation
         over the ball), ``certificate_attempts``, ``loss_final`` (at ``w_limit``),
-        ``gradient_final`` (at ``w_final``), ``family`` (-1: not labelled); over ``family``:
-        ``family_w``, ``family_loss``, ``family_runs``.
+        ``gradient_final`` (at ``w_final``), ``label`` (the family; -1: not labelled); over
+        ``family``: ``family_w``, ``family_loss``, ``family_certified``, ``family_runs``.
 
     Notes
     -----
@@ -348,7 +471,7 @@ def descent_runs(
         )
     if not np.all(np.isfinite(W0)) or not np.all(np.isfinite(W_star)):
         raise InputError("`W0` and `W_star` must be finite; remove the NaN or inf entries.")
-    runs_n, K, d = W0.shape
+    _, K, d = W0.shape
     a = np.ascontiguousarray(weights(a, K, "a"), dtype=float)
     a_star = np.ascontiguousarray(weights(a_star, W_star.shape[0], "a_star"), dtype=float)
     for name, value in (("step", step), ("gradient_tol", gradient_tol)):
@@ -362,9 +485,8 @@ def descent_runs(
     if workers < 1:
         raise InputError(f"`workers` must be at least 1; got {workers!r}.")
     teacher = _Teacher.make(np.ascontiguousarray(W_star, dtype=float), a, a_star)
-    if symmetry == "auto":
-        symmetry = _default_symmetry(K, d, teacher)
-    families = _Families(symmetry, match_tol, loss_tol=1e-7)
+    symmetry, kind = _symmetry_kind(symmetry, K, d, teacher)
+    families = _Families(symmetry, kind, match_tol, loss_tol=1e-7)
     settings = _Settings(
         step=float(step),
         tol_sq=float(gradient_tol) ** 2,
@@ -417,9 +539,9 @@ def _dataset(runs, teacher, settings, families, symmetry, seconds, workers) -> x
 
     N, K, d = runs.X.shape
     w_dims = ("run", "unit", "input")
-    labels = runs.ints["family"]
-    F = len(families.points)
-    family_w = np.array(families.points).reshape(F, K, d) if F else np.zeros((0, K, d))
+    labels = runs.ints["label"]
+    F = len(families.items)
+    family_w = np.array([f.point for f in families.items]).reshape(F, K, d)
     data = {
         "w_initial": (w_dims, runs.X0, {"long_name": "initial first layer"}),
         "w_final": (w_dims, runs.X, {"long_name": "iterate the run stopped at"}),
@@ -431,7 +553,12 @@ def _dataset(runs, teacher, settings, families, symmetry, seconds, workers) -> x
         "status": ("run", runs.status, status_attrs()),
         "status_name": ("run", status_names(runs.status).astype(str)),
         "family_w": (("family", "unit", "input"), family_w),
-        "family_loss": ("family", np.array(families.losses, dtype=float)),
+        "family_loss": ("family", np.array([f.loss for f in families.items], dtype=float)),
+        "family_certified": (
+            "family",
+            np.array([f.certificate is not None for f in families.items], dtype=bool),
+            {"long_name": "a contraction ball around the representative is certified"},
+        ),
         "family_runs": ("family", np.bincount(labels[labels >= 0], minlength=F)),
         "teacher": (("teacher_unit", "input"), teacher.W_star),
     }

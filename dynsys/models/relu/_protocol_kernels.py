@@ -94,8 +94,8 @@ def gradient_into(W, a, T, TU, b_t, beta_t, identity, ws, out):
 
     ``T`` holds the teacher's units as rows and ``TU`` their directions (zero rows for zero
     units), ``b_t`` minus the teacher's output weights and ``beta_t`` those times the teacher's
-    norms; with ``identity`` the teacher is ``I_d`` and ``T``, ``TU`` are not read. ``ws`` is the work space of
-    :func:`workspace`.
+    norms; with ``identity`` the teacher is ``I_d`` and ``T``, ``TU`` are not read. ``ws`` is the
+    work space of :func:`workspace`.
     """
     K, d = W.shape
     norm, U, cp, tp, sp, P, side, tt, st = ws
@@ -279,4 +279,3 @@ def descend(
         if code != _RUNNING:
             return k, code, block, g_sq
         first = False
-
