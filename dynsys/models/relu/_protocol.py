@@ -29,13 +29,16 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from ..._status import Status, status_attrs
 from ...errors import InputError
 from ._certificate import certify_descent
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["descent_runs"]
 
@@ -448,6 +451,13 @@ def descent_runs(
     loss, are decided. ``w_limit`` is that centre (within ``step |grad J(W~)| / (1 - q)`` of the
     limit). The full protocol would stop within ``gradient_tol / mu`` of the same limit.
 
+    A certificate found for one run serves every run that approaches an image of the same
+    minimum (descent is equivariant under the symmetry, which is checked to leave the loss
+    unchanged). With several threads, which run certifies a family first depends on timing, so
+    ``certified_at`` and ``w_final`` of a certified run can differ between calls by the
+    iterations between two pauses; ``w_limit``, ``label``, ``loss_final`` and the verdicts do
+    not, and families are numbered by loss. ``workers=1`` repeats bit for bit.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -534,14 +544,25 @@ def _run_all(runs, teacher, settings, families, workers: int, progress: bool) ->
             bar.close()
 
 
-def _dataset(runs, teacher, settings, families, symmetry, seconds, workers) -> xr.Dataset:
+def _dataset(runs, teacher, settings, families, symmetry, seconds, workers):
+    import xarray as xr
+
     from ..._status import status_names
 
     N, K, d = runs.X.shape
     w_dims = ("run", "unit", "input")
+    # families numbered by loss, then by their first run: the same for any number of threads
     labels = runs.ints["label"]
     F = len(families.items)
-    family_w = np.array([f.point for f in families.items]).reshape(F, K, d)
+    first = np.full(F, N)
+    np.minimum.at(first, labels[labels >= 0], np.flatnonzero(labels >= 0))
+    order = sorted(range(F), key=lambda f: (families.items[f].loss, first[f]))
+    rank = np.empty(F, dtype=np.int64)
+    rank[order] = np.arange(F)
+    labels = np.where(labels >= 0, rank[np.maximum(labels, 0)], -1)
+    runs.ints["label"] = labels
+    items = [families.items[f] for f in order]
+    family_w = np.array([f.point for f in items]).reshape(F, K, d)
     data = {
         "w_initial": (w_dims, runs.X0, {"long_name": "initial first layer"}),
         "w_final": (w_dims, runs.X, {"long_name": "iterate the run stopped at"}),
@@ -553,10 +574,10 @@ def _dataset(runs, teacher, settings, families, symmetry, seconds, workers) -> x
         "status": ("run", runs.status, status_attrs()),
         "status_name": ("run", status_names(runs.status).astype(str)),
         "family_w": (("family", "unit", "input"), family_w),
-        "family_loss": ("family", np.array([f.loss for f in families.items], dtype=float)),
+        "family_loss": ("family", np.array([f.loss for f in items], dtype=float)),
         "family_certified": (
             "family",
-            np.array([f.certificate is not None for f in families.items], dtype=bool),
+            np.array([f.certificate is not None for f in items], dtype=bool),
             {"long_name": "a contraction ball around the representative is certified"},
         ),
         "family_runs": ("family", np.bincount(labels[labels >= 0], minlength=F)),
