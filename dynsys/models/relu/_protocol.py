@@ -559,7 +559,8 @@ def _dataset(runs, teacher, settings, families, symmetry, seconds, workers):
     order = sorted(range(F), key=lambda f: (families.items[f].loss, first[f]))
     rank = np.empty(F, dtype=np.int64)
     rank[order] = np.arange(F)
-    labels = np.where(labels >= 0, rank[np.maximum(labels, 0)], -1)
+    if F:
+        labels = np.where(labels >= 0, rank[np.maximum(labels, 0)], -1)
     runs.ints["label"] = labels
     items = [families.items[f] for f in order]
     family_w = np.array([f.point for f in items]).reshape(F, K, d)
