@@ -12,7 +12,7 @@ With ``phi(u, v) = E[relu(u.x) relu(v.x)] = [|u||v| sin(theta) + (pi - theta) u.
   ``M = s (P + n_u n_u^T)`` (``A = 0`` when ``z = 0``);
 - ``d2 phi/du dv = B(u, v) / (2 pi)``, ``B = (pi - theta) I + R``,
   ``R = e_v n_v^T + e_u n_u^T = (e_v p_v^T + e_u p_u^T) / s`` with ``p_u = e_v - c e_u``,
-  ``p_v = e_u - c e_v`` (``|p_u| = |p_v| = s``). ``R`` is ``s`` times the reflection of the
+  ``p_v = e_u - c e_v`` (``|p_u| = |p_v| = s``; also ``R = p_u p_v^T / s + s e_u e_v^T``). ``R`` is ``s`` times the reflection of the
   plane that swaps ``e_u`` and ``e_v``, so ``|R| <= s`` and ``B`` is continuous at 0 and ``pi``.
 
 ``L = 1/2 sum_il a_i a_l phi(w_i, w_l) - sum_im a_i b_m phi(w_i, t_m) + const``, hence the
@@ -114,7 +114,8 @@ def kernel_hessian_blocks(u, v) -> tuple[np.ndarray, np.ndarray]:
     z = P @ v
     zn = float(np.linalg.norm(z))
     A = (zn * P + np.outer(z, z) / zn) / nu if zn > 0 else np.zeros_like(eye)
-    R = (np.outer(ev, pv) + np.outer(eu, pu)) / s if s > 0 else np.zeros_like(eye)
+    # R = e_v n_v^T + e_u n_u^T written as p_u p_v^T / s + s e_u e_v^T: no O(1)/s rounding
+    R = np.outer(pu, pv) / s + s * np.outer(eu, ev) if s > 0 else np.zeros_like(eye)
     return A / TWO_PI, ((np.pi - theta) * eye + R) / TWO_PI
 
 
