@@ -36,11 +36,11 @@ def assembled_hessian(W, T, a, b):
     H = np.zeros((K, d, K, d))
     for i in range(K):
         H[i, :, i, :] += 0.5 * a[i] ** 2 * np.eye(d)
-        for l in range(K):
-            if l != i:
-                Huu, Huv = kernel_hessian_blocks(W[i], W[l])
-                H[i, :, i, :] += a[i] * a[l] * Huu
-                H[i, :, l, :] = a[i] * a[l] * Huv
+        for k in range(K):
+            if k != i:
+                Huu, Huv = kernel_hessian_blocks(W[i], W[k])
+                H[i, :, i, :] += a[i] * a[k] * Huu
+                H[i, :, k, :] = a[i] * a[k] * Huv
         for m in range(len(T)):
             H[i, :, i, :] -= a[i] * b[m] * kernel_hessian_blocks(W[i], T[m])[0]
     return H.reshape(K * d, K * d)
@@ -194,8 +194,8 @@ def test_lipschitz_bound_holds_across_parallel_and_antiparallel_units():
         y, y2 = W.copy(), W.copy()
         y[0] = u + kick  # unit 0 swings through the direction of the teacher's unit 0
         y2[0] = u - kick
-        y[1] = [0.0, 1.0, 0.0] + kick[::-1]
-        y2[1] = [0.0, 1.0, 0.0] - kick[::-1]  # unit 1 through minus the teacher's unit 1
+        y[1] = W[1] + kick[::-1]
+        y2[1] = W[1] - kick[::-1]  # unit 1 through minus the teacher's unit 1
         dH = hessian(y, T, a, b) - hessian(y2, T, a, b)
         assert spectral_norm(dH) <= M * np.linalg.norm(y - y2)
 
@@ -224,7 +224,7 @@ def _check_certificate_against_spectrum(cert, T):
     assert cert.mu_lower > 0.9 * eig[0]  # the Cholesky-proved bound is tight
     assert np.linalg.norm(gradient(cert.center, T)) == pytest.approx(cert.residual, abs=1e-15)
     D = cert.hessian_variation
-    assert D == pytest.approx(cert.radius * cert.hessian_lipschitz)
+    assert cert.radius * cert.hessian_lipschitz == pytest.approx(D)
     q = max(1 - ETA * (cert.mu_lower - D), ETA * (cert.L_upper + D) - 1)
     assert cert.contraction == pytest.approx(q) and q < 1
     assert ETA * cert.residual <= (1 - q) * cert.radius  # condition (ii)

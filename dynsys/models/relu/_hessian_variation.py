@@ -12,7 +12,8 @@ With ``phi(u, v) = E[relu(u.x) relu(v.x)] = [|u||v| sin(theta) + (pi - theta) u.
   ``M = s (P + n_u n_u^T)`` (``A = 0`` when ``z = 0``);
 - ``d2 phi/du dv = B(u, v) / (2 pi)``, ``B = (pi - theta) I + R``,
   ``R = e_v n_v^T + e_u n_u^T = (e_v p_v^T + e_u p_u^T) / s`` with ``p_u = e_v - c e_u``,
-  ``p_v = e_u - c e_v`` (``|p_u| = |p_v| = s``; also ``R = p_u p_v^T / s + s e_u e_v^T``). ``R`` is ``s`` times the reflection of the
+  ``p_v = e_u - c e_v`` (``|p_u| = |p_v| = s``), computed as ``p_u p_v^T / s + s e_u e_v^T``
+  (equal; no rounding error amplified by ``1/s``). ``R`` is ``s`` times the reflection of the
   plane that swaps ``e_u`` and ``e_v``, so ``|R| <= s`` and ``B`` is continuous at 0 and ``pi``.
 
 ``L = 1/2 sum_il a_i a_l phi(w_i, w_l) - sum_im a_i b_m phi(w_i, t_m) + const``, hence the
