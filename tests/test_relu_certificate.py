@@ -177,6 +177,57 @@ def test_lipschitz_bound_holds_in_adversarial_configurations(seed):
         assert _lipschitz_ratio(W, T, a, b, fraction * r_cap, rng, 60) <= 1.0
 
 
+def _one_unit_moves(W, radius, rng):
+    """Two networks in the ball around W that differ in one unit only, and that unit."""
+    i = int(rng.integers(len(W)))
+    base = rng.standard_normal(W.shape)
+    base *= rng.uniform(0, 0.7) * radius / np.linalg.norm(base)
+    room = math.sqrt(radius**2 - np.linalg.norm(base) ** 2 + base[i] @ base[i])
+    y1, y2 = W + base, W + base
+    for y in (y1, y2):
+        v = rng.standard_normal(W.shape[1])
+        y[i] = W[i] + v * rng.uniform() * room / np.linalg.norm(v)
+    return y1, y2, i
+
+
+@pytest.mark.parametrize("kind", ["teacher", "near_parallel", "shared_directions", "random"])
+def test_own_unit_rate_holds(kind):
+    # |H_ii(y) - H_ii(y')| <= p_i |w_i - w_i'| when only unit i moves: the residual-form bound
+    # (sharper than the triangle inequality over the kernels) is the delicate one
+    rng = np.random.default_rng(len(kind))
+    worst = 0.0
+    for _ in range(40):
+        K, d = int(rng.integers(2, 6)), int(rng.integers(2, 6))
+        W, T = rng.standard_normal((K, d)), rng.standard_normal((int(rng.integers(1, 5)), d))
+        if kind == "teacher":
+            T = np.linalg.qr(rng.standard_normal((d, d)))[0][: min(K, d)]
+            W = T.copy() if d >= K else np.vstack([T, rng.standard_normal((K - d, d))])
+            W = W + rng.standard_normal(W.shape) * rng.choice([0.0, 1e-6, 1e-2])
+        elif kind == "near_parallel":
+            W[-1] = rotated(W[0], float(rng.choice([1e-8, 1e-4, 1e-2])), rng) * 1.5
+            T[0] = rotated(W[0], float(rng.choice([0.0, 1e-7, 1e-3, math.pi - 1e-4])), rng)
+        elif kind == "shared_directions":
+            T = np.vstack([W[0], -0.5 * W[-1], T])
+        a, b = rng.uniform(-2, 2, K), rng.uniform(-2, 2, len(T))
+        variation = HessianVariation(W, T, a, b)
+        for _ in range(5):
+            radius = float(rng.choice([1e-4, 1e-2, 0.1, 0.5, 0.9])) * variation.min_norm
+            y1, y2, i = _one_unit_moves(W, radius, rng)
+            dH = (hessian(y1, T, a, b) - hessian(y2, T, a, b)).reshape(K, d, K, d)[i, :, i, :]
+            rate = variation.own_rates(radius)[i]
+            worst = max(worst, spectral_norm(dH) / (rate * np.linalg.norm(y1[i] - y2[i])))
+    assert worst <= 1.0
+
+
+def test_residual_form_sharpens_the_bound_near_a_minimum():
+    # at the teacher the u-derivatives of the 2K - 1 kernels cancel but one: the residual form
+    # must give a much smaller rate than the triangle inequality over the kernels
+    T = np.eye(10)
+    variation = HessianVariation(T, T, np.ones(10), np.ones(10))
+    crude = variation.p_const / (1 - 1e-3) ** 2
+    assert np.all(variation.own_rates(1e-3) < 0.2 * crude)
+
+
 def test_lipschitz_bound_holds_across_parallel_and_antiparallel_units():
     # segments on which a unit passes exactly through the direction of another (theta = 0)
     # and through the opposite one (theta = pi)
