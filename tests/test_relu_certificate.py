@@ -279,6 +279,10 @@ def _check_certificate_against_spectrum(cert, T):
     q = max(1 - ETA * (cert.mu_lower - D), ETA * (cert.L_upper + D) - 1)
     assert cert.contraction == pytest.approx(q) and q < 1
     assert ETA * cert.residual <= (1 - q) * cert.radius  # condition (ii)
+    # the smallest certified ball satisfies (ii) too, and holds the minimum
+    s = cert.minimum_within
+    q_s = cert.contraction_within(s)
+    assert 0 < s < cert.radius and ETA * cert.residual <= (1 - q_s) * s
 
 
 def _check_lipschitz_in_ball(cert, T, rng):
@@ -301,7 +305,7 @@ def _check_orbits(cert, T, rng, n_orbits=12, steps=3000):
     certified rate and converges to the center."""
     K, d = cert.center.shape
     grad = FixedTeacherGradient(T, np.ones(K), np.ones(d))
-    shift = ETA * cert.residual / (1 - cert.contraction)  # |x* - center| bound
+    shift = cert.minimum_within  # |x* - center| <= shift
     starts = [in_ball(cert.center, cert.radius, rng, surface=i % 2 == 1) for i in range(n_orbits)]
     x = np.stack(starts).reshape(n_orbits, K * d)
     c = cert.center.ravel()

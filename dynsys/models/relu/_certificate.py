@@ -37,7 +37,8 @@ The radius
 ``(1 - q(r)) r`` is concave in ``r`` (``r M(r)`` is convex), so the radii satisfying (i) and
 (ii) form an interval; :func:`certify_descent` returns its right end (the largest certified
 ball) to a relative accuracy of about ``3e-5``, from below, found on a geometric grid refined by
-linear grids.
+linear grids. Its left end bounds the distance of the minimum to the center (every certified
+ball holds ``x*``): ``minimum_within``.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class DescentCertificate:
     hessian_variation: float  # D = M(radius) radius >= sup_ball |H(y) - H(center)|
     residual: float  # |grad L(center)|
     step: float  # the learning rate eta the ball is certified for
+    minimum_within: float  # the smallest certified ball: |x* - center| <= minimum_within
     valid: bool
     reason: str = ""
     loss: float = field(default=math.nan)  # L(center)
@@ -104,10 +106,9 @@ class DescentCertificate:
         The bound ``q`` of the module notes with ``D = distance M(distance)``; smaller than
         :attr:`contraction` (which holds on the whole ball) for ``distance < radius``. An orbit
         from a network at distance ``s`` from the center stays within
-        ``s' = s + 2 eta residual / (1 - contraction)`` of it (the minimum is within
-        ``eta residual / (1 - contraction)``), so its distance to the minimum shrinks by at
-        least ``contraction_within(s')`` per step. nan when no ball was certified or
-        ``distance`` exceeds the radius.
+        ``s' = s + 2 minimum_within`` of it, so its distance to the minimum shrinks by at least
+        ``contraction_within(s')`` per step. nan when no ball was certified or ``distance``
+        exceeds the radius.
 
         Examples
         --------
@@ -405,26 +406,35 @@ def _contraction(mu, L, D, step):
     return np.maximum(1.0 - step * (mu - D), step * (L + D) - 1.0)
 
 
-def _largest_radius(variation: HessianVariation, mu, L, g_bound, step) -> float:
-    """The right end of ``{r : q(r) < 1, eta g <= (1 - q(r)) r}`` (0 if empty)."""
+def _certified_radii(variation: HessianVariation, mu, L, g_bound, step) -> tuple[float, float]:
+    """The ends of the interval ``{r : q(r) < 1, eta g <= (1 - q(r)) r}`` (both in it, to the
+    grid's accuracy), or ``(0, 0)`` if it is empty."""
 
-    def slack(r):
+    def feasible(r):
         D = r * variation.lipschitz(r)
         q = _contraction(mu, L, D, step)
-        return np.where(q < 1.0, (1.0 - q) * r - step * g_bound, -np.inf)
+        return (q < 1.0) & ((1.0 - q) * r - step * g_bound >= 0)
 
     r_cap = variation.min_norm
     grid = r_cap * np.geomspace(1e-10, 1.0 - 1e-9, _GRID)
-    lo = 0.0
-    for _ in range(_REFINEMENTS + 1):
-        ok = np.nonzero(slack(grid) >= 0)[0]
-        if ok.size == 0:
-            return lo
-        i = int(ok[-1])
-        lo = float(grid[i])
-        hi = float(grid[i + 1]) if i + 1 < grid.size else r_cap
-        grid = np.linspace(lo, hi, _GRID)  # the largest feasible radius is in [lo, hi)
-    return lo
+    ok = np.nonzero(feasible(grid))[0]
+    if ok.size == 0:
+        return 0.0, 0.0
+    first, last = int(ok[0]), int(ok[-1])
+    smallest = float(grid[first])
+    if first > 0:  # the left end is in (lo, smallest]: lo fails, smallest passes
+        lo = float(grid[first - 1])
+        for _ in range(_REFINEMENTS):
+            fine = np.linspace(lo, smallest, _GRID)
+            i = int(np.nonzero(feasible(fine))[0][0])
+            lo, smallest = float(fine[i - 1]), float(fine[i])
+    largest = float(grid[last])
+    hi = float(grid[last + 1]) if last + 1 < grid.size else r_cap
+    for _ in range(_REFINEMENTS):  # the right end is in [largest, hi)
+        fine = np.linspace(largest, hi, _GRID)
+        i = int(np.nonzero(feasible(fine))[0][-1])
+        largest, hi = float(fine[i]), float(fine[i + 1]) if i + 1 < _GRID else hi
+    return smallest, largest
 
 
 # ---------------------------------------------------------------------------- certificate
@@ -508,6 +518,7 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
     def refuse(reason, **values):
         nan = math.nan
         base = {"radius": 0.0, "contraction": nan, "mu_lower": nan, "L_upper": nan}
+        base |= {"minimum_within": nan}
         base |= {"hessian_lipschitz": nan, "hessian_variation": nan}
         base |= values
         return DescentCertificate(
@@ -541,7 +552,7 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
     L = float(L)
     variation = HessianVariation(c, teacher, a, b, hessian=H, hessian_error=eps_H)
     g_bound = ref.gradient_norm + 64 * _U * math.sqrt(n) * grad_scale
-    radius = _largest_radius(variation, mu, L, g_bound, step)
+    smallest, radius = _certified_radii(variation, mu, L, g_bound, step)
     if not radius > 0:
         if step * L >= 2.0:
             why = f"the learning rate is too large for this minimum: eta L = {step * L:.3g} >= 2"
@@ -562,6 +573,7 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
         hessian_lipschitz=M,
         hessian_variation=D,
         residual=ref.gradient_norm,
+        minimum_within=smallest,
         step=step,
         valid=True,
         reason="",
@@ -571,7 +583,7 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
     if not cert.contains(W):
         dist = float(np.linalg.norm(W - c))
         return refuse(
-            f"W lies outside the certified ball (distance {dist:.3g} to the minimum, radius "
+            f"W lies outside the certified ball (distance {dist:.3g} to its center, radius "
             f"{radius:.3g}): descent has not yet decided",
             radius=radius,
             contraction=cert.contraction,
@@ -579,6 +591,7 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
             L_upper=L,
             hessian_lipschitz=M,
             hessian_variation=D,
+            minimum_within=smallest,
             loss=cert.loss,
             variation=variation,
         )
