@@ -351,7 +351,7 @@ def test_spurious_minimum_is_certified_and_descent_converges_there(spurious_mini
     _check_condition_i(cert, T, rng)
     start = np.linalg.norm(spurious_minimum - cert.center)
     final = _check_orbits(cert, T, rng, n_orbits=8, steps=20_000)
-    assert final.max() < 0.2 * cert.radius  # slow (eta mu ~ 5e-4) but on its way
+    assert final.max() < 1e-3 * cert.radius  # slow (eta mu ~ 5e-4) but on its way
     assert start < cert.radius
 
 
@@ -411,9 +411,9 @@ def test_too_large_a_step_is_refused():
 
 
 def test_iterate_outside_the_ball_is_not_decided():
-    # Newton converges from a network farther from the teacher than the certified radius
+    # Newton converges from a network farther from the teacher than the certified radius (0.03)
     T = np.eye(3)
-    W = T + 0.03 * np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    W = T + 0.1 * np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     cert = certify_descent(W, T, ETA)
     assert not cert.valid and "outside the certified ball" in cert.reason
     assert cert.radius > 0 and cert.contains(T) and not cert.contains(W)
