@@ -423,7 +423,8 @@ def test_iterate_outside_the_ball_is_not_decided():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"W": np.ones(4)}, "`W` has shape"),
+        ({"W": np.ones(5)}, "`W` has shape"),
+        ({"W": np.ones((1, 2, 2))}, "`W` has shape"),
         ({"teacher": np.ones((2, 3))}, "`teacher` has shape"),
         ({"a": np.ones(3)}, "`a` has shape"),
         ({"b": np.ones((2, 1))}, "`b` has shape"),
@@ -442,9 +443,16 @@ def test_bad_input_raises_a_clear_error(kwargs, message):
         certify_descent(**args)
 
 
+def test_flattened_state_is_accepted():
+    T = np.eye(3)
+    W = T + 1e-4
+    flat, matrix = certify_descent(W.ravel(), T, ETA), certify_descent(W, T, ETA)
+    assert flat.valid and flat.center.shape == (3, 3) and flat.radius == matrix.radius
+
+
 def test_bad_input_to_refinement_and_contains():
     with pytest.raises(InputError, match="`W` has shape"):
-        refine_critical_point(np.ones(4), np.eye(2))
+        refine_critical_point(np.ones(5), np.eye(2))
     cert = certify_descent(np.eye(2), np.eye(2), ETA)
     with pytest.raises(InputError, match="entries"):
         cert.contains(np.ones(5))

@@ -148,10 +148,12 @@ class DescentCertificate:
 def _inputs(W, teacher, a, b):
     W = np.asarray(W, dtype=float)
     teacher = np.asarray(teacher, dtype=float)
+    if W.ndim == 1 and teacher.ndim == 2 and W.size and W.size % teacher.shape[1] == 0:
+        W = W.reshape(-1, teacher.shape[1])  # a state in the layout of teacher_student
     if W.ndim != 2:
         raise InputError(
             f"`W` has shape {W.shape}; expected one student network (K, d), a hidden unit's "
-            "weights per row."
+            "weights per row, or its state (K*d,) in the layout of teacher_student."
         )
     if teacher.ndim != 2 or teacher.shape[1] != W.shape[1]:
         raise InputError(
@@ -263,8 +265,8 @@ def refine_critical_point(W, teacher, a=None, b=None, *, tol: float = 1e-12, max
 
     Parameters
     ----------
-    W : array_like, shape ``(K, d)``
-        The student's first layer (hidden units as rows), the starting point.
+    W : array_like, shape ``(K, d)`` or ``(K*d,)``
+        The student's first layer (hidden units as rows) or its flattened state: the start.
     teacher : array_like, shape ``(K*, d)``
         The teacher's first layer.
     a, b : array_like, shapes ``(K,)`` and ``(K*,)``, optional
@@ -459,8 +461,8 @@ def certify_descent(
 
     Parameters
     ----------
-    W : array_like, shape ``(K, d)``
-        The current student network (hidden units as rows).
+    W : array_like, shape ``(K, d)`` or ``(K*d,)``
+        The current student network (hidden units as rows), or its flattened state.
     teacher : array_like, shape ``(K*, d)``
         The teacher's first layer.
     step : float
