@@ -456,8 +456,9 @@ def certify_descent(
     proves bounds ``mu <= lambda(H(c)) <= L`` by Cholesky factorisations, and returns the
     largest ball around ``c`` on which the descent map ``x -> x - step grad L(x)`` contracts
     (theorem and bound in the module notes). When ``valid``, every descent orbit from ``W``
-    (or from any network in the ball) converges to the unique minimum in the ball, whose loss
-    is within ``residual^2 / (2 mu_lower)``-order of ``L(center)``.
+    (or from any network in the ball) converges to the unique minimum ``x*`` in the ball, and
+    ``0 <= L(center) - L(x*) <= residual^2 / (2 (mu_lower - hessian_variation))`` (the loss is
+    strongly convex on the ball): the run's outcome, spurious or not, is decided.
 
     Parameters
     ----------
