@@ -398,8 +398,9 @@ def _rounding_scales(W, teacher, a, b) -> tuple[float, float]:
     mass = float(np.abs(a) @ norms + np.abs(b) @ np.linalg.norm(teacher, axis=1))
     abs_a = np.abs(a)
     total = float(abs_a.sum() + np.abs(b).sum())
-    hess = float(np.max(abs_a * (mass / norms + np.pi * total) / TWO_PI + 0.5 * abs_a**2))
-    grad = float(np.max(abs_a * 2.0 * mass) / TWO_PI)
+    # |A(u, v)| <= 2 |v| / |u|, |B| <= pi + 1, |G(u, v)| <= (pi + 1) |v|
+    hess = float(np.max(abs_a * (2 * mass / norms + (np.pi + 1) * total) / TWO_PI + abs_a**2))
+    grad = float(np.max(abs_a) * (np.pi + 1) * mass / TWO_PI)
     return hess, grad
 
 
