@@ -36,7 +36,9 @@ The radius
 ----------
 ``(1 - q(r)) r`` is concave in ``r`` (``r M(r)`` is convex), so the radii satisfying (i) and
 (ii) form an interval; :func:`certify_descent` returns its right end (the largest certified
-ball), found on a geometric grid refined by bisection.
+ball) to a relative accuracy of about ``3e-5``, from below, found on a geometric grid refined by
+linear grids. Its left end bounds the distance of the minimum to the center (every certified
+ball holds ``x*``): ``minimum_within``.
 """
 
 from __future__ import annotations
@@ -56,11 +58,11 @@ from ._kernel import TWO_PI
 __all__ = ["DescentCertificate", "RefinedPoint", "certify_descent", "refine_critical_point"]
 
 _U = np.finfo(float).eps / 2  # unit roundoff
-_INVERSE_ITERATIONS = 12
+_INVERSE_ITERATIONS = 8
 _POWER_ITERATIONS = 12
 _SHIFT_FACTORS = (0.99, 0.9, 0.5, 0.1)  # tries of the Cholesky shift below the estimate of mu
-_GRID = 96  # radii on the geometric grid of the radius search
-_BISECTIONS = 40
+_GRID = 32  # radii per grid of the radius search
+_REFINEMENTS = 3  # linear grids refining the bracket of the largest radius (to ~3e-5 of it)
 
 
 class RefinedPoint(NamedTuple):
@@ -92,6 +94,7 @@ class DescentCertificate:
     hessian_variation: float  # D = M(radius) radius >= sup_ball |H(y) - H(center)|
     residual: float  # |grad L(center)|
     step: float  # the learning rate eta the ball is certified for
+    minimum_within: float  # the smallest certified ball: |x* - center| <= minimum_within
     valid: bool
     reason: str = ""
     loss: float = field(default=math.nan)  # L(center)
@@ -103,10 +106,9 @@ class DescentCertificate:
         The bound ``q`` of the module notes with ``D = distance M(distance)``; smaller than
         :attr:`contraction` (which holds on the whole ball) for ``distance < radius``. An orbit
         from a network at distance ``s`` from the center stays within
-        ``s' = s + 2 eta residual / (1 - contraction)`` of it (the minimum is within
-        ``eta residual / (1 - contraction)``), so its distance to the minimum shrinks by at
-        least ``contraction_within(s')`` per step. nan when no ball was certified or
-        ``distance`` exceeds the radius.
+        ``s' = s + 2 minimum_within`` of it, so its distance to the minimum shrinks by at least
+        ``contraction_within(s')`` per step. nan when no ball was certified or ``distance``
+        exceeds the radius.
 
         Examples
         --------
@@ -146,10 +148,12 @@ class DescentCertificate:
 def _inputs(W, teacher, a, b):
     W = np.asarray(W, dtype=float)
     teacher = np.asarray(teacher, dtype=float)
+    if W.ndim == 1 and teacher.ndim == 2 and W.size and W.size % teacher.shape[1] == 0:
+        W = W.reshape(-1, teacher.shape[1])  # a state in the layout of teacher_student
     if W.ndim != 2:
         raise InputError(
             f"`W` has shape {W.shape}; expected one student network (K, d), a hidden unit's "
-            "weights per row."
+            "weights per row, or its state (K*d,) in the layout of teacher_student."
         )
     if teacher.ndim != 2 or teacher.shape[1] != W.shape[1]:
         raise InputError(
@@ -184,8 +188,9 @@ def _grad(W, teacher, a, b) -> np.ndarray:
 
 
 def _hess(W, teacher, a, b) -> np.ndarray:
-    H = hessian_core(W, teacher, a, b, False)
-    return 0.5 * (H + H.T)
+    # symmetric to rounding; the factorisations read one triangle, whose mirror image is as
+    # close to the exact Hessian as the computed entries are (eps_H)
+    return hessian_core(W, teacher, a, b, False)
 
 
 class _Solver:
@@ -205,18 +210,19 @@ class _Solver:
         return sla.lu_solve(self.factor, g, check_finite=False)
 
 
-def _newton(W, teacher, a, b, tol, max_iter) -> RefinedPoint:
+def _newton(W, teacher, a, b, tol, max_iter) -> tuple[RefinedPoint, _Solver | None]:
     """Newton's method, reusing one Hessian factorisation while the gradient shrinks at least
     tenfold per step (near a nondegenerate critical point the chord steps converge fast and a
-    Hessian costs far more than a solve) and refactorising otherwise."""
+    Hessian costs far more than a solve) and refactorising otherwise. Returns the best point
+    and the last factorisation (of a Hessian near it), if any."""
     shape = W.shape
     x = W
     if np.any(np.linalg.norm(x, axis=1) == 0):
-        return RefinedPoint(x.copy(), math.nan, False, 0)
+        return RefinedPoint(x.copy(), math.nan, False, 0), None
     g = _grad(x, teacher, a, b).ravel()
     gn = float(np.linalg.norm(g))
     best = RefinedPoint(x.copy(), gn, gn <= tol, 0)
-    solve, fresh = None, False
+    solve, fresh, last = None, False, None
     for it in range(1, max_iter + 1):
         if best.converged:
             break
@@ -244,7 +250,8 @@ def _newton(W, teacher, a, b, tol, max_iter) -> RefinedPoint:
             fresh = False
         x, g = x_new, g_new
         best = RefinedPoint(x.copy(), gn_new, gn_new <= tol, it)
-    return best
+        last = solve
+    return best, last
 
 
 def refine_critical_point(W, teacher, a=None, b=None, *, tol: float = 1e-12, max_iter: int = 20):
@@ -258,8 +265,8 @@ def refine_critical_point(W, teacher, a=None, b=None, *, tol: float = 1e-12, max
 
     Parameters
     ----------
-    W : array_like, shape ``(K, d)``
-        The student's first layer (hidden units as rows), the starting point.
+    W : array_like, shape ``(K, d)`` or ``(K*d,)``
+        The student's first layer (hidden units as rows) or its flattened state: the start.
     teacher : array_like, shape ``(K*, d)``
         The teacher's first layer.
     a, b : array_like, shapes ``(K,)`` and ``(K*,)``, optional
@@ -288,7 +295,7 @@ def refine_critical_point(W, teacher, a=None, b=None, *, tol: float = 1e-12, max
     """
     W, teacher, a, b = _inputs(W, teacher, a, b)
     tol, max_iter = _tolerances(tol, max_iter)
-    return _newton(W, teacher, a, b, tol, max_iter)
+    return _newton(W, teacher, a, b, tol, max_iter)[0]
 
 
 # ---------------------------------------------------------------------------- spectrum
@@ -307,9 +314,45 @@ def _rump_margin(H: np.ndarray, shift: float) -> float:
     return 2.0 * gamma * float(np.abs(np.diag(H) - shift).sum())
 
 
-def _lower_bound(H: np.ndarray, eps_H: float) -> tuple[float, str]:
-    """A proved lower bound on ``lambda_min(H_exact)``, or nan and the reason."""
-    n = H.shape[0]
+def _smallest_eigenvalue_estimate(H: np.ndarray, solve) -> float:
+    """Inverse iteration with ``solve`` (a factorisation of ``H`` or of a Hessian near it); the
+    Rayleigh quotient of ``H`` at the result is an upper bound on ``lambda_min(H)``."""
+    x = np.cos(np.arange(H.shape[0]) * 0.7 + 0.1)
+    for _ in range(_INVERSE_ITERATIONS):
+        x = solve(x / np.linalg.norm(x))
+    x /= np.linalg.norm(x)
+    return float(x @ (H @ x))
+
+
+def _proved_above(H: np.ndarray, estimate: float, eps_H: float) -> float:
+    """The largest shift below ``estimate`` (of a few tried) at which ``H - shift I`` has a
+    Cholesky factorisation, less the rounding margins; nan if none."""
+    for factor in _SHIFT_FACTORS:
+        shift = factor * estimate
+        if _cholesky_ok(_shifted(H, -shift)):
+            return shift - _rump_margin(H, shift) - eps_H
+    return math.nan
+
+
+def _shifted(H: np.ndarray, shift: float, sign: float = 1.0) -> np.ndarray:
+    """``sign H + shift I`` as a new array."""
+    out = H * sign
+    out.flat[:: H.shape[0] + 1] += shift
+    return out
+
+
+def _lower_bound(H: np.ndarray, eps_H: float, nearby=None) -> tuple[float, str]:
+    """A proved lower bound on ``lambda_min(H_exact)``, or nan and the reason.
+
+    With ``nearby``, the Cholesky factorisation of a Hessian at a nearby point (the last Newton
+    step's), the estimate comes from it and a single factorisation of ``H - shift I`` may
+    suffice; otherwise ``H`` is factorised first (which also tells a saddle)."""
+    if nearby is not None and nearby.cholesky:
+        estimate = _smallest_eigenvalue_estimate(H, nearby)
+        if estimate > 0:
+            mu = _proved_above(H, estimate, eps_H)
+            if mu > 0:
+                return mu, ""
     try:
         factor = sla.cho_factor(H, check_finite=False)
     except np.linalg.LinAlgError:
@@ -318,24 +361,15 @@ def _lower_bound(H: np.ndarray, eps_H: float) -> tuple[float, str]:
             "factorisation fails): a saddle, a maximum or a degenerate critical point, to which "
             "descent does not contract"
         )
-    # inverse iteration: the Rayleigh quotient of H^{-1} tends to 1/lambda_min from below
-    x = np.cos(np.arange(n) * 0.7 + 0.1)
-    x /= np.linalg.norm(x)
-    nu = 0.0
-    for _ in range(_INVERSE_ITERATIONS):
-        y = sla.cho_solve(factor, x, check_finite=False)
-        nu = float(x @ y)
-        x = y / np.linalg.norm(y)
-    estimate = min(1.0 / nu, float(x @ (H @ x))) if nu > 0 else math.nan
+    estimate = _smallest_eigenvalue_estimate(
+        H, lambda x: sla.cho_solve(factor, x, check_finite=False)
+    )
     if not estimate > 0:
         return math.nan, "the smallest eigenvalue of the Hessian could not be estimated"
-    eye = np.eye(n)
-    for factor_ in _SHIFT_FACTORS:
-        shift = factor_ * estimate
-        if _cholesky_ok(H - shift * eye):
-            return shift - _rump_margin(H, shift) - eps_H, ""
-    # the factorisation of H itself succeeded: mu >= -margin only
-    return -_rump_margin(H, 0.0) - eps_H, ""
+    mu = _proved_above(H, estimate, eps_H)
+    if math.isnan(mu):  # the factorisation of H itself succeeded: mu >= -margin only
+        mu = -_rump_margin(H, 0.0) - eps_H
+    return mu, ""
 
 
 def _upper_bound(H: np.ndarray, eps_H: float, tight: bool) -> float:
@@ -353,7 +387,7 @@ def _upper_bound(H: np.ndarray, eps_H: float, tight: bool) -> float:
         x = y / np.linalg.norm(y)
     for factor_ in (1.02, 1.1, 1.3):
         top = factor_ * lam
-        if top < rows and _cholesky_ok(top * np.eye(n) - H):
+        if top < rows and _cholesky_ok(_shifted(H, top, sign=-1.0)):
             return min(rows, top + _rump_margin(-H, -top) + eps_H)
     return rows
 
@@ -364,8 +398,9 @@ def _rounding_scales(W, teacher, a, b) -> tuple[float, float]:
     mass = float(np.abs(a) @ norms + np.abs(b) @ np.linalg.norm(teacher, axis=1))
     abs_a = np.abs(a)
     total = float(abs_a.sum() + np.abs(b).sum())
-    hess = float(np.max(abs_a * (mass / norms + np.pi * total) / TWO_PI + 0.5 * abs_a**2))
-    grad = float(np.max(abs_a * 2.0 * mass) / TWO_PI)
+    # |A(u, v)| <= 2 |v| / |u|, |B| <= pi + 1, |G(u, v)| <= (pi + 1) |v|
+    hess = float(np.max(abs_a * (2 * mass / norms + (np.pi + 1) * total) / TWO_PI + abs_a**2))
+    grad = float(np.max(abs_a) * (np.pi + 1) * mass / TWO_PI)
     return hess, grad
 
 
@@ -374,29 +409,35 @@ def _contraction(mu, L, D, step):
     return np.maximum(1.0 - step * (mu - D), step * (L + D) - 1.0)
 
 
-def _largest_radius(variation: HessianVariation, mu, L, g_bound, step) -> float:
-    """The right end of ``{r : q(r) < 1, eta g <= (1 - q(r)) r}`` (0 if empty)."""
+def _certified_radii(variation: HessianVariation, mu, L, g_bound, step) -> tuple[float, float]:
+    """The ends of the interval ``{r : q(r) < 1, eta g <= (1 - q(r)) r}`` (both in it, to the
+    grid's accuracy), or ``(0, 0)`` if it is empty."""
 
-    def slack(r):
+    def feasible(r):
         D = r * variation.lipschitz(r)
         q = _contraction(mu, L, D, step)
-        return np.where(q < 1.0, (1.0 - q) * r - step * g_bound, -np.inf)
+        return (q < 1.0) & ((1.0 - q) * r - step * g_bound >= 0)
 
     r_cap = variation.min_norm
-    grid = r_cap * np.geomspace(1e-14, 1.0 - 1e-9, _GRID)
-    ok = np.nonzero(slack(grid) >= 0)[0]
+    grid = r_cap * np.geomspace(1e-10, 1.0 - 1e-9, _GRID)
+    ok = np.nonzero(feasible(grid))[0]
     if ok.size == 0:
-        return 0.0
-    i = int(ok[-1])
-    lo = float(grid[i])
-    hi = float(grid[i + 1]) if i + 1 < grid.size else r_cap
-    for _ in range(_BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        if slack(mid) >= 0:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+        return 0.0, 0.0
+    first, last = int(ok[0]), int(ok[-1])
+    smallest = float(grid[first])
+    if first > 0:  # the left end is in (lo, smallest]: lo fails, smallest passes
+        lo = float(grid[first - 1])
+        for _ in range(_REFINEMENTS):
+            fine = np.linspace(lo, smallest, _GRID)
+            i = int(np.nonzero(feasible(fine))[0][0])
+            lo, smallest = float(fine[i - 1]), float(fine[i])
+    largest = float(grid[last])
+    hi = float(grid[last + 1]) if last + 1 < grid.size else r_cap
+    for _ in range(_REFINEMENTS):  # the right end is in [largest, hi)
+        fine = np.linspace(largest, hi, _GRID)
+        i = int(np.nonzero(feasible(fine))[0][-1])
+        largest, hi = float(fine[i]), float(fine[i + 1]) if i + 1 < _GRID else hi
+    return smallest, largest
 
 
 # ---------------------------------------------------------------------------- certificate
@@ -416,13 +457,14 @@ def certify_descent(
     proves bounds ``mu <= lambda(H(c)) <= L`` by Cholesky factorisations, and returns the
     largest ball around ``c`` on which the descent map ``x -> x - step grad L(x)`` contracts
     (theorem and bound in the module notes). When ``valid``, every descent orbit from ``W``
-    (or from any network in the ball) converges to the unique minimum in the ball, whose loss
-    is within ``residual^2 / (2 mu_lower)``-order of ``L(center)``.
+    (or from any network in the ball) converges to the unique minimum ``x*`` in the ball, and
+    ``0 <= L(center) - L(x*) <= residual^2 / (2 (mu_lower - hessian_variation))`` (the loss is
+    strongly convex on the ball): the run's outcome, spurious or not, is decided.
 
     Parameters
     ----------
-    W : array_like, shape ``(K, d)``
-        The current student network (hidden units as rows).
+    W : array_like, shape ``(K, d)`` or ``(K*d,)``
+        The current student network (hidden units as rows), or its flattened state.
     teacher : array_like, shape ``(K*, d)``
         The teacher's first layer.
     step : float
@@ -446,9 +488,14 @@ def certify_descent(
 
     Notes
     -----
-    The cost is a few Hessians and their Cholesky factorisations (``n = K d``): at
-    ``K = d = 20`` about 10 ms on one core. BLAS runs single-threaded here, which is faster for
-    these sizes and leaves the other cores to other runs.
+    The cost is two closed-form Hessians (one for Newton's method, which reuses its
+    factorisation while it converges fast, one at the center), two Cholesky factorisations of
+    ``n x n`` matrices (``n = K d``), a few triangular solves and ``O(K (K + K*))`` work per
+    radius tried: at ``K = d = 20`` a Hessian takes about 2 ms, a factorisation 1 ms. BLAS runs
+    single-threaded here, which is faster for these sizes and leaves the other cores to other
+    runs. In a descent loop, certify when the gradient has shrunk by a constant factor since
+    the last attempt, and keep a valid certificate: :meth:`DescentCertificate.contains` is
+    cheap.
 
     Examples
     --------
@@ -469,12 +516,13 @@ def certify_descent(
 
 
 def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
-    ref = _newton(W, teacher, a, b, tol, max_iter)
+    ref, nearby = _newton(W, teacher, a, b, tol, max_iter)
     c = ref.point
 
     def refuse(reason, **values):
         nan = math.nan
         base = {"radius": 0.0, "contraction": nan, "mu_lower": nan, "L_upper": nan}
+        base |= {"minimum_within": nan}
         base |= {"hessian_lipschitz": nan, "hessian_variation": nan}
         base |= values
         return DescentCertificate(
@@ -492,7 +540,8 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
     H = _hess(c, teacher, a, b)
     if not np.all(np.isfinite(H)):
         return refuse("the Hessian at the refined point is not finite")
-    mu, why = _lower_bound(H, eps_H)
+    mu, why = _lower_bound(H, eps_H, nearby)
+    mu = float(mu)
     if why:
         return refuse(why)
     if not mu > 0:
@@ -504,9 +553,10 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
     L = _upper_bound(H, eps_H, tight=False)
     if step * (L + mu) > 2.0:  # the row-sum bound would decide q: prove a tighter one
         L = _upper_bound(H, eps_H, tight=True)
-    variation = HessianVariation(c, teacher, a, b)
+    L = float(L)
+    variation = HessianVariation(c, teacher, a, b, hessian=H, hessian_error=eps_H)
     g_bound = ref.gradient_norm + 64 * _U * math.sqrt(n) * grad_scale
-    radius = _largest_radius(variation, mu, L, g_bound, step)
+    smallest, radius = _certified_radii(variation, mu, L, g_bound, step)
     if not radius > 0:
         if step * L >= 2.0:
             why = f"the learning rate is too large for this minimum: eta L = {step * L:.3g} >= 2"
@@ -527,6 +577,7 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
         hessian_lipschitz=M,
         hessian_variation=D,
         residual=ref.gradient_norm,
+        minimum_within=smallest,
         step=step,
         valid=True,
         reason="",
@@ -536,7 +587,7 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
     if not cert.contains(W):
         dist = float(np.linalg.norm(W - c))
         return refuse(
-            f"W lies outside the certified ball (distance {dist:.3g} to the minimum, radius "
+            f"W lies outside the certified ball (distance {dist:.3g} to its center, radius "
             f"{radius:.3g}): descent has not yet decided",
             radius=radius,
             contraction=cert.contraction,
@@ -544,6 +595,7 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
             L_upper=L,
             hessian_lipschitz=M,
             hessian_variation=D,
+            minimum_within=smallest,
             loss=cert.loss,
             variation=variation,
         )
