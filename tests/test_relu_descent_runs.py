@@ -42,7 +42,7 @@ def test_compiled_gradient_equals_closed_form(identity):
     args = (a, W_star, W_star / norms[:, None], -a_star, -a_star * norms, identity)
     for W in rng.normal(size=(20, K, d)):
         g = np.empty((K, d))
-        assert gradient_into(W, *args, workspace(K, d, len(W_star)), g)
+        assert gradient_into(W, *args, workspace(K, d, len(W_star), args[2]), g)
         ref = gradient(W, W_star, a=a, a_star=a_star).reshape(K, d)
         assert np.allclose(g, ref, rtol=1e-13, atol=1e-14)
 

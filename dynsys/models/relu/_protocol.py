@@ -35,7 +35,7 @@ import numpy as np
 
 from ..._status import Status, status_attrs
 from ...errors import InputError
-from ._certificate import certify_descent
+from ._certificate import _single_threaded_blas, certify_descent
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -312,7 +312,7 @@ def _unit_gradient_norms(W: np.ndarray, teacher: _Teacher) -> np.ndarray | None:
 
     K, d = W.shape
     g = np.empty((K, d))
-    ws = workspace(K, d, teacher.b_t.size)
+    ws = workspace(K, d, teacher.b_t.size, teacher.TU)
     args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
     if not gradient_into(np.ascontiguousarray(W), *args, ws, g):
         return None
@@ -507,7 +507,8 @@ def descent_runs(
     )
     runs = _Runs(np.ascontiguousarray(W0, dtype=float))
     start = time.perf_counter()
-    _run_all(runs, teacher, settings, families, workers, progress)
+    with _single_threaded_blas():  # the products are tiny; the threads are the parallelism
+        _run_all(runs, teacher, settings, families, workers, progress)
     seconds = time.perf_counter() - start
     return _dataset(runs, teacher, settings, families, symmetry, seconds, workers)
 

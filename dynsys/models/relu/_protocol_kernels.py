@@ -89,16 +89,27 @@ def acos_array(c, out):
 
 
 @numba.njit(cache=True, fastmath=_FM)
+def _angles(c, n, theta, sine):
+    """``theta[i] = pi - acos(c[i])`` and ``sine[i] = sin(acos(c[i]))`` for ``i < n``, ``c``
+    clipped to ``[-1, 1]`` (a flat loop the compiler vectorises)."""
+    for i in range(n):
+        x = min(1.0, max(-1.0, c[i]))
+        theta[i] = math.pi - _acos(x)
+        sine[i] = math.sqrt(max((1.0 - x) * (1.0 + x), 0.0))
+
+
+@numba.njit(cache=True, fastmath=_FM)
 def gradient_into(W, a, T, TU, b_t, beta_t, identity, ws, out):
     """Tian's gradient of ``W (K, d)`` into ``out (K, d)``; False at a zero hidden unit.
 
     ``T`` holds the teacher's units as rows and ``TU`` their directions (zero rows for zero
     units), ``b_t`` minus the teacher's output weights and ``beta_t`` those times the teacher's
     norms; with ``identity`` the teacher is ``I_d`` and ``T``, ``TU`` are not read. ``ws`` is the
-    work space of :func:`workspace`.
+    work space of :func:`workspace`. The matrix products (the cosines ``U U^T``, the pull terms
+    ``P W``) go to BLAS; the angles are taken in flat loops.
     """
     K, d = W.shape
-    norm, U, cp, tp, sp, P, side, tt, st = ws
+    norm, U, UT, C, P, side, cp, tp, sp, tt, st, TUT, CT, pull = ws
     for j in range(K):
         s = 0.0
         for k in range(d):
@@ -109,19 +120,14 @@ def gradient_into(W, a, T, TU, b_t, beta_t, identity, ws, out):
         inv = 1.0 / norm[j]
         for k in range(d):
             U[j, k] = W[j, k] * inv
-    # cosines of all student pairs j < m, flattened, then their angles in one loop
+            UT[k, j] = U[j, k]
+    np.dot(U, UT, C)  # cosines of all student pairs
     p = 0
     for j in range(K):
         for m in range(j + 1, K):
-            c = 0.0
-            for k in range(d):
-                c += U[j, k] * U[m, k]
-            cp[p] = c
+            cp[p] = C[j, m]
             p += 1
-    for i in range(p):
-        c = min(1.0, max(-1.0, cp[i]))
-        tp[i] = math.pi - _acos(c)
-        sp[i] = math.sqrt(max((1.0 - c) * (1.0 + c), 0.0))
+    _angles(cp, p, tp, sp)
     for j in range(K):
         P[j, j] = math.pi * a[j]
         side[j] = 0.0
@@ -133,62 +139,57 @@ def gradient_into(W, a, T, TU, b_t, beta_t, identity, ws, out):
             side[j] += sp[p] * a[m] * norm[m]
             side[m] += sp[p] * a[j] * norm[j]
             p += 1
-    # the teacher block: cosines U T_unit^T (U itself for the identity teacher)
+    np.dot(P, W, out)  # the pull of the other students
     Ks = b_t.size
-    if identity:
+    if identity:  # the cosine with teacher unit k is U[j, k]
+        _angles(U.ravel(), K * d, tt.ravel(), st.ravel())
         for j in range(K):
-            for k in range(d):
-                c = min(1.0, max(-1.0, U[j, k]))
-                tt[j, k] = math.pi - _acos(c)
-                st[j, k] = math.sqrt(max((1.0 - c) * (1.0 + c), 0.0))
-    else:
-        for j in range(K):
-            for m in range(Ks):
-                c = 0.0
-                for k in range(d):
-                    c += U[j, k] * TU[m, k]
-                c = min(1.0, max(-1.0, c))
-                tt[j, m] = math.pi - _acos(c)
-                st[j, m] = math.sqrt(max((1.0 - c) * (1.0 + c), 0.0))
-    for j in range(K):
-        for k in range(d):
-            out[j, k] = 0.0
-        for m in range(K):
-            coef = P[j, m]
-            for k in range(d):
-                out[j, k] += coef * W[m, k]
-        sd = side[j]
-        if identity:
+            sd = side[j]
             for k in range(d):
                 out[j, k] += b_t[k] * tt[j, k]
                 sd += beta_t[k] * st[j, k]
-        else:
+            side[j] = sd
+    else:
+        np.dot(U, TUT, CT)
+        _angles(CT.ravel(), K * Ks, tt.ravel(), st.ravel())
+        for j in range(K):
+            sd = side[j]
             for m in range(Ks):
-                coef = b_t[m] * tt[j, m]
-                for k in range(d):
-                    out[j, k] += coef * T[m, k]
+                tt[j, m] *= b_t[m]
                 sd += beta_t[m] * st[j, m]
+            side[j] = sd
+        np.dot(tt, T, pull)  # the teacher's pull
+        for j in range(K):
+            for k in range(d):
+                out[j, k] += pull[j, k]
+    for j in range(K):
         f = a[j] / (2.0 * math.pi)
+        sd = side[j]
         for k in range(d):
             out[j, k] = f * (out[j, k] + sd * U[j, k])
     return True
 
 
 @numba.njit(cache=True)
-def workspace(K, d, Ks):
-    """Scratch arrays of :func:`gradient_into` for ``K`` students, ``d`` inputs, ``Ks`` teacher
-    units."""
+def workspace(K, d, Ks, TU):
+    """Scratch arrays of :func:`gradient_into` for ``K`` students, ``d`` inputs and the teacher
+    directions ``TU (Ks, d)``."""
     pairs = max(K * (K - 1) // 2, 1)
     return (
         np.empty(K),
         np.empty((K, d)),
-        np.empty(pairs),
-        np.empty(pairs),
-        np.empty(pairs),
+        np.empty((d, K)),
+        np.empty((K, K)),
         np.empty((K, K)),
         np.empty(K),
+        np.empty(pairs),
+        np.empty(pairs),
+        np.empty(pairs),
         np.empty((K, Ks)),
         np.empty((K, Ks)),
+        np.ascontiguousarray(TU.T),
+        np.empty((K, Ks)),
+        np.empty((K, d)),
     )
 
 
@@ -225,7 +226,7 @@ def descend(
     Returns ``(k, code, max_j |dJ/dw_j|^2, |grad|^2)``.
     """
     K, d = W.shape
-    ws = workspace(K, d, b_t.size)
+    ws = workspace(K, d, b_t.size, TU)
     g = np.empty((K, d))
     W_prev = np.empty((K, d))
     first = True
