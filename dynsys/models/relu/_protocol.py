@@ -185,10 +185,15 @@ class _Families:
             if self.symmetry is not None:
                 for f in close:
                     ref = self.items[f].point.ravel()
-                    if self.symmetry.match(W.ravel(), ref, tol=self.match_tol)[0]:
+                    if self._match(W.ravel(), ref):
                         return f
             self.items.append(_Family(W.copy(), J))
             return len(self.items) - 1
+
+    def _match(self, x: np.ndarray, ref: np.ndarray) -> bool:
+        if self.kind == "units_inputs":
+            return bool(self.symmetry.match(x, ref, tol=self.match_tol, closest=False)[0])
+        return bool(self.symmetry.match(x, ref, tol=self.match_tol)[0])
 
     def _same(self, W: np.ndarray, p: np.ndarray, tol: float) -> bool:
         image = _align(W, p, self.kind)
