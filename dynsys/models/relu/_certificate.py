@@ -44,6 +44,7 @@ the minimum to the center (every certified ball holds ``x*``): ``minimum_within`
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -200,7 +201,9 @@ class _Solver:
         try:
             self.factor, self.cholesky = sla.cho_factor(H, check_finite=False), True
         except np.linalg.LinAlgError:
-            self.factor, self.cholesky = sla.lu_factor(H, check_finite=False), False
+            with warnings.catch_warnings():  # a singular matrix is reported below
+                warnings.simplefilter("ignore", sla.LinAlgWarning)
+                self.factor, self.cholesky = sla.lu_factor(H, check_finite=False), False
             if not np.all(np.abs(np.diag(self.factor[0])) > 0):
                 raise np.linalg.LinAlgError("singular Hessian") from None
 
