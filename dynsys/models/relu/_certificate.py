@@ -37,13 +37,14 @@ The radius
 ``(1 - q(r)) r`` is concave in ``r`` (``r M(r)`` is convex), so the radii satisfying (i) and
 (ii) form an interval; :func:`certify_descent` returns its right end (the largest certified
 ball) to a relative accuracy of about ``3e-5``, from below, found on a geometric grid refined by
-linear grids. Its left end bounds the distance of the minimum to the center (every certified
-ball holds ``x*``): ``minimum_within``.
+linear grids. A radius near its left end (within a factor of about 2) bounds the distance of
+the minimum to the center (every certified ball holds ``x*``): ``minimum_within``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -200,7 +201,9 @@ class _Solver:
         try:
             self.factor, self.cholesky = sla.cho_factor(H, check_finite=False), True
         except np.linalg.LinAlgError:
-            self.factor, self.cholesky = sla.lu_factor(H, check_finite=False), False
+            with warnings.catch_warnings():  # a singular matrix is reported below
+                warnings.simplefilter("ignore", sla.LinAlgWarning)
+                self.factor, self.cholesky = sla.lu_factor(H, check_finite=False), False
             if not np.all(np.abs(np.diag(self.factor[0])) > 0):
                 raise np.linalg.LinAlgError("singular Hessian") from None
 
@@ -410,8 +413,9 @@ def _contraction(mu, L, D, step):
 
 
 def _certified_radii(variation: HessianVariation, mu, L, g_bound, step) -> tuple[float, float]:
-    """The ends of the interval ``{r : q(r) < 1, eta g <= (1 - q(r)) r}`` (both in it, to the
-    grid's accuracy), or ``(0, 0)`` if it is empty."""
+    """Radii near the two ends of the interval ``{r : q(r) < 1, eta g <= (1 - q(r)) r}``, both
+    in it: the first feasible point of a geometric grid (within a factor ~2 of the left end)
+    and the right end refined on linear grids; ``(0, 0)`` if no grid point is feasible."""
 
     def feasible(r):
         D = r * variation.lipschitz(r)
@@ -423,16 +427,8 @@ def _certified_radii(variation: HessianVariation, mu, L, g_bound, step) -> tuple
     ok = np.nonzero(feasible(grid))[0]
     if ok.size == 0:
         return 0.0, 0.0
-    first, last = int(ok[0]), int(ok[-1])
-    smallest = float(grid[first])
-    if first > 0:  # the left end is in (lo, smallest]: lo fails, smallest passes
-        lo = float(grid[first - 1])
-        for _ in range(_REFINEMENTS):
-            fine = np.linspace(lo, smallest, _GRID)
-            i = int(np.nonzero(feasible(fine))[0][0])
-            lo, smallest = float(fine[i - 1]), float(fine[i])
-    largest = float(grid[last])
-    hi = float(grid[last + 1]) if last + 1 < grid.size else r_cap
+    smallest, largest = float(grid[ok[0]]), float(grid[ok[-1]])
+    hi = float(grid[ok[-1] + 1]) if ok[-1] + 1 < grid.size else r_cap
     for _ in range(_REFINEMENTS):  # the right end is in [largest, hi)
         fine = np.linspace(largest, hi, _GRID)
         i = int(np.nonzero(feasible(fine))[0][-1])
