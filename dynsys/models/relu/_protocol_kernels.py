@@ -120,8 +120,7 @@ def gradient_into(W, a, T, TU, b_t, beta_t, identity, ws, out):
         inv = 1.0 / norm[j]
         for k in range(d):
             U[j, k] = W[j, k] * inv
-            UT[k, j] = U[j, k]
-    np.dot(U, UT, C)  # cosines of all student pairs
+    np.dot(U, U.T, C)  # cosines of all student pairs
     p = 0
     for j in range(K):
         for m in range(j + 1, K):
@@ -146,9 +145,10 @@ def gradient_into(W, a, T, TU, b_t, beta_t, identity, ws, out):
         for j in range(K):
             sd = side[j]
             for k in range(d):
-                out[j, k] += b_t[k] * tt[j, k]
                 sd += beta_t[k] * st[j, k]
-            side[j] = sd
+            f = a[j] / (2.0 * math.pi)
+            for k in range(d):
+                out[j, k] = f * (out[j, k] + b_t[k] * tt[j, k] + sd * U[j, k])
     else:
         np.dot(U, TUT, CT)
         _angles(CT.ravel(), K * Ks, tt.ravel(), st.ravel())
@@ -160,13 +160,10 @@ def gradient_into(W, a, T, TU, b_t, beta_t, identity, ws, out):
             side[j] = sd
         np.dot(tt, T, pull)  # the teacher's pull
         for j in range(K):
+            f = a[j] / (2.0 * math.pi)
+            sd = side[j]
             for k in range(d):
-                out[j, k] += pull[j, k]
-    for j in range(K):
-        f = a[j] / (2.0 * math.pi)
-        sd = side[j]
-        for k in range(d):
-            out[j, k] = f * (out[j, k] + sd * U[j, k])
+                out[j, k] = f * (out[j, k] + pull[j, k] + sd * U[j, k])
     return True
 
 
@@ -241,16 +238,24 @@ def descend(
         block = 0.0
         g_sq = 0.0
         x_sq = 0.0
-        ball = 0.0
         for j in range(K):
             s = 0.0
+            xs = 0.0
             for i in range(d):
                 s += g[j, i] * g[j, i]
-                x_sq += W[j, i] * W[j, i]
-                dc = W[j, i] - center[j, i]
-                ball += dc * dc
+                xs += W[j, i] * W[j, i]
             g_sq += s
+            x_sq += xs
             block = max(block, s)
+        ball = np.inf
+        if radius_sq > 0.0:
+            ball = 0.0
+            for j in range(K):
+                bs = 0.0
+                for i in range(d):
+                    dc = W[j, i] - center[j, i]
+                    bs += dc * dc
+                ball += bs
         finite = math.isfinite(x_sq)
         if not ok:
             if first:
