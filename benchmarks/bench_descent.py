@@ -16,8 +16,8 @@ spurious when ``J >= 1e-3`` at its end.
 - Same answers: every run's end point from the baseline is given the family of dynsys's label
   set (matched up to the symmetry) and its spurious verdict; the bench prints how many runs differ
   (must be 0).
-- Timings: warm (pool and compiled code ready, best of ``REPEAT``) and cold (a fresh interpreter:
-  imports, compilation or cache load, pool start, then the work).
+- Timings: warm (pool and compiled code ready; dynsys best of two calls, numpy one call) and cold
+  (a fresh process each: imports, numba compilation from an empty cache, pool start, the work).
 
 Environment: ``BENCH_DESCENT_RUNS`` (runs per K in the comparison, default 200),
 ``BENCH_DESCENT_KS`` (comma-separated K values, default "6,10,15,20"),
@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
+
+from benchmarks._timing import cold_time
 
 STEP = 0.1
 TOL = 1e-9 / (2 * np.pi)
@@ -169,21 +169,18 @@ def _ours(W0: np.ndarray):
     return descent_runs(W0, np.eye(W0.shape[1]), step=STEP, gradient_tol=TOL, workers=2)
 
 
-def _cold(which: str, K: int, runs: int) -> float:
-    """Wall time of one call in a fresh interpreter, imports and start-up included."""
-    code = (
-        "import time; t = time.perf_counter()\n"
-        "from benchmarks import bench_descent as b\n"
-        f"W0 = b.initial_points({K}, {runs})\n"
-        + ("b._ours(W0)\n" if which == "dynsys" else "p = b.Baseline(2); p(W0); p.close()\n")
-        + "print(time.perf_counter() - t)"
-    )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=root
-    )
-    return float(out.stdout.strip().splitlines()[-1])
+def cold_dynsys(K: int, runs: int) -> None:
+    """One dynsys call as a fresh process makes it (for :func:`benchmarks._timing.cold_time`)."""
+    _ours(initial_points(K, runs))
+
+
+def cold_numpy(K: int, runs: int) -> None:
+    """The baseline as a fresh process runs it: the pool started, the runs, the pool closed."""
+    pool = Baseline(2)
+    try:
+        pool(initial_points(K, runs))
+    finally:
+        pool.close()
 
 
 def _best(fn, repeat: int) -> tuple[float, object]:
@@ -222,11 +219,12 @@ def main() -> None:
                 flush=True,
             )
         K = ks[-1]
-        cold_ours = _cold("dynsys", K, runs)
-        cold_base = _cold("numpy", K, runs)
+        cold_ours = cold_time("benchmarks.bench_descent:cold_dynsys", K=K, runs=runs)
+        cold_base = cold_time("benchmarks.bench_descent:cold_numpy", K=K, runs=runs)
         print(
-            f"   K = {K} cold (fresh interpreter, imports, compile or cache, pools): dynsys "
-            f"{cold_ours:.2f} s, numpy {cold_base:.2f} s, ratio {cold_base / cold_ours:.1f}x"
+            f"   K = {K} cold (a fresh process each: imports, numba compilation from an empty "
+            f"cache, pool start): dynsys {cold_ours:.2f} s, numpy {cold_base:.2f} s, ratio "
+            f"{cold_base / cold_ours:.1f}x"
         )
     finally:
         baseline.close()
