@@ -15,13 +15,30 @@ descent with a finite step) until each settles on a fixed point or a cycle, esca
 iterations.
 """
 
-from ._flow import (
-    FlowOptions,
-    flow,
-    trajectory,
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._flow import (
+        FlowOptions,
+        flow,
+        trajectory,
+    )
+    from ._iterate import IterateOptions, iterate
+    from ._options import FLOW_METHODS
+
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "FlowOptions": "._flow",
+        "flow": "._flow",
+        "trajectory": "._flow",
+        "IterateOptions": "._iterate",
+        "iterate": "._iterate",
+        "FLOW_METHODS": "._options",
+    },
 )
-from ._iterate import IterateOptions, iterate
-from ._options import FLOW_METHODS
 
 __all__ = [
     "FLOW_METHODS",
