@@ -179,7 +179,10 @@ def bordered(M, row: np.ndarray):
     row = np.asarray(row, dtype=float)
     if sp.issparse(M):
         return sp.vstack([M, sp.csr_matrix(row[None, :])], format="csc")
-    return np.vstack([M, row[None, :]])
+    out = np.empty((M.shape[0] + 1, M.shape[1]))
+    out[:-1] = M
+    out[-1] = row
+    return out
 
 
 def start_vector(n: int) -> np.ndarray:

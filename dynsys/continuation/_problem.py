@@ -68,7 +68,9 @@ class EquilibriumProblem:
         if sp.issparse(J):
             M = sp.hstack([J, sp.csr_matrix(fp[:, None])], format="csr")
         else:
-            M = np.hstack([np.asarray(J, dtype=float), fp[:, None]])
+            M = np.empty((self.n, self.size))
+            M[:, : self.n] = J
+            M[:, self.n] = fp
         return M, J
 
     def jacobian(self, u: np.ndarray):
