@@ -82,9 +82,9 @@ __getattr__, __dir__ = lazy_names(
     {
         "SystemRef": ".._execution",
         "open_executor": ".._execution",
-        "AttractorOptions": "..attractors",
-        "FlowOptions": "..integrate",
-        "IterateOptions": "..integrate",
+        "AttractorOptions": "..attractors._options",
+        "FlowOptions": "..integrate._options",
+        "IterateOptions": "..integrate._iterate_options",
         "basin_map": "._map",
         "BasinOptions": "._options",
         "Plane": "._plane",

@@ -25,7 +25,7 @@ __getattr__, __dir__ = lazy_names(
     globals(),
     {
         "find_cycles": "._cycles",
-        "NewtonOptions": "._find",
+        "NewtonOptions": ".._newton",
         "find_fixed_points": "._find",
     },
 )

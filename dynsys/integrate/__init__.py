@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_names(
     globals(),
     {
-        "FlowOptions": "._flow",
+        "FlowOptions": "._options",
         "flow": "._flow",
         "trajectory": "._flow",
-        "IterateOptions": "._iterate",
+        "IterateOptions": "._iterate_options",
         "iterate": "._iterate",
         "FLOW_METHODS": "._options",
     },
