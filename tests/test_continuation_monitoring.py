@@ -1,6 +1,6 @@
-"""The spectra monitored along a branch (computed in one batch per run for small dense systems,
-from the corrector's last Jacobian) are the true ones: checked against characteristic
-polynomials and spectra known in closed form."""
+"""The spectra monitored along a branch (computed in one batch at the end of each run for small
+dense systems) are the true ones: checked against characteristic polynomials and spectra known
+in closed form."""
 
 import numpy as np
 import pytest

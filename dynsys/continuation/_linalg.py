@@ -136,9 +136,7 @@ class Factorization:
                 raise SingularMatrixError("non-finite matrix entries")
             # LAPACK directly: scipy.linalg.lu_factor/lu_solve add ~30 us of checks per call,
             # more than the factorization of the small bordered matrices of most branches
-            lu, piv, info = _getrf(A)
-            if info < 0:
-                raise ValueError(f"LAPACK getrf: illegal argument {-info}")
+            lu, piv, _ = _getrf(A)  # info > 0 (an exact zero pivot) is caught below
             self._lu = (lu, piv)
             diag = np.diagonal(lu)
         if np.any(diag == 0.0):
@@ -157,10 +155,7 @@ class Factorization:
             return x
         if np.iscomplexobj(b):
             return sla.lu_solve(self._lu, b, trans=1 if transpose else 0, check_finite=False)
-        x, info = _getrs(*self._lu, b, trans=1 if transpose else 0)
-        if info != 0:
-            raise ValueError(f"LAPACK getrs: illegal argument {-info}")
-        return x
+        return _getrs(*self._lu, b, trans=1 if transpose else 0)[0]
 
     def det_sign_log(self) -> tuple[int, float]:
         """``(sign, log|det|)`` of the factored matrix."""

@@ -64,80 +64,49 @@ def newton(problem, u0: np.ndarray, row: np.ndarray, target: float, tol: float, 
     Returns ``(u, iterations)``, or ``None`` when it fails (non-finite values, a singular
     bordered Jacobian, divergence, or ``max_iter`` reached).
     """
-    found = _newton(problem, u0, row, target, tol, max_iter, keep=False)
-    return None if found is None else found[:2]
-
-
-def _newton(problem, u0, row, target: float, tol: float, max_iter: int, *, keep: bool):
-    """:func:`newton`, returning ``(u, iterations, last)``: with ``keep``, ``last`` is the
-    factorization of the last bordered Jacobian (None when no iteration was needed)."""
     u = np.array(u0, dtype=float)
     previous = np.inf
     for it in range(1, max_iter + 1):
-        r = problem.residual(u)
-        if not np.all(np.isfinite(r)):
+        r = np.ravel(problem.residual(u))
+        if not np.isfinite(r).all():
             return None
-        rhs = np.append(r, row @ u - target)
-        if not np.any(rhs):  # an exact solution (e.g. on a trivial branch): nothing to do
-            return u, it - 1, None
+        rhs = np.empty(r.size + 1)
+        rhs[:-1] = r
+        rhs[-1] = row @ u - target
+        if not rhs.any():  # an exact solution (e.g. on a trivial branch): nothing to do
+            return u, it - 1
         try:
-            factor = Factorization(bordered(problem.jacobian(u), row))
-            step = factor.solve(rhs)
+            step = Factorization(bordered(problem.jacobian(u), row)).solve(rhs)
         except SingularMatrixError:
             return None
         u = u - step
-        size = float(np.max(np.abs(step)))
+        size = float(np.abs(step).max())
         if not np.isfinite(size):
             return None
-        if size <= tol * (1.0 + float(np.max(np.abs(u)))):
-            return u, it, factor if keep else None
+        if size <= tol * (1.0 + float(np.abs(u).max())):
+            return u, it
         if it >= 3 and size > previous:
             return None
         previous = size
     return None
 
 
-def correct(problem, u_pred: np.ndarray, t: np.ndarray, options, *, keep: bool = False):
-    """Corrector: Newton on ``G(u) = 0``, ``t . (u - u_pred) = 0``. Returns ``(u, iterations)``,
-    or with ``keep`` ``(u, iterations, last)`` (see :func:`_newton`); None when it fails."""
-    found = _newton(
-        problem,
-        u_pred,
-        t,
-        float(t @ u_pred),
-        options.newton.step_tol,
-        options.newton.max_iter,
-        keep=keep,
+def correct(problem, u_pred: np.ndarray, t: np.ndarray, options):
+    """Corrector: Newton on ``G(u) = 0``, ``t . (u - u_pred) = 0``."""
+    return newton(
+        problem, u_pred, t, float(t @ u_pred), options.newton.step_tol, options.newton.max_iter
     )
-    if found is None or keep:
-        return found
-    return found[:2]
 
 
 def evaluate(
-    problem,
-    u: np.ndarray,
-    border: np.ndarray,
-    iterations: int = 0,
-    *,
-    defer: bool = False,
-    factor: Factorization | None = None,
+    problem, u: np.ndarray, border: np.ndarray, iterations: int = 0, *, defer: bool = False
 ) -> Point:
     """The point at ``u``: tangent (oriented along ``border``), bordered determinant, monitored
     data (or, with ``defer``, the state Jacobian to compute it from later: see
     :func:`complete_monitoring`). Raises :class:`SingularMatrixError` when ``[G_u; border^T]``
-    is singular.
-
-    ``factor``: the factorization of ``[G_u; border^T]`` from the corrector's last iteration,
-    whose step was below the corrector tolerance; the tangent and the determinant are taken
-    from it (they move by that tolerance, as ``u`` itself is known to no better), which saves a
-    linearization and a factorization per point. The monitored data always comes from the
-    state Jacobian at ``u`` itself (``problem.state_jacobian``)."""
-    if factor is None:
-        M, J = problem.linearization(u)
-        factor = Factorization(bordered(M, border))
-    else:
-        J = problem.state_jacobian(u)
+    is singular."""
+    M, J = problem.linearization(u)
+    factor = Factorization(bordered(M, border))
     rhs = np.zeros(problem.size)
     rhs[-1] = 1.0
     t = factor.solve(rhs)
@@ -223,21 +192,14 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
         accepted = None
         while accepted is None:
             u_pred = prev.u + ds * prev.t  # predictor: along the tangent
-            found = correct(problem, u_pred, prev.t, options, keep=defer)
+            found = correct(problem, u_pred, prev.t, options)
             if found is not None and _jumped(found[0], u_pred, ds, options):
                 found = None
             if found is not None:
-                u, iterations = found[:2]
+                u, iterations = found
                 n_newton += iterations
                 try:
-                    candidate = evaluate(
-                        problem,
-                        u,
-                        prev.t,
-                        iterations,
-                        defer=defer,
-                        factor=found[2] if defer else None,
-                    )
+                    candidate = evaluate(problem, u, prev.t, iterations, defer=defer)
                 except SingularMatrixError:
                     candidate = None
                 if candidate is not None and float(candidate.t @ prev.t) >= MIN_COS_TURN:
