@@ -45,6 +45,7 @@ class Status(IntEnum):
     HOPF_POINT = 20
     WRONG_INDEX = 21
     UNCONNECTED = 22
+    CERTIFIED = 23
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class _Entry:
     results: tuple[str, ...]  # the batch results in which the code occurs
 
 
-_FLOW = ("flow", "basins", "graph")
+_FLOW = ("flow", "basins", "graph", "descent")
 _TABLE: dict[Status, _Entry] = {
     Status.CONVERGED: _Entry(
         "the convergence test was met (a flow arrived, Newton converged, a point was verified).",
@@ -68,6 +69,7 @@ _TABLE: dict[Status, _Entry] = {
             "graph",
             "cycles",
             "saddles",
+            "descent",
         ),
     ),
     Status.TIME_LIMIT: _Entry(
@@ -97,7 +99,7 @@ _TABLE: dict[Status, _Entry] = {
     Status.NONFINITE: _Entry(
         "NaN or inf in the state, the vector field or a Newton step.",
         "check the start state and the domain where the vector field is defined.",
-        ("flow", "newton", "basins", "graph", "cycles", "saddles"),
+        ("flow", "newton", "basins", "graph", "cycles", "saddles", "descent"),
     ),
     Status.STEP_UNDERFLOW: _Entry(
         "the step size needed fell below the smallest allowed (`min_step` of a flow, `ds_min` "
@@ -128,7 +130,7 @@ _TABLE: dict[Status, _Entry] = {
         "the state lies where the vector field is not defined or not smooth (for ReLU networks, "
         "a hidden unit with zero weight vector).",
         "start away from that set.",
-        ("flow", "newton", "basins"),
+        ("flow", "newton", "basins", "descent"),
     ),
     Status.RUNNING: _Entry(
         "the computation stopped before this item finished.",
@@ -213,6 +215,15 @@ _TABLE: dict[Status, _Entry] = {
         "SaddleOptions) if the trajectories stopped early.",
         ("saddles",),
     ),
+    Status.CERTIFIED: _Entry(
+        "gradient descent was stopped early because its outcome was proven: the iterate lay in "
+        "a ball around a Newton-refined minimum on which the descent map contracts (positive "
+        "definite Hessian, step below 2 / its largest eigenvalue, a bound on the Hessian's "
+        "variation over the ball), so the run converges to that minimum; the certificate and "
+        "the iteration it was issued at are in the result.",
+        "none needed; pass certify=False to run every orbit to the convergence test.",
+        ("descent",),
+    ),
 }
 
 RESULTS: dict[str, tuple[Status, ...]] = {
@@ -226,6 +237,7 @@ RESULTS: dict[str, tuple[Status, ...]] = {
         "graph",
         "cycles",
         "saddles",
+        "descent",
     )
 }
 """The codes each kind of batch result can carry."""

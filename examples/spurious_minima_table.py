@@ -9,12 +9,17 @@ with the fixed step 0.1, stopped when ``max_j |dJ/dw_j| <= 1e-9/(2 pi)``
 (``FlowOptions(converge_block=d)``: the largest Euclidean norm of one unit's gradient); a run is
 spurious when ``J >= 1e-3`` at the end. 1,000 runs per ``K``.
 
-Each row of the table is one :func:`dynsys.basins.basin_probabilities` run: chunks of runs on
-both cores (``executor="processes"``), end points matched up to permutations of hidden units and
-of input coordinates (``UnitInputSymmetry``; for the identity teacher ``W -> P W Q^T`` leaves the
-loss unchanged), so that each distinct minimum is one attractor row. The fraction of spurious runs
-comes with its Wilson 95% interval. Every distinct spurious minimum is checked from the closed
-forms: ``max_j |dJ/dw_j|`` at the end point, its loss, and the Hessian
+Each row of the table is one :func:`dynsys.models.relu.descent_runs` call: every run in a
+compiled loop, runs spread over two threads, and certified early termination: once a run's iterate
+lies in a ball around a Newton-refined minimum on which the descent map provably contracts, the run
+is stopped with that minimum as its end (status ``certified``; the certificate and the iteration it
+was issued at are in the dataset). Its verdict is then that of the full protocol: the full run
+would stop within ``1e-9/(2 pi) / mu`` of the same minimum (tests/test_relu_descent_runs.py checks
+this run by run against uncertified runs). End points are matched up to permutations of hidden
+units and of input coordinates (for the identity teacher ``W -> P W Q^T`` leaves the loss
+unchanged), so that each distinct minimum is one family. The fraction of spurious runs comes with
+its Wilson 95% interval. Every distinct spurious minimum is checked from the closed forms:
+``max_j |dJ/dw_j|`` at the end point, its loss, and the Hessian
 (:func:`dynsys.models.relu.hessian`): it is a verified minimum when the smallest eigenvalue is
 positive (for ``K = K* + 1``, spurious minima can lie on manifolds of critical points, where some
 eigenvalues vanish; those are reported with their nullity and the smallest non-zero eigenvalue).
@@ -34,8 +39,8 @@ convergence; those still undecided then are reported as such. Distinct spurious 
 table are grouped by loss (relative ``1e-6``) and their representatives checked as above.
 
 Run ``python examples/spurious_minima_table.py [--out DIR] [--quick] [--extra] [--runs N]
-[--k K ...] [--run-dir DIR]`` (``--extra`` adds the ``K* + 1`` table; ``--run-dir`` keeps
-finished chunks, so an interrupted run resumes).
+[--k K ...] [--run-dir DIR]`` (``--extra`` adds the ``K* + 1`` table; ``--run-dir`` keeps each
+finished row, written atomically, so an interrupted run resumes at the next row).
 
 References
 ----------
@@ -57,16 +62,9 @@ from _common import new_figure, save_outputs
 from matplotlib.figure import Figure
 
 from dynsys import Status
-from dynsys.basins import (
-    BasinOptions,
-    FlowOptions,
-    NetworkInit,
-    basin_probabilities,
-    open_executor,
-    wilson_interval,
-)
-from dynsys.models.relu import gradient, hessian, loss, teacher_student
-from dynsys.symmetry import UnitInputSymmetry
+from dynsys.basins import wilson_interval
+from dynsys.io import load, save
+from dynsys.models.relu import descent_runs, gradient, hessian, loss
 
 STEP = 0.1
 GRADIENT_TOL = 1e-9 / (2 * np.pi)  # the protocol's threshold on max_j |dJ/dw_j|
@@ -74,101 +72,73 @@ SPURIOUS_LOSS = 1e-3
 ZERO_TOL = 1e-7  # Hessian eigenvalues below ZERO_TOL * max |eigenvalue| count as zero
 SAME_LOSS = 1e-7  # degenerate minima with losses this close (relative) are one manifold
 MATCH_TOL = 1e-4  # end points within this (relative) of a group image are one minimum
+WORKERS = 2  # threads
 RNG_SEED = 2017
 SIZES = {
     "default": {"ks": tuple(range(6, 21)), "runs": 1000, "extras": (0,)},
     "extra": {"ks": tuple(range(6, 21)), "runs": 1000, "extras": (0, 1)},
     "quick": {"ks": (6, 8), "runs": 16, "extras": (0, 1)},
 }
-CHUNK = 100  # runs per chunk: slow last runs go to the compiled loop, small chunks cost little
 EXTRA_CAP = 10_000  # iterations of the K* + 1 runs ...
 EXTRA_CAP_LONG = 300_000  # ... and of those still at J >= 1e-3 after EXTRA_CAP
 SAME_SPURIOUS = 1e-6  # K* + 1: spurious end points with losses this close are one minimum
 
 
-def descent_options(d: int, max_steps: int = 2_000_000) -> FlowOptions:
-    """Plain gradient descent with step 0.1, stopped at ``max_j |dJ/dw_j| <= 1e-9/(2 pi)``."""
-    return FlowOptions(
-        method="gradient_descent",
-        learning_rate=STEP,
-        converge_tol=GRADIENT_TOL,
-        converge_block=d,
-        t_max=np.inf,
-        max_steps=max_steps,
-    )
+def initial_networks(d: int, extra: int, runs: int) -> np.ndarray:
+    """``runs`` first layers ``(K, d)``, ``K = d + extra``, entries ``N(0, 1/d)``; one seed per
+    row of the table."""
+    rng = np.random.default_rng(RNG_SEED * 1000 + 10 * d + extra)
+    return rng.normal(size=(runs, d + extra, d)) / np.sqrt(d)
 
 
 def protocol_runs(
-    d: int,
-    extra: int,
-    runs: int,
-    *,
-    executor="processes",
-    workers: int | None = 2,
-    run_dir: Path | None = None,
-    progress: bool = False,
+    d: int, extra: int, runs: int, *, workers: int = WORKERS, progress: bool = False
 ) -> xr.Dataset:
     """The protocol's runs for ``K* = d`` and ``K = d + extra`` student units.
 
-    Returns the :func:`~dynsys.basins.basin_probabilities` Dataset (end states kept) with
-    ``loss_final(sample)``, ``loss_initial(sample)``, ``spurious(sample)`` and
-    ``undecided(sample)`` added (for ``extra > 0`` see the module notes: capped runs, classified
-    by their loss).
+    Returns the :func:`~dynsys.models.relu.descent_runs` Dataset with ``loss_initial(run)``,
+    ``spurious(run)`` and ``undecided(run)`` added (for ``extra > 0`` see the module notes:
+    capped runs, classified by their loss).
     """
-    K = d + extra
-    system = teacher_student(np.eye(d), K=K)
-    options = descent_options(d, EXTRA_CAP if extra else 2_000_000)
-    ds = basin_probabilities(
-        system,
-        NetworkInit(fan_in=d),
-        runs,
-        seed=RNG_SEED * 1000 + 10 * d + extra,
-        options=BasinOptions(
-            flow=options, match_tol=MATCH_TOL, keep_states=True, chunk_size=CHUNK, workers=workers
-        ),
-        symmetry=UnitInputSymmetry(K, d),
-        reference=np.eye(d).ravel() if extra == 0 else None,
-        executor=executor,
-        run_dir=run_dir,
-        progress=progress,
+    W0 = initial_networks(d, extra, runs)
+    common = {"step": STEP, "gradient_tol": GRADIENT_TOL, "workers": workers}
+    ds = descent_runs(
+        W0, np.eye(d), max_steps=EXTRA_CAP if extra else 2_000_000, progress=progress, **common
     )
     if extra:
-        _continue_high_loss(ds, system, d, K)
-    J = loss(ds["x_final"].values.reshape(-1, K, d), np.eye(d))
-    J0 = loss(ds["x0"].values.reshape(-1, K, d), np.eye(d))
-    converged = ds["status"].values == Status.CONVERGED
+        _continue_high_loss(ds, d, common)
+    K = d + extra
+    J = ds["loss_final"].values
+    J0 = loss(W0.reshape(-1, K, d), np.eye(d))
+    done = np.isin(ds["status"].values, [Status.CONVERGED, Status.CERTIFIED])
     high = J >= SPURIOUS_LOSS
-    ds["loss_final"] = ("sample", J, {"long_name": "population loss J at the end"})
-    ds["loss_initial"] = ("sample", J0, {"long_name": "population loss J at the start"})
-    # the protocol's outcome: converged with J >= 1e-3; a capped run below 1e-3 cannot end above
-    # it (J does not increase along the descent), a capped one above it is undecided
-    ds["spurious"] = ("sample", converged & high, {"long_name": f"ends with J >= {SPURIOUS_LOSS}"})
+    ds["loss_initial"] = ("run", J0, {"long_name": "population loss J at the start"})
+    # the protocol's outcome: ended (converged or certified) with J >= 1e-3; a capped run below
+    # 1e-3 cannot end above it (J does not increase along the descent), a capped one above it is
+    # undecided
+    ds["spurious"] = ("run", done & high, {"long_name": f"ends with J >= {SPURIOUS_LOSS}"})
     ds["undecided"] = (
-        "sample",
-        ~converged & high,
+        "run",
+        ~done & high,
         {"long_name": f"stopped before converging with J >= {SPURIOUS_LOSS}"},
     )
     return ds
 
 
-def _continue_high_loss(ds: xr.Dataset, system, d: int, K: int) -> None:
+def _continue_high_loss(ds: xr.Dataset, d: int, common: dict) -> None:
     """Continue the capped runs still at ``J >= 1e-3`` up to ``EXTRA_CAP_LONG`` iterations (in
-    place: ``x_final``, ``status``, ``n_steps``)."""
-    from dataclasses import replace
-
-    from dynsys.integrate import flow
-
-    x = ds["x_final"].values
-    J = loss(x.reshape(-1, K, d), np.eye(d))
-    rows = np.flatnonzero((ds["status"].values != Status.CONVERGED) & (J >= SPURIOUS_LOSS))
+    place: ``w_final``, ``w_limit``, ``status``, ``iterations``, ``loss_final``)."""
+    rows = np.flatnonzero(
+        (ds["status"].values == Status.MAX_STEPS) & (ds["loss_final"].values >= SPURIOUS_LOSS)
+    )
     if rows.size == 0:
         return
-    more = EXTRA_CAP_LONG - EXTRA_CAP
-    options = replace(descent_options(d), max_steps=more)
-    again = flow(system, x[rows], options=options)
-    ds["x_final"].values[rows] = again["x_final"].values
-    ds["status"].values[rows] = again["status"].values
-    ds["n_steps"].values[rows] += again["n_steps"].values
+    again = descent_runs(
+        ds["w_final"].values[rows], np.eye(d), max_steps=EXTRA_CAP_LONG - EXTRA_CAP, **common
+    )
+    for name in ("w_final", "w_limit", "status", "loss_final"):
+        ds[name].values[rows] = again[name].values
+    ds["iterations"].values[rows] += again["iterations"].values
 
 
 def check_minimum(x, d: int, K: int) -> dict:
@@ -202,8 +172,8 @@ def spurious_minima(ds: xr.Dataset, d: int, extra: int) -> list[dict]:
     if extra == 0:
         labels = ds["label"].values
         groups = [
-            (ds["attractor_x"].values[a], spurious & (labels == a))
-            for a in np.unique(labels[spurious])
+            (ds["family_w"].values[f], spurious & (labels == f))
+            for f in np.unique(labels[spurious])
         ]
     else:
         groups = []
@@ -215,7 +185,7 @@ def spurious_minima(ds: xr.Dataset, d: int, extra: int) -> list[dict]:
             else:
                 members = np.zeros(spurious.size, dtype=bool)
                 members[k] = True
-                groups.append([ds["x_final"].values[k], members, J[k]])
+                groups.append([ds["w_limit"].values[k], members, J[k]])
     found: list[dict] = []
     for x, members, *_ in groups:
         chk = check_minimum(x, d, K)
@@ -236,8 +206,21 @@ def spurious_minima(ds: xr.Dataset, d: int, extra: int) -> list[dict]:
     return sorted(found, key=lambda f: f["loss"])
 
 
+def _row(d: int, e: int, runs: int, run_dir, workers: int, progress: bool) -> xr.Dataset:
+    """One row's runs, read from ``run_dir`` when an earlier call finished it (written
+    atomically with :func:`dynsys.io.save`, so a file there is always whole)."""
+    path = None if run_dir is None else Path(run_dir) / f"d{d}_extra{e}_runs{runs}.nc"
+    if path is not None and path.exists():
+        return load(path)
+    ds = protocol_runs(d, e, runs, workers=workers, progress=progress)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save(ds, path)
+    return ds
+
+
 def table(
-    ks, runs: int, *, extras=(0, 1), run_dir=None, progress: bool = False, executor="processes"
+    ks, runs: int, *, extras=(0, 1), run_dir=None, progress: bool = False, workers: int = WORKERS
 ):
     """The tables for ``K = K* + extra`` (``extra`` in ``extras``) and ``K* = d`` in ``ks``.
 
@@ -256,26 +239,27 @@ def table(
     steps = np.zeros(shape)
     rows: list[dict] = []
     total = time.perf_counter()
-    with open_executor(executor, workers=2) as resolved:  # one pool for every row
-        for j, e in enumerate(extras):
-            for i, d in enumerate(ks):
-                start = time.perf_counter()
-                sub = None if run_dir is None else Path(run_dir) / f"d{d}_extra{e}"
-                ds = protocol_runs(d, e, runs, executor=resolved, run_dir=sub, progress=progress)
-                found = spurious_minima(ds, d, e)
-                seconds[j, i] = time.perf_counter() - start
-                count[j, i] = int(ds["spurious"].sum())
-                not_converged[j, i] = int(np.sum(ds["status"].values != Status.CONVERGED))
-                undecided[j, i] = int(ds["undecided"].sum())
-                increased[j, i] = int(np.sum(ds["loss_final"].values > ds["loss_initial"].values))
-                distinct[j, i] = len(found)
-                steps[j, i] = float(ds["n_steps"].mean())
-                rows += [{"d": d, "extra": e, **f} for f in found]
-                print(
-                    f"  K* = {d}, K = {d + e}: {count[j, i]} of {runs} spurious, "
-                    f"{len(found)} distinct, {seconds[j, i]:.1f} s",
-                    flush=True,
-                )
+    certified = np.zeros(shape, dtype=np.int64)
+    ended = [Status.CONVERGED, Status.CERTIFIED]
+    for j, e in enumerate(extras):
+        for i, d in enumerate(ks):
+            start = time.perf_counter()
+            ds = _row(d, e, runs, run_dir, workers, progress)
+            found = spurious_minima(ds, d, e)
+            seconds[j, i] = time.perf_counter() - start
+            count[j, i] = int(ds["spurious"].sum())
+            not_converged[j, i] = int(np.sum(~np.isin(ds["status"].values, ended)))
+            certified[j, i] = int(np.sum(ds["status"].values == Status.CERTIFIED))
+            undecided[j, i] = int(ds["undecided"].sum())
+            increased[j, i] = int(np.sum(ds["loss_final"].values > ds["loss_initial"].values))
+            distinct[j, i] = len(found)
+            steps[j, i] = float(ds["iterations"].mean())
+            rows += [{"d": d, "extra": e, **f} for f in found]
+            print(
+                f"  K* = {d}, K = {d + e}: {count[j, i]} of {runs} spurious, "
+                f"{len(found)} distinct, {certified[j, i]} certified, {seconds[j, i]:.1f} s",
+                flush=True,
+            )
     elapsed = time.perf_counter() - total
     low, high = wilson_interval(count, runs)
     dims = ("extra", "d")
@@ -289,6 +273,7 @@ def table(
             "undecided": (dims, undecided, {"long_name": "not converged, still at J >= 1e-3"}),
             "loss_increased": (dims, increased, {"long_name": "runs that ended above J(W0)"}),
             "distinct_minima": (dims, distinct, {"long_name": "distinct spurious minima"}),
+            "certified": (dims, certified, {"long_name": "runs ended by a certificate"}),
             "mean_iterations": (dims, steps, {"long_name": "iterations per run, mean"}),
             "seconds": (dims, seconds, {"long_name": "wall time of the row"}),
         },
@@ -324,14 +309,16 @@ def report(summary: xr.Dataset, minima: xr.Dataset) -> str:
     for e in summary["extra"].values:
         lines.append(f"\nK = K* + {e}:" if e else "\nK = K* = d:")
         lines.append(
-            "    d  spurious  fraction  Wilson 95%          distinct  not conv.  undecided  time"
+            "    d  spurious  fraction  Wilson 95%          distinct  certified  not conv.  "
+            "undecided  time"
         )
         for d in summary["d"].values:
             r = summary.sel(extra=e, d=d)
             lines.append(
                 f"  {d:3d}  {int(r.spurious_runs):8d}  {float(r.fraction):8.3f}  "
                 f"[{float(r.ci_low):.3f}, {float(r.ci_high):.3f}]  {int(r.distinct_minima):8d}  "
-                f"{int(r.not_converged):9d}  {int(r.undecided):9d}  {float(r.seconds):5.1f} s"
+                f"{int(r.certified):9d}  {int(r.not_converged):9d}  {int(r.undecided):9d}  "
+                f"{float(r.seconds):5.1f} s"
             )
     lines.append("\nDistinct spurious minima (loss, max_j |dJ/dw_j|, smallest Hessian eigenvalue):")
     for e in summary["extra"].values:
@@ -435,7 +422,7 @@ def main(
     ks : sequence of int, optional
         The values of ``K* = d``, overriding the size.
     run_dir : str or Path, optional
-        Folder for finished chunks (resume an interrupted run).
+        Folder for finished rows (resume an interrupted run).
     progress : bool
         Progress bars.
 
@@ -447,10 +434,7 @@ def main(
     size = SIZES["quick" if quick else "extra" if extra else "default"]
     runs = size["runs"] if runs is None else int(runs)
     ks = size["ks"] if ks is None else tuple(int(k) for k in ks)
-    executor = None if quick else "processes"
-    summary, minima, _ = table(
-        ks, runs, extras=size["extras"], run_dir=run_dir, progress=progress, executor=executor
-    )
+    summary, minima, _ = table(ks, runs, extras=size["extras"], run_dir=run_dir, progress=progress)
     print(report(summary, minima))
     return save_outputs(
         out_dir,
@@ -466,7 +450,7 @@ if __name__ == "__main__":
     parser.add_argument("--extra", action="store_true", help="also the K = K* + 1 table")
     parser.add_argument("--runs", type=int)
     parser.add_argument("--k", type=int, nargs="+", help="values of K* = d")
-    parser.add_argument("--run-dir", help="keep finished chunks here (resumable)")
+    parser.add_argument("--run-dir", help="keep finished rows here (resumable)")
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args()
     main(

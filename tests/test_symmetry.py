@@ -333,3 +333,25 @@ def test_bad_input_is_rejected_with_a_clear_message():
         PermutationSymmetry(0, 2)
     with pytest.raises(ValueError, match="square matrices"):
         fixed_point_subspace([np.eye(2), np.eye(3)])
+
+
+def test_unit_input_match_any_element_answers_like_closest_on_permutation_matrices():
+    """closest=False stops at the first group element within the tolerance: the same verdict as
+    the search for the closest, which on a permutation matrix must try all d! column orders."""
+    from dynsys.symmetry import UnitInputSymmetry
+
+    rng = np.random.default_rng(4)
+    d = 11  # 11! column orders: only the first-element search is quick here
+    group = UnitInputSymmetry(d, d)
+    P = np.eye(d)[rng.permutation(d)] + 1e-9 * rng.normal(size=(d, d))
+    ok, g = group.match(P.ravel(), np.eye(d).ravel(), tol=1e-6, closest=False)
+    assert bool(ok)
+    assert np.abs(group.act(g, P.ravel()) - np.eye(d).ravel()).max() < 1e-8
+    near = np.eye(d)
+    near[0, 0] = 0.9  # not a permutation matrix: no element fits
+    assert not group.match(near.ravel(), np.eye(d).ravel(), tol=1e-6, closest=False)[0]
+    # small d: both searches give the same verdicts
+    small = UnitInputSymmetry(4, 4)
+    for x in [np.eye(4)[rng.permutation(4)].ravel(), rng.normal(size=16)]:
+        first = small.match(x, np.eye(4).ravel(), tol=1e-6, closest=False)[0]
+        assert bool(first) == bool(small.match(x, np.eye(4).ravel(), tol=1e-6)[0])

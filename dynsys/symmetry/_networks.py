@@ -214,11 +214,16 @@ class UnitInputSymmetry(UnitLayout):
         w_ref, extra_ref = self._split(ref)
         return column_search(w, extra, w_ref, extra_ref, bound2, prefix=prefix)
 
-    def match(self, x, reference, tol: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def match(
+        self, x, reference, tol: float | None = None, *, closest: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Whether ``x`` is within ``tol * max(1, |reference|_inf)`` (Euclidean) of the orbit of
         ``reference``, and the closest element ``g`` (``act(g, x)`` closest to ``reference``;
         ``decompose(g)`` gives the unit and input permutations). Unmatched items get the
-        identity. Exact (branch and bound, see Notes)."""
+        identity. Exact (branch and bound, see Notes). ``closest=False`` stops at the first
+        element within the tolerance: the same yes or no, without the search for the closest,
+        which for states with a large stabiliser (a permutation matrix) visits every one of
+        the ``d!`` input permutations that fit."""
         tol = self._tol_or_default(tol)
         x, ref = np.broadcast_arrays(self._state(x), self._state(reference, "reference"))
         flat_x, flat_ref = x.reshape(-1, self._n), ref.reshape(-1, self._n)
@@ -229,6 +234,8 @@ class UnitInputSymmetry(UnitLayout):
             best = None
             for tau, _ in self._search(xi, ri, bounds[i]):
                 best = tau
+                if not closest:
+                    break
             if best is None:
                 continue
             permuted = self.act(self.element(np.arange(self._K), best), xi)

@@ -57,11 +57,13 @@ from ._network import (
     unpack_state,
     xavier_init,
 )
+from ._protocol import descent_runs
 
 __all__ = [
     "MonteCarloEstimate",
     "NotDifferentiableError",
     "TeacherStudentSystem",
+    "descent_runs",
     "distance_to_teacher",
     "gradient",
     "hessian",

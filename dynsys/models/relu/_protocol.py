@@ -1,0 +1,610 @@
+"""Many gradient-descent runs of one teacher-student network, compiled, on threads, with
+certified early termination (private; the public entry is :func:`descent_runs`).
+
+Each run is plain gradient descent ``W <- W - step grad J(W)`` with the stopping rules of
+:func:`dynsys.integrate.flow` for ``method="gradient_descent"`` and ``converge_block = d``
+(converged when ``max_j |dJ/dw_j| <= gradient_tol``). A run is one call of the compiled loop
+(:mod:`._protocol_kernels`) that releases the GIL, so two threads keep two cores busy without
+spawning processes (nothing to re-import, nothing to pickle); the pool of threads is started
+once per process and reused by every call.
+
+Certified early termination: when a run's largest unit gradient first falls below
+``certify_below`` (and then every factor of ten below that), the loop pauses and the
+:func:`~._certificate.certify_descent` certificate is tried: Newton from the iterate to a
+critical point ``W~``, and a ball around it on which the descent map provably contracts (positive
+definite Hessian, ``step < 2 / lambda_max``, a bound on the Hessian's variation over the ball).
+If the iterate is inside the ball, the run's limit is the unique minimum in the ball and the run
+stops with ``Status.CERTIFIED``; if not, the compiled loop is told the ball and pauses again as
+soon as the iterate enters it. The dataset records each certificate (centre, radius, contraction
+factor, spectral bounds, the iteration it was issued at). A run that is never certified runs the
+protocol to its end. End points are labelled in the threads as they finish: the certified centre
+(or the converged iterate) is matched to the families found so far, up to the symmetry group.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..._status import Status, status_attrs
+from ...errors import InputError
+from ._certificate import _single_threaded_blas, certify_descent
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["descent_runs"]
+
+_POOLS: dict[int, cf.ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> cf.ThreadPoolExecutor:
+    """The process-wide pool of ``workers`` threads (started on first use, then reused)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = _POOLS[workers] = cf.ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix="dynsys-descent"
+            )
+        return pool
+
+
+@dataclass(frozen=True)
+class _Teacher:
+    """The teacher and output weights in the layout the compiled loop reads."""
+
+    W_star: np.ndarray
+    a: np.ndarray
+    a_star: np.ndarray
+    T: np.ndarray
+    TU: np.ndarray
+    b_t: np.ndarray
+    beta_t: np.ndarray
+    identity: bool
+
+    @classmethod
+    def make(cls, W_star: np.ndarray, a: np.ndarray, a_star: np.ndarray) -> _Teacher:
+        norms = np.linalg.norm(W_star, axis=1)
+        TU = W_star / np.where(norms > 0, norms, 1.0)[:, None]
+        identity = W_star.shape[0] == W_star.shape[1] and np.array_equal(
+            W_star, np.eye(W_star.shape[1])
+        )
+        return cls(
+            W_star,
+            a,
+            a_star,
+            np.ascontiguousarray(W_star),
+            np.ascontiguousarray(TU),
+            np.ascontiguousarray(-a_star),
+            np.ascontiguousarray(-a_star * norms),
+            bool(identity),
+        )
+
+
+def _align(x: np.ndarray, c: np.ndarray, kind: str) -> np.ndarray:
+    """An image ``g c`` of ``c (K, d)`` under the symmetry close to ``x`` when ``x`` is close to
+    some image (``kind``: "units_inputs", "units" or "none"): the input permutation from the
+    assignment of sorted columns, then the unit permutation from the assignment of rows
+    (``scipy.optimize.linear_sum_assignment``). Any image is a valid answer; a poor one only
+    makes the distance test fail."""
+    from scipy.optimize import linear_sum_assignment
+
+    if kind == "none":
+        return c
+    if kind == "units_inputs":
+        xs, cs = np.sort(x, axis=0), np.sort(c, axis=0)
+        cost = np.einsum("kij->ij", (xs[:, :, None] - cs[:, None, :]) ** 2)
+        _, cols = linear_sum_assignment(cost)
+        c = c[:, cols]
+    cost = np.einsum("ijk->ij", (x[:, None, :] - c[None, :, :]) ** 2)
+    _, rows = linear_sum_assignment(cost)
+    return c[rows]
+
+
+@dataclass
+class _Family:
+    """One minimum up to the symmetry: a representative, its loss, its certificate if any."""
+
+    point: np.ndarray  # (K, d)
+    loss: float
+    certificate: object | None = None
+
+
+class _Families:
+    """The families found so far, shared by the threads.
+
+    Descent is equivariant under the symmetry (it permutes units and inputs and preserves
+    distances), so a ball certified around a family's representative is certified around each
+    of its images: a run is certified as soon as its iterate lies within the radius of the image
+    :func:`_align` finds. Labels: a run's end point joins the family of an image within
+    ``match_tol`` (relative); otherwise the exact ``symmetry.match`` decides against every family
+    of equal loss; otherwise it starts a family.
+    """
+
+    def __init__(self, symmetry, kind: str, match_tol: float, loss_tol: float) -> None:
+        self.symmetry = symmetry
+        self.kind = kind
+        self.match_tol = match_tol
+        self.loss_tol = loss_tol
+        self.items: list[_Family] = []
+        self.lock = threading.Lock()
+
+    def _close_in_loss(self, J: float, slack: float = 0.0) -> list[int]:
+        tol = self.loss_tol
+        return [
+            f
+            for f, fam in enumerate(self.items)
+            if abs(J - fam.loss) <= tol * max(abs(J), abs(fam.loss)) + slack + 1e-14
+        ]
+
+    def ball_for(self, W: np.ndarray, J: float, g: float):
+        """``(family, image of its centre near W, certificate)`` for the certified family whose
+        loss ``W`` approaches (``|J - J_f| <= 10 g^2 / mu_f``, ``g`` the gradient norm), or
+        None."""
+        with self.lock:
+            items = list(enumerate(self.items))
+        for f, fam in items:
+            cert = fam.certificate
+            if cert is None:
+                continue
+            if abs(J - fam.loss) > 10.0 * g * g / cert.mu_lower + 1e-14:
+                continue
+            return f, _align(W, fam.point, self.kind), cert
+        return None
+
+    def add_certified(self, cert, J: float) -> int:
+        """The family of a new certificate's centre (a new family if it is no image of a known
+        one); its certificate is kept when the family had none."""
+        c = np.asarray(cert.center, dtype=float)
+        with self.lock:
+            for f in self._close_in_loss(J):
+                fam = self.items[f]
+                if self._same(c, fam.point, 1e-8):
+                    if fam.certificate is None:
+                        # keep the representative and its certificate together
+                        fam.point, fam.loss, fam.certificate = c.copy(), J, cert
+                    return f
+            self.items.append(_Family(c.copy(), J, cert))
+            return len(self.items) - 1
+
+    def label(self, W: np.ndarray, J: float) -> int:
+        """The family of end point ``W (K, d)`` with loss ``J``; a new one if none matches."""
+        with self.lock:
+            close = self._close_in_loss(J)
+            for f in close:
+                if self._same(W, self.items[f].point, self.match_tol):
+                    return f
+            if self.symmetry is not None:
+                for f in close:
+                    ref = self.items[f].point.ravel()
+                    if self._match(W.ravel(), ref):
+                        return f
+            self.items.append(_Family(W.copy(), J))
+            return len(self.items) - 1
+
+    def _match(self, x: np.ndarray, ref: np.ndarray) -> bool:
+        if self.kind == "units_inputs":
+            return bool(self.symmetry.match(x, ref, tol=self.match_tol, closest=False)[0])
+        return bool(self.symmetry.match(x, ref, tol=self.match_tol)[0])
+
+    def _same(self, W: np.ndarray, p: np.ndarray, tol: float) -> bool:
+        image = _align(W, p, self.kind)
+        scale = max(1.0, float(np.abs(p).max()))
+        return float(np.linalg.norm(W - image)) <= tol * scale
+
+
+_INT_FIELDS = ("iterations", "certified_at", "label", "certificate_attempts")
+_FLOAT_FIELDS = (
+    "loss_final",
+    "gradient_final",
+    "certificate_radius",
+    "certificate_distance",
+    "certificate_contraction",
+    "certificate_mu",
+    "certificate_lambda_max",
+    "certificate_variation",
+)
+
+
+class _Runs:
+    """Per-run arrays filled by the threads (each run writes its own rows)."""
+
+    def __init__(self, X0: np.ndarray) -> None:
+        N = len(X0)
+        self.X0 = X0
+        self.X = X0.copy()
+        self.limit = np.full_like(X0, np.nan)
+        self.status = np.full(N, int(Status.RUNNING), dtype=np.int8)
+        self.ints = {k: np.full(N, -1, dtype=np.int64) for k in _INT_FIELDS}
+        self.floats = {k: np.full(N, np.nan) for k in _FLOAT_FIELDS}
+
+
+@dataclass(frozen=True)
+class _Settings:
+    step: float
+    tol_sq: float
+    esc_sq: float
+    max_steps: int
+    certify: bool
+    first_pause_sq: float
+
+
+def _run_one(i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families: _Families):
+    """Run ``i`` to its end (compiled loop; certificates at its pauses), then label it."""
+    from ._core import loss_core
+    from ._protocol_kernels import PAUSE_BALL, PAUSE_GRADIENT, descend
+
+    W = runs.X[i]
+    K, d = W.shape
+    center = np.zeros((K, d))
+    radius_sq = -1.0
+    pause_sq = s.first_pause_sq if s.certify else 0.0
+    ball = None  # (family, centre image, certificate) the run is heading for
+    attempts = 0
+    k = 0
+    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+
+    def loss_of(X):
+        return float(loss_core(X, teacher.W_star, teacher.a, teacher.a_star))
+
+    while True:
+        k, code, block_sq, g_sq = descend(
+            W, k, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, pause_sq, center,
+            radius_sq, *args
+        )  # fmt: skip
+        if code not in (PAUSE_GRADIENT, PAUSE_BALL):
+            break
+        if ball is not None and float(np.linalg.norm(W - ball[1])) <= ball[2].radius * (
+            1.0 - 1e-12
+        ):
+            code = int(Status.CERTIFIED)
+            break
+        if code == PAUSE_BALL:  # on the edge by rounding: wait for the next gradient pause
+            radius_sq = -1.0
+            continue
+        pause_sq = block_sq * 1e-2  # the next look when the gradient is ten times smaller
+        J = loss_of(W)
+        found = families.ball_for(W, J, float(np.sqrt(g_sq)))
+        if found is None:
+            attempts += 1
+            cert = certify_descent(W, teacher.W_star, s.step, teacher.a, teacher.a_star)
+            if cert.radius > 0:
+                f = families.add_certified(cert, cert.loss)
+                found = (f, np.asarray(cert.center, dtype=float).reshape(K, d), cert)
+        if found is not None:
+            ball = found
+            center = np.ascontiguousarray(ball[1])
+            radius_sq = (ball[2].radius * (1.0 - 1e-9)) ** 2
+            if float(np.linalg.norm(W - center)) <= ball[2].radius * (1.0 - 1e-12):
+                code = int(Status.CERTIFIED)
+                break
+    runs.status[i] = code
+    runs.ints["iterations"][i] = k
+    runs.ints["certificate_attempts"][i] = attempts
+    if code == Status.CERTIFIED:
+        f, limit, cert = ball
+        runs.ints["certified_at"][i] = k
+        runs.ints["label"][i] = f
+        runs.floats["certificate_radius"][i] = cert.radius
+        runs.floats["certificate_distance"][i] = float(np.linalg.norm(W - limit))
+        runs.floats["certificate_contraction"][i] = cert.contraction
+        runs.floats["certificate_mu"][i] = cert.mu_lower
+        runs.floats["certificate_lambda_max"][i] = cert.L_upper
+        runs.floats["certificate_variation"][i] = cert.hessian_variation
+        runs.floats["loss_final"][i] = families.items[f].loss
+    else:
+        limit = W
+        if code in (Status.CONVERGED, Status.MAX_STEPS):
+            J = loss_of(W)
+            runs.floats["loss_final"][i] = J
+            if code == Status.CONVERGED:
+                runs.ints["label"][i] = families.label(W, J)
+    runs.limit[i] = limit
+    grad = _unit_gradient_norms(W, teacher)
+    runs.floats["gradient_final"][i] = float(np.max(grad)) if grad is not None else np.nan
+
+
+def _unit_gradient_norms(W: np.ndarray, teacher: _Teacher) -> np.ndarray | None:
+    from ._protocol_kernels import gradient_into, workspace
+
+    K, d = W.shape
+    g = np.empty((K, d))
+    ws = workspace(K, d, teacher.b_t.size, teacher.TU)
+    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+    if not gradient_into(np.ascontiguousarray(W), *args, ws, g):
+        return None
+    return np.linalg.norm(g, axis=1)
+
+
+def _loss_symmetries(K: int, d: int, teacher: _Teacher) -> tuple[bool, bool]:
+    """Whether unit permutations (equal student output weights) and, on top, input
+    permutations (a permutation-matrix teacher with equal output weights) leave the loss
+    unchanged."""
+    W = teacher.W_star
+    units = bool(np.all(teacher.a == teacher.a[0]))
+    is_perm = (
+        W.shape[0] == d
+        and np.all((W == 0) | (W == 1))
+        and np.all(W.sum(axis=0) == 1)
+        and np.all(W.sum(axis=1) == 1)
+    )
+    inputs = units and bool(is_perm) and bool(np.all(teacher.a_star == teacher.a_star[0]))
+    return units, inputs
+
+
+def _symmetry_kind(symmetry, K: int, d: int, teacher: _Teacher):
+    """The group and its kind for :func:`_align`; a given group must leave the loss unchanged
+    (descent is equivariant only then, which the reuse of certificates relies on)."""
+    from ...symmetry import PermutationSymmetry, UnitInputSymmetry
+
+    units, inputs = _loss_symmetries(K, d, teacher)
+    if isinstance(symmetry, str) and symmetry == "auto":
+        if inputs:
+            return UnitInputSymmetry(K, d), "units_inputs"
+        return (PermutationSymmetry(K, d), "units") if units else (None, "none")
+    if symmetry is None:
+        return None, "none"
+    if isinstance(symmetry, UnitInputSymmetry):
+        ok, kind = inputs, "units_inputs"
+    elif isinstance(symmetry, PermutationSymmetry):
+        ok, kind = units, "units"
+    else:
+        raise InputError(
+            "`symmetry` must be 'auto', None, a UnitInputSymmetry or a PermutationSymmetry; got "
+            f"{type(symmetry).__name__}."
+        )
+    if not ok:
+        raise InputError(
+            f"{type(symmetry).__name__} is not a symmetry of this loss: unit permutations need "
+            "equal student output weights, input permutations also a permutation-matrix teacher "
+            "with equal output weights. Pass symmetry='auto' or None."
+        )
+    if (symmetry.K, symmetry.d) != (K, d):
+        raise InputError(
+            f"`symmetry` acts on networks with K = {symmetry.K}, d = {symmetry.d}; the runs "
+            f"have K = {K}, d = {d}."
+        )
+    return symmetry, kind
+
+
+def descent_runs(
+    W0,
+    W_star,
+    *,
+    a=None,
+    a_star=None,
+    step: float = 0.1,
+    gradient_tol: float = 1e-9 / (2 * np.pi),
+    max_steps: int = 2_000_000,
+    escape_radius: float = 1e8,
+    certify: bool = True,
+    certify_below: float = 1e-3,
+    symmetry="auto",
+    match_tol: float = 1e-4,
+    workers: int | None = None,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Gradient descent from every initial network in ``W0``, with certified outcomes.
+
+    Each run iterates ``W <- W - step grad J(W)`` on Tian's closed-form population loss until
+    ``max_j |dJ/dw_j| <= gradient_tol`` (the protocol of the spurious-minimum experiments), or
+    until its outcome is certified (see Notes), in a compiled loop; runs are spread over
+    ``workers`` threads. End points are labelled with families: one per distinct minimum up to
+    ``symmetry``.
+
+    Parameters
+    ----------
+    W0 : array_like, shape ``(runs, K, d)``
+        Initial first layers.
+    W_star : array_like, shape ``(K*, d)``
+        The teacher's first layer.
+    a, a_star : array_like, optional
+        Fixed output weights of student and teacher (ones by default).
+    step : float
+        The learning rate.
+    gradient_tol : float
+        Convergence test on the largest per-unit gradient norm.
+    max_steps : int
+        Iteration budget per run (``Status.MAX_STEPS`` beyond).
+    escape_radius : float
+        ``|W| > escape_radius`` stops a run as ``Status.ESCAPED``.
+    certify : bool
+        Try certificates (Notes); False runs every orbit to the convergence test.
+    certify_below : float
+        First certificate attempt when the largest unit gradient falls below this, then at every
+        further factor of ten.
+    symmetry : "auto", None or a symmetry group
+        The group up to which end points are one family; "auto" takes unit and input
+        permutations for a permutation-matrix teacher with equal output weights, unit
+        permutations for equal student output weights, else none.
+    match_tol : float
+        Relative tolerance of the family match.
+    workers : int, optional
+        Threads (the number of CPUs by default).
+    progress : bool
+        A tqdm bar counting finished runs.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``run``: ``w_initial``, ``w_final`` (the iterate the run stopped at), ``w_limit``
+        (the certified minimum's centre for certified runs, else ``w_final``), ``status``
+        (:class:`~dynsys.Status` flags: ``converged``, ``certified``, ``max_steps``, ...),
+        ``iterations``, ``certified_at`` (-1 when not certified), the certificate
+        (``certificate_radius``, ``certificate_distance`` of the iterate from the centre,
+        ``certificate_contraction`` q, ``certificate_mu`` and ``certificate_lambda_max`` bounds on
+        the Hessian's spectrum at the centre, ``certificate_variation`` bound on its variation
+        over the ball), ``certificate_attempts``, ``loss_final`` (at ``w_limit``),
+        ``gradient_final`` (at ``w_final``), ``label`` (the family; -1: not labelled); over
+        ``family``: ``family_w``, ``family_loss``, ``family_certified``, ``family_runs``.
+
+    Notes
+    -----
+    The certificate (:func:`~dynsys.models.relu._certificate.certify_descent`): a ball
+    ``B(W~, r)`` around a Newton-refined critical point ``W~`` with
+    ``|I - step H(Y)| <= q < 1`` for every ``Y`` in it and ``step |grad J(W~)| <= (1 - q) r``.
+    The descent map then sends the ball into itself and contracts on it, so a run whose iterate
+    is in the ball converges to the one minimum in it: its end point, and so its family and its
+    loss, are decided. ``w_limit`` is that centre (within ``step |grad J(W~)| / (1 - q)`` of the
+    limit). The full protocol would stop within ``gradient_tol / mu`` of the same limit.
+
+    A certificate found for one run serves every run that approaches an image of the same
+    minimum (descent is equivariant under the symmetry, which is checked to leave the loss
+    unchanged). With several threads, which run certifies a family first depends on timing, so
+    ``certified_at`` and ``w_final`` of a certified run can differ between calls by the
+    iterations between two pauses; ``w_limit``, ``label``, ``loss_final`` and the verdicts do
+    not, and families are numbered by loss. ``workers=1`` repeats bit for bit.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> W0 = rng.normal(size=(4, 3, 3)) / np.sqrt(3)
+    >>> ds = descent_runs(W0, np.eye(3), workers=1)
+    >>> sorted(set(ds.status_name.values.tolist()))
+    ['certified']
+    >>> bool(np.all(ds.certified_at.values <= ds.iterations.values))
+    True
+    """
+    from ._core import as_rows, weights
+
+    W0 = as_rows(W0, "W0")
+    if W0.ndim != 3:
+        raise InputError(f"`W0` has shape {W0.shape}; expected (runs, K, d): one network per run.")
+    W_star = as_rows(W_star, "W_star")
+    if W_star.ndim != 2 or W_star.shape[1] != W0.shape[2]:
+        raise InputError(
+            f"`W_star` has shape {W_star.shape}; expected (K*, {W0.shape[2]}) to match the "
+            f"students' {W0.shape[2]} inputs."
+        )
+    if not np.all(np.isfinite(W0)) or not np.all(np.isfinite(W_star)):
+        raise InputError("`W0` and `W_star` must be finite; remove the NaN or inf entries.")
+    _, K, d = W0.shape
+    a = np.ascontiguousarray(weights(a, K, "a"), dtype=float)
+    a_star = np.ascontiguousarray(weights(a_star, W_star.shape[0], "a_star"), dtype=float)
+    for name, value in (("step", step), ("gradient_tol", gradient_tol)):
+        if not (np.isfinite(value) and value > 0):
+            raise InputError(f"`{name}` must be a positive number; got {value!r}.")
+    if int(max_steps) < 1:
+        raise InputError(f"`max_steps` must be at least 1; got {max_steps!r}.")
+    if not (certify_below > 0):
+        raise InputError(f"`certify_below` must be positive; got {certify_below!r}.")
+    workers = int(workers or os.cpu_count() or 1)
+    if workers < 1:
+        raise InputError(f"`workers` must be at least 1; got {workers!r}.")
+    teacher = _Teacher.make(np.ascontiguousarray(W_star, dtype=float), a, a_star)
+    symmetry, kind = _symmetry_kind(symmetry, K, d, teacher)
+    families = _Families(symmetry, kind, match_tol, loss_tol=1e-7)
+    settings = _Settings(
+        step=float(step),
+        tol_sq=float(gradient_tol) ** 2,
+        esc_sq=float(escape_radius) ** 2 if np.isfinite(escape_radius) else np.inf,
+        max_steps=int(max_steps),
+        certify=bool(certify),
+        first_pause_sq=float(certify_below) ** 2,
+    )
+    runs = _Runs(np.ascontiguousarray(W0, dtype=float))
+    start = time.perf_counter()
+    with _single_threaded_blas():  # the products are tiny; the threads are the parallelism
+        _run_all(runs, teacher, settings, families, workers, progress)
+    seconds = time.perf_counter() - start
+    return _dataset(runs, teacher, settings, families, symmetry, seconds, workers)
+
+
+def _run_all(runs, teacher, settings, families, workers: int, progress: bool) -> None:
+    order = itertools.count()
+    lock = threading.Lock()
+    n = len(runs.X)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="descent", unit="run")
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = next(order)
+            if i >= n:
+                return
+            _run_one(i, runs, teacher, settings, families)
+            if bar is not None:
+                bar.update(1)
+
+    try:
+        if workers == 1:
+            worker()
+        else:
+            pool = _pool(workers)
+            for future in [pool.submit(worker) for _ in range(workers)]:
+                future.result()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _dataset(runs, teacher, settings, families, symmetry, seconds, workers):
+    import xarray as xr
+
+    from ..._status import status_names
+
+    N, K, d = runs.X.shape
+    w_dims = ("run", "unit", "input")
+    # families numbered by loss, then by their first run: the same for any number of threads
+    labels = runs.ints["label"]
+    F = len(families.items)
+    first = np.full(F, N)
+    np.minimum.at(first, labels[labels >= 0], np.flatnonzero(labels >= 0))
+    order = sorted(range(F), key=lambda f: (families.items[f].loss, first[f]))
+    rank = np.empty(F, dtype=np.int64)
+    rank[order] = np.arange(F)
+    if F:
+        labels = np.where(labels >= 0, rank[np.maximum(labels, 0)], -1)
+    runs.ints["label"] = labels
+    items = [families.items[f] for f in order]
+    family_w = np.array([f.point for f in items]).reshape(F, K, d)
+    data = {
+        "w_initial": (w_dims, runs.X0, {"long_name": "initial first layer"}),
+        "w_final": (w_dims, runs.X, {"long_name": "iterate the run stopped at"}),
+        "w_limit": (
+            w_dims,
+            runs.limit,
+            {"long_name": "certified minimum (certified runs), else the final iterate"},
+        ),
+        "status": ("run", runs.status, status_attrs()),
+        "status_name": ("run", status_names(runs.status).astype(str)),
+        "family_w": (("family", "unit", "input"), family_w),
+        "family_loss": ("family", np.array([f.loss for f in items], dtype=float)),
+        "family_certified": (
+            "family",
+            np.array([f.certificate is not None for f in items], dtype=bool),
+            {"long_name": "a contraction ball around the representative is certified"},
+        ),
+        "family_runs": ("family", np.bincount(labels[labels >= 0], minlength=F)),
+        "teacher": (("teacher_unit", "input"), teacher.W_star),
+    }
+    for name, values in {**runs.ints, **runs.floats}.items():
+        data[name] = ("run", values)
+    return xr.Dataset(
+        data,
+        coords={"run": np.arange(N), "family": np.arange(F)},
+        attrs={
+            "step": settings.step,
+            "gradient_tol": float(np.sqrt(settings.tol_sq)),
+            "max_steps": settings.max_steps,
+            "certify": int(settings.certify),
+            "symmetry": type(symmetry).__name__ if symmetry is not None else "none",
+            "match_tol": families.match_tol,
+            "workers": workers,
+            "seconds": seconds,
+            "description": "gradient descent runs on the teacher-student ReLU loss "
+            "(dynsys.models.relu.descent_runs)",
+        },
+    )
