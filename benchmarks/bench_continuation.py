@@ -29,7 +29,6 @@ process (imports, the diagram, ``diagram.nc`` and ``diagram.png``), against AUTO
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -447,7 +446,7 @@ def bench_cold(folder: Path | None, tmp: Path) -> None:
 def main() -> None:
     """Print time, points and special-point errors of dynsys, AUTO-07p and natural
     continuation, and the ratios."""
-    print(f"   load average {os.getloadavg()[0]:.2f} (2 cores); ratios > 1: dynsys is faster")
+    print("   ratios > 1: dynsys is faster")
     have_auto = auto.auto_available()
     if not have_auto:
         print("   AUTO-07p is not installed (apt-get install auto-07p gfortran)")
