@@ -1,149 +1,356 @@
-"""Basin computations against plain baselines.
+"""Duffing basin maps against plain baselines, and their scaling over dask workers.
 
-1. Duffing basin map: orbits per second of :func:`dynsys.basins.basin_map` (batched Dormand-Prince,
-   stop where the arrival rule puts ``|f|``, about 1e-7 here) against a Python loop of
-   :func:`scipy.integrate.solve_ivp` (RK45, same tolerances, a terminal event at the same
-   ``|f|``).
-2. Gradient descent on the teacher-student ReLU loss, K = d = 20 (teacher the identity, output
-   weights one and fixed, W0 entries N(0, 1/d), step 0.1, stop when the gradient is at most
-   1e-9/(2 pi)): runs per second of :func:`dynsys.basins.basin_probabilities` (labelling up to
-   permutations of hidden units and inputs included, end points verified by Newton) against a
-   straightforward batched-numpy loop of the same protocol (Tian's closed-form gradient; the whole
-   batch iterates until its last run has converged). Both stop on the protocol's rule, the
-   largest per-unit norm ``max_j |dJ/dw_j|`` (``FlowOptions(converge_block=d)`` in dynsys).
+The map: :func:`dynsys.basins.basin_map` of the damped Duffing oscillator (``delta = 0.25``,
+sinks at ``(+-1, 0)``, given as ``attractors``) on a ``side x side`` grid of ``[-2, 2]^2``
+(Dormand-Prince 5(4), ``rtol = 1e-8``, ``atol = 1e-10``; with ``stop_regions=True`` each orbit
+stops in the checked stop region of a sink, an ellipsoid of semi-axes about 0.06 and 0.09, or
+where the arrival rule puts ``|f|``).
+Duffing declares its field in compiled code, so the orbits run one by one in a compiled loop on
+the process's threads.
 
-Environment variables ``BENCH_BASINS_GRID`` (grid side, default 100), ``BENCH_BASINS_SOLVE_IVP``
-(orbits for the baseline loop, default 200) and ``BENCH_BASINS_RUNS`` (descent runs, default 64)
-change the sizes.
+Baselines, each timed warm (in this process) and cold (a fresh process: imports and compilation
+included), each checked for the same labels as dynsys:
+
+1. Batched numpy RK4 over the whole grid, finished orbits removed from the batch, each orbit
+   stopped as soon as it is within radius ``r`` of a sink. ``r`` and the step are the largest
+   (of a few tried) whose labels equal dynsys's on the whole grid: a radius found against
+   dynsys's labels, which the baseline itself could not check.
+2. The same RK4 stopping in dynsys's stop regions (the same stopping rule as dynsys).
+3. A Python loop of :func:`scipy.integrate.solve_ivp` (RK45) over a random subset of the grid,
+   with a terminal event at the same stopping rule (entering a stop region, or ``|f|`` at the
+   arrival tolerance), at dynsys's tolerances and at ``rtol = 1e-6``.
+
+For reference, dynsys's own numpy path (no stop regions, no compiled field: orbits stop where
+``|f|`` is at the arrival tolerance) on the same grid.
+
+Scaling: the same map on a ``distributed.LocalCluster`` with 1 and with 2 worker processes
+(``threads_per_worker=1``), after a warm-up map on each cluster.
+
+Environment variables: ``BENCH_BASINS_GRID`` (side, default 400), ``BENCH_BASINS_SOLVE_IVP``
+(orbits of the solve_ivp loop, default 200), ``BENCH_BASINS_DASK`` (0 skips the cluster runs).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
-from dynsys.basins import BasinOptions, FlowOptions, NetworkInit, basin_map, basin_probabilities
-from dynsys.models import duffing
-from dynsys.models.relu import loss, teacher_student
-from dynsys.symmetry import UnitInputSymmetry
+SINKS = np.array([[-1.0, 0.0], [1.0, 0.0]])
+# The largest of the radii (0.7, 0.6, 0.5) and steps (0.25, 0.2, 0.15, 0.12, 0.1, 0.07, 0.05)
+# tried whose labels equal dynsys's on the whole 400 x 400 grid.
+RK4_RADIUS = 0.5
+RK4_STEP = 0.1
+RK4_REGION_STEP = 0.1
+T_MAX = 1000.0
 
-STEP = 0.1
-TOL = 1e-9 / (2 * np.pi)
+
+def _grid(side: int) -> dict:
+    return {"x": (-2.0, 2.0, side), "v": (-2.0, 2.0, side)}
 
 
-def _duffing(side: int, n_loop: int) -> tuple[float, float]:
+def _grid_states(side: int) -> np.ndarray:
+    axis = np.linspace(-2.0, 2.0, side)
+    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
+# ------------------------------------------------------------------ what dynsys runs
+def dynsys_map(side: int, executor=None, *, fast: bool = True):
+    """The Duffing basin map of the benchmark (``fast=False``: without stop regions and without
+    the compiled field, the numpy path that stops at ``|f|``)."""
+    from dynsys.basins import BasinOptions, basin_map
+    from dynsys.models import duffing
+
+    system = duffing() if fast else duffing().with_compiled_field(None)
+    options = BasinOptions(stop_regions=fast)
+    return basin_map(system, _grid(side), attractors=SINKS, options=options, executor=executor)
+
+
+def dynsys_regions():
+    """dynsys's stop regions of the two sinks (centres, forms, levels)."""
+    from dynsys.basins._regions import stop_regions
+    from dynsys.models import duffing
+
     system = duffing()
-    grid = {"x": (-2, 2, side), "v": (-2, 2, side)}
-    start = time.perf_counter()
-    ds = basin_map(system, grid)
-    ours = side * side / (time.perf_counter() - start)
+    regions = stop_regions(system, system.resolve_params(), SINKS, np.arange(2))
+    return regions.centers, regions.forms, regions.levels
+
+
+# ------------------------------------------------------------------ baselines
+def duffing_field(y: np.ndarray, delta=0.25, alpha=-1.0, beta=1.0) -> np.ndarray:
+    """The Duffing field on a batch ``(m, 2)``."""
+    q, v = y[:, 0], y[:, 1]
+    out = np.empty_like(y)
+    out[:, 0] = v
+    out[:, 1] = -delta * v - alpha * q - beta * q * q * q
+    return out
+
+
+def rk4_labels(states: np.ndarray, step: float, stop, t_max: float = T_MAX) -> np.ndarray:
+    """Batched RK4 from every state; ``stop(y) -> sink index or -1`` ends an orbit; finished
+    orbits leave the batch. Returns the sink of each orbit (-1: none by ``t_max``)."""
+    y = np.array(states, dtype=float)
+    rows = np.arange(len(y))
+    label = np.full(len(y), -1)
+    t = 0.0
+    while rows.size and t < t_max:
+        hit = stop(y)
+        done = hit >= 0
+        if done.any():
+            label[rows[done]] = hit[done]
+            y, rows = y[~done], rows[~done]
+            if not rows.size:
+                break
+        k1 = duffing_field(y)
+        k2 = duffing_field(y + 0.5 * step * k1)
+        k3 = duffing_field(y + 0.5 * step * k2)
+        k4 = duffing_field(y + step * k3)
+        y = y + (step / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        t += step
+    return label
+
+
+def near_sink(radius: float):
+    """Stop rule: within ``radius`` of a sink."""
+
+    def stop(y):
+        d = np.stack([((y - s) ** 2).sum(axis=1) for s in SINKS], axis=1)
+        return np.where(d.min(axis=1) <= radius * radius, d.argmin(axis=1), -1)
+
+    return stop
+
+
+def in_regions(centers, forms, levels):
+    """Stop rule: inside an ellipsoid ``(y - c)^T P (y - c) <= level``."""
+
+    def stop(y):
+        out = np.full(len(y), -1)
+        for k in range(len(levels) - 1, -1, -1):
+            e = y - centers[k]
+            out[np.einsum("mi,ij,mj->m", e, forms[k], e) <= levels[k]] = k
+        return out
+
+    return stop
+
+
+def solve_ivp_labels(states, centers, forms, levels, arrival, rtol, atol) -> np.ndarray:
+    """A loop of solve_ivp (RK45), each run ended by a terminal event at dynsys's stopping rule
+    (inside a stop region, or ``|f| <= arrival``), both written with Python floats (cheaper than
+    numpy calls on two numbers); the label is the sink nearest the end state."""
+    from scipy.integrate import solve_ivp
+
+    delta, alpha, beta = 0.25, -1.0, 1.0
+    quads = [
+        (float(c[0]), float(c[1]), float(P[0, 0]), float(P[0, 1] + P[1, 0]), float(P[1, 1]), lev)
+        for c, P, lev in zip(centers, forms, levels.tolist(), strict=True)
+    ]
 
     def rhs(t, s):
-        return system.f(s)
+        q, v = s
+        return [v, -delta * v - alpha * q - beta * q * q * q]
 
-    arrival = float(ds.attrs["converge_tol_used"])
+    def stopped(t, s):
+        q, v = s
+        a = -delta * v - alpha * q - beta * q * q * q
+        gap = (v * v + a * a) ** 0.5 - arrival
+        for cq, cv, p00, p01, p11, lev in quads:
+            dq, dv = q - cq, v - cv
+            gap = min(gap, p00 * dq * dq + p01 * dq * dv + p11 * dv * dv - lev)
+        return gap
 
-    def settled(t, s):
-        return np.linalg.norm(system.f(s)) - arrival
+    stopped.terminal = True
+    out = []
+    for x0 in states:
+        sol = solve_ivp(rhs, (0.0, T_MAX), x0, rtol=rtol, atol=atol, events=stopped)
+        end = sol.y[:, -1]
+        out.append(int(np.argmin(((SINKS - end) ** 2).sum(axis=1))))
+    return np.asarray(out)
 
-    settled.terminal = True
-    rng = np.random.default_rng(0)
-    starts = rng.uniform(-2, 2, size=(n_loop, 2))
-    start = time.perf_counter()
-    signs = []
-    for x0 in starts:
-        sol = solve_ivp(rhs, (0.0, 1000.0), x0, rtol=1e-8, atol=1e-10, events=settled)
-        signs.append(np.sign(sol.y[0, -1]))
-    theirs = n_loop / (time.perf_counter() - start)
-    print(f"   Duffing {side}x{side} map: fractions {ds.fraction.values.round(4).tolist()}")
+
+def dynsys_labels(ds) -> np.ndarray:
+    """dynsys's labels as sink indices (rows of ``SINKS``)."""
+    sink_of_row = np.argmin(
+        ((ds.attractor_x.values[:, None, :] - SINKS[None]) ** 2).sum(axis=2), axis=1
+    )
+    label = ds.label.values.ravel()
+    return np.where(label >= 0, sink_of_row[np.maximum(label, 0)], -1)
+
+
+# ------------------------------------------------------------------ timing
+def best_of(fn, repeat: int = 2) -> tuple[float, object]:
+    """Smallest wall time of ``repeat`` calls, and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+_COLD = {
+    "dynsys": "from benchmarks.bench_basins import dynsys_map; dynsys_map({side})",
+    "rk4": (
+        "from benchmarks.bench_basins import rk4_labels, near_sink, _grid_states, RK4_STEP, "
+        "RK4_RADIUS; rk4_labels(_grid_states({side}), RK4_STEP, near_sink(RK4_RADIUS))"
+    ),
+    "rk4_regions": (
+        "from benchmarks.bench_basins import rk4_labels, in_regions, dynsys_regions, "
+        "_grid_states, RK4_REGION_STEP; "
+        "rk4_labels(_grid_states({side}), RK4_REGION_STEP, in_regions(*dynsys_regions()))"
+    ),
+    "solve_ivp": (
+        "import numpy as np; from benchmarks.bench_basins import solve_ivp_labels, "
+        "dynsys_regions; s = np.random.default_rng(0).uniform(-2, 2, ({n_loop}, 2)); "
+        "solve_ivp_labels(s, *dynsys_regions(), 1.01e-7, 1e-8, 1e-10)"
+    ),
+}
+
+
+def cold(name: str, side: int, n_loop: int, *, fresh_cache: bool = False) -> float:
+    """Wall time of a fresh Python process that imports what it needs and runs ``name`` once
+    (with ``fresh_cache``, numba compiles from scratch: an empty cache folder)."""
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    with tempfile.TemporaryDirectory() as cache:
+        if fresh_cache:
+            env["NUMBA_CACHE_DIR"] = cache
+        code = _COLD[name].format(side=side, n_loop=n_loop)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=root)
+        return time.perf_counter() - start
+
+
+# ------------------------------------------------------------------ the parts
+def _dask_scaling(side: int, serial: float) -> None:
+    from distributed import Client, LocalCluster
+
+    times = {}
+    for workers in (1, 2):
+        with (
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            dynsys_map(40, executor=client)  # imports and compiled code in every worker
+            times[workers], _ = best_of(lambda c=client: dynsys_map(side, executor=c), 1)
+            if workers == 2:
+                load = client.run(lambda: os.getpid())
+                print(f"   dask: 2 workers ran (pids {sorted(load.values())})")
+    speedup = times[1] / times[2]
     print(
-        f"   Duffing: dynsys {ours:,.0f} orbits/s, solve_ivp loop {theirs:,.1f} orbits/s, "
-        f"ratio {ours / theirs:.0f}x"
+        f"   dask LocalCluster, threads_per_worker=1, {side}x{side} map: 1 worker "
+        f"{times[1]:.2f} s, 2 workers {times[2]:.2f} s; speed-up {speedup:.2f}, efficiency "
+        f"per worker {speedup / 2:.2f} (in process, 2 threads: {serial:.2f} s)"
     )
-    return ours, theirs
-
-
-def _baseline_gradient(W: np.ndarray, W_star: np.ndarray) -> np.ndarray:
-    """Tian's population gradient for a batch ``W (B, K, d)``, all output weights one."""
-    B, K, _ = W.shape
-    others = np.concatenate([W, np.broadcast_to(W_star, (B, *W_star.shape))], axis=1)
-    b = np.concatenate([np.ones(K), -np.ones(W_star.shape[0])])
-    norm_w = np.linalg.norm(W, axis=2)
-    norm_o = np.linalg.norm(others, axis=2)
-    e = W / norm_w[..., None]
-    cos = np.clip(np.einsum("bkd,bmd->bkm", e, others / norm_o[..., None]), -1.0, 1.0)
-    cos[:, np.arange(K), np.arange(K)] = 1.0
-    theta = np.arccos(cos)
-    sin = np.sqrt(1.0 - cos * cos)
-    pull = np.einsum("bkm,bmd->bkd", b * (np.pi - theta), others)
-    side = np.einsum("bkm,bm->bk", sin, b * norm_o)[..., None] * e
-    return (pull + side) / (2 * np.pi)
-
-
-def _baseline_descent(W0: np.ndarray, W_star: np.ndarray) -> np.ndarray:
-    W = W0.copy()
-    running = np.ones(len(W), dtype=bool)
-    while running.any():
-        g = _baseline_gradient(W, W_star)
-        running = np.linalg.norm(g, axis=2).max(axis=1) > TOL
-        W -= STEP * g * running[:, None, None]
-    return W
-
-
-def _descent(runs: int, K: int = 20) -> tuple[float, float]:
-    W_star = np.eye(K)
-    system = teacher_student(W_star)
-    options = FlowOptions(
-        method="gradient_descent",
-        learning_rate=STEP,
-        converge_tol=TOL,
-        converge_block=K,
-        t_max=np.inf,
-        max_steps=10**7,
-    )
-    start = time.perf_counter()
-    ds = basin_probabilities(
-        system,
-        NetworkInit(fan_in=K),
-        runs,
-        seed=0,
-        options=BasinOptions(flow=options, chunk_size=runs, keep_states=True),
-        symmetry=UnitInputSymmetry(K, K),
-        reference=W_star.ravel(),
-    )
-    ours = runs / (time.perf_counter() - start)
-    W0 = ds.x0.values.reshape(runs, K, K)
-    start = time.perf_counter()
-    W_end = _baseline_descent(W0, W_star)
-    theirs = runs / (time.perf_counter() - start)
-    gap = np.abs(loss(W_end, W_star) - loss(ds.x_final.values.reshape(runs, K, K), W_star))
-    spurious = float(np.mean(loss(W_end, W_star) >= 1e-3))
-    roles = dict(zip(ds.attractor_role.values.tolist(), ds.fraction.values, strict=True))
-    print(
-        f"   dynsys table: {ds.sizes['attractor']} attractors up to unit and input "
-        f"permutations, teacher {roles.get('teacher', 0.0):.2f}"
-    )
-    print(
-        f"   K = d = {K}: {runs} runs, {float(ds.n_steps.mean()):,.0f} iterations on average, "
-        f"spurious fraction {spurious:.2f}, largest loss difference {gap.max():.1e}"
-    )
-    print(
-        f"   K = d = {K} descent: dynsys {ours:.2f} runs/s, batched numpy {theirs:.2f} runs/s, "
-        f"ratio {ours / theirs:.1f}x"
-    )
-    return ours, theirs
 
 
 def main() -> None:
-    side = int(os.environ.get("BENCH_BASINS_GRID", "100"))
+    side = int(os.environ.get("BENCH_BASINS_GRID", "400"))
     n_loop = int(os.environ.get("BENCH_BASINS_SOLVE_IVP", "200"))
-    runs = int(os.environ.get("BENCH_BASINS_RUNS", "64"))
-    ours, theirs = _duffing(side, n_loop)
-    ours_gd, theirs_gd = _descent(runs)
-    print(f"   ratios: Duffing map {ours / theirs:.0f}x, K = 20 descent {ours_gd / theirs_gd:.1f}x")
+    with_dask = os.environ.get("BENCH_BASINS_DASK", "1") != "0"
+    print(f"   load average {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[1]:.2f} (5 min)")
+
+    dynsys_map(20)  # imports and compiled code loaded
+    ours, ds = best_of(lambda: dynsys_map(side))
+    labels = dynsys_labels(ds)
+    states = _grid_states(side)
+    arrival = float(ds.attrs["converge_tol_used"])
+    centers, forms, levels = dynsys_regions()
+    radii = np.sqrt(levels[0] / np.linalg.eigvalsh(forms[0]))
+    print(
+        f"   dynsys {side}x{side}: {ours:.2f} s warm ({side * side / ours:,.0f} orbits/s), "
+        f"fractions {ds.fraction.values.round(4).tolist()}; "
+        f"{float(ds.arrived_in_region.mean()):.1%} of the orbits stopped in a stop region "
+        f"(semi-axes {radii.round(3).tolist()}), the rest at |f| <= {arrival:.2e}"
+    )
+    # (name, baseline and its settings, seconds for the whole grid, mismatches, orbits checked)
+    rows = []
+    t, before = best_of(lambda: dynsys_map(side, fast=False), 1)
+    rows.append(
+        (
+            "before",
+            "dynsys on the numpy path, stopping at |f| (no stop regions, no compiled field)",
+            t,
+            int(np.count_nonzero(dynsys_labels(before) != labels)),
+            side * side,
+        )
+    )
+    t, lab = best_of(lambda: rk4_labels(states, RK4_STEP, near_sink(RK4_RADIUS)), 1)
+    rows.append(
+        (
+            "rk4",
+            f"numpy RK4 step {RK4_STEP}, stop within {RK4_RADIUS} of a sink",
+            t,
+            int(np.count_nonzero(lab != labels)),
+            side * side,
+        )
+    )
+    stop = in_regions(centers, forms, levels)
+    t, lab = best_of(lambda: rk4_labels(states, RK4_REGION_STEP, stop), 1)
+    rows.append(
+        (
+            "rk4_regions",
+            f"numpy RK4 step {RK4_REGION_STEP}, stop in dynsys's stop regions",
+            t,
+            int(np.count_nonzero(lab != labels)),
+            side * side,
+        )
+    )
+    pick = np.random.default_rng(0).choice(
+        side * side, size=min(n_loop, side * side), replace=False
+    )
+    for rtol, atol in ((1e-8, 1e-10), (1e-6, 1e-9)):
+        t, lab = best_of(
+            lambda r=rtol, a=atol: solve_ivp_labels(
+                states[pick], centers, forms, levels, arrival, r, a
+            ),
+            1,
+        )
+        rows.append(
+            (
+                f"solve_ivp_{rtol:g}",
+                (
+                    f"solve_ivp RK45 loop rtol {rtol:g} atol {atol:g}, terminal event at "
+                    f"dynsys's stop rule ({len(pick)} random grid points, time scaled to the grid)"
+                ),
+                t * side * side / len(pick),
+                int(np.count_nonzero(lab != labels[pick])),
+                len(pick),
+            )
+        )
+    for _, what, t, mismatches, checked in rows:
+        print(
+            f"   vs {what}: {t:.2f} s, ratio {t / ours:.1f}x; "
+            f"label mismatches {mismatches} of {checked}"
+        )
+
+    cold_ours = cold("dynsys", side, n_loop)
+    compiling = cold("dynsys", side, n_loop, fresh_cache=True)
+    print(
+        f"   cold (a fresh process, imports included): dynsys {cold_ours:.2f} s, "
+        f"{compiling:.2f} s with an empty numba cache (compilation included)"
+    )
+    for name, what in (("rk4", "RK4 near a sink"), ("rk4_regions", "RK4 in the stop regions")):
+        theirs = cold(name, side, n_loop)
+        print(
+            f"   cold {what}: {theirs:.2f} s, ratio {theirs / cold_ours:.1f}x "
+            f"({theirs / compiling:.1f}x against dynsys compiling)"
+        )
+    theirs = cold("solve_ivp", side, n_loop)
+    ratio = (side * side / cold_ours) / (n_loop / theirs)
+    print(
+        f"   cold solve_ivp loop (rtol 1e-8, {n_loop} orbits): {theirs:.2f} s; orbits/s ratio "
+        f"{ratio:.0f}x ({(side * side / compiling) / (n_loop / theirs):.0f}x against dynsys "
+        "compiling)"
+    )
+    if with_dask:
+        _dask_scaling(side, ours)
 
 
 if __name__ == "__main__":

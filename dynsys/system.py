@@ -11,9 +11,11 @@ finiteness are checked there, with errors that say what was expected and what ca
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -22,9 +24,23 @@ import scipy.sparse as sp
 
 from ._fd import fd_derivative_scalar, fd_gradient, fd_jacobian
 from ._validate import as_state_batch, check_names, check_params
-from .errors import DynsysError, InputTypeError, InvalidSystemError, UnknownParameterError
+from .errors import (
+    DynsysError,
+    InputError,
+    InputTypeError,
+    InvalidSystemError,
+    UnknownParameterError,
+)
 
-__all__ = ["DescentKernel", "Dynamics", "GradientSystem", "System", "is_model", "model"]
+__all__ = [
+    "CompiledField",
+    "DescentKernel",
+    "Dynamics",
+    "GradientSystem",
+    "System",
+    "is_model",
+    "model",
+]
 
 Params = Mapping[str, Any]
 VectorField = Callable[[np.ndarray, Params], np.ndarray]
@@ -110,6 +126,46 @@ def model(factory: Callable[..., System]) -> Callable[..., System]:
 def is_model(obj: Any) -> bool:
     """Whether ``obj`` was declared a model factory with :func:`model`."""
     return callable(obj) and getattr(obj, _MODEL_MARK, False) is True
+
+
+@dataclass(frozen=True)
+class CompiledField:
+    """A vector field in compiled code, declared by a model with
+    :meth:`System.with_compiled_field`: ``function(y, params, out)`` writes ``f(y)`` for one
+    state ``y (n,)`` into ``out (n,)``, ``params`` being the parameter values in the order
+    ``params``. It is compiled with ``numba.njit(dynsys.integrate.compiled_field_signature(),
+    cache=True, nogil=True)`` and must compute exactly what the system's numpy field computes
+    (the same operations in the same order): results must not depend on the path taken.
+
+    Parameters
+    ----------
+    function : str
+        ``"package.module:name"`` of the compiled function (a name, so that the field pickles
+        as a name and numba is imported only when a compiled loop runs it).
+    params : sequence of str
+        The parameter names, in the order the function reads them.
+
+    Examples
+    --------
+    >>> CompiledField("dynsys.models._compiled_fields:duffing", ("delta", "alpha", "beta")).params
+    ('delta', 'alpha', 'beta')
+    """
+
+    function: str
+    params: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        module, sep, name = str(self.function).partition(":")
+        if not (module and sep and name):
+            raise InputError(
+                f"`function` must look like 'package.module:name'; got {self.function!r}."
+            )
+        object.__setattr__(self, "params", tuple(str(p) for p in self.params))
+
+    def load(self):
+        """The compiled function (imports its module, and with it numba)."""
+        module, _, name = self.function.partition(":")
+        return getattr(importlib.import_module(module), name)
 
 
 class DescentKernel(ABC):
@@ -519,6 +575,47 @@ class System(Dynamics):
     def descent_kernel(self) -> DescentKernel | None:
         """The model's own gradient-descent loop (:class:`DescentKernel`), or None."""
         return None
+
+    @property
+    def compiled_field(self):
+        """The vector field declared as compiled code (:class:`CompiledField`), or None."""
+        return self.__dict__.get("_compiled_field")
+
+    def with_compiled_field(self, field) -> System:
+        """A copy of the system that declares ``field`` (a :class:`CompiledField`) as its
+        vector field in compiled code;
+        :func:`dynsys.integrate.flow` then follows its orbits one by one in a compiled loop
+        (``dopri5``, no save times), with the same results. ``None`` gives a copy without one
+        (the numpy path).
+
+        Examples
+        --------
+        >>> from dynsys.models import duffing
+        >>> duffing().compiled_field.params
+        ('delta', 'alpha', 'beta')
+        >>> duffing().with_compiled_field(None).compiled_field is None
+        True
+        """
+        if field is None:
+            new = object.__new__(type(self))
+            new.__dict__.update(self.__dict__)
+            new.__dict__.pop("_compiled_field", None)
+            return new
+        if not isinstance(field, CompiledField):
+            raise InputTypeError(
+                f"`field` must be a dynsys.system.CompiledField; got {type(field).__name__}."
+            )
+        missing = sorted(set(self.params) ^ set(field.params))
+        if missing:
+            raise InvalidSystemError(
+                f"the compiled field takes the parameters {list(field.params)} but "
+                f"{self.name!r} has {list(self.params)}; name each parameter once, in the order "
+                "the compiled function reads them."
+            )
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._compiled_field = field
+        return new
 
     @property
     def has_potential(self) -> bool:

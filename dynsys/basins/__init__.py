@@ -15,9 +15,16 @@ gradient descent with a finite step, :func:`dynsys.maps.gradient_descent_map`) a
 
 Orbits. A flow's orbits are followed by the batched :func:`dynsys.integrate.flow` until they
 arrive (``|f| <= converge_tol``, from the one arrival rule), escape, or run out of time or steps
-(``options.flow``). A map's orbits are iterated by :func:`dynsys.integrate.iterate` until they
-settle on a fixed point or a cycle (of period up to ``iterate.max_period``), escape (for
-gradient descent: divergence), or run out of iterations (``options.iterate``).
+(``options.flow``). Around each attracting point known before the orbits start (given as
+``attractors``, or the reference) an orbit also arrives when it enters the point's stop region,
+an ellipsoid on which a quadratic Lyapunov function of the linearisation was checked to decrease
+(``options.stop_regions=True``; flows of up to three states without a symmetry): the label is the
+same, the orbit stops sooner, and ``arrived_in_region`` says which orbits stopped so. A system
+that declares its field in compiled code (:class:`dynsys.integrate.CompiledField`, e.g.
+:func:`dynsys.models.duffing`) is followed orbit by orbit in a compiled loop on the process's
+threads, with the same results. A map's orbits are iterated by :func:`dynsys.integrate.iterate`
+until they settle on a fixed point or a cycle (of period up to ``iterate.max_period``), escape
+(for gradient descent: divergence), or run out of iterations (``options.iterate``).
 
 Points and cycles of maps. An orbit gets a point attractor only through a verified point: its
 end point matches a known point, or Newton from it reaches, within ``refine_tol``, a root whose

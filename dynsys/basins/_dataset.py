@@ -258,6 +258,12 @@ def orbit_variables(out: dict[str, Any], dims: tuple[str, ...], shape) -> dict[s
     data["n_steps"] = xr.Variable(
         dims, out["n_steps"].reshape(shape), {"long_name": "steps (iterations of a map)"}
     )
+    if "stop_row" in out:
+        data["arrived_in_region"] = xr.Variable(
+            dims,
+            (out["stop_row"] >= 0).reshape(shape),
+            {"long_name": "stopped in the stop region of its point (not by the |f| rule)"},
+        )
     return data
 
 

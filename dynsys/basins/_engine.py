@@ -27,6 +27,7 @@ from ..maps import Map
 from ..system import System
 from ._known import KnownAttractors
 from ._options import BasinOptions
+from ._regions import RegionRule, stop_regions
 from ._samplers import Sampler, describe_sampler
 from ._statistics import widths_below
 from ._work import FlowWork, MapWork, concat_chunks
@@ -82,6 +83,7 @@ class BasinRun:
     symmetry: Any
     flow: FlowOptions
     arrival: Arrival | None = None
+    regions: Any = None  # StopRegions of the attracting points known before the run, or None
 
     @classmethod
     def make(cls, system, *, params, options, symmetry, executor) -> BasinRun:
@@ -134,8 +136,26 @@ class BasinRun:
             explicit=flow.method in ("dopri5", "dop853"),
         )
         return dataclasses.replace(
-            self, flow=flow.replace(converge_tol=arrival.used), arrival=arrival
+            self,
+            flow=flow.replace(converge_tol=arrival.used),
+            arrival=arrival,
+            regions=self._regions(attractors),
         )
+
+    def _regions(self, attractors: KnownAttractors):
+        """The stop regions of the attracting points known now (see ``BasinOptions``), or None
+        when they do not apply."""
+        if (
+            not self.options.stop_regions
+            or self.symmetry is not None
+            or self.options.flow.method not in ("dopri5", "dop853")
+        ):
+            return None
+        catalogue = attractors.catalogue
+        rows = np.flatnonzero(attractors.points.attracting())
+        if rows.size == 0:
+            return None
+        return stop_regions(self.system, self.params, catalogue.x[rows], rows)
 
     def fingerprint(self, **extra: Any) -> dict[str, Any]:
         """The settings that decide the content of the chunk files."""
@@ -143,6 +163,12 @@ class BasinRun:
             orbit_options = {"iterate_options": self.options.iterate.as_attrs()}
         else:
             orbit_options = {"flow_options": self.flow.as_attrs()}
+            if self.regions is not None:
+                orbit_options["stop_regions"] = {
+                    "centers": self.regions.centers,
+                    "forms": self.regions.forms,
+                    "levels": self.regions.levels,
+                }
         return {
             "system": self.system.describe(),
             "params": self.params,
@@ -155,13 +181,16 @@ class BasinRun:
         """The work of one chunk: :class:`MapWork` for a map, :class:`FlowWork` for a flow."""
         if self.is_map:
             return MapWork(self.shipped, self.params, self.options.iterate, **kwargs)
-        return FlowWork(self.shipped, self.params, self.flow, **kwargs)
+        return FlowWork(self.shipped, self.params, self.flow, regions=self.regions, **kwargs)
 
     def attrs(self) -> dict[str, Any]:
         """Settings stamped on the result."""
         out = dict(self.options.as_attrs())
         if self.arrival is not None:
             out.update(self.arrival.as_attrs())
+        if self.regions is not None:
+            out["stop_region_rule"] = RegionRule().describe()
+            out["stop_regions_used"] = len(self.regions)
         out.update({f"param_{k}": float(v) for k, v in self.params.items()})
         out["symmetry"] = None if self.symmetry is None else type(self.symmetry).__name__
         return out

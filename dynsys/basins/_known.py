@@ -156,7 +156,7 @@ class KnownAttractors:
         if self.is_map:
             row, status, g, known = self.points.label(x_final, original, out["period"])
         else:
-            row, status, g, known = self.points.label(x_final, original)
+            row, status, g, known = self.points.label(x_final, original, out.get("stop_row"))
         rec = np.full(len(row), -1, dtype=np.int64)
         if self.recurrence is not None:
             todo = np.flatnonzero(np.isin(original, self.follow) & np.isfinite(x_final).all(axis=1))

@@ -158,9 +158,10 @@ class Attractors:
         return np.unique(rows[rows >= 0])
 
     # ------------------------------------------------------------------ labelling
-    def label(self, x_final: np.ndarray, status: np.ndarray):
+    def label(self, x_final: np.ndarray, status: np.ndarray, stop_row: np.ndarray | None = None):
         """Known point and outcome of orbits ending at ``x_final (k, n)`` with flow statuses
-        ``status (k,)``.
+        ``status (k,)``; ``stop_row (k,)`` is the point in whose stop region an orbit stopped
+        (-1: none; those orbits are at that point without matching their end states).
 
         Returns ``(row (k,), status (k,) int8, g (k, n) or None, known (k,) bool)``: the
         catalogue row of the point each orbit reached (-1 for none), its outcome (``converged``
@@ -174,6 +175,10 @@ class Attractors:
         g = None if self.symmetry is None else np.broadcast_to(np.arange(n), (k, n)).copy()
         known = np.ones(k, dtype=bool)
         arrived = np.flatnonzero(status == Status.CONVERGED)
+        if stop_row is not None:
+            in_region = np.flatnonzero(np.asarray(stop_row) >= 0)
+            row[in_region] = np.asarray(stop_row)[in_region]
+            arrived = arrived[row[arrived] < 0]
         if arrived.size and len(catalogue):
             row[arrived], elem = catalogue.match(x_final[arrived], options.match_tol)
             if g is not None:

@@ -85,7 +85,9 @@ def basin_map(
         Variables: ``label(a1, a2)`` (attractor row, or minus the outcome code),
         ``status(a1, a2)`` (the outcome, a CF flag variable: ``converged``, ``periodic`` or
         ``recurrent`` at an attractor of that type), ``t_final`` (flows), ``n_steps`` (steps,
-        or iterations of a map); ``plane_base(state)``, ``plane_direction(plane_axis, state)``;
+        or iterations of a map), with stop regions ``arrived_in_region(a1, a2)`` (the orbit
+        stopped in its point's stop region, see ``BasinOptions.stop_regions``);
+        ``plane_base(state)``, ``plane_direction(plane_axis, state)``;
         the attractor table ``attractor_x(attractor, state)`` (the point, a point of the cycle,
         a sample of the set), ``attractor_type`` (point, cycle, chaotic, quasi-periodic,
         recurrent), ``attractor_kind`` (a point's classification, e.g. "sink focus", or the
@@ -109,7 +111,8 @@ def basin_map(
         options, ``dynamics`` (flow or map), ``attractor_kinds_used``, with recurrence
         ``recurrence_cell_size_used``, ``recurrence_cell_rule``, ``recurrence_n_followed`` and
         ``recurrence_n_searched`` (orbits followed by recurrence, and those not recognised at
-        once), for flows ``converge_tol_requested`` and ``converge_tol_used``.
+        once), for flows ``converge_tol_requested`` and ``converge_tol_used``, with stop regions
+        ``stop_regions_used`` (how many points have one) and ``stop_region_rule``.
 
     Raises
     ------

@@ -102,6 +102,16 @@ class BasinOptions(Options):
         :func:`~dynsys.basins.basin_probability_sweep`).
     keep_states : bool
         Monte Carlo: also return ``x0(sample, state)`` and ``x_final(sample, state)``.
+    stop_regions : bool
+        Flows (``dopri5``, ``dop853``) of at most three states without a symmetry (off by
+        default): around each attracting point known before the orbits start (given, or the
+        reference), an ellipsoid on which a quadratic Lyapunov function of the linearisation
+        was checked to decrease (on a mesh, with a margin; see :mod:`dynsys.basins._regions`);
+        an orbit that enters it (a start inside it too) stops there, ``converged`` at that
+        point, instead of running on until ``|f| <= converge_tol``. Labels are those of the
+        ``|f|`` rule; ``t_final``, ``n_steps`` and the end states are earlier ones. The result
+        has ``arrived_in_region`` and the attributes ``stop_region_rule`` and
+        ``stop_regions_used``.
     chunk_size : int
         Orbits per chunk of work (the unit of parallel work and of resumable run folders).
     workers : int or None
@@ -157,6 +167,9 @@ class BasinOptions(Options):
         None, "sweeps: largest relative move of an attractor between values", allow_none=True
     )
     keep_states: bool = flag(False, "also return the initial and final states of samples")
+    stop_regions: bool = flag(
+        False, "flows: stop orbits in checked regions around the known attracting points"
+    )
     chunk_size: int = integer(1000, "orbits per chunk of work")
     workers: int | None = integer(
         None,

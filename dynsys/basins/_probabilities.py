@@ -65,8 +65,9 @@ def basin_probabilities(
     xarray.Dataset
         Dims ``sample``, ``attractor``, ``state``, ``mode``, ``exponent``,
         ``attractor_sample``. Per sample: ``label``, ``status``, ``t_final`` (flows),
-        ``n_steps`` (and ``x0``, ``x_final`` with ``options.keep_states``, and
-        ``permutation`` with a symmetry); the attractor table (points, cycles, recurrent sets)
+        ``n_steps`` (and ``x0``, ``x_final`` with ``options.keep_states``,
+        ``permutation`` with a symmetry, ``arrived_in_region`` with stop regions); the
+        attractor table (points, cycles, recurrent sets)
         and ``n_orbits``, ``fraction``, ``ci_low``, ``ci_high`` as in :func:`basin_map`, plus
         ``attractor_role`` with a reference. Attrs: provenance, the options, the sampler,
         ``seed``, ``n_samples``, ``n_rounds``, those of :func:`basin_map` (``dynamics``,

@@ -4,6 +4,7 @@ that it runs in worker processes and on dask workers."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,16 @@ class FlowWork:
     sampler: Sampler | None = None
     seed: int | None = None
     keep_states: bool = False
+    regions: Any = None  # StopRegions, with ``rows`` the catalogue row of each region
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def _system(self):
+        """The system, unpacked once per work object and once per process for packed bytes
+        (dask sends the work with every chunk)."""
+        system = self._cache.get("system")
+        if system is None:
+            system = self._cache["system"] = _unpacked(self.system)
+        return system
 
     def initial_states(self, task: ChunkTask, n: int) -> np.ndarray:
         """The chunk's initial states ``(task.size, n)``."""
@@ -46,13 +56,17 @@ class FlowWork:
     def __call__(self, task: ChunkTask) -> xr.Dataset:
         from ..integrate import flow
 
-        system = self._cache.get("system")
-        if system is None:
-            system = self._cache["system"] = unpack_system(self.system)
+        system = self._system()
         x0 = self.initial_states(task, system.n)
-        ds = flow(system, x0, params=dict(self.params), options=self.options)
+        ds = flow(
+            system, x0, params=dict(self.params), options=self.options, stop_regions=self.regions
+        )
         keep = list(_KEPT) + (["x0"] if self.keep_states else [])
         out = ds[keep].assign_coords(orbit=np.arange(task.start, task.start + task.size))
+        if self.regions is not None:
+            region = ds["stop_region"].values
+            row = np.where(region >= 0, self.regions.rows[np.maximum(region, 0)], -1)
+            out["stop_row"] = ("orbit", row)
         out.attrs = {
             "n_calls": int(ds.attrs["n_calls"]),
             "n_evaluations": int(ds.attrs["n_evaluations"]),
@@ -91,6 +105,20 @@ class MapWork(FlowWork):
             "n_evaluations": int(ds.attrs["n_evaluations"]),
         }
         return out.drop_vars(["state", "phase"], errors="ignore")
+
+
+_UNPACKED: dict[bytes, Any] = {}  # packed system -> system, in this process
+
+
+def _unpacked(packed):
+    if not isinstance(packed, bytes):
+        return unpack_system(packed)
+    key = hashlib.sha1(packed).digest()
+    if key not in _UNPACKED:
+        if len(_UNPACKED) > 16:
+            _UNPACKED.clear()
+        _UNPACKED[key] = unpack_system(packed)
+    return _UNPACKED[key]
 
 
 def concat_chunks(chunks: Sequence[xr.Dataset]) -> dict[str, np.ndarray]:

@@ -8,7 +8,9 @@ stiff systems a Rosenbrock pair, with a step size per orbit, or fixed-step gradi
 ``x <- x - eta grad V`` (training is discrete). Each orbit stops on its own (convergence, escape,
 non-finite values, time or step limit) and gets a :class:`~dynsys._status.Status` code; stopped
 orbits leave the batch, so the vector field is only evaluated on orbits still running. The result
-is a Dataset over ``(orbit, state)``. ``FLOW_METHODS`` lists the methods of :func:`flow`.
+is a Dataset over ``(orbit, state)``. A system that declares its field in compiled code
+(:class:`CompiledField`) is followed orbit by orbit in a compiled loop instead, with the same
+results. ``FLOW_METHODS`` lists the methods of :func:`flow`.
 
 :func:`iterate` runs a batch of orbits of a map (:class:`dynsys.maps.Map`, for example gradient
 descent with a finite step) until each settles on a fixed point or a cycle, escapes or runs out of
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_names
 
 if TYPE_CHECKING:
+    from ._compiled import CompiledField, StopRegions, compiled_field_signature
     from ._flow import (
         FlowOptions,
         flow,
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_names(
     globals(),
     {
+        "CompiledField": "._compiled",
+        "StopRegions": "._compiled",
+        "compiled_field_signature": "._compiled",
         "FlowOptions": "._options",
         "flow": "._flow",
         "trajectory": "._flow",
@@ -42,8 +48,11 @@ __getattr__, __dir__ = lazy_names(
 
 __all__ = [
     "FLOW_METHODS",
+    "CompiledField",
     "FlowOptions",
     "IterateOptions",
+    "StopRegions",
+    "compiled_field_signature",
     "flow",
     "iterate",
     "trajectory",

@@ -25,6 +25,7 @@ from .._validate import as_state_batch
 from ..errors import InputError, InputTypeError
 from ..maps import require_flow
 from ._batch import BatchRecord
+from ._compiled import StopRegions, run_compiled, uses_compiled
 from ._descent import descent_flow, iteration_limit
 from ._options import FlowOptions
 from ._rk import TABLEAUX, rk_flow
@@ -186,6 +187,7 @@ def flow(
     params: Mapping[str, float] | None = None,
     options: FlowOptions | None = None,
     progress: bool = False,
+    stop_regions: StopRegions | None = None,
 ) -> xr.Dataset:
     """Follow a batch of orbits at once, each with its own step size and stopping rule.
 
@@ -202,6 +204,10 @@ def flow(
         Method, tolerances and stopping rules; ``FlowOptions()`` when omitted.
     progress : bool
         Show a tqdm progress bar counting finished orbits.
+    stop_regions : StopRegions, optional
+        Ellipsoids (around attracting points, each certified to lie in its point's basin) in
+        which an orbit stops as ``converged`` before ``|f|`` is small (``dopri5`` and
+        ``dop853``); the region is recorded in ``stop_region``.
 
     Returns
     -------
@@ -210,12 +216,15 @@ def flow(
         ``(orbit, state)``; ``t_final``, ``status``, ``n_steps`` (accepted steps, or iterations),
         ``speed_final`` (``|f|_2`` at the final state, ``|grad V|_2`` for gradient descent),
         ``energy_final`` (gradient systems) over ``orbit``; ``n_rejected(orbit)`` for the
-        step-size-controlled methods; with saves ``x_saved(orbit, save, state)`` (NaN once an
+        step-size-controlled methods; with ``stop_regions`` ``stop_region(orbit)`` (the region an
+        orbit stopped in, -1 for none); with saves ``x_saved(orbit, save, state)`` (NaN once an
         orbit has stopped), ``energy_saved(orbit, save)`` for gradient systems, coordinates
         ``time(save)`` and, for gradient descent, ``iteration(save)``. Attrs: provenance, every
         option, and the counters ``n_calls`` (calls of the vector field) and ``n_evaluations``
-        (states evaluated); for ``rosenbrock23`` also ``n_jacobian_calls`` and
-        ``n_jacobian_evaluations``.
+        (states evaluated; on the compiled path both count evaluations); for ``rosenbrock23``
+        also ``n_jacobian_calls`` and ``n_jacobian_evaluations``; ``engine`` ("numpy" or
+        "compiled": a system with a :class:`CompiledField`, run orbit by orbit in a compiled
+        loop with the arithmetic of the numpy one).
 
     Raises
     ------
@@ -263,13 +272,18 @@ def flow(
             f"{n_orbits * n_saves * n * 8 / 1e9:.1f} GB; increase {what} or integrate fewer "
             "orbits at a time."
         )
+    regions = _check_regions(stop_regions, n, options)
     record = BatchRecord(n_orbits, n, n_saves)
     bar = _progress_bar(n_orbits, system.name) if progress else None
     if bar is not None:
         record.on_finish = bar.update
+    compiled = uses_compiled(system, options, save_times)
     try:
         with np.errstate(all="ignore"):  # overflow and NaN become per-orbit status codes
-            _integrate(system, p, x0, record, options, save_times)
+            if compiled:
+                region = run_compiled(system, p, x0, record, options, regions)
+            else:
+                region = _integrate(system, p, x0, record, options, save_times, regions)
     finally:
         if bar is not None:
             bar.close()
@@ -278,11 +292,39 @@ def flow(
         saves["time"] = saves["iteration"] * options.learning_rate
     else:
         saves = {"time": save_times} if n_saves else {}
-    return _flow_dataset(system, p, x0, record, options, saves)
+    ds = _flow_dataset(system, p, x0, record, options, saves)
+    ds.attrs["engine"] = "compiled" if compiled else "numpy"
+    if regions is not None:
+        ds["stop_region"] = xr.Variable(
+            "orbit", region, attrs={"long_name": "stop region the orbit ended in (-1: none)"}
+        )
+    return ds
 
 
-def _integrate(system, p, x0, record: BatchRecord, options: FlowOptions, save_times) -> None:
-    """Run the method of ``options`` on the batch ``x0``, filling ``record``."""
+def _check_regions(regions, n: int, options: FlowOptions) -> StopRegions | None:
+    if regions is None:
+        return None
+    if not isinstance(regions, StopRegions):
+        raise InputTypeError(f"`stop_regions` must be a StopRegions; got {type(regions).__name__}.")
+    if options.method not in ("dopri5", "dop853"):
+        raise InputError(
+            f"`stop_regions` apply to the Runge-Kutta methods dopri5 and dop853; got "
+            f"method={options.method!r}. Pass stop_regions=None."
+        )
+    if regions.centers.shape[1:] != (n,) or regions.forms.shape[1:] != (n, n):
+        raise InputError(
+            f"`stop_regions` hold states of dimension {regions.centers.shape[1:]}; the system "
+            f"has {n} states."
+        )
+    return regions
+
+
+def _integrate(
+    system, p, x0, record: BatchRecord, options: FlowOptions, save_times, regions=None
+) -> np.ndarray:
+    """Run the method of ``options`` on the batch ``x0``, filling ``record``; return the stop
+    region each orbit ended in (-1: none)."""
+    region = np.full(x0.shape[0], -1, dtype=np.int64)
     common = {
         "t_max": options.t_max,
         "converge_tol": options.converge_tol,
@@ -306,7 +348,7 @@ def _integrate(system, p, x0, record: BatchRecord, options: FlowOptions, save_ti
             tail=tail,
             **common,
         )
-        return
+        return region
     stepping = {
         "rtol": options.rtol,
         "atol": options.atol,
@@ -321,7 +363,11 @@ def _integrate(system, p, x0, record: BatchRecord, options: FlowOptions, save_ti
         jac = record.counted_jacobian(lambda x: system.jac_dense(x, p))
         rosenbrock_flow(field, jac, x0, record, **stepping)
     else:
+        if regions is not None and len(regions):
+            stepping["region_test"] = regions.contains
+            stepping["region_out"] = region
         rk_flow(field, x0, TABLEAUX[options.method], record, **stepping)
+    return region
 
 
 def _progress_bar(total: int, name: str):

@@ -122,15 +122,40 @@ def adaptive_flow(
     max_step: float,
     save_times: np.ndarray,
     converge_block: int | None = None,
+    region_test: Callable[[np.ndarray], np.ndarray] | None = None,
+    region_out: np.ndarray | None = None,
 ) -> None:
     """Integrate ``x' = field(x)`` from every row of ``x0`` with ``stepper``; fill ``record``.
 
     ``max_steps`` bounds the step attempts (accepted or rejected) of each orbit. Without a
-    continuous extension, steps are shortened to land exactly on the save times.
+    continuous extension, steps are shortened to land exactly on the save times. With
+    ``region_test(states) -> region or -1``, an orbit still running whose accepted state lies in
+    a region stops as converged, the region stored in ``region_out``.
     """
     if save_times.size and record.x_saved is not None:
         record.x_saved[:, save_times <= 0.0] = x0[:, None, :]
+    if region_test is not None:
+        inner = stop_codes
+
+        def stop_codes_here(x, v, *args, rows_now):
+            codes, v_sq = inner(x, v, *args)
+            running = np.flatnonzero(codes == _RUNNING)
+            if running.size:
+                found = region_test(x[running])
+                hit = found >= 0
+                codes[running[hit]] = Status.CONVERGED
+                region_out[rows_now[running[hit]]] = found[hit]
+            return codes, v_sq
+
     rows, y, v = start_batch(field, x0, record, converge_tol, escape_radius, converge_block)
+    if region_test is not None and rows.size:
+        found = region_test(y)
+        hit = np.flatnonzero(found >= 0)
+        if hit.size:
+            region_out[rows[hit]] = found[hit]
+            record.finish(rows[hit], y[hit], 0.0, row_sum_sq(v[hit]), 0, 0, Status.CONVERGED)
+            keep = found < 0
+            rows, y, v = rows[keep], y[keep], v[keep]
     m = y.shape[0]
     if m == 0:
         return
@@ -195,7 +220,12 @@ def adaptive_flow(
         n_rej += ~accept
         after_reject = ~accept
 
-        codes, _ = stop_codes(y, v, converge_tol, escape_radius, converge_block)
+        if region_test is None:
+            codes, _ = stop_codes(y, v, converge_tol, escape_radius, converge_block)
+        else:
+            codes, _ = stop_codes_here(
+                y, v, converge_tol, escape_radius, converge_block, rows_now=rows
+            )
         codes[rejected] = _RUNNING  # a rejected attempt leaves the (already tested) state as is
         codes[accept & last & (codes == _RUNNING)] = Status.TIME_LIMIT
         if rejected.size:

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError
-from ..system import GradientSystem, System, model
+from ..system import CompiledField, GradientSystem, System, model
 from ._arrays import matrix as _matrix
 from ._arrays import stack as _stack
 
@@ -97,6 +97,8 @@ def duffing(delta: float = 0.25, alpha: float = -1.0, beta: float = 1.0) -> Syst
         jac=jac,
         dfdp=dfdp,
         name="duffing",
+    ).with_compiled_field(
+        CompiledField("dynsys.models._compiled_fields:duffing", ("delta", "alpha", "beta"))
     )
 
 

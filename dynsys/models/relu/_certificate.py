@@ -195,17 +195,23 @@ def _hess(W, teacher, a, b) -> np.ndarray:
 
 
 class _Solver:
-    """Solves with one Hessian: Cholesky when it is positive definite, LU otherwise."""
+    """Solves with one Hessian: Cholesky when it is positive definite, LU otherwise
+    (:meth:`factor` returns None for a singular Hessian)."""
 
-    def __init__(self, H: np.ndarray) -> None:
+    def __init__(self, factor, cholesky: bool) -> None:
+        self.factor, self.cholesky = factor, cholesky
+
+    @classmethod
+    def factor_of(cls, H: np.ndarray) -> _Solver | None:
         try:
-            self.factor, self.cholesky = sla.cho_factor(H, check_finite=False), True
+            return cls(sla.cho_factor(H, check_finite=False), True)
         except np.linalg.LinAlgError:
-            with warnings.catch_warnings():  # a singular matrix is reported below
+            with warnings.catch_warnings():  # a singular matrix is reported as None
                 warnings.simplefilter("ignore", sla.LinAlgWarning)
-                self.factor, self.cholesky = sla.lu_factor(H, check_finite=False), False
-            if not np.all(np.abs(np.diag(self.factor[0])) > 0):
-                raise np.linalg.LinAlgError("singular Hessian") from None
+                factor = sla.lu_factor(H, check_finite=False)
+            if not np.all(np.abs(np.diag(factor[0])) > 0):
+                return None
+            return cls(factor, False)
 
     def __call__(self, g: np.ndarray) -> np.ndarray:
         if self.cholesky:
@@ -234,8 +240,10 @@ def _newton(W, teacher, a, b, tol, max_iter) -> tuple[RefinedPoint, _Solver | No
             if not np.all(np.isfinite(H)):
                 break
             try:
-                solve, fresh = _Solver(H), True
-            except (np.linalg.LinAlgError, ValueError):
+                solve, fresh = _Solver.factor_of(H), True
+            except ValueError:
+                solve = None
+            if solve is None:
                 break  # singular Hessian: keep the best point so far
         x_new = x - solve(g).reshape(shape)
         if not np.all(np.isfinite(x_new)) or np.any(np.linalg.norm(x_new, axis=1) == 0):

@@ -109,7 +109,7 @@ def gradient_into(W, a, T, TU, b_t, beta_t, identity, ws, out):
     ``P W``) go to BLAS; the angles are taken in flat loops.
     """
     K, d = W.shape
-    norm, U, UT, C, P, side, cp, tp, sp, tt, st, TUT, CT, pull = ws
+    norm, U, C, P, side, cp, tp, sp, tt, st, TUT, CT, pull = ws
     for j in range(K):
         s = 0.0
         for k in range(d):
@@ -175,7 +175,6 @@ def workspace(K, d, Ks, TU):
     return (
         np.empty(K),
         np.empty((K, d)),
-        np.empty((d, K)),
         np.empty((K, K)),
         np.empty((K, K)),
         np.empty(K),

@@ -1,0 +1,217 @@
+"""Compiled vector fields, and the per-orbit compiled Dormand-Prince loop that follows them.
+
+A model declares its field in compiled code with :class:`CompiledField` (a numba function named by
+``"module:function"``, so that it pickles as a name and numba is imported only when it runs) and
+:meth:`dynsys.System.with_compiled_field`. :func:`dynsys.integrate.flow` then runs ``dopri5``
+without save times orbit by orbit in :func:`._compiled_kernels.dopri5_orbits`, on several threads
+(the loop releases the GIL), with the arithmetic of the batched numpy loop: the results are those
+of the numpy path. Everything else (other methods, save times, block convergence, more than 16
+states, numba missing) stays on the numpy path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..system import CompiledField
+from ._batch import BatchRecord
+from ._options import FlowOptions
+from ._rk import DOPRI5
+
+__all__ = [
+    "CompiledField",
+    "StopRegions",
+    "compiled_field_signature",
+    "compiled_threads",
+    "run_compiled",
+    "uses_compiled",
+]
+
+_MAX_STATES = 16  # the numpy loop sums squares state by state up to here (row_sum_sq)
+_MIN_PER_THREAD = 64  # orbits per thread below which one thread does it all
+
+
+@dataclass(frozen=True)
+class StopRegions:
+    """Ellipsoids ``(x - c_k)^T P_k (x - c_k) <= level_k`` in which an orbit stops as converged.
+
+    ``centers (k, n)``, ``forms (k, n, n)`` (symmetric positive definite), ``levels (k,)``;
+    ``rows`` names what each region belongs to (an attractor row, say). Basin computations make
+    them for known attracting points (:mod:`dynsys.basins._regions`); :func:`flow` takes them as
+    ``stop_regions``.
+
+    Examples
+    --------
+    >>> regions = StopRegions(np.array([[1.0, 0.0]]), np.eye(2)[None], np.array([0.01]),
+    ...                       np.array([0]))
+    >>> regions.contains([[1.05, 0.0], [1.2, 0.0]]).tolist()
+    [0, -1]
+    """
+
+    centers: np.ndarray
+    forms: np.ndarray
+    levels: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> StopRegions:
+        return cls(np.zeros((0, n)), np.zeros((0, n, n)), np.zeros(0), np.zeros(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.levels.shape[0])
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        """The region holding each state of ``x (m, n)`` (the first one), or -1."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        out = np.full(x.shape[0], -1, dtype=np.int64)
+        for k in range(len(self) - 1, -1, -1):
+            e = x - self.centers[k]
+            inside = np.einsum("mi,ij,mj->m", e, self.forms[k], e) <= self.levels[k]
+            out[inside] = k
+        return out
+
+
+def compiled_field_signature():
+    """The numba signature a :class:`CompiledField` is compiled with (imports numba):
+    ``field(y, params, out)``, three 1-D C-contiguous float64 arrays.
+
+    Examples
+    --------
+    >>> [str(a) for a in compiled_field_signature().args]
+    ['array(float64, 1d, C)', 'array(float64, 1d, C)', 'array(float64, 1d, C)']
+    """
+    from ._compiled_kernels import FIELD_SIGNATURE
+
+    return FIELD_SIGNATURE
+
+
+def uses_compiled(system, options: FlowOptions, save_times: np.ndarray) -> bool:
+    """Whether :func:`dynsys.integrate.flow` runs ``system`` on the compiled path."""
+    return (
+        getattr(system, "compiled_field", None) is not None
+        and options.method == "dopri5"
+        and save_times.size == 0
+        and options.converge_block is None
+        and system.n <= _MAX_STATES
+        and importlib.util.find_spec("numba") is not None
+    )
+
+
+def compiled_threads() -> int:
+    """Threads for the compiled loop: the CPUs this process may use, or one inside a worker
+    process (of a process pool or a dask cluster, which already runs a process per core)."""
+    if multiprocessing.parent_process() is not None or _in_dask_worker():
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _in_dask_worker() -> bool:
+    try:
+        from distributed import get_worker
+    except ImportError:  # pragma: no cover - dask is optional
+        return False
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A thread pool of this size, kept for the life of the process (starting threads for
+    every batch costs more than a small batch takes); a forked child makes its own."""
+    key = (os.getpid(), threads)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(threads, thread_name_prefix="dynsys-compiled")
+    return _POOLS[key]
+
+
+def run_compiled(
+    system,
+    p,
+    x0: np.ndarray,
+    record: BatchRecord,
+    options: FlowOptions,
+    regions: StopRegions | None = None,
+) -> np.ndarray:
+    """Integrate every row of ``x0`` on the compiled path; fill ``record`` and return the stop
+    region each orbit ended in (-1: none)."""
+    from ._compiled_kernels import dopri5_orbits
+
+    field = system.compiled_field
+    function = field.load()
+    params = np.array([float(p[name]) for name in field.params])
+    regions = StopRegions.empty(system.n) if regions is None else regions
+    m, n = x0.shape
+    x0 = np.ascontiguousarray(x0, dtype=float)
+    out = {
+        "x_final": np.empty((m, n)),
+        "t_final": np.empty(m),
+        "status": np.empty(m, dtype=np.int8),
+        "n_steps": np.empty(m, dtype=np.int64),
+        "n_rejected": np.empty(m, dtype=np.int64),
+        "speed_sq": np.empty(m),
+        "region": np.empty(m, dtype=np.int64),
+        "evaluations": np.zeros(m, dtype=np.int64),
+    }
+    conv = options.converge_tol
+    settings = (
+        float(options.t_max),
+        float(options.rtol),
+        float(options.atol),
+        -1.0 if conv is None else float(conv) * float(conv),
+        float(options.escape_radius) ** 2,
+        int(options.max_steps),
+        -1.0 if options.first_step is None else float(options.first_step),
+        float(options.min_step),
+        float(options.max_step),
+        float(DOPRI5.beta),
+    )
+    centers = np.ascontiguousarray(regions.centers, dtype=float)
+    forms = np.ascontiguousarray(regions.forms, dtype=float)
+    levels = np.ascontiguousarray(regions.levels, dtype=float)
+
+    def run(lo: int, hi: int) -> None:
+        dopri5_orbits(
+            function,
+            params,
+            x0[lo:hi],
+            centers,
+            forms,
+            levels,
+            *settings,
+            *(v[lo:hi] for v in out.values()),
+        )
+
+    threads = min(compiled_threads(), max(1, m // _MIN_PER_THREAD))
+    if threads == 1:
+        run(0, m)
+    else:
+        # more blocks than threads: a thread that finishes early takes the next block
+        bounds = np.linspace(0, m, 8 * threads + 1).astype(int)
+        list(_pool(threads).map(run, bounds[:-1], bounds[1:]))
+    record.finish(
+        np.arange(m),
+        out["x_final"],
+        out["t_final"],
+        out["speed_sq"],
+        out["n_steps"],
+        out["n_rejected"],
+        out["status"],
+    )
+    total = int(out["evaluations"].sum())
+    record.n_calls += total
+    record.n_evaluations += total
+    return out["region"]

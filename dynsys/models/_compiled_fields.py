@@ -1,0 +1,20 @@
+"""Compiled vector fields of models (numba; imported only when a compiled loop runs them).
+
+Each function writes ``f(y)`` of one state into ``out`` with the operations of the model's numpy
+field, in the same order, so that the compiled and the numpy paths give the same orbits.
+"""
+
+from __future__ import annotations
+
+import numba
+
+from ..integrate import compiled_field_signature
+
+
+@numba.njit(compiled_field_signature(), cache=True, nogil=True, error_model="numpy")
+def duffing(y, p, out):  # pragma: no cover - compiled
+    """:func:`dynsys.models.duffing`; ``p = (delta, alpha, beta)``."""
+    q = y[0]
+    v = y[1]
+    out[0] = v
+    out[1] = -p[0] * v - p[1] * q - p[2] * (q * q * q)
