@@ -32,9 +32,7 @@ within ten times their errors, AUTO within 1e-6). Speed: points per second.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -44,14 +42,13 @@ import numpy as np
 import scipy.optimize
 from scipy.integrate import solve_ivp
 
+from benchmarks import _auto as auto
 from benchmarks._timing import best_time
 from dynsys import Status
 from dynsys.continuation import ContinuationOptions, continue_branch, continue_cycle
 from dynsys.cycles import Collocation, CycleOptions, solve_adapted
 from dynsys.models import brusselator, lorenz
 
-AUTO_LIB = Path("/usr/lib/auto-07p/lib")
-_SERIAL = {**os.environ, "OMP_NUM_THREADS": "1"}  # AUTO is built with OpenMP; compare serial
 REFERENCE = CycleOptions(ntst=160, ncol=6, tol=1e-13)
 SAMPLES = 8  # points of each branch checked against the reference
 SHOOTING_SEGMENTS = 8
@@ -72,17 +69,6 @@ class Case:
     auto_run1: str
     auto_run2: str
 
-
-_FORTRAN_TAIL = """
-SUBROUTINE BCND
-END SUBROUTINE BCND
-SUBROUTINE ICND
-END SUBROUTINE ICND
-SUBROUTINE FOPT
-END SUBROUTINE FOPT
-SUBROUTINE PVLS
-END SUBROUTINE PVLS
-"""
 
 LORENZ_F90 = """
 SUBROUTINE FUNC(NDIM,U,ICP,PAR,IJAC,F,DFDU,DFDP)
@@ -155,18 +141,11 @@ SUBROUTINE STPNT(NDIM,U,PAR,T)
 END SUBROUTINE STPNT
 """
 
-_AUTO_COMMON = """NTST=  40, NCOL=   4, IAD =   3, ISP =   2, ISW = 1, IPLT= 0, NBC= 0, NINT= 0
-NMX= {nmx}, NPR= 100000, MXBF=  10, IID =   0, ITMX= 8, ITNW= 7, NWTN= 3, JAC= 1
-EPSL= 1e-10, EPSU = 1e-10, EPSS =1e-08
-DS  =   {ds}, DSMIN=  1e-06, DSMAX=   {ds_max}, IADS=   1
-NPAR=  11, THL =  {{11: 0.0}}, THU =  {{}}
-UZSTOP = {stop}
-"""
-
 
 def _auto_constants(ndim, ips, irs, icp, nmx, ds, ds_max, stop) -> str:
-    head = f"NDIM=   {ndim}, IPS =   {ips}, IRS =   {irs}, ILP =   1\nICP =  {icp}\n"
-    return head + _AUTO_COMMON.format(nmx=nmx, ds=ds, ds_max=ds_max, stop=stop)
+    return auto.constants(
+        ndim, ips, icp, irs=irs, nmx=nmx, ds=ds, ds_max=ds_max, thl="{11: 0.0}", stop=stop
+    )
 
 
 def _cases() -> list[Case]:
@@ -182,7 +161,7 @@ def _cases() -> list[Case]:
             CycleOptions(period_max=10.0),
             2.0,
             1e-9,
-            LORENZ_F90 + _FORTRAN_TAIL,
+            LORENZ_F90,
             _auto_constants(3, 1, 0, "[1]", 200, 0.01, 0.5, "{1: [0.0, 30.0]}"),
             _auto_constants(3, 2, 2, "[1, 11]", 400, 0.01, 1.0, "{11: 10.0, 1: [0.0, 30.0]}"),
         ),
@@ -196,7 +175,7 @@ def _cases() -> list[Case]:
             CycleOptions(),
             np.inf,
             1e-7,
-            BRUSSELATOR_F90 + _FORTRAN_TAIL,
+            BRUSSELATOR_F90,
             _auto_constants(2, 1, 0, "[2]", 200, 0.01, 0.2, "{2: [1.0, 4.0]}"),
             _auto_constants(2, 2, 2, "[2, 11]", 400, 0.01, 0.2, "{2: [1.0, 4.0]}"),
         ),
@@ -354,50 +333,13 @@ def _segment_starts(case: Case, branch, k: int, segments: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- AUTO-07p
-def auto_available() -> bool:
-    return shutil.which("gfortran") is not None and AUTO_LIB.is_dir()
-
-
-def _run(executable: Path, constants: str, restart: Path | None) -> float:
-    folder = executable.parent
-    (folder / "fort.2").write_text(constants)
-    if restart is not None:
-        shutil.copy(restart, folder / "fort.3")
-    start = time.perf_counter()
-    subprocess.run([str(executable)], cwd=folder, check=True, capture_output=True, env=_SERIAL)
-    return time.perf_counter() - start
-
-
 def _auto(case: Case, folder: Path):
     """Compile (not timed), run the equilibria to the Hopf point, then time the cycles."""
-    source = folder / "model.f90"
-    source.write_text(case.fortran)
-    executable = folder / "model.exe"
-    objects = sorted(str(p) for p in AUTO_LIB.glob("*.o"))
-    subprocess.run(
-        [
-            "gfortran",
-            "-O2",
-            "-std=legacy",
-            "-fopenmp",
-            str(source),
-            *objects,
-            "-o",
-            str(executable),
-        ],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-    )
-    _run(executable, case.auto_run1, None)
+    executable, _ = auto.compile_model(case.fortran, folder)
+    auto.run(executable, case.auto_run1)
     shutil.copy(folder / "fort.8", folder / "hopf.8")
-    seconds = min(_run(executable, case.auto_run2, folder / "hopf.8") for _ in range(3))
-    rows = []
-    for line in (folder / "fort.7").read_text().splitlines():
-        parts = line.split()
-        if len(parts) > 5 and parts[0] != "0" and parts[0].lstrip("-").isdigit():
-            rows.append([float(v.replace("D", "E")) for v in parts[4:]])
-    rows = np.array(rows)
+    seconds = min(auto.run(executable, case.auto_run2, folder / "hopf.8") for _ in range(3))
+    rows = np.array([row.values for row in auto.read_branches(folder)])
     return rows[:, 0], rows[:, -1], seconds
 
 
@@ -461,7 +403,7 @@ def _bench(case: Case, folder: Path | None) -> None:
 
 def main() -> None:
     """Print points per second and period errors of dynsys, multiple shooting and AUTO-07p."""
-    have_auto = auto_available()
+    have_auto = auto.auto_available()
     if not have_auto:
         print(
             "   AUTO-07p is not installed (apt-get install auto-07p gfortran); it is left out, "

@@ -10,8 +10,15 @@ import dynsys
 from dynsys import errors
 
 REPO = Path(dynsys.__file__).parent.parent
-# raised inside a computation and caught there, or not an input error
-_INTERNAL = {"SingularMatrixError", "NotImplementedError", "ImportError", "SystemExit"}
+# raised inside a computation and caught there, or not an input error (AttributeError: a
+# package's module __getattr__ must raise it for a name it does not have, PEP 562)
+_INTERNAL = {
+    "SingularMatrixError",
+    "NotImplementedError",
+    "ImportError",
+    "SystemExit",
+    "AttributeError",
+}
 
 
 def _raised_names(path: Path):

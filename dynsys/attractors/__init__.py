@@ -20,11 +20,29 @@ References
 G. Datseris and A. Wagemakers, Chaos 32, 023104 (2022) (attractors by recurrences in a grid).
 """
 
-from ._find import find_attractors
-from ._label import label_states
-from ._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
-from ._options import AttractorOptions, LyapunovOptions
-from ._table import KINDS
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._find import find_attractors
+    from ._label import label_states
+    from ._lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
+    from ._options import AttractorOptions, LyapunovOptions
+    from ._table import KINDS
+
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "find_attractors": "._find",
+        "label_states": "._label",
+        "kaplan_yorke_dimension": "._lyapunov",
+        "lyapunov_spectrum": "._lyapunov",
+        "AttractorOptions": "._options",
+        "LyapunovOptions": "._options",
+        "KINDS": "._table",
+    },
+)
 
 __all__ = [
     "KINDS",

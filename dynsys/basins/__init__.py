@@ -68,16 +68,42 @@ resumed run repeats it from the stored end states, with the same result). A Syst
 closures is sent to other processes with cloudpickle; without it, pass a :class:`SystemRef`.
 """
 
-from .._execution import SystemRef, open_executor
-from ..attractors import AttractorOptions
-from ..integrate import FlowOptions, IterateOptions
-from ._map import basin_map
-from ._options import BasinOptions
-from ._plane import Plane
-from ._probabilities import basin_probabilities
-from ._samplers import Gaussian, NetworkInit, SmallBall, UniformBox
-from ._statistics import wilson_interval
-from ._sweep import basin_probability_sweep
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from .._execution import SystemRef, open_executor
+    from ..attractors import AttractorOptions
+    from ..integrate import FlowOptions, IterateOptions
+    from ._map import basin_map
+    from ._options import BasinOptions
+    from ._plane import Plane
+    from ._probabilities import basin_probabilities
+    from ._samplers import Gaussian, NetworkInit, SmallBall, UniformBox
+    from ._statistics import wilson_interval
+    from ._sweep import basin_probability_sweep
+
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "SystemRef": ".._execution",
+        "open_executor": ".._execution",
+        "AttractorOptions": "..attractors._options",
+        "FlowOptions": "..integrate._options",
+        "IterateOptions": "..integrate._iterate_options",
+        "basin_map": "._map",
+        "BasinOptions": "._options",
+        "Plane": "._plane",
+        "basin_probabilities": "._probabilities",
+        "Gaussian": "._samplers",
+        "NetworkInit": "._samplers",
+        "SmallBall": "._samplers",
+        "UniformBox": "._samplers",
+        "wilson_interval": "._statistics",
+        "basin_probability_sweep": "._sweep",
+    },
+)
 
 __all__ = [
     "AttractorOptions",

@@ -7,17 +7,7 @@ from typing import Any
 
 import xarray as xr
 
-from ..basins import (
-    BasinOptions,
-    Gaussian,
-    NetworkInit,
-    Plane,
-    SmallBall,
-    UniformBox,
-    basin_map,
-    basin_probabilities,
-    basin_probability_sweep,
-)
+from ..basins import BasinOptions, Gaussian, NetworkInit, Plane, SmallBall, UniformBox
 from ..errors import DynsysError, SpecError
 from .spec import Key, OptionsTable, non_negative, positive
 
@@ -187,6 +177,10 @@ def run_basins_table(
         raise SpecError(
             f"`basins.executor` must be 'inprocess' or 'processes'; got {table['executor']!r}."
         )
+    # imported here: the basin functions load the attractor and integration machinery, which a
+    # command that only reads the [basins] table (to check a spec) does not need
+    from ..basins import basin_map, basin_probabilities, basin_probability_sweep
+
     common: dict[str, Any] = {
         "attractors": attractors,
         "options": table["options"],

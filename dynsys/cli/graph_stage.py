@@ -20,14 +20,16 @@ way, without energies or barriers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import xarray as xr
 
 from ..graph import GraphOptions
 from .spec import Key, OptionsTable
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["GRAPH_TABLE", "graph_requested", "run_graph", "run_graph_stage"]
 

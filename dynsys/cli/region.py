@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.stats import qmc
 
 from ..errors import SpecError
 from ..fixedpoints import NewtonOptions, find_fixed_points
@@ -119,6 +118,8 @@ def sample_region(lower, upper, count: int, seed: int) -> np.ndarray:
     (4, 2)
     """
     lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    from scipy.stats import qmc
+
     sampler = qmc.Halton(d=lower.size, scramble=True, seed=seed)
     return qmc.scale(sampler.random(count), lower, upper)
 

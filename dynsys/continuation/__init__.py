@@ -27,15 +27,35 @@ Bifurcation Theory, 3rd ed. (2004), chapters 3, 8 and 10; W. J. F. Govaerts, Num
 for Bifurcations of Dynamical Equilibria, SIAM (2000).
 """
 
-from ..errors import ContinuationError
-from ._branch import continue_branch
-from ._cycles import continue_cycle
-from ._diagram import bifurcation_diagram
-from ._fold_curve import continue_fold
-from ._hopf_curve import continue_hopf
-from ._options import ContinuationOptions
-from ._switch import switch_branch
-from ._two_parameter import two_parameter_diagram
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ..errors import ContinuationError
+    from ._branch import continue_branch
+    from ._cycles import continue_cycle
+    from ._diagram import bifurcation_diagram
+    from ._fold_curve import continue_fold
+    from ._hopf_curve import continue_hopf
+    from ._options import ContinuationOptions
+    from ._switch import switch_branch
+    from ._two_parameter import two_parameter_diagram
+
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "ContinuationError": "..errors",
+        "continue_branch": "._branch",
+        "continue_cycle": "._cycles",
+        "bifurcation_diagram": "._diagram",
+        "continue_fold": "._fold_curve",
+        "continue_hopf": "._hopf_curve",
+        "ContinuationOptions": "._options",
+        "switch_branch": "._switch",
+        "two_parameter_diagram": "._two_parameter",
+    },
+)
 
 __all__ = [
     "ContinuationError",

@@ -23,7 +23,7 @@ import numpy as np
 from .._status import Status
 from ._linalg import Factorization, SingularMatrixError, bordered
 
-__all__ = ["Point", "Run", "correct", "evaluate", "newton", "run"]
+__all__ = ["Point", "Run", "complete_monitoring", "correct", "evaluate", "newton", "run"]
 
 _GROW_BELOW = 4  # corrector iterations below which the step grows
 _SHRINK_ABOVE = 5  # ... above which it shrinks
@@ -42,6 +42,9 @@ class Point:
     det_sign: int
     det_log: float
     data: dict[str, Any] = field(default_factory=dict)
+    pending: Any = field(default=None, repr=False)
+    """The state Jacobian while the monitored data is still to be computed (in one batch at
+    the end of a run, by ``problem.monitor_many``); None once ``data`` is complete."""
 
 
 @dataclass
@@ -64,21 +67,23 @@ def newton(problem, u0: np.ndarray, row: np.ndarray, target: float, tol: float, 
     u = np.array(u0, dtype=float)
     previous = np.inf
     for it in range(1, max_iter + 1):
-        r = problem.residual(u)
-        if not np.all(np.isfinite(r)):
+        r = np.ravel(problem.residual(u))
+        if not np.isfinite(r).all():
             return None
-        rhs = np.append(r, row @ u - target)
-        if not np.any(rhs):  # an exact solution (e.g. on a trivial branch): nothing to do
+        rhs = np.empty(r.size + 1)
+        rhs[:-1] = r
+        rhs[-1] = row @ u - target
+        if not rhs.any():  # an exact solution (e.g. on a trivial branch): nothing to do
             return u, it - 1
         try:
             step = Factorization(bordered(problem.jacobian(u), row)).solve(rhs)
         except SingularMatrixError:
             return None
         u = u - step
-        size = float(np.max(np.abs(step)))
+        size = float(np.abs(step).max())
         if not np.isfinite(size):
             return None
-        if size <= tol * (1.0 + float(np.max(np.abs(u)))):
+        if size <= tol * (1.0 + float(np.abs(u).max())):
             return u, it
         if it >= 3 and size > previous:
             return None
@@ -93,9 +98,13 @@ def correct(problem, u_pred: np.ndarray, t: np.ndarray, options):
     )
 
 
-def evaluate(problem, u: np.ndarray, border: np.ndarray, iterations: int = 0) -> Point:
+def evaluate(
+    problem, u: np.ndarray, border: np.ndarray, iterations: int = 0, *, defer: bool = False
+) -> Point:
     """The point at ``u``: tangent (oriented along ``border``), bordered determinant, monitored
-    data. Raises :class:`SingularMatrixError` when ``[G_u; border^T]`` is singular."""
+    data (or, with ``defer``, the state Jacobian to compute it from later: see
+    :func:`complete_monitoring`). Raises :class:`SingularMatrixError` when ``[G_u; border^T]``
+    is singular."""
     M, J = problem.linearization(u)
     factor = Factorization(bordered(M, border))
     rhs = np.zeros(problem.size)
@@ -105,7 +114,25 @@ def evaluate(problem, u: np.ndarray, border: np.ndarray, iterations: int = 0) ->
     if not np.isfinite(norm) or norm == 0.0:
         raise SingularMatrixError("tangent is not finite")
     sign, log = factor.det_sign_log()
+    if defer:
+        return Point(u, t / norm, iterations, sign, log, {}, J)
     return Point(u, t / norm, iterations, sign, log, problem.monitor(u, J))
+
+
+def complete_monitoring(problem, points: list[Point]) -> None:
+    """Fill in the monitored data of the points evaluated with ``defer``: in one batch when the
+    problem has ``monitor_many`` (all spectra of a branch in one LAPACK call instead of one
+    Python round trip per point), else point by point."""
+    pending = [p for p in points if p.pending is not None]
+    if not pending:
+        return
+    many = getattr(problem, "monitor_many", None)
+    if many is not None:
+        data = many([p.u for p in pending], [p.pending for p in pending])
+    else:
+        data = [problem.monitor(p.u, p.pending) for p in pending]
+    for point, values in zip(pending, data, strict=True):
+        point.data, point.pending = values, None
 
 
 def _jumped(u: np.ndarray, u_pred: np.ndarray, ds: float, options) -> bool:
@@ -150,6 +177,9 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
     # skipped a sharp turn or a branch point). Below ds_min the run ends (STEP_UNDERFLOW).
     # Accepted steps grow after fewer than _GROW_BELOW corrector iterations and shrink after
     # more than _SHRINK_ABOVE.
+    # Problems that monitor in batches get their spectra once the run is over; anchor() and the
+    # step control never read the monitored data (problems whose anchor does are not deferred).
+    defer = hasattr(problem, "monitor_many")
     points = [start]
     ds = options.ds
     n_newton = 0
@@ -169,7 +199,7 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
                 u, iterations = found
                 n_newton += iterations
                 try:
-                    candidate = evaluate(problem, u, prev.t, iterations)
+                    candidate = evaluate(problem, u, prev.t, iterations, defer=defer)
                 except SingularMatrixError:
                     candidate = None
                 if candidate is not None and float(candidate.t @ prev.t) >= MIN_COS_TURN:
@@ -215,6 +245,7 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
             ds = min(ds * _GROWTH, options.ds_max)
         elif accepted.iterations > _SHRINK_ABOVE:
             ds = max(ds * 0.5, options.ds_min)
+    complete_monitoring(problem, points)
     return Run(points, stop, n_newton, n_rejected)
 
 

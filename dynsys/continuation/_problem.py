@@ -11,11 +11,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..stability import classify_eigenvalues
-from ._linalg import monitor_eigenvalues
+from ._linalg import dense_spectra, monitor_eigenvalues
 from ._normal_forms import fold_coefficient, lyapunov_coefficient
 from ._options import ContinuationOptions
 
 __all__ = ["EquilibriumProblem"]
+
+_BATCH_MAX_N = 16  # spectra of larger Jacobians are computed point by point (LAPACK dominates)
 
 
 def _hopf_test(eigenvalues: np.ndarray, thr: float) -> float:
@@ -66,7 +68,9 @@ class EquilibriumProblem:
         if sp.issparse(J):
             M = sp.hstack([J, sp.csr_matrix(fp[:, None])], format="csr")
         else:
-            M = np.hstack([np.asarray(J, dtype=float), fp[:, None]])
+            M = np.empty((self.n, self.size))
+            M[:, : self.n] = J
+            M[:, self.n] = fp
         return M, J
 
     def jacobian(self, u: np.ndarray):
@@ -78,6 +82,55 @@ class EquilibriumProblem:
     # ------------------------------------------------------------------ monitoring
     def monitor(self, u: np.ndarray, J) -> dict[str, Any]:
         """Eigenvalues, index, nullity, kind, and the raw counts used by the test functions."""
+        return self.monitor_many([u], [J])[0]
+
+    def monitor_many(self, us, Js) -> list[dict[str, Any]]:
+        """:meth:`monitor` of many points: small dense finite Jacobians in one batch (one LAPACK
+        call and one classification for all of them, where the Python work per point would
+        otherwise cost more than the eigenvalues), the others one by one."""
+        batch = []
+        if not self.sparse and self.n <= _BATCH_MAX_N:
+            batch = [k for k, J in enumerate(Js) if np.isfinite(np.asarray(J, dtype=float)).all()]
+        out: list[dict[str, Any] | None] = [None] * len(Js)
+        if batch:
+            for k, data in zip(
+                batch, self._dense_data(np.array([Js[k] for k in batch])), strict=True
+            ):
+                out[k] = data
+        for k, J in enumerate(Js):
+            if out[k] is None:
+                out[k] = self._monitor_one(J)
+        return out
+
+    def _dense_data(self, J: np.ndarray) -> list[dict[str, Any]]:
+        """The monitored data of a stack of finite dense Jacobians ``(N, n, n)``: the same values
+        :meth:`_monitor_one` gives, computed for all of them at once."""
+        opts = self.options
+        eig = dense_spectra(J)
+        index, nullity, kind = classify_eigenvalues(
+            eig, gradient=self.system.is_gradient, zero_tol=opts.zero_tol
+        )
+        thr = opts.zero_tol * np.maximum(np.abs(eig).max(axis=1), 1.0)
+        raw_unstable = np.count_nonzero(eig.real > 0, axis=1)
+        pair = eig.imag > thr[:, None]  # one eigenvalue of each complex pair
+        nearest = np.where(pair, np.abs(eig.real), np.inf).min(axis=1)
+        signs = np.where(pair, np.sign(eig.real), 1.0).prod(axis=1)
+        hopf = np.where(pair.any(axis=1), signs * nearest, np.nan)
+        return [
+            {
+                "eig": eig[k],
+                "index": int(index[k]),
+                "nullity": int(nullity[k]),
+                "kind": str(kind[k]),
+                "complete": True,
+                "inertia": False,
+                "raw_unstable": int(raw_unstable[k]),
+                "hopf": float(hopf[k]),
+            }
+            for k in range(eig.shape[0])
+        ]
+
+    def _monitor_one(self, J) -> dict[str, Any]:
         opts = self.options
         eig, unstable, complete = monitor_eigenvalues(J, opts.n_eigen)
         finite = eig[np.isfinite(eig)]

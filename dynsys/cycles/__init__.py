@@ -21,18 +21,44 @@ problems (II), Int. J. Bifurcation and Chaos 1, 745 (1991); U. M. Ascher, R. M. 
 R. D. Russell, Numerical Solution of Boundary Value Problems for ODEs, SIAM (1995).
 """
 
-from ._collocation import Collocation
-from ._dataset import read_cycle
-from ._find import check_period, find_periodic_orbit, floquet_multipliers, initial_profile
-from ._floquet import (
-    Floquet,
-    cyclic_eigenvalues,
-    floquet_from_monodromy,
-    floquet_from_steps,
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._collocation import Collocation
+    from ._dataset import read_cycle
+    from ._find import check_period, find_periodic_orbit, floquet_multipliers, initial_profile
+    from ._floquet import (
+        Floquet,
+        cyclic_eigenvalues,
+        floquet_from_monodromy,
+        floquet_from_steps,
+    )
+    from ._options import CycleOptions
+    from ._profile import collapsed, extremes
+    from ._solve import newton_solve, solve_adapted
+
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "Collocation": "._collocation",
+        "read_cycle": "._dataset",
+        "check_period": "._find",
+        "find_periodic_orbit": "._find",
+        "floquet_multipliers": "._find",
+        "initial_profile": "._find",
+        "Floquet": "._floquet",
+        "cyclic_eigenvalues": "._floquet",
+        "floquet_from_monodromy": "._floquet",
+        "floquet_from_steps": "._floquet",
+        "CycleOptions": "._options",
+        "collapsed": "._profile",
+        "extremes": "._profile",
+        "newton_solve": "._solve",
+        "solve_adapted": "._solve",
+    },
 )
-from ._options import CycleOptions
-from ._profile import collapsed, extremes
-from ._solve import newton_solve, solve_adapted
 
 __all__ = [
     "Collocation",

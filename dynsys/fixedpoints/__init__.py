@@ -10,10 +10,24 @@ the seeds missed. Seeds that fail are counted per status in the attributes, neve
 with minimal periods, deduplication up to cyclic shift and multipliers.
 """
 
-from ._cycles import find_cycles
-from ._find import (
-    NewtonOptions,
-    find_fixed_points,
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._cycles import find_cycles
+    from ._find import (
+        NewtonOptions,
+        find_fixed_points,
+    )
+
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "find_cycles": "._cycles",
+        "NewtonOptions": ".._newton",
+        "find_fixed_points": "._find",
+    },
 )
 
 __all__ = [

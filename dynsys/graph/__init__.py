@@ -84,23 +84,55 @@ D. J. Wales, Energy Landscapes, Cambridge University Press (2003): disconnectivi
 O. M. Becker and M. Karplus, J. Chem. Phys. 106, 1495 (1997).
 """
 
-from ._build import ESCAPE, UNRESOLVED, critical_point_graph
-from ._disconnectivity import disconnectivity_tree
-from ._io import from_dataset, read_graphml, to_dataset, write_graphml
-from ._options import GraphOptions
-from ._orbits import expand_graph
-from ._queries import (
-    Barrier,
-    EnergyPath,
-    attracting_components,
-    graph_summary,
-    is_special,
-    lowest_barrier,
-    minima,
-    minimum_energy_path,
-    saddles,
-    saddles_of_minimum,
-    spurious_minima,
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._build import ESCAPE, UNRESOLVED, critical_point_graph
+    from ._disconnectivity import disconnectivity_tree
+    from ._io import from_dataset, read_graphml, to_dataset, write_graphml
+    from ._options import GraphOptions
+    from ._orbits import expand_graph
+    from ._queries import (
+        Barrier,
+        EnergyPath,
+        attracting_components,
+        graph_summary,
+        is_special,
+        lowest_barrier,
+        minima,
+        minimum_energy_path,
+        saddles,
+        saddles_of_minimum,
+        spurious_minima,
+    )
+
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "ESCAPE": "._build",
+        "UNRESOLVED": "._build",
+        "critical_point_graph": "._build",
+        "disconnectivity_tree": "._disconnectivity",
+        "from_dataset": "._io",
+        "read_graphml": "._io",
+        "to_dataset": "._io",
+        "write_graphml": "._io",
+        "GraphOptions": "._options",
+        "expand_graph": "._orbits",
+        "Barrier": "._queries",
+        "EnergyPath": "._queries",
+        "attracting_components": "._queries",
+        "graph_summary": "._queries",
+        "is_special": "._queries",
+        "lowest_barrier": "._queries",
+        "minima": "._queries",
+        "minimum_energy_path": "._queries",
+        "saddles": "._queries",
+        "saddles_of_minimum": "._queries",
+        "spurious_minima": "._queries",
+    },
 )
 
 __all__ = [

@@ -17,14 +17,34 @@ descent with a finite step) until each settles on a fixed point or a cycle, esca
 iterations.
 """
 
-from ._compiled import CompiledField, StopRegions, compiled_field_signature
-from ._flow import (
-    FlowOptions,
-    flow,
-    trajectory,
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from ._compiled import CompiledField, StopRegions, compiled_field_signature
+    from ._flow import (
+        FlowOptions,
+        flow,
+        trajectory,
+    )
+    from ._iterate import IterateOptions, iterate
+    from ._options import FLOW_METHODS
+
+__getattr__, __dir__ = lazy_names(
+    globals(),
+    {
+        "CompiledField": "._compiled",
+        "StopRegions": "._compiled",
+        "compiled_field_signature": "._compiled",
+        "FlowOptions": "._options",
+        "flow": "._flow",
+        "trajectory": "._flow",
+        "IterateOptions": "._iterate_options",
+        "iterate": "._iterate",
+        "FLOW_METHODS": "._options",
+    },
 )
-from ._iterate import IterateOptions, iterate
-from ._options import FLOW_METHODS
 
 __all__ = [
     "FLOW_METHODS",
