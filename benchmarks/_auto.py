@@ -48,6 +48,54 @@ TYPE_CODES = {1: "BP", 2: "LP", 3: "HB", 4: "UZ", 5: "LP", 6: "BP", 7: "PD", 8: 
 """AUTO's point types in ``fort.7`` (sign dropped; 1-3 for equilibria, 5-8 for cycles)."""
 
 
+LORENZ_FUNC = """
+SUBROUTINE FUNC(NDIM,U,ICP,PAR,IJAC,F,DFDU,DFDP)
+  IMPLICIT NONE
+  INTEGER, INTENT(IN) :: NDIM, ICP(*), IJAC
+  DOUBLE PRECISION, INTENT(IN) :: U(NDIM), PAR(*)
+  DOUBLE PRECISION, INTENT(OUT) :: F(NDIM)
+  DOUBLE PRECISION, INTENT(INOUT) :: DFDU(NDIM,NDIM), DFDP(NDIM,*)
+  F(1) = PAR(2)*(U(2) - U(1))
+  F(2) = PAR(1)*U(1) - U(2) - U(1)*U(3)
+  F(3) = U(1)*U(2) - PAR(3)*U(3)
+  IF (IJAC .EQ. 0) RETURN
+  DFDU(1,1) = -PAR(2)
+  DFDU(1,2) = PAR(2)
+  DFDU(1,3) = 0.0D0
+  DFDU(2,1) = PAR(1) - U(3)
+  DFDU(2,2) = -1.0D0
+  DFDU(2,3) = -U(1)
+  DFDU(3,1) = U(2)
+  DFDU(3,2) = U(1)
+  DFDU(3,3) = -PAR(3)
+  IF (IJAC .EQ. 1) RETURN
+  DFDP(1,1) = 0.0D0
+  DFDP(2,1) = U(1)
+  DFDP(3,1) = 0.0D0
+END SUBROUTINE FUNC
+"""
+
+
+def lorenz_source(r: float, at: str) -> str:
+    """AUTO's Lorenz model (PAR(1) = r, PAR(2) = sigma = 10, PAR(3) = beta = 8/3), started at
+    ``r`` on the origin (``at="origin"``) or on the equilibrium ``C+`` (``at="c_plus"``)."""
+    if at == "origin":
+        start = "  U = 0.0D0\n"
+    elif at == "c_plus":
+        start = "  U(1) = SQRT(PAR(3)*(PAR(1) - 1.0D0))\n  U(2) = U(1)\n  U(3) = PAR(1) - 1.0D0\n"
+    else:
+        raise ValueError(f"at must be 'origin' or 'c_plus'; got {at!r}")
+    return (
+        LORENZ_FUNC
+        + "\nSUBROUTINE STPNT(NDIM,U,PAR,T)\n  IMPLICIT NONE\n  INTEGER, INTENT(IN) :: NDIM\n"
+        "  DOUBLE PRECISION, INTENT(INOUT) :: U(NDIM), PAR(*)\n"
+        "  DOUBLE PRECISION, INTENT(IN) :: T\n"
+        f"  PAR(1) = {r:.1f}D0\n  PAR(2) = 10.0D0\n  PAR(3) = 8.0D0/3.0D0\n"
+        + start
+        + "END SUBROUTINE STPNT\n"
+    )
+
+
 def auto_available() -> bool:
     """Whether gfortran and AUTO-07p's library are installed."""
     return shutil.which("gfortran") is not None and AUTO_LIB.is_dir()
