@@ -56,8 +56,6 @@ class TeacherDescentTail(DescentKernel):
         self.a = np.ascontiguousarray(gradient.a)
         self.b_t = np.ascontiguousarray(gradient.b_teacher)
         self.beta_t = np.ascontiguousarray(gradient.beta_teacher)
-        T = gradient.teacher
-        self.identity = T.shape[0] == T.shape[1] and np.array_equal(T, np.eye(T.shape[1]))
 
     def run(
         self,
@@ -98,6 +96,5 @@ class TeacherDescentTail(DescentKernel):
             self.a,
             self.b_t,
             self.beta_t,
-            self.identity,
         )
         return np.array(x_end), int(k_end), int(code), float(g_sq)

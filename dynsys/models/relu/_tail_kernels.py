@@ -1,6 +1,6 @@
-"""The compiled loop of :mod:`._tail` (private; imported on first use, since importing numba
-takes a moment). A module-level function, so that numba's on-disk cache serves every process;
-the gradient is the one of :mod:`._protocol_kernels`."""
+"""The compiled loops of :mod:`._relu_tail` (private; imported on first use, since importing
+numba takes a moment). Module-level functions, so that numba's on-disk cache serves every
+process."""
 
 import math
 
@@ -8,7 +8,6 @@ import numba
 import numpy as np
 
 from ..._status import Status
-from ._protocol_kernels import gradient_into, workspace
 
 _RUNNING = int(Status.RUNNING)
 _CONVERGED = int(Status.CONVERGED)
@@ -18,21 +17,85 @@ _TIME_LIMIT = int(Status.TIME_LIMIT)
 _MAX_STEPS = int(Status.MAX_STEPS)
 
 
+@numba.njit(cache=True, fastmath={"contract", "reassoc"})
+def gradient(W, T, TU, a, b_t, beta_t, U, norm, pull, side, out):
+    K, d = W.shape
+    K_star = T.shape[0]
+    for j in range(K):
+        s = 0.0
+        for k in range(d):
+            s += W[j, k] * W[j, k]
+        if not s > 0.0:
+            return False
+        norm[j] = math.sqrt(s)
+        for k in range(d):
+            U[j, k] = W[j, k] / norm[j]
+    # student pairs: the angle is symmetric, compute it once per pair
+    for j in range(K):
+        pull[j, j] = math.pi * a[j]
+        side[j] = 0.0
+    for j in range(K):
+        for m in range(j + 1, K):
+            c = 0.0
+            for k in range(d):
+                c += U[j, k] * U[m, k]
+            c = min(1.0, max(-1.0, c))
+            angle = math.pi - math.acos(c)
+            sn = math.sqrt(max(1.0 - c * c, 0.0))
+            pull[j, m] = a[m] * angle
+            pull[m, j] = a[j] * angle
+            side[j] += sn * a[m] * norm[m]
+            side[m] += sn * a[j] * norm[j]
+    for j in range(K):
+        for k in range(d):
+            out[j, k] = 0.0
+        for m in range(K):
+            coef = pull[j, m]
+            for k in range(d):
+                out[j, k] += coef * W[m, k]
+        sd = side[j]
+        for m in range(K_star):
+            c = 0.0
+            for k in range(d):
+                c += U[j, k] * TU[m, k]
+            c = min(1.0, max(-1.0, c))
+            coef = b_t[m] * (math.pi - math.acos(c))
+            for k in range(d):
+                out[j, k] += coef * T[m, k]
+            sd += math.sqrt(max(1.0 - c * c, 0.0)) * beta_t[m]
+        f = a[j] / (2.0 * math.pi)
+        for k in range(d):
+            out[j, k] = f * (out[j, k] + sd * U[j, k])
+    return True
+
+
 @numba.njit(cache=True)
-def descend(
-    x, g, k, eta, tol_sq, block, esc_sq, k_time, max_steps, T, TU, a, b_t, beta_t, identity
-):
+def descend(x, g, k, eta, tol_sq, block, esc_sq, k_time, max_steps, T, TU, a, b_t, beta_t):
     n = x.size
     K = a.size
     d = n // K
-    ws = workspace(K, d, b_t.size, TU)
+    U = np.empty((K, d))
+    norm = np.empty(K)
+    pull = np.empty((K, K))
+    side = np.empty(K)
     x_new = np.empty(n)
     g_new = np.empty(n)
     while True:
         for i in range(n):
             x_new[i] = x[i] - eta * g[i]
-        W_new, G_new = x_new.reshape(K, d), g_new.reshape(K, d)
-        ok = gradient_into(W_new, a, T, TU, b_t, beta_t, identity, ws, G_new)
+        ok = gradient(
+            x_new.reshape(K, d),
+            T,
+            TU,
+            a,
+            b_t,
+            beta_t,
+            U,
+            norm,
+            pull,
+            side,
+            g_new.reshape(K, d),
+        )
         k += 1
         x_sq = 0.0
         g_sq = 0.0
