@@ -9,16 +9,18 @@ spawning processes (nothing to re-import, nothing to pickle); the pool of thread
 once per process and reused by every call.
 
 Certified early termination: when a run's largest unit gradient first falls below
-``certify_below`` (and then every factor of ten below that), the loop pauses and the
-:func:`~._certificate.certify_descent` certificate is tried: Newton from the iterate to a
-critical point ``W~``, and a ball around it on which the descent map provably contracts (positive
-definite Hessian, ``step < 2 / lambda_max``, a bound on the Hessian's variation over the ball).
-If the iterate is inside the ball, the run's limit is the unique minimum in the ball and the run
-stops with ``Status.CERTIFIED``; if not, the compiled loop is told the ball and pauses again as
-soon as the iterate enters it. The dataset records each certificate (centre, radius, contraction
-factor, spectral bounds, the iteration it was issued at). A run that is never certified runs the
-protocol to its end. End points are labelled in the threads as they finish: the certified centre
-(or the converged iterate) is matched to the families found so far, up to the symmetry group.
+``certify_below`` (and then at every further factor of ten), the loop pauses. If the run's loss is
+close to that of a family with a certificate, the image of that family's ball next to the iterate
+(descent is equivariant under the symmetry) is handed to the compiled loop, which pauses again as
+soon as the iterate enters it. Otherwise :func:`~._certificate.certify_descent` is tried: Newton
+from the iterate to a critical point ``W~``, and a ball around it on which the descent map provably
+contracts (positive definite Hessian, ``step < 2 / lambda_max``, a bound on the Hessian's
+variation over the ball). A run whose iterate is inside such a ball converges to the unique
+minimum in it and stops with ``Status.CERTIFIED``. The dataset records each certificate (centre,
+radius, contraction factor, spectral bounds, the iteration it was issued at). A run that is never
+certified runs the protocol to its end. End points are labelled in the threads as they finish:
+the certified centre (or the converged iterate) is matched to the families found so far, up to
+the symmetry group.
 """
 
 from __future__ import annotations
@@ -137,12 +139,12 @@ class _Families:
         self.items: list[_Family] = []
         self.lock = threading.Lock()
 
-    def _close_in_loss(self, J: float, slack: float = 0.0) -> list[int]:
+    def _close_in_loss(self, J: float) -> list[int]:
         tol = self.loss_tol
         return [
             f
             for f, fam in enumerate(self.items)
-            if abs(J - fam.loss) <= tol * max(abs(J), abs(fam.loss)) + slack + 1e-14
+            if abs(J - fam.loss) <= tol * max(abs(J), abs(fam.loss)) + 1e-14
         ]
 
     def ball_for(self, W: np.ndarray, J: float, g: float):
