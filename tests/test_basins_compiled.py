@@ -12,7 +12,7 @@ import pytest
 import dynsys.integrate._compiled as compiled
 from dynsys import Status
 from dynsys.basins import BasinOptions, basin_map
-from dynsys.basins._regions import certify_region, stop_regions
+from dynsys.basins._regions import checked_region, stop_regions
 from dynsys.errors import InputError, InputTypeError, InvalidSystemError, OptionError
 from dynsys.integrate import CompiledField, FlowOptions, StopRegions, flow
 from dynsys.models import duffing, lorenz
@@ -127,7 +127,7 @@ def test_a_stop_region_lies_in_its_basin(delta):
     p = system.resolve_params()
     rng = np.random.default_rng(7)
     for center in SINKS:
-        P, c = certify_region(system, p, center)
+        P, c = checked_region(system, p, center)
         x0 = _inside(P, c, center, 300, rng)
         rim = _inside(P, c, center, 100, rng)
         rim = (
@@ -154,9 +154,9 @@ def test_a_stop_region_lies_in_its_basin(delta):
 def test_no_region_around_a_saddle_or_a_centre():
     system = duffing()
     p = system.resolve_params()
-    assert certify_region(system, p, np.zeros(2)) is None  # the saddle
+    assert checked_region(system, p, np.zeros(2)) is None  # the saddle
     undamped = duffing(delta=0.0)
-    assert certify_region(undamped, undamped.resolve_params(), SINKS[1]) is None  # a centre
+    assert checked_region(undamped, undamped.resolve_params(), SINKS[1]) is None  # a centre
     regions = stop_regions(system, p, np.concatenate([SINKS, [[0.0, 0.0]]]), np.arange(3))
     assert regions.rows.tolist() == [0, 1]
 
@@ -196,7 +196,7 @@ def test_a_stop_region_in_three_states_lies_in_its_basin():
     rim of the ellipsoid) converge to it with V decreasing."""
     system = lorenz(r=0.5)
     p = system.resolve_params()
-    P, c = certify_region(system, p, np.zeros(3))
+    P, c = checked_region(system, p, np.zeros(3))
     u = np.random.default_rng(5).standard_normal((200, 3))
     evals, evecs = np.linalg.eigh(P)
     w = np.sqrt(c) * u / np.linalg.norm(u, axis=1, keepdims=True)
@@ -214,4 +214,4 @@ def test_no_region_for_more_than_three_states():
     from dynsys import System
 
     big = System(lambda x, p: -x, 4, name="decay")
-    assert certify_region(big, {}, np.zeros(4)) is None
+    assert checked_region(big, {}, np.zeros(4)) is None

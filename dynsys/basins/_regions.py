@@ -29,7 +29,7 @@ from scipy.linalg import solve_continuous_lyapunov
 
 from ..integrate import StopRegions
 
-__all__ = ["RegionRule", "certify_region", "stop_regions"]
+__all__ = ["RegionRule", "checked_region", "stop_regions"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def _decays(system, params, x_star, P, root_inv, radius, rule, refine: int) -> b
     return bool(np.all(np.isfinite(dv)) and np.all(dv <= bound))
 
 
-def certify_region(system, params, x_star, rule: RegionRule = RegionRule()):
+def checked_region(system, params, x_star, rule: RegionRule = RegionRule()):
     """``(P, c)`` of the stop region around the point ``x_star`` (see the module docstring), or
     None when it is not attracting, no level passes, or the system has more than
     :data:`MAX_STATES` states.
@@ -96,7 +96,7 @@ def certify_region(system, params, x_star, rule: RegionRule = RegionRule()):
     --------
     >>> from dynsys.models import duffing
     >>> system = duffing()
-    >>> P, c = certify_region(system, system.resolve_params(), np.array([1.0, 0.0]))
+    >>> P, c = checked_region(system, system.resolve_params(), np.array([1.0, 0.0]))
     >>> bool(c > 0), P.shape
     (True, (2, 2))
     """
@@ -130,7 +130,7 @@ def stop_regions(system, params, points, rows, rule: RegionRule = RegionRule()) 
     without one are left out."""
     centers, forms, levels, kept = [], [], [], []
     for x, row in zip(np.atleast_2d(points), rows, strict=True):
-        found = certify_region(system, params, x, rule)
+        found = checked_region(system, params, x, rule)
         if found is None:
             continue
         centers.append(x)

@@ -205,9 +205,10 @@ def flow(
     progress : bool
         Show a tqdm progress bar counting finished orbits.
     stop_regions : StopRegions, optional
-        Ellipsoids (around attracting points, each certified to lie in its point's basin) in
-        which an orbit stops as ``converged`` before ``|f|`` is small (``dopri5`` and
-        ``dop853``); the region is recorded in ``stop_region``.
+        Ellipsoids around attracting points, each checked (on a mesh, not proved; see
+        :mod:`dynsys.basins`) to lie in its point's basin, in which an orbit stops as
+        ``converged`` before ``|f|`` is small (``dopri5`` and ``dop853``); the region is
+        recorded in ``stop_region``.
 
     Returns
     -------
