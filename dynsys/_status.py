@@ -55,22 +55,24 @@ class _Entry:
     results: tuple[str, ...]  # the batch results in which the code occurs
 
 
+# the kinds of batch result (every one can end converged)
+_KINDS = (
+    "flow",
+    "newton",
+    "fixed_points",
+    "basins",
+    "continuation",
+    "graph",
+    "cycles",
+    "saddles",
+    "descent",
+)
 _FLOW = ("flow", "basins", "graph", "descent")
 _TABLE: dict[Status, _Entry] = {
     Status.CONVERGED: _Entry(
         "the convergence test was met (a flow arrived, Newton converged, a point was verified).",
         "none needed.",
-        (
-            "flow",
-            "newton",
-            "fixed_points",
-            "basins",
-            "continuation",
-            "graph",
-            "cycles",
-            "saddles",
-            "descent",
-        ),
+        _KINDS,
     ),
     Status.TIME_LIMIT: _Entry(
         "the final time was reached before the orbit settled.",
@@ -227,18 +229,7 @@ _TABLE: dict[Status, _Entry] = {
 }
 
 RESULTS: dict[str, tuple[Status, ...]] = {
-    result: tuple(s for s in Status if result in _TABLE[s].results)
-    for result in (
-        "flow",
-        "newton",
-        "fixed_points",
-        "basins",
-        "continuation",
-        "graph",
-        "cycles",
-        "saddles",
-        "descent",
-    )
+    result: tuple(s for s in Status if result in _TABLE[s].results) for result in _KINDS
 }
 """The codes each kind of batch result can carry."""
 

@@ -114,6 +114,19 @@ _SIGNATURE = numba.types.void(
 )  # fmt: skip
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i) -> int:
+    """The outcome of orbit ``i`` at state ``y`` (field ``v``): the field's tests, then the stop
+    regions (a hit is recorded in ``region[i]``)."""
+    code = _code(y, v, conv_sq, escape_sq)
+    if code == RUNNING and levels.shape[0]:
+        hit = _in_region(y, centers, forms, levels)
+        if hit >= 0:
+            code = CONVERGED
+            region[i] = hit
+    return code
+
+
 @numba.njit(_SIGNATURE, cache=True, nogil=True, error_model="numpy")
 def dopri5_orbits(
     field,
@@ -179,12 +192,7 @@ def dopri5_orbits(
             continue
         field(y, params, v)
         evals = 1
-        code = _code(y, v, conv_sq, escape_sq)
-        if code == RUNNING and levels.shape[0]:
-            hit = _in_region(y, centers, forms, levels)
-            if hit >= 0:
-                code = CONVERGED
-                region[i] = hit
+        code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
         if code != RUNNING:
             for j in range(n):
                 x_final[i, j] = y[j]
@@ -313,12 +321,7 @@ def dopri5_orbits(
             after_reject = not accept
             code = RUNNING
             if accept:
-                code = _code(y, v, conv_sq, escape_sq)
-                if code == RUNNING and levels.shape[0]:
-                    hit = _in_region(y, centers, forms, levels)
-                    if hit >= 0:
-                        code = CONVERGED
-                        region[i] = hit
+                code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
                 if code == RUNNING and last:
                     code = TIME_LIMIT
             else:

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -590,18 +590,11 @@ def _certify(W, teacher, a, b, step, tol, max_iter) -> DescentCertificate:
     )
     if not cert.contains(W):
         dist = float(np.linalg.norm(W - c))
-        return refuse(
-            f"W lies outside the certified ball (distance {dist:.3g} to its center, radius "
+        return replace(
+            cert,
+            valid=False,
+            reason=f"W lies outside the certified ball (distance {dist:.3g} to its center, radius "
             f"{radius:.3g}): descent has not yet decided",
-            radius=radius,
-            contraction=cert.contraction,
-            mu_lower=mu,
-            L_upper=L,
-            hessian_lipschitz=M,
-            hessian_variation=D,
-            minimum_within=smallest,
-            loss=cert.loss,
-            variation=variation,
         )
     return cert
 
