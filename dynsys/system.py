@@ -137,6 +137,12 @@ class CompiledField:
     cache=True, nogil=True)`` and must compute exactly what the system's numpy field computes
     (the same operations in the same order): results must not depend on the path taken.
 
+    A model may also declare its Jacobian and parameter derivative in compiled code (both or
+    neither); continuation of equilibria then runs its predictor-corrector loop compiled
+    (:mod:`dynsys.continuation`), with the results of the Python loop. They too must compute
+    exactly what the system's ``jac`` and ``dfdp`` compute, and are compiled with the signatures
+    of ``dynsys.continuation._compiled_types``.
+
     Parameters
     ----------
     function : str
@@ -144,28 +150,69 @@ class CompiledField:
         as a name and numba is imported only when a compiled loop runs it).
     params : sequence of str
         The parameter names, in the order the function reads them.
+    jacobian : str, optional
+        ``"package.module:name"`` of ``jacobian(y, params, out)``, writing ``df_i/dy_j`` into
+        ``out (n, n)``.
+    param_derivative : str, optional
+        ``"package.module:name"`` of ``param_derivative(y, params, k, out)``, writing the
+        derivative of ``f`` with respect to parameter ``params[k]`` into ``out (n,)``.
 
     Examples
     --------
     >>> CompiledField("dynsys.models._compiled_fields:duffing", ("delta", "alpha", "beta")).params
     ('delta', 'alpha', 'beta')
+    >>> from dynsys.models import lorenz
+    >>> lorenz().compiled_field.has_derivatives
+    True
     """
 
     function: str
     params: tuple[str, ...] = ()
+    jacobian: str | None = None
+    param_derivative: str | None = None
 
     def __post_init__(self) -> None:
-        module, sep, name = str(self.function).partition(":")
-        if not (module and sep and name):
+        for label in ("function", "jacobian", "param_derivative"):
+            value = getattr(self, label)
+            if value is None and label != "function":
+                continue
+            module, sep, name = str(value).partition(":")
+            if not (module and sep and name):
+                raise InputError(
+                    f"`{label}` must look like 'package.module:name'; got {value!r}."
+                )
+        if (self.jacobian is None) != (self.param_derivative is None):
             raise InputError(
-                f"`function` must look like 'package.module:name'; got {self.function!r}."
+                "declare both `jacobian` and `param_derivative` in compiled code, or neither; "
+                f"got jacobian={self.jacobian!r}, param_derivative={self.param_derivative!r}."
             )
         object.__setattr__(self, "params", tuple(str(p) for p in self.params))
 
+    @property
+    def has_derivatives(self) -> bool:
+        """Whether the Jacobian and the parameter derivative are declared too."""
+        return self.jacobian is not None
+
+    @staticmethod
+    def _load(spec: str):
+        module, _, name = spec.partition(":")
+        return getattr(importlib.import_module(module), name)
+
     def load(self):
         """The compiled function (imports its module, and with it numba)."""
-        module, _, name = self.function.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return self._load(self.function)
+
+    def load_derivatives(self):
+        """The compiled ``(jacobian, param_derivative)`` (imports their modules, and numba).
+
+        Raises
+        ------
+        dynsys.errors.InputError
+            If they are not declared.
+        """
+        if not self.has_derivatives:
+            raise InputError(f"the compiled field {self.function!r} declares no derivatives.")
+        return self._load(self.jacobian), self._load(self.param_derivative)
 
 
 class DescentKernel(ABC):

@@ -23,7 +23,16 @@ import numpy as np
 from .._status import Status
 from ._linalg import Factorization, SingularMatrixError, bordered
 
-__all__ = ["Point", "Run", "complete_monitoring", "correct", "evaluate", "newton", "run"]
+__all__ = [
+    "Point",
+    "Run",
+    "complete_monitoring",
+    "correct",
+    "evaluate",
+    "newton",
+    "python_run",
+    "run",
+]
 
 _GROW_BELOW = 4  # corrector iterations below which the step grows
 _SHRINK_ABOVE = 5  # ... above which it shrinks
@@ -179,6 +188,14 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
     # more than _SHRINK_ABOVE.
     # Problems that monitor in batches get their spectra once the run is over; anchor() and the
     # step control never read the monitored data (problems whose anchor does are not deferred).
+    compiled = getattr(problem, "compiled_loop", None)
+    if compiled is not None:  # the same loop, compiled (small dense equilibrium problems)
+        return compiled(problem, start, options, progress)
+    return python_run(problem, start, options, progress=progress)
+
+
+def python_run(problem, start: Point, options, *, progress=None) -> Run:
+    """:func:`run` on the Python loop."""
     defer = hasattr(problem, "monitor_many")
     points = [start]
     ds = options.ds

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..stability import classify_eigenvalues
+from ._compiled import compiled_loop
 from ._linalg import dense_spectra, monitor_eigenvalues
 from ._normal_forms import fold_coefficient, lyapunov_coefficient
 from ._options import ContinuationOptions
@@ -47,6 +48,9 @@ class EquilibriumProblem:
         self.size = self.n + 1
         self.sparse = bool(system.jacobian_is_sparse)
         self.bounds = [(self.n, options.p_min, options.p_max)]
+        self.compiled_loop = compiled_loop(self)
+        """The compiled :func:`~dynsys.continuation._palc.run` of this problem, or None (see
+        :mod:`dynsys.continuation._compiled`)."""
 
     # ------------------------------------------------------------------ evaluation
     def params_at(self, u: np.ndarray) -> dict[str, Any]:

@@ -1,0 +1,187 @@
+"""The compiled predictor-corrector loop for small dense equilibrium problems (the Python side;
+numba is imported only when a loop runs).
+
+A model that declares its field, Jacobian and parameter derivative in compiled code
+(:class:`dynsys.system.CompiledField` with ``jacobian`` and ``param_derivative``) may have its
+runs (:func:`dynsys.continuation._palc.run`) stepped by :func:`._compiled_palc.palc_run`: the
+same predictor, corrector, step control and stop rules, with the arithmetic of the Python loop
+(the same LAPACK factorisations, BLAS dot products and operations in the same order), hence the
+same points, bit for bit. Python keeps the rest: the end of a run on a parameter bound, the point
+closing a loop, the monitoring (in one batch, as before), the special points and the Dataset.
+Everything else (no declaration, a sparse Jacobian, more than ``MAX_STATES`` states, numba
+missing) stays on the Python loop.
+
+When: the compiled loop costs ~2 us a point against ~280 us on the Python loop (Lorenz), but
+loading numba and the cached kernels costs ~0.3 s once per process, the price of ~1000 Python
+points. So a process starts on the Python loop and moves to the compiled one (for good) at the
+first run that starts after ``WARM_UP_POINTS`` points were stepped on the Python loop by problems
+that could have been compiled, or at once when numba is already imported. A one-off diagram of a
+few hundred points (the command line's) stays as fast as it was; a longer one, or the next
+diagrams of a session, run compiled. The path changes no result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import sys
+from functools import cache
+
+import numpy as np
+
+from .._status import Status
+from ._linalg import SingularMatrixError
+from ._palc import (
+    _GROW_BELOW,
+    _GROWTH,
+    _SHRINK_ABOVE,
+    MIN_COS_TURN,
+    Point,
+    Run,
+    _end_on_bound,
+    complete_monitoring,
+    evaluate,
+    python_run,
+)
+
+__all__ = ["MAX_STATES", "WARM_UP_POINTS", "compiled_loop", "numba_available"]
+
+MAX_STATES = 16  # above this, LAPACK and the spectra dominate: the Python loop costs as much
+WARM_UP_POINTS = 250
+"""Points stepped on the Python loop (by problems that could run compiled) after which a process
+loads the compiled loop. Set it to 0 to go compiled at once (tests do)."""
+
+
+class _Process:
+    """What this process has done: points stepped on the Python loop by compilable problems,
+    and whether the compiled loop is loaded."""
+
+    python_points = 0
+    loaded = False
+
+
+def _warm() -> bool:
+    """Whether the compiled loop should run: loaded already, numba imported already, or the
+    warm-up spent."""
+    return (
+        _Process.loaded
+        or "numba" in sys.modules
+        or _Process.python_points >= WARM_UP_POINTS
+    )
+
+
+@cache
+def numba_available() -> bool:
+    """Whether numba can be imported (checked once, without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def compiled_loop(problem):
+    """The compiled run of ``problem`` (a function ``(problem, start, options, progress) ->
+    Run``), or None when the Python loop runs it."""
+    field = getattr(problem.system, "compiled_field", None)
+    if (
+        field is None
+        or not field.has_derivatives
+        or problem.sparse
+        or problem.n > MAX_STATES
+        or problem.param not in field.params
+        or not numba_available()
+    ):
+        return None
+    return _run_compilable
+
+
+def _run_compilable(problem, start, options, progress):
+    """A run of a problem that has a compiled loop: on it once warm, else on the Python loop."""
+    if not _warm():
+        done = python_run(problem, start, options, progress=progress)
+        _Process.python_points += len(done.points)
+        return done
+    return _run(problem, start, options, progress)
+
+
+_STOPS = {
+    0: Status.MAX_POINTS,
+    1: Status.STEP_UNDERFLOW,
+    2: Status.STATE_BOUND,
+    3: Status.PARAM_BOUND,
+    4: Status.CLOSED_LOOP,
+}
+
+
+def _run(problem, start, options, progress):
+    """:func:`dynsys.continuation._palc.run` of an equilibrium problem on the compiled loop."""
+    from ._compiled_palc import palc_run
+
+    _Process.loaded = True
+    field = problem.system.compiled_field
+    function = field.load()
+    jacobian, dparam = field.load_derivatives()
+    params = np.array([float(problem.base[name]) for name in field.params])
+    k = field.params.index(problem.param)
+    m, n = problem.size, problem.n
+    cap = int(options.max_points)
+    U = np.empty((cap, m))
+    T = np.empty((cap, m))
+    iters = np.zeros(cap, dtype=np.int64)
+    signs = np.zeros(cap, dtype=np.int64)
+    diags = np.ones((cap, m))
+    jacs = np.empty((cap, n, n))
+    beyond = np.empty(m)
+    stats = np.zeros(5, dtype=np.int64)
+    newton = options.newton
+    palc_run(
+        function,
+        jacobian,
+        dparam,
+        params,
+        k,
+        np.ascontiguousarray(start.u, dtype=float),
+        np.ascontiguousarray(start.t, dtype=float),
+        float(options.ds),
+        float(options.ds_min),
+        float(options.ds_max),
+        cap,
+        float(options.p_min),
+        float(options.p_max),
+        float(options.x_max),
+        float(newton.step_tol),
+        int(newton.max_iter),
+        float(MIN_COS_TURN),
+        int(_GROW_BELOW),
+        int(_SHRINK_ABOVE),
+        float(_GROWTH),
+        U,
+        T,
+        iters,
+        signs,
+        diags,
+        jacs,
+        beyond,
+        stats,
+    )
+    count, n_newton, n_rejected, code, side = (int(v) for v in stats)
+    # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
+    logs = np.sum(np.log(np.abs(diags[1:count])), axis=1)
+    points = [start]
+    points.extend(
+        Point(U[i], T[i], int(iters[i]), int(signs[i]), float(logs[i - 1]), {}, jacs[i])
+        for i in range(1, count)
+    )
+    if progress is not None and count > 1:
+        progress.update(count - 1)
+    stop = _STOPS[code]
+    if stop == Status.PARAM_BOUND:
+        prev = points[-1]
+        candidate = Point(beyond, prev.t, 0, 0, 0.0)
+        value = options.p_max if side > 0 else options.p_min
+        end = _end_on_bound(problem, prev, candidate, (n, value), options)
+        if end is not None:
+            points.append(end)
+    elif stop == Status.CLOSED_LOOP:
+        with contextlib.suppress(SingularMatrixError):
+            points.append(evaluate(problem, start.u, points[-1].t))
+    complete_monitoring(problem, points)
+    return Run(points, stop, n_newton, n_rejected)
+
