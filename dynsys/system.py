@@ -138,10 +138,11 @@ class CompiledField:
     (the same operations in the same order): results must not depend on the path taken.
 
     A model may also declare its Jacobian and parameter derivative in compiled code (both or
-    neither); continuation of equilibria then runs its predictor-corrector loop compiled
-    (:mod:`dynsys.continuation`), with the results of the Python loop. They too must compute
-    exactly what the system's ``jac`` and ``dfdp`` compute, and are compiled with the signatures
-    of ``dynsys.continuation._compiled_types``.
+    neither); continuation of equilibria then runs its predictor-corrector loop compiled, with the
+    results of the Python loop (:meth:`System.with_compiled_field` for integration and
+    continuation, :meth:`System.with_compiled_derivatives` for continuation only). They too must
+    compute exactly what the system's ``jac`` and ``dfdp`` compute, and are compiled with the
+    signatures of ``dynsys.continuation._compiled_types``.
 
     Parameters
     ----------
@@ -162,7 +163,7 @@ class CompiledField:
     >>> CompiledField("dynsys.models._compiled_fields:duffing", ("delta", "alpha", "beta")).params
     ('delta', 'alpha', 'beta')
     >>> from dynsys.models import lorenz
-    >>> lorenz().compiled_field.has_derivatives
+    >>> lorenz().compiled_derivatives.has_derivatives
     True
     """
 
@@ -178,9 +179,7 @@ class CompiledField:
                 continue
             module, sep, name = str(value).partition(":")
             if not (module and sep and name):
-                raise InputError(
-                    f"`{label}` must look like 'package.module:name'; got {value!r}."
-                )
+                raise InputError(f"`{label}` must look like 'package.module:name'; got {value!r}.")
         if (self.jacobian is None) != (self.param_derivative is None):
             raise InputError(
                 "declare both `jacobian` and `param_derivative` in compiled code, or neither; "
@@ -628,12 +627,49 @@ class System(Dynamics):
         """The vector field declared as compiled code (:class:`CompiledField`), or None."""
         return self.__dict__.get("_compiled_field")
 
+    @property
+    def compiled_derivatives(self):
+        """The field, Jacobian and parameter derivative declared as compiled code for
+        continuation (a :class:`CompiledField` with ``jacobian`` and ``param_derivative``), or
+        None: the one declared with :meth:`with_compiled_derivatives`, else the compiled field
+        when it declares them."""
+        declared = self.__dict__.get("_compiled_derivatives")
+        if declared is not None:
+            return declared
+        field = self.compiled_field
+        return field if field is not None and field.has_derivatives else None
+
+    def _checked_compiled(self, field, what: str) -> CompiledField:
+        if not isinstance(field, CompiledField):
+            raise InputTypeError(
+                f"`field` must be a dynsys.system.CompiledField; got {type(field).__name__}."
+            )
+        missing = sorted(set(self.params) ^ set(field.params))
+        if missing:
+            raise InvalidSystemError(
+                f"the compiled {what} takes the parameters {list(field.params)} but "
+                f"{self.name!r} has {list(self.params)}; name each parameter once, in the order "
+                "the compiled function reads them."
+            )
+        return field
+
+    def _with_attribute(self, name: str, value) -> System:
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        if value is None:
+            new.__dict__.pop(name, None)
+        else:
+            new.__dict__[name] = value
+        return new
+
     def with_compiled_field(self, field) -> System:
         """A copy of the system that declares ``field`` (a :class:`CompiledField`) as its
         vector field in compiled code;
         :func:`dynsys.integrate.flow` then follows its orbits one by one in a compiled loop
-        (``dopri5``, no save times), with the same results. ``None`` gives a copy without one
-        (the numpy path).
+        (``dopri5``, no save times), with the same results; when ``field`` declares the Jacobian
+        and parameter derivative too, continuation uses them as well (see
+        :meth:`with_compiled_derivatives`). ``None`` gives a copy without compiled code (the
+        numpy path everywhere).
 
         Examples
         --------
@@ -644,25 +680,37 @@ class System(Dynamics):
         True
         """
         if field is None:
-            new = object.__new__(type(self))
-            new.__dict__.update(self.__dict__)
-            new.__dict__.pop("_compiled_field", None)
-            return new
-        if not isinstance(field, CompiledField):
-            raise InputTypeError(
-                f"`field` must be a dynsys.system.CompiledField; got {type(field).__name__}."
+            return self._with_attribute("_compiled_field", None)._with_attribute(
+                "_compiled_derivatives", None
             )
-        missing = sorted(set(self.params) ^ set(field.params))
-        if missing:
-            raise InvalidSystemError(
-                f"the compiled field takes the parameters {list(field.params)} but "
-                f"{self.name!r} has {list(self.params)}; name each parameter once, in the order "
-                "the compiled function reads them."
+        return self._with_attribute("_compiled_field", self._checked_compiled(field, "field"))
+
+    def with_compiled_derivatives(self, field) -> System:
+        """A copy of the system that declares its field, Jacobian and parameter derivative in
+        compiled code (``field``, a :class:`CompiledField` with ``jacobian`` and
+        ``param_derivative``) for continuation only: continuation of equilibria then steps in a
+        compiled loop, with the same results; integration is not affected (that is
+        :meth:`with_compiled_field`). ``None`` gives a copy without this declaration.
+
+        Examples
+        --------
+        >>> from dynsys.models import lorenz
+        >>> lorenz().compiled_derivatives.jacobian
+        'dynsys.models._compiled_fields:lorenz_jacobian'
+        >>> lorenz().compiled_field is None  # its orbits are integrated by numpy
+        True
+        >>> lorenz().with_compiled_derivatives(None).compiled_derivatives is None
+        True
+        """
+        if field is None:
+            return self._with_attribute("_compiled_derivatives", None)
+        field = self._checked_compiled(field, "derivatives")
+        if not field.has_derivatives:
+            raise InputError(
+                "`field` must declare `jacobian` and `param_derivative`; use "
+                "with_compiled_field for a compiled vector field alone."
             )
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        new._compiled_field = field
-        return new
+        return self._with_attribute("_compiled_derivatives", field)
 
     @property
     def has_potential(self) -> bool:

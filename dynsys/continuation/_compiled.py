@@ -2,14 +2,14 @@
 numba is imported only when a loop runs).
 
 A model that declares its field, Jacobian and parameter derivative in compiled code
-(:class:`dynsys.system.CompiledField` with ``jacobian`` and ``param_derivative``) may have its
-runs (:func:`dynsys.continuation._palc.run`) stepped by :func:`._compiled_palc.palc_run`: the
-same predictor, corrector, step control and stop rules, with the arithmetic of the Python loop
-(the same LAPACK factorisations, BLAS dot products and operations in the same order), hence the
-same points, bit for bit. Python keeps the rest: the end of a run on a parameter bound, the point
-closing a loop, the monitoring (in one batch, as before), the special points and the Dataset.
-Everything else (no declaration, a sparse Jacobian, more than ``MAX_STATES`` states, numba
-missing) stays on the Python loop.
+(:attr:`dynsys.System.compiled_derivatives`: a :class:`dynsys.system.CompiledField` with
+``jacobian`` and ``param_derivative``) may have its runs (:func:`dynsys.continuation._palc.run`)
+stepped by :func:`._compiled_palc.palc_run`: the same predictor, corrector, step control and stop
+rules, with the arithmetic of the Python loop (the same LAPACK factorisations, BLAS dot products
+and operations in the same order), hence the same points, bit for bit. Python keeps the rest: the
+end of a run on a parameter bound, the point closing a loop, the monitoring (in one batch, as
+before), the special points and the Dataset. Everything else (no declaration, a sparse Jacobian,
+more than ``MAX_STATES`` states, numba missing) stays on the Python loop.
 
 When: the compiled loop costs ~2 us a point against ~280 us on the Python loop (Lorenz), but
 loading numba and the cached kernels costs ~0.3 s once per process, the price of ~1000 Python
@@ -63,11 +63,7 @@ class _Process:
 def _warm() -> bool:
     """Whether the compiled loop should run: loaded already, numba imported already, or the
     warm-up spent."""
-    return (
-        _Process.loaded
-        or "numba" in sys.modules
-        or _Process.python_points >= WARM_UP_POINTS
-    )
+    return _Process.loaded or "numba" in sys.modules or _Process.python_points >= WARM_UP_POINTS
 
 
 @cache
@@ -79,16 +75,17 @@ def numba_available() -> bool:
 def compiled_loop(problem):
     """The compiled run of ``problem`` (a function ``(problem, start, options, progress) ->
     Run``), or None when the Python loop runs it."""
-    field = getattr(problem.system, "compiled_field", None)
+    field = getattr(problem.system, "compiled_derivatives", None)
     if (
         field is None
-        or not field.has_derivatives
         or problem.sparse
         or problem.n > MAX_STATES
         or problem.param not in field.params
         or not numba_available()
     ):
         return None
+    if _Process.loaded:  # the kernels are in memory: the compiled functions serve at once
+        problem.compiled_functions = CompiledFunctions(problem)
     return _run_compilable
 
 
@@ -110,16 +107,50 @@ _STOPS = {
 }
 
 
+class CompiledFunctions:
+    """A problem's residual, state Jacobian and parameter derivative by the model's compiled
+    functions (the values of the numpy ones, by the declaration's contract)."""
+
+    def __init__(self, problem) -> None:
+        field = problem.system.compiled_derivatives
+        self.field = field.load()
+        self.jacobian, self.dparam = field.load_derivatives()
+        self.params = np.array([float(problem.base[name]) for name in field.params])
+        self.k = field.params.index(problem.param)
+        self.n = problem.n
+
+    def _args(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        params = self.params.copy()
+        params[self.k] = u[self.n]
+        return np.ascontiguousarray(u[: self.n], dtype=float), params
+
+    def residual(self, u: np.ndarray) -> np.ndarray:
+        out = np.empty(self.n)
+        self.field(*self._args(u), out)
+        return out
+
+    def state_jacobian(self, u: np.ndarray) -> np.ndarray:
+        out = np.empty((self.n, self.n))
+        self.jacobian(*self._args(u), out)
+        return out
+
+    def param_derivative(self, u: np.ndarray) -> np.ndarray:
+        out = np.empty(self.n)
+        self.dparam(*self._args(u), self.k, out)
+        return out
+
+
 def _run(problem, start, options, progress):
     """:func:`dynsys.continuation._palc.run` of an equilibrium problem on the compiled loop."""
     from ._compiled_palc import palc_run
 
     _Process.loaded = True
-    field = problem.system.compiled_field
-    function = field.load()
-    jacobian, dparam = field.load_derivatives()
-    params = np.array([float(problem.base[name]) for name in field.params])
-    k = field.params.index(problem.param)
+    if problem.compiled_functions is None:
+        problem.compiled_functions = CompiledFunctions(problem)
+    functions = problem.compiled_functions
+    function, jacobian, dparam = functions.field, functions.jacobian, functions.dparam
+    params = functions.params.copy()
+    k = functions.k
     m, n = problem.size, problem.n
     cap = int(options.max_points)
     U = np.empty((cap, m))
@@ -181,7 +212,6 @@ def _run(problem, start, options, progress):
             points.append(end)
     elif stop == Status.CLOSED_LOOP:
         with contextlib.suppress(SingularMatrixError):
-            points.append(evaluate(problem, start.u, points[-1].t))
+            points.append(evaluate(problem, start.u, points[-1].t, defer=True))
     complete_monitoring(problem, points)
     return Run(points, stop, n_newton, n_rejected)
-

@@ -54,28 +54,15 @@ def _gesv_overload(a, ipiv, b):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _abs_max(v) -> float:
-    """``float(np.abs(v).max())`` (NaN if any entry is NaN)."""
-    out = abs(v[0])
-    for i in range(1, v.shape[0]):
+def _abs_max(v, count: int, initial: float) -> float:
+    """``max(initial, max |v[:count]|)``, NaN if any of them is NaN (``np.abs(v).max()`` with
+    ``initial = |v[0]|``)."""
+    out = initial
+    for i in range(count):
         a = abs(v[i])
-        if math.isnan(a) or a > out:
-            out = a
-        if math.isnan(out):
-            return out
-    return out
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _state_abs_max(u, n: int) -> float:
-    """``float(np.max(np.abs(u[:n]), initial=0.0))``."""
-    out = 0.0
-    for i in range(n):
-        a = abs(u[i])
         if math.isnan(a):
             return a
-        if a > out:
-            out = a
+        out = max(out, a)
     return out
 
 
@@ -115,7 +102,7 @@ def _factor_solve(A, ipiv, b) -> bool:
     info = _gesv(A, ipiv, b)
     if info != 0:
         return False
-    for i in range(A.shape[0]):
+    for i in range(A.shape[0]):  # noqa: SIM110 - compiled
         if A[i, i] == 0.0:
             return False
     return True
@@ -152,10 +139,10 @@ def _newton(field, jacobian, dparam, params, k, u, row, target, tol, max_iter, x
             return -1
         for i in range(n + 1):
             u[i] = u[i] - b[i]
-        size = _abs_max(b)
+        size = _abs_max(b, b.shape[0], abs(b[0]))
         if not math.isfinite(size):
             return -1
-        if size <= tol * (1.0 + _abs_max(u)):
+        if size <= tol * (1.0 + _abs_max(u, u.shape[0], abs(u[0]))):
             return it
         if it >= 3 and size > previous:
             return -1
@@ -273,7 +260,7 @@ def palc_run(field, jacobian, dparam, params, k, u0, t0, ds, ds_min, ds_max, max
             iterations = _newton(field, jacobian, dparam, params, k, u, T[prev], target, tol,
                                  max_iter, x, r, fp, J, A, ipiv, b)  # fmt: skip
             if iterations >= 0:  # _jumped: a correction longer than half the step
-                slack = 100.0 * tol * (1.0 + _abs_max(u))
+                slack = 100.0 * tol * (1.0 + _abs_max(u, u.shape[0], abs(u[0])))
                 for i in range(m):
                     work[i] = u[i] - u_pred[i]
                 if _norm(work) > 0.5 * ds + slack:
@@ -292,7 +279,7 @@ def palc_run(field, jacobian, dparam, params, k, u0, t0, ds, ds_min, ds_max, max
         if not accepted:
             stop = STEP_UNDERFLOW
             break
-        if _state_abs_max(u, n) > x_max:
+        if _abs_max(u, n, 0.0) > x_max:
             stop = STATE_BOUND
             break
         if u[n] > p_max or u[n] < p_min:

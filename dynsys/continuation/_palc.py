@@ -252,7 +252,7 @@ def python_run(problem, start: Point, options, *, progress=None) -> Run:
             and _segment_distance(start.u, prev.u, u) <= 0.25 * seg
         ):
             with contextlib.suppress(SingularMatrixError):
-                points.append(evaluate(problem, start.u, prev.t))
+                points.append(evaluate(problem, start.u, prev.t, defer=defer))
             stop = Status.CLOSED_LOOP
             break
         points.append(accepted)
@@ -280,6 +280,6 @@ def _end_on_bound(problem, prev: Point, beyond: Point, crossed, options) -> Poin
     if found is None:
         return None
     try:
-        return evaluate(problem, found[0], prev.t, found[1])
+        return evaluate(problem, found[0], prev.t, found[1], defer=hasattr(problem, "monitor_many"))
     except SingularMatrixError:
         return None

@@ -48,6 +48,10 @@ class EquilibriumProblem:
         self.size = self.n + 1
         self.sparse = bool(system.jacobian_is_sparse)
         self.bounds = [(self.n, options.p_min, options.p_max)]
+        self.compiled_functions = None
+        """Once the compiled loop is loaded: the model's compiled field, Jacobian and parameter
+        derivative, which then serve :meth:`residual`, :meth:`state_jacobian` and
+        :meth:`param_derivative` too (the same values, without numpy's per-call overhead)."""
         self.compiled_loop = compiled_loop(self)
         """The compiled :func:`~dynsys.continuation._palc.run` of this problem, or None (see
         :mod:`dynsys.continuation._compiled`)."""
@@ -57,12 +61,18 @@ class EquilibriumProblem:
         return {**self.base, self.param: float(u[self.n])}
 
     def residual(self, u: np.ndarray) -> np.ndarray:
+        if self.compiled_functions is not None:
+            return self.compiled_functions.residual(u)
         return np.asarray(self.system.f(u[: self.n], self.params_at(u)), dtype=float)
 
     def state_jacobian(self, u: np.ndarray):
+        if self.compiled_functions is not None:
+            return self.compiled_functions.state_jacobian(u)
         return self.system.jac(u[: self.n], self.params_at(u))
 
     def param_derivative(self, u: np.ndarray) -> np.ndarray:
+        if self.compiled_functions is not None:
+            return self.compiled_functions.param_derivative(u)
         return np.asarray(self.system.dfdp(u[: self.n], self.param, self.params_at(u)), float)
 
     def linearization(self, u: np.ndarray):
@@ -171,7 +181,8 @@ class EquilibriumProblem:
     def detectors(self) -> list[dict[str, Any]]:
         """Test functions. ``changed(a, b)`` flags a special point between two points; it is
         located where ``value`` changes sign (``"det"``: the determinant of the bordered
-        Jacobian), or by bisection on the integer ``bisect`` when ``value`` is None."""
+        Jacobian), or by bisection on the integer ``bisect`` when ``value`` is None. ``"data":
+        False`` says that ``value`` reads no monitored data (trial points then need none)."""
         opts = self.options
         out: list[dict[str, Any]] = []
         if "LP" in opts.detect:
@@ -180,6 +191,7 @@ class EquilibriumProblem:
                     "type": "LP",
                     "changed": lambda a, b: a.t[-1] * b.t[-1] < 0,
                     "value": lambda pt: pt.t[-1],
+                    "data": False,  # reads no monitored data
                 }
             )
         if "BP" in opts.detect:
@@ -214,10 +226,9 @@ class EquilibriumProblem:
         out = {"fold_a": np.nan, "hopf_omega": np.nan, "lyapunov": np.nan}
         u = point.u
         x = u[: self.n]
-        p = self.params_at(u)
 
         def jac(z):
-            return self.system.jac(z, p)
+            return self.state_jacobian(np.append(z, u[self.n]))
 
         if kind == "LP":
             J = self.state_jacobian(u)
