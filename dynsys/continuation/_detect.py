@@ -99,10 +99,20 @@ class _Branch:
             return None
         return point
 
-    def complete(self, point: Point) -> Point:
-        """``point`` with its monitored data."""
-        if point.pending is not None:
-            complete_monitoring(self.problem, [point])
+    def complete(self, point: Point, keys=None) -> Point:
+        """``point`` with its monitored data: all of it, or at least the values ``keys`` (then
+        the rest may be filled in later)."""
+        if point.pending is None:
+            return point
+        partial = getattr(self.problem, "monitor_partial", None)
+        if keys is not None and partial is not None:
+            if all(key in point.data for key in keys):
+                return point
+            data = partial(point.u, point.pending, keys)
+            if data is not None:
+                point.data = data  # pending stays: complete() fills in the rest
+                return point
+        complete_monitoring(self.problem, [point])
         return point
 
     def at(self, s: float) -> Point | None:
@@ -136,9 +146,10 @@ def _value_function(detector, branch: _Branch):
             return pt.det_sign * float(np.exp(ratio))
 
         return det
-    if detector.get("data", True):
-        return lambda pt: float(value(branch.complete(pt)))
-    return lambda pt: float(value(pt))
+    keys = detector.get("data")
+    if keys is not None and not keys:
+        return lambda pt: float(value(pt))
+    return lambda pt: float(value(branch.complete(pt, keys)))
 
 
 def _nearest_zero(branch: _Branch, fn) -> Point:
@@ -219,7 +230,7 @@ def find_specials(problem, run: Run, options, *, skip_first: bool = False) -> li
         a, b = points[k], points[k + 1]
         here: list[str] = []
         for detector in detectors:
-            if any(kind in here for kind in detector.get("unless", ())):
+            if here and any(kind in here for kind in detector.get("unless", ())):
                 continue
             if not detector["changed"](a, b):
                 continue
