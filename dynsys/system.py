@@ -142,7 +142,7 @@ class CompiledField:
     results of the Python loop (:meth:`System.with_compiled_field` for integration and
     continuation, :meth:`System.with_compiled_derivatives` for continuation only). They too must
     compute exactly what the system's ``jac`` and ``dfdp`` compute, and are compiled with the
-    signatures of ``dynsys.continuation._compiled_types``.
+    signatures of :func:`dynsys.continuation.compiled_signatures`.
 
     Parameters
     ----------

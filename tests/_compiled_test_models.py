@@ -3,16 +3,14 @@ tests/test_continuation_compiled.py: each repeats the operations of the numpy fu
 
 import numba
 
-from dynsys.continuation._compiled_types import (
-    FIELD_SIGNATURE,
-    JACOBIAN_SIGNATURE,
-    PARAM_DERIVATIVE_SIGNATURE,
-)
+from dynsys.continuation import compiled_signatures
+
+FIELD_SIGNATURE, JACOBIAN_SIGNATURE, PARAM_DERIVATIVE_SIGNATURE = compiled_signatures()
 
 JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
-# x' = mu - x^2 - y, y' = x - c y: a fold at x = -1/(2c), mu = -1/(4c^2) - ... (see the test)
+# x' = mu - x^2 - y, y' = x - c y: a fold at x = -1/(2c), mu = -1/(4c^2)
 @numba.njit(FIELD_SIGNATURE, **JIT)
 def fold_field(y, p, out):  # pragma: no cover - compiled
     out[0] = p[0] - y[0] * y[0] - y[1]

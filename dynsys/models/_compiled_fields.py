@@ -3,21 +3,19 @@
 Each function writes ``f(y)`` of one state into ``out`` with the operations of the model's numpy
 field, in the same order, so that the compiled and the numpy paths give the same orbits. The
 Jacobians and parameter derivatives (used by the compiled continuation loop) likewise repeat the
-operations of the model's ``jac`` and ``dfdp``. The signatures are built in
-``dynsys.continuation._compiled_types`` (the field's is the one of
-:func:`dynsys.integrate.compiled_field_signature`), so that loading a model's functions does not
-load the integrators' compiled loop.
+operations of the model's ``jac`` and ``dfdp``. The signatures come from
+:func:`dynsys.continuation.compiled_signatures` (the field's is the one of
+:func:`dynsys.integrate.compiled_field_signature`, built without loading the integrators'
+compiled loop).
 """
 
 from __future__ import annotations
 
 import numba
 
-from ..continuation._compiled_types import (
-    FIELD_SIGNATURE,
-    JACOBIAN_SIGNATURE,
-    PARAM_DERIVATIVE_SIGNATURE,
-)
+from ..continuation import compiled_signatures
+
+FIELD_SIGNATURE, JACOBIAN_SIGNATURE, PARAM_DERIVATIVE_SIGNATURE = compiled_signatures()
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
