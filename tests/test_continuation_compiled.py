@@ -234,3 +234,22 @@ def test_compiled_derivatives_are_declared_for_continuation_only():
         system.with_compiled_derivatives(
             CompiledField(f"{MODELS}:fold_field", ("sigma", "r", "beta"))
         )
+
+
+@pytest.mark.parametrize("chunk", [2, 7])
+def test_a_run_longer_than_a_chunk_goes_on_where_it_stopped(monkeypatch, chunk):
+    monkeypatch.setattr(_compiled, "CHUNK", chunk)
+    fast = bifurcation_diagram(lorenz(r=0.5), [0.0, 0.0, 0.0], "r", options=LORENZ_OPTIONS)
+    slow = bifurcation_diagram(
+        lorenz(r=0.5).with_compiled_field(None), [0.0, 0.0, 0.0], "r", options=LORENZ_OPTIONS
+    )
+    for name in slow.children:
+        assert_same_branch(fast[name].dataset, slow[name].dataset)
+    system = circle_system()
+    options = ContinuationOptions(ds_max=0.3)
+    fast = continue_branch(system, [1.0], "mu", options=options, direction=1)
+    slow = continue_branch(
+        system.with_compiled_field(None), [1.0], "mu", options=options, direction=1
+    )
+    assert_same_branch(fast, slow)
+    assert fast["status"].values.tolist() == [Status.CLOSED_LOOP]

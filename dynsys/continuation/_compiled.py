@@ -47,6 +47,7 @@ from ._palc import (
 __all__ = ["MAX_STATES", "WARM_UP_POINTS", "compiled_loop", "numba_available"]
 
 MAX_STATES = 16  # above this, LAPACK and the spectra dominate: the Python loop costs as much
+CHUNK = 1024  # points per call of the compiled loop (its output arrays grow chunk by chunk)
 WARM_UP_POINTS = 250
 """Points stepped on the Python loop (by problems that could run compiled) after which a process
 loads the compiled loop. Set it to 0 to go compiled at once (tests do)."""
@@ -142,66 +143,74 @@ class CompiledFunctions:
 
 def _run(problem, start, options, progress):
     """:func:`dynsys.continuation._palc.run` of an equilibrium problem on the compiled loop."""
-    from ._compiled_palc import palc_run
+    from ._compiled_palc import FULL, palc_run
 
     _Process.loaded = True
     if problem.compiled_functions is None:
         problem.compiled_functions = CompiledFunctions(problem)
     functions = problem.compiled_functions
-    function, jacobian, dparam = functions.field, functions.jacobian, functions.dparam
-    params = functions.params.copy()
-    k = functions.k
     m, n = problem.size, problem.n
-    cap = int(options.max_points)
-    U = np.empty((cap, m))
-    T = np.empty((cap, m))
-    iters = np.zeros(cap, dtype=np.int64)
-    signs = np.zeros(cap, dtype=np.int64)
-    diags = np.ones((cap, m))
-    jacs = np.empty((cap, n, n))
-    beyond = np.empty(m)
-    stats = np.zeros(5, dtype=np.int64)
     newton = options.newton
-    palc_run(
-        function,
-        jacobian,
-        dparam,
-        params,
-        k,
-        np.ascontiguousarray(start.u, dtype=float),
-        np.ascontiguousarray(start.t, dtype=float),
-        float(options.ds),
-        float(options.ds_min),
-        float(options.ds_max),
-        cap,
-        float(options.p_min),
-        float(options.p_max),
-        float(options.x_max),
-        float(newton.step_tol),
-        int(newton.max_iter),
-        float(MIN_COS_TURN),
-        int(_GROW_BELOW),
-        int(_SHRINK_ABOVE),
-        float(_GROWTH),
-        U,
-        T,
-        iters,
-        signs,
-        diags,
-        jacs,
-        beyond,
-        stats,
-    )
-    count, n_newton, n_rejected, code, side = (int(v) for v in stats)
-    # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
-    logs = np.sum(np.log(np.abs(diags[1:count])), axis=1)
+    u0 = np.ascontiguousarray(start.u, dtype=float)
+    t0 = np.ascontiguousarray(start.t, dtype=float)
+    state = np.array([float(options.ds), 0.0])  # the step, the arclength travelled
+    stats = np.zeros(5, dtype=np.int64)
+    beyond = np.empty(m)
     points = [start]
-    points.extend(
-        Point(U[i], T[i], int(iters[i]), int(signs[i]), float(logs[i - 1]), {}, jacs[i])
-        for i in range(1, count)
-    )
-    if progress is not None and count > 1:
-        progress.update(count - 1)
+    n_newton = n_rejected = 0
+    while True:  # chunks of at most CHUNK points: memory follows the run, not max_points
+        cap = min(int(options.max_points) - len(points) + 1, CHUNK)
+        U = np.empty((cap, m))
+        T = np.empty((cap, m))
+        U[0], T[0] = points[-1].u, points[-1].t
+        iters = np.zeros(cap, dtype=np.int64)
+        signs = np.zeros(cap, dtype=np.int64)
+        diags = np.ones((cap, m))
+        jacs = np.empty((cap, n, n))
+        palc_run(
+            functions.field,
+            functions.jacobian,
+            functions.dparam,
+            functions.params.copy(),
+            functions.k,
+            u0,
+            t0,
+            len(points),
+            float(options.ds_min),
+            float(options.ds_max),
+            int(options.max_points),
+            float(options.p_min),
+            float(options.p_max),
+            float(options.x_max),
+            float(newton.step_tol),
+            int(newton.max_iter),
+            float(MIN_COS_TURN),
+            int(_GROW_BELOW),
+            int(_SHRINK_ABOVE),
+            float(_GROWTH),
+            U,
+            T,
+            iters,
+            signs,
+            diags,
+            jacs,
+            beyond,
+            stats,
+            state,
+        )
+        count, code, side = int(stats[0]), int(stats[3]), int(stats[4])
+        n_newton += int(stats[1])
+        n_rejected += int(stats[2])
+        # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
+        logs = np.sum(np.log(np.abs(diags[1:count])), axis=1).tolist()
+        points.extend(
+            Point(U[i], T[i], int(iters[i]), int(signs[i]), logs[i - 1], {}, jacs[i])
+            for i in range(1, count)
+        )
+        if progress is not None and count > 1:
+            progress.update(count - 1)
+        if code != FULL:
+            break
     stop = _STOPS[code]
     if stop == Status.PARAM_BOUND:
         prev = points[-1]

@@ -29,6 +29,7 @@ STEP_UNDERFLOW = 1
 STATE_BOUND = 2
 PARAM_BOUND = 3  # the last candidate crossed p_min or p_max: Python puts the end on the bound
 CLOSED_LOOP = 4  # Python closes the loop with the start point
+FULL = 5  # the output arrays are full: Python stores the points and calls again to go on
 
 _F_INT = _nb_linalg.F_INT_nptype
 
@@ -202,26 +203,29 @@ _SIGNATURE = types.void(
     types.FunctionType(FIELD_SIGNATURE),
     types.FunctionType(JACOBIAN_SIGNATURE),
     types.FunctionType(PARAM_DERIVATIVE_SIGNATURE),
-    F1, types.int64, F1, F1,
-    types.float64, types.float64, types.float64, types.int64, types.float64, types.float64,
+    F1, types.int64, F1, F1, types.int64,
+    types.float64, types.float64, types.int64, types.float64, types.float64,
     types.float64, types.float64, types.int64, types.float64, types.int64, types.int64,
     types.float64,
-    F2, F2, _I1, _I1, F2, types.Array(types.float64, 3, "C"), F1, _I1,
+    F2, F2, _I1, _I1, F2, types.Array(types.float64, 3, "C"), F1, _I1, F1,
 )  # fmt: skip
 
 
 @numba.njit(_SIGNATURE, cache=True, nogil=True, error_model="numpy")
-def palc_run(field, jacobian, dparam, params, k, u0, t0, ds, ds_min, ds_max, max_points, p_min,
-             p_max, x_max, tol, max_iter, min_cos, grow_below, shrink_above, growth, U, T, iters,
-             signs, diags, jacs, beyond, stats):  # fmt: skip
-    """Continue from the start ``(u0, t0)`` as :func:`dynsys.continuation._palc.run` does, until a
-    stop condition.
+def palc_run(field, jacobian, dparam, params, k, u0, t0, done, ds_min, ds_max, max_points,
+             p_min, p_max, x_max, tol, max_iter, min_cos, grow_below, shrink_above, growth, U, T,
+             iters, signs, diags, jacs, beyond, stats, state):  # fmt: skip
+    """Continue a run as :func:`dynsys.continuation._palc.run` does, until a stop condition or
+    until the output arrays are full.
 
-    Point ``i`` of the run (the start is point 0, given) gets ``U[i]``, its unit tangent ``T[i]``,
-    corrector iterations ``iters[i]``, determinant sign ``signs[i]``, LU diagonal ``diags[i]`` and
-    state Jacobian ``jacs[i]``. ``stats`` receives the number of points, corrector iterations,
-    rejected steps, and the stop code (``PARAM_BOUND``: ``beyond`` is the candidate past the
-    bound, ``stats[4]`` +1 for p_max, -1 for p_min).
+    The run started at ``(u0, t0)`` and has ``done`` points so far, the last one ``U[0]`` with
+    unit tangent ``T[0]``; ``state`` holds the step ``ds`` and the arclength travelled, and
+    receives their values at the end. New point ``i`` (from 1) gets ``U[i]``, its unit tangent
+    ``T[i]``, corrector iterations ``iters[i]``, determinant sign ``signs[i]``, LU diagonal
+    ``diags[i]`` and state Jacobian ``jacs[i]``. ``stats`` receives the number of points in the
+    arrays (``U[0]`` included), the corrector iterations and rejected steps of this call, and the
+    stop code (``PARAM_BOUND``: ``beyond`` is the candidate past the bound, ``stats[4]`` +1 for
+    p_max, -1 for p_min; ``FULL``: call again from the last point).
     """
     m = u0.shape[0]
     n = m - 1
@@ -238,18 +242,20 @@ def palc_run(field, jacobian, dparam, params, k, u0, t0, ds, ds_min, ds_max, max
     diag = np.empty(m)
     work = np.empty(m)
     step = np.empty(m)
-    for i in range(m):
-        U[0, i] = u0[i]
-        T[0, i] = t0[i]
+    ds = state[0]
+    travelled = state[1]
+    cap = U.shape[0]
     count = 1
     n_newton = 0
     n_rejected = 0
-    travelled = 0.0
     stop = MAX_POINTS
     iterations = 0
     sign = 0
     stats[4] = 0
-    while count < max_points:
+    while done + count - 1 < max_points:
+        if count == cap:
+            stop = FULL
+            break
         prev = count - 1
         accepted = False
         while True:
@@ -293,10 +299,10 @@ def palc_run(field, jacobian, dparam, params, k, u0, t0, ds, ds_min, ds_max, max
         seg = _norm(step)
         travelled += seg
         if (
-            count >= 3
+            done + count - 1 >= 3
             and travelled > 4.0 * seg
-            and np.dot(step, T[0]) > 0
-            and _segment_distance(U[0], U[prev], u, work) <= 0.25 * seg
+            and np.dot(step, t0) > 0
+            and _segment_distance(u0, U[prev], u, work) <= 0.25 * seg
         ):
             stop = CLOSED_LOOP
             break
@@ -318,3 +324,5 @@ def palc_run(field, jacobian, dparam, params, k, u0, t0, ds, ds_min, ds_max, max
     stats[1] = n_newton
     stats[2] = n_rejected
     stats[3] = stop
+    state[0] = ds
+    state[1] = travelled
