@@ -597,10 +597,7 @@ class System(Dynamics):
         True
         """
         if field is None:
-            new = object.__new__(type(self))
-            new.__dict__.update(self.__dict__)
-            new.__dict__.pop("_compiled_field", None)
-            return new
+            return self._declaring("_compiled_field", None)
         if not isinstance(field, CompiledField):
             raise InputTypeError(
                 f"`field` must be a dynsys.system.CompiledField; got {type(field).__name__}."
@@ -612,10 +609,50 @@ class System(Dynamics):
                 f"{self.name!r} has {list(self.params)}; name each parameter once, in the order "
                 "the compiled function reads them."
             )
+        return self._declaring("_compiled_field", field)
+
+    def _declaring(self, key: str, value) -> System:
+        """A copy of the system with the declaration ``key`` set to ``value`` (None: removed)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new._compiled_field = field
+        new.__dict__.pop(key, None)
+        if value is not None:
+            new.__dict__[key] = value
         return new
+
+    @property
+    def trapping_regions(self):
+        """The trapping regions the model proves (:class:`dynsys.TrappingRegions`), or None."""
+        return self.__dict__.get("_trapping_regions")
+
+    def with_trapping_regions(self, traps) -> System:
+        """A copy of the system that declares ``traps`` (a :class:`dynsys.TrappingRegions`):
+        regions of a Lyapunov function in which an orbit provably converges to the one attracting
+        point they hold. Basin computations stop orbits there (``BasinOptions.trapping_regions``).
+        ``None`` gives a copy without them.
+
+        Examples
+        --------
+        >>> from dynsys.models import duffing
+        >>> duffing().trapping_regions.params
+        ('delta', 'alpha', 'beta')
+        >>> duffing().with_trapping_regions(None).trapping_regions is None
+        True
+        """
+        from ._trapping import TrappingRegions
+
+        if traps is not None:
+            if not isinstance(traps, TrappingRegions):
+                raise InputTypeError(
+                    f"`traps` must be a dynsys.TrappingRegions; got {type(traps).__name__}."
+                )
+            unknown = sorted(set(traps.params) - set(self.params))
+            if unknown:
+                raise UnknownParameterError(
+                    f"the trapping regions read the parameters {unknown}, which {self.name!r} "
+                    f"does not have (it has {list(self.params)})."
+                )
+        return self._declaring("_trapping_regions", traps)
 
     @property
     def has_potential(self) -> bool:

@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from ._compiled import CompiledField, StopRegions, compiled_field_signature
+    from ._compiled import (
+        CompiledField,
+        StopRegions,
+        compiled_field_signature,
+        compiled_lyapunov_signature,
+    )
     from ._flow import (
         FlowOptions,
         flow,
@@ -37,6 +42,7 @@ __getattr__, __dir__ = lazy_names(
         "CompiledField": "._compiled",
         "StopRegions": "._compiled",
         "compiled_field_signature": "._compiled",
+        "compiled_lyapunov_signature": "._compiled",
         "FlowOptions": "._options",
         "flow": "._flow",
         "trajectory": "._flow",
@@ -53,6 +59,7 @@ __all__ = [
     "IterateOptions",
     "StopRegions",
     "compiled_field_signature",
+    "compiled_lyapunov_signature",
     "flow",
     "iterate",
     "trajectory",

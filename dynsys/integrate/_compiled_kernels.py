@@ -105,19 +105,49 @@ FIELD_SIGNATURE = numba.types.void(_F1, _F1, _F1)
 """The signature a compiled field is compiled with: ``field(y, params, out)``, all three 1-D
 C-contiguous float64 arrays. Passed as a function of this type (not as its own dispatcher type),
 the field does not enter the loop's cache key: the loop is compiled once and cached on disk."""
+LYAPUNOV_SIGNATURE = numba.float64(_F1, _F1)
+"""The signature a compiled Lyapunov function of trapping regions is compiled with:
+``V(y, params) -> float`` of one state."""
 _F = numba.types.FunctionType(FIELD_SIGNATURE)
+_V = numba.types.FunctionType(LYAPUNOV_SIGNATURE)
 _F8 = numba.float64
 _I8 = numba.int64
 _SIGNATURE = numba.types.void(
-    _F, _F1, _F2, _F2, _F3, _F1, _F8, _F8, _F8, _F8, _F8, _I8, _F8, _F8, _F8, _F8,
-    _F2, _F1, numba.types.Array(numba.int8, 1, "C"), _I1, _I1, _F1, _I1, _I1,
+    _F, _F1, _F2, _F2, _F3, _F1, _V, _F1, _F1, _F2, _F1, _F8, _F8, _F8, _F8, _F8, _I8, _F8, _F8,
+    _F8, _F8, _F2, _F1, numba.types.Array(numba.int8, 1, "C"), _I1, _I1, _F1, _I1, _I1,
 )  # fmt: skip
+
+
+@numba.njit(LYAPUNOV_SIGNATURE, cache=True, nogil=True, error_model="numpy")
+def no_lyapunov(y, p) -> float:  # pragma: no cover - compiled
+    """The Lyapunov function passed when there are no trapping regions (never called)."""
+    return 0.0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets) -> int:
+    """The first trapping region ``V(y) < level, normal . y > offset`` holding ``y``, or -1
+    (``V`` is evaluated only when ``y`` is on the right side of some region's hyperplane)."""
+    value = 0.0
+    evaluated = False
+    for r in range(trap_levels.shape[0]):
+        side = 0.0
+        for j in range(y.shape[0]):
+            side += trap_normals[r, j] * y[j]
+        if side > trap_offsets[r]:
+            if not evaluated:
+                value = lyapunov(y, lyapunov_params)
+                evaluated = True
+            if value < trap_levels[r]:
+                return r
+    return -1
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i) -> int:
     """The outcome of orbit ``i`` at state ``y`` (field ``v``): the field's tests, then the stop
-    regions (a hit is recorded in ``region[i]``)."""
+    ellipsoids (a hit is recorded in ``region[i]``); the trapping regions are tested after it
+    (:func:`_in_trap`), at the call."""
     code = _code(y, v, conv_sq, escape_sq)
     if code == RUNNING and levels.shape[0]:
         hit = _in_region(y, centers, forms, levels)
@@ -135,6 +165,11 @@ def dopri5_orbits(
     centers,
     forms,
     levels,
+    lyapunov,
+    lyapunov_params,
+    trap_levels,
+    trap_normals,
+    trap_offsets,
     t_max: float,
     rtol: float,
     atol: float,
@@ -158,9 +193,14 @@ def dopri5_orbits(
 
     ``field(y, params, out)`` writes the vector field at ``y`` into ``out``. ``conv_sq < 0``
     disables the convergence test, ``first_step <= 0`` chooses the first step per orbit.
-    ``region[i]`` is the stop region the orbit ended in (-1: none).
+    ``region[i]`` is the stop region the orbit ended in (-1: none): the ellipsoids
+    ``(centers, forms, levels)`` are numbered first, the trapping regions
+    ``V(y) < trap_levels, trap_normals . y > trap_offsets`` (``V = lyapunov(y, lyapunov_params)``)
+    after them.
     """
     m, n = x0.shape
+    n_ellipsoids = levels.shape[0]
+    n_traps = trap_levels.shape[0]
     order = 4  # error order of the pair
     alpha = 1.0 / (order + 1) - 0.75 * beta
     k2 = np.empty(n)
@@ -193,6 +233,11 @@ def dopri5_orbits(
         field(y, params, v)
         evals = 1
         code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
+        if code == RUNNING and n_traps:
+            hit = _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets)
+            if hit >= 0:
+                code = CONVERGED
+                region[i] = n_ellipsoids + hit
         if code != RUNNING:
             for j in range(n):
                 x_final[i, j] = y[j]
@@ -322,6 +367,13 @@ def dopri5_orbits(
             code = RUNNING
             if accept:
                 code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
+                if code == RUNNING and n_traps:
+                    hit = _in_trap(
+                        y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets
+                    )
+                    if hit >= 0:
+                        code = CONVERGED
+                        region[i] = n_ellipsoids + hit
                 if code == RUNNING and last:
                     code = TIME_LIMIT
             else:

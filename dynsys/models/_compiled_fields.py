@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numba
 
-from ..integrate import compiled_field_signature
+from ..integrate import compiled_field_signature, compiled_lyapunov_signature
 
 
 @numba.njit(compiled_field_signature(), cache=True, nogil=True, error_model="numpy")
@@ -18,3 +18,11 @@ def duffing(y, p, out):  # pragma: no cover - compiled
     v = y[1]
     out[0] = v
     out[1] = -p[0] * v - p[1] * q - p[2] * (q * q * q)
+
+
+@numba.njit(compiled_lyapunov_signature(), cache=True, nogil=True, error_model="numpy")
+def duffing_energy(y, p):  # pragma: no cover - compiled
+    """:func:`dynsys.models.classic.duffing_energy` of one state."""
+    q = y[0]
+    v = y[1]
+    return 0.5 * (v * v) + 0.5 * p[1] * (q * q) + 0.25 * p[2] * (q * q * q * q)
