@@ -84,6 +84,11 @@ class TrappingRegions:
         The parameter names, in the order the functions read them.
     proof : str
         What the regions rest on, in one or two sentences (recorded with results).
+    lanes : str, optional
+        The same ``V`` in lane form, compiled with
+        ``numba.njit(dynsys.integrate.lane_lyapunov_signature())``: ``lanes(Y, p, out)`` writes
+        ``V`` of each column of ``Y (n, k)`` into ``out (k,)``. A field with a lane form
+        (``CompiledField.lanes``) runs its orbits eight at a time only when this is given too.
 
     Examples
     --------
@@ -100,9 +105,12 @@ class TrappingRegions:
     geometry: str
     params: tuple[str, ...] = ()
     proof: str = ""
+    lanes: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("lyapunov", "compiled", "geometry"):
+        for name in ("lyapunov", "compiled", "geometry", "lanes"):
+            if name == "lanes" and self.lanes is None:
+                continue
             module, sep, attr = str(getattr(self, name)).partition(":")
             if not (module and sep and attr):
                 raise InputError(
@@ -126,6 +134,10 @@ class TrappingRegions:
     def compiled_function(self):
         """The compiled ``V(y, p)`` (imports its module, and with it numba)."""
         return self._load(self.compiled)
+
+    def lanes_function(self):
+        """The compiled ``V`` in lane form, or None when none is declared."""
+        return None if self.lanes is None else self._load(self.lanes)
 
     def geometry_at(self, params) -> TrapGeometry | str:
         """The regions at the parameter values ``params`` (a mapping), or why there are none."""

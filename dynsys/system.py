@@ -144,6 +144,12 @@ class CompiledField:
         as a name and numba is imported only when a compiled loop runs it).
     params : sequence of str
         The parameter names, in the order the function reads them.
+    lanes : str, optional
+        ``"package.module:name"`` of the same field in lane form, compiled with
+        ``numba.njit(dynsys.integrate.lane_field_signature(), ...)``: ``lanes(Y, params, OUT)``
+        writes ``f`` of every column of ``Y (n, k)`` into ``OUT (n, k)``, each with the
+        operations of ``function``. With it, orbits advance eight at a time in vector
+        instructions (the same orbits, bit for bit).
 
     Examples
     --------
@@ -153,19 +159,30 @@ class CompiledField:
 
     function: str
     params: tuple[str, ...] = ()
+    lanes: str | None = None
 
     def __post_init__(self) -> None:
-        module, sep, name = str(self.function).partition(":")
-        if not (module and sep and name):
-            raise InputError(
-                f"`function` must look like 'package.module:name'; got {self.function!r}."
-            )
+        for label, value in (("function", self.function), ("lanes", self.lanes)):
+            if value is None and label == "lanes":
+                continue
+            module, sep, name = str(value).partition(":")
+            if not (module and sep and name):
+                raise InputError(f"`{label}` must look like 'package.module:name'; got {value!r}.")
         object.__setattr__(self, "params", tuple(str(p) for p in self.params))
 
     def load(self):
         """The compiled function (imports its module, and with it numba)."""
-        module, _, name = self.function.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return _load_name(self.function)
+
+    def load_lanes(self):
+        """The compiled function in lane form, or None when none is declared."""
+        return None if self.lanes is None else _load_name(self.lanes)
+
+
+def _load_name(name: str):
+    """The object a ``"package.module:name"`` names."""
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 class DescentKernel(ABC):

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
         StopRegions,
         compiled_field_signature,
         compiled_lyapunov_signature,
+        lane_field_signature,
+        lane_lyapunov_signature,
     )
     from ._flow import (
         FlowOptions,
@@ -43,6 +45,8 @@ __getattr__, __dir__ = lazy_names(
         "StopRegions": "._compiled",
         "compiled_field_signature": "._compiled",
         "compiled_lyapunov_signature": "._compiled",
+        "lane_field_signature": "._compiled",
+        "lane_lyapunov_signature": "._compiled",
         "FlowOptions": "._options",
         "flow": "._flow",
         "trajectory": "._flow",
@@ -62,5 +66,7 @@ __all__ = [
     "compiled_lyapunov_signature",
     "flow",
     "iterate",
+    "lane_field_signature",
+    "lane_lyapunov_signature",
     "trajectory",
 ]

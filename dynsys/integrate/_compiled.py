@@ -5,12 +5,15 @@ A model declares its field in compiled code with :class:`CompiledField` (a numba
 :meth:`dynsys.System.with_compiled_field`. :func:`dynsys.integrate.flow` then runs ``dopri5``
 without save times orbit by orbit in :func:`._compiled_kernels.dopri5_orbits`, on several threads
 (the loop releases the GIL), with the arithmetic of the batched numpy loop: the results are those
-of the numpy path. Everything else (other methods, save times, block convergence, more than 16
-states, numba missing) stays on the numpy path.
+of the numpy path. A field that also has a lane form (``CompiledField.lanes``) runs 32 orbits at a
+time in :func:`._compiled_lanes.dopri5_lanes`, bit for bit the same orbits. Everything else (other
+methods, save times, block convergence, more than 16 states, numba missing) stays on the numpy
+path.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import multiprocessing
 import os
@@ -31,6 +34,8 @@ __all__ = [
     "compiled_field_signature",
     "compiled_lyapunov_signature",
     "compiled_threads",
+    "lane_field_signature",
+    "lane_lyapunov_signature",
     "run_compiled",
     "uses_compiled",
 ]
@@ -130,6 +135,36 @@ def compiled_lyapunov_signature():
     return LYAPUNOV_SIGNATURE
 
 
+def lane_field_signature():
+    """The numba signature a field in lane form (``CompiledField.lanes``) is compiled with
+    (imports numba): ``lanes(Y, params, OUT)``, ``Y`` and ``OUT`` of shape ``(n, k)`` (one state
+    per column), ``params`` 1-D, all C-contiguous float64.
+
+    Examples
+    --------
+    >>> [str(a) for a in lane_field_signature().args]
+    ['array(float64, 2d, C)', 'array(float64, 1d, C)', 'array(float64, 2d, C)']
+    """
+    from ._compiled_lanes import LANE_FIELD_SIGNATURE
+
+    return LANE_FIELD_SIGNATURE
+
+
+def lane_lyapunov_signature():
+    """The numba signature a Lyapunov function in lane form (``TrappingRegions.lanes``) is
+    compiled with (imports numba): ``lanes(Y, params, out)`` writes ``V`` of each column of
+    ``Y (n, k)`` into ``out (k,)``; all C-contiguous float64.
+
+    Examples
+    --------
+    >>> [str(a) for a in lane_lyapunov_signature().args]
+    ['array(float64, 2d, C)', 'array(float64, 1d, C)', 'array(float64, 1d, C)']
+    """
+    from ._compiled_lanes import LANE_LYAPUNOV_SIGNATURE
+
+    return LANE_LYAPUNOV_SIGNATURE
+
+
 def uses_compiled(system, options: FlowOptions, save_times: np.ndarray) -> bool:
     """Whether :func:`dynsys.integrate.flow` runs ``system`` on the compiled path."""
     return (
@@ -190,8 +225,21 @@ def run_compiled(
     from ._compiled_kernels import dopri5_orbits, no_lyapunov
 
     function = system.compiled_field.load()
-    params = np.array([float(p[name]) for name in system.compiled_field.params])
+    lanes = system.compiled_field.load_lanes()
     regions = StopRegions.empty(system.n) if regions is None else regions
+    traps = regions.lyapunov
+    lyapunov_lanes = None if traps is None else traps.lanes_function()
+    in_lanes = lanes is not None and (traps is None or lyapunov_lanes is not None)
+    if in_lanes:
+        from ._compiled_lanes import LANES, dopri5_lanes, no_lyapunov_lanes
+
+        in_lanes = x0.shape[0] >= 4 * LANES  # a few orbits: the one-orbit loop wastes nothing
+    if in_lanes:
+        lyapunov_lanes = no_lyapunov_lanes if lyapunov_lanes is None else lyapunov_lanes
+        kernel = functools.partial(dopri5_lanes, function, lanes, lyapunov_lanes)
+    else:
+        kernel = functools.partial(dopri5_orbits, function)
+    params = np.array([float(p[name]) for name in system.compiled_field.params])
     m, n = x0.shape
     x0 = np.ascontiguousarray(x0, dtype=float)
     out = {
@@ -234,8 +282,7 @@ def run_compiled(
     )
 
     def run(lo: int, hi: int) -> None:
-        dopri5_orbits(
-            function,
+        kernel(
             params,
             x0[lo:hi],
             centers,
@@ -250,8 +297,10 @@ def run_compiled(
     if threads == 1:
         run(0, m)
     else:
-        # more blocks than threads: a thread that finishes early takes the next block
-        bounds = np.linspace(0, m, 8 * threads + 1).astype(int)
+        # more blocks than threads: a thread that finishes early takes the next block; in
+        # lanes, blocks of at least 8 lanes' worth of orbits, so that lanes seldom stand empty
+        per_thread = 8 if not in_lanes else max(1, min(8, m // (threads * 8 * LANES)))
+        bounds = np.linspace(0, m, per_thread * threads + 1).astype(int)
         list(_pool(threads).map(run, bounds[:-1], bounds[1:]))
     record.finish(
         np.arange(m),

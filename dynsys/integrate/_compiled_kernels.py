@@ -65,19 +65,27 @@ def _spacing(t: float) -> float:
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _code(x, v, conv_sq: float, escape_sq: float) -> int:
     """The stop test of ``dynsys.integrate._batch.stop_codes`` for one state."""
-    x_sq = _sum_sq(x)
-    v_sq = _sum_sq(v)
+    code = _code_of_sums(_sum_sq(x), _sum_sq(v), conv_sq, escape_sq)
+    if code == NONFINITE:
+        finite = True
+        for j in range(x.shape[0]):
+            if not (math.isfinite(x[j]) and math.isfinite(v[j])):
+                finite = False
+        code = ESCAPED if finite else NONFINITE
+    return code
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _code_of_sums(x_sq: float, v_sq: float, conv_sq: float, escape_sq: float) -> int:
+    """:func:`_code` from ``|x|^2`` and ``|v|^2``; NONFINITE when either is not finite (then
+    the entries decide between ESCAPED, squares that overflowed, and NONFINITE)."""
     code = RUNNING
     if conv_sq >= 0.0 and v_sq <= conv_sq:
         code = CONVERGED
     if x_sq > escape_sq:
         code = ESCAPED
     if not (math.isfinite(x_sq) and math.isfinite(v_sq)):
-        finite = True
-        for j in range(x.shape[0]):
-            if not (math.isfinite(x[j]) and math.isfinite(v[j])):
-                finite = False
-        code = ESCAPED if finite else NONFINITE
+        code = NONFINITE
     return code
 
 
@@ -155,6 +163,75 @@ def _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i) -> i
             code = CONVERGED
             region[i] = hit
     return code
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _first_step(field, params, y, v, work, tmp, rtol, atol) -> float:
+    """The first step of an orbit from ``y`` with field ``v`` (Hairer, Norsett and Wanner 1993,
+    section II.4), as ``dynsys.integrate._stepping.initial_step``; one more field evaluation."""
+    n = y.shape[0]
+    order = 4
+    s0 = 0.0
+    s1 = 0.0
+    for j in range(n):
+        scale = atol + abs(y[j]) * rtol
+        q0 = y[j] / scale
+        q1 = v[j] / scale
+        if j == 0:
+            s0 = q0 * q0
+            s1 = q1 * q1
+        else:
+            s0 += q0 * q0
+            s1 += q1 * q1
+    d0 = math.sqrt(s0 / n)
+    d1 = math.sqrt(s1 / n)
+    small = (d0 < 1e-5) or (d1 < 1e-5)
+    h0 = 1e-6 if small else 0.01 * d0 / d1
+    for j in range(n):
+        work[j] = y[j] + h0 * v[j]
+    field(work, params, tmp)
+    s2 = 0.0
+    for j in range(n):
+        scale = atol + abs(y[j]) * rtol
+        q2 = (tmp[j] - v[j]) / scale
+        if j == 0:
+            s2 = q2 * q2
+        else:
+            s2 += q2 * q2
+    d2 = math.sqrt(s2 / n) / h0
+    dmax = _nan_max(d1, d2)
+    h1 = _nan_max(1e-6, h0 * 1e-3)
+    if dmax > 1e-15:
+        h1 = (0.01 / dmax) ** (1.0 / (order + 1))
+    h = 100 * h0
+    if math.isnan(h1) or h1 < h:
+        h = h1
+    return h
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _step_factor(err: float, err_prev: float, after_reject: bool, alpha: float, beta: float):
+    """The factor on the step after a trial of error ``err``
+    (``dynsys.integrate._stepping.step_factor``)."""
+    order = 4
+    accept = err <= 1.0
+    positive = err > 0
+    safe = err if positive else 1.0
+    if positive:
+        grow = SAFETY * safe ** (-alpha)
+        if beta != 0.0:
+            grow *= err_prev**beta
+    else:
+        grow = MAX_FACTOR
+    upper = 1.0 if after_reject else MAX_FACTOR
+    grow = min(max(grow, MIN_FACTOR), upper)
+    if not accept:
+        if not math.isfinite(err):
+            grow = MIN_FACTOR
+        else:
+            shrink = SAFETY * safe ** (-1.0 / (order + 1))
+            grow = min(max(shrink, MIN_FACTOR), 1.0)
+    return grow
 
 
 @numba.njit(_SIGNATURE, cache=True, nogil=True, error_model="numpy")
@@ -245,47 +322,10 @@ def dopri5_orbits(
             speed_sq[i] = _sum_sq(v)
             evaluations[i] = evals
             continue
-        # first step (Hairer, Norsett and Wanner 1993, section II.4), as initial_step
-        if first_step > 0.0:
-            h = first_step
-        else:
-            s0 = 0.0
-            s1 = 0.0
-            for j in range(n):
-                scale = atol + abs(y[j]) * rtol
-                q0 = y[j] / scale
-                q1 = v[j] / scale
-                if j == 0:
-                    s0 = q0 * q0
-                    s1 = q1 * q1
-                else:
-                    s0 += q0 * q0
-                    s1 += q1 * q1
-            d0 = math.sqrt(s0 / n)
-            d1 = math.sqrt(s1 / n)
-            small = (d0 < 1e-5) or (d1 < 1e-5)
-            h0 = 1e-6 if small else 0.01 * d0 / d1
-            for j in range(n):
-                work[j] = y[j] + h0 * v[j]
-            field(work, params, tmp)
+        h = first_step
+        if not first_step > 0.0:
+            h = _first_step(field, params, y, v, work, tmp, rtol, atol)
             evals += 1
-            s2 = 0.0
-            for j in range(n):
-                scale = atol + abs(y[j]) * rtol
-                q2 = (tmp[j] - v[j]) / scale
-                if j == 0:
-                    s2 = q2 * q2
-                else:
-                    s2 += q2 * q2
-            d2 = math.sqrt(s2 / n) / h0
-            dmax = _nan_max(d1, d2)
-            if not (dmax > 1e-15):
-                h1 = _nan_max(1e-6, h0 * 1e-3)
-            else:
-                h1 = (0.01 / dmax) ** (1.0 / (order + 1))
-            h = 100 * h0
-            if math.isnan(h1) or h1 < h:
-                h = h1
         h = min(h, max_step)
         t = 0.0
         err_prev = 1.0
@@ -335,23 +375,7 @@ def dopri5_orbits(
             err = h_step * math.sqrt(s_err / n)
             accept = err <= 1.0
             trial_bad = not math.isfinite(err)
-            # step size factor (dynsys.integrate._stepping.step_factor)
-            positive = err > 0
-            safe = err if positive else 1.0
-            if positive:
-                grow = SAFETY * safe ** (-alpha)
-                if beta != 0.0:
-                    grow *= err_prev**beta
-            else:
-                grow = MAX_FACTOR
-            upper = 1.0 if after_reject else MAX_FACTOR
-            grow = min(max(grow, MIN_FACTOR), upper)
-            if not accept:
-                if trial_bad:
-                    grow = MIN_FACTOR
-                else:
-                    shrink = SAFETY * safe ** (-1.0 / (order + 1))
-                    grow = min(max(shrink, MIN_FACTOR), 1.0)
+            grow = _step_factor(err, err_prev, after_reject, alpha, beta)
             h_new = h_step * grow
             h = min(h_new, max_step)
             if accept:

@@ -101,7 +101,11 @@ def duffing(delta: float = 0.25, alpha: float = -1.0, beta: float = 1.0) -> Syst
             name="duffing",
         )
         .with_compiled_field(
-            CompiledField("dynsys.models._compiled_fields:duffing", ("delta", "alpha", "beta"))
+            CompiledField(
+                "dynsys.models._compiled_fields:duffing",
+                ("delta", "alpha", "beta"),
+                lanes="dynsys.models._compiled_fields:duffing_lanes",
+            )
         )
         .with_trapping_regions(_DUFFING_TRAPS)
     )
@@ -147,6 +151,7 @@ _DUFFING_TRAPS = TrappingRegions(
     "E = v^2/2 + alpha x^2/2 + beta x^4/4 has dE/dt = -delta v^2 <= 0; E = v^2/2 >= 0 on x = 0, "
     "so each half of {E < 0} is invariant; it holds one equilibrium (x = +-sqrt(-alpha/beta), "
     "v = 0), and by LaSalle (delta > 0) every orbit in it converges there.",
+    lanes="dynsys.models._compiled_fields:duffing_energy_lanes",
 )
 
 
