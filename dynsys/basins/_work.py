@@ -53,7 +53,7 @@ class FlowWork:
         return self.sampler.sample(chunk_rng(self.seed, task.index), task.size, n)
 
     def __call__(self, task: ChunkTask) -> xr.Dataset:
-        from ..integrate._flow import follow
+        from ..integrate import follow
 
         system = self._system()
         x0 = self.initial_states(task, system.n)

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     )
     from ._flow import (
         FlowOptions,
+        FollowedOrbits,
         flow,
+        follow,
         trajectory,
     )
     from ._iterate import IterateOptions, iterate
@@ -49,6 +51,8 @@ __getattr__, __dir__ = lazy_names(
         "lane_lyapunov_signature": "._compiled",
         "FlowOptions": "._options",
         "flow": "._flow",
+        "follow": "._flow",
+        "FollowedOrbits": "._flow",
         "trajectory": "._flow",
         "IterateOptions": "._iterate_options",
         "iterate": "._iterate",
@@ -60,11 +64,13 @@ __all__ = [
     "FLOW_METHODS",
     "CompiledField",
     "FlowOptions",
+    "FollowedOrbits",
     "IterateOptions",
     "StopRegions",
     "compiled_field_signature",
     "compiled_lyapunov_signature",
     "flow",
+    "follow",
     "iterate",
     "lane_field_signature",
     "lane_lyapunov_signature",
