@@ -151,6 +151,12 @@ class CompiledField:
         as a name and numba is imported only when a compiled loop runs it).
     params : sequence of str
         The parameter names, in the order the function reads them.
+    lanes : str, optional
+        ``"package.module:name"`` of the same field in lane form, compiled with
+        ``numba.njit(dynsys.integrate.lane_field_signature(), ...)``: ``lanes(Y, params, OUT)``
+        writes ``f`` of every column of ``Y (n, k)`` into ``OUT (n, k)``, each with the
+        operations of ``function``. With it, orbits advance eight at a time in vector
+        instructions (the same orbits, bit for bit).
     jacobian : str, optional
         ``"package.module:name"`` of ``jacobian(y, params, out)``, writing ``df_i/dy_j`` into
         ``out (n, n)``.
@@ -169,11 +175,12 @@ class CompiledField:
 
     function: str
     params: tuple[str, ...] = ()
+    lanes: str | None = None
     jacobian: str | None = None
     param_derivative: str | None = None
 
     def __post_init__(self) -> None:
-        for label in ("function", "jacobian", "param_derivative"):
+        for label in ("function", "lanes", "jacobian", "param_derivative"):
             value = getattr(self, label)
             if value is None and label != "function":
                 continue
@@ -192,14 +199,13 @@ class CompiledField:
         """Whether the Jacobian and the parameter derivative are declared too."""
         return self.jacobian is not None
 
-    @staticmethod
-    def _load(spec: str):
-        module, _, name = spec.partition(":")
-        return getattr(importlib.import_module(module), name)
-
     def load(self):
         """The compiled function (imports its module, and with it numba)."""
-        return self._load(self.function)
+        return _load_name(self.function)
+
+    def load_lanes(self):
+        """The compiled function in lane form, or None when none is declared."""
+        return None if self.lanes is None else _load_name(self.lanes)
 
     def load_derivatives(self):
         """The compiled ``(jacobian, param_derivative)`` (imports their modules, and numba).
@@ -211,7 +217,13 @@ class CompiledField:
         """
         if not self.has_derivatives:
             raise InputError(f"the compiled field {self.function!r} declares no derivatives.")
-        return self._load(self.jacobian), self._load(self.param_derivative)
+        return _load_name(self.jacobian), _load_name(self.param_derivative)
+
+
+def _load_name(name: str):
+    """The object a ``"package.module:name"`` names."""
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 class DescentKernel(ABC):
@@ -653,15 +665,6 @@ class System(Dynamics):
             )
         return field
 
-    def _with_attribute(self, name: str, value) -> System:
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        if value is None:
-            new.__dict__.pop(name, None)
-        else:
-            new.__dict__[name] = value
-        return new
-
     def with_compiled_field(self, field) -> System:
         """A copy of the system that declares ``field`` (a :class:`CompiledField`) as its
         vector field in compiled code;
@@ -680,10 +683,10 @@ class System(Dynamics):
         True
         """
         if field is None:
-            return self._with_attribute("_compiled_field", None)._with_attribute(
+            return self._declaring("_compiled_field", None)._declaring(
                 "_compiled_derivatives", None
             )
-        return self._with_attribute("_compiled_field", self._checked_compiled(field, "field"))
+        return self._declaring("_compiled_field", self._checked_compiled(field, "field"))
 
     def with_compiled_derivatives(self, field) -> System:
         """A copy of the system that declares its field, Jacobian and parameter derivative in
@@ -703,14 +706,57 @@ class System(Dynamics):
         True
         """
         if field is None:
-            return self._with_attribute("_compiled_derivatives", None)
+            return self._declaring("_compiled_derivatives", None)
         field = self._checked_compiled(field, "derivatives")
         if not field.has_derivatives:
             raise InputError(
                 "`field` must declare `jacobian` and `param_derivative`; use "
                 "with_compiled_field for a compiled vector field alone."
             )
-        return self._with_attribute("_compiled_derivatives", field)
+        return self._declaring("_compiled_derivatives", field)
+
+    def _declaring(self, key: str, value) -> System:
+        """A copy of the system with the declaration ``key`` set to ``value`` (None: removed)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.__dict__.pop(key, None)
+        if value is not None:
+            new.__dict__[key] = value
+        return new
+
+    @property
+    def trapping_regions(self):
+        """The trapping regions the model proves (:class:`dynsys.TrappingRegions`), or None."""
+        return self.__dict__.get("_trapping_regions")
+
+    def with_trapping_regions(self, traps) -> System:
+        """A copy of the system that declares ``traps`` (a :class:`dynsys.TrappingRegions`):
+        regions of a Lyapunov function in which an orbit provably converges to the one attracting
+        point they hold. Basin computations stop orbits there (``BasinOptions.trapping_regions``).
+        ``None`` gives a copy without them.
+
+        Examples
+        --------
+        >>> from dynsys.models import duffing
+        >>> duffing().trapping_regions.params
+        ('delta', 'alpha', 'beta')
+        >>> duffing().with_trapping_regions(None).trapping_regions is None
+        True
+        """
+        from ._trapping import TrappingRegions
+
+        if traps is not None:
+            if not isinstance(traps, TrappingRegions):
+                raise InputTypeError(
+                    f"`traps` must be a dynsys.TrappingRegions; got {type(traps).__name__}."
+                )
+            unknown = sorted(set(traps.params) - set(self.params))
+            if unknown:
+                raise UnknownParameterError(
+                    f"the trapping regions read the parameters {unknown}, which {self.name!r} "
+                    f"does not have (it has {list(self.params)})."
+                )
+        return self._declaring("_trapping_regions", traps)
 
     @property
     def has_potential(self) -> bool:
