@@ -12,12 +12,13 @@ before), the special points and the Dataset. Everything else (no declaration, a 
 more than ``MAX_STATES`` states, numba missing) stays on the Python loop.
 
 When: the compiled loop costs ~2 us a point against ~280 us on the Python loop (Lorenz), but
-loading numba and the cached kernels costs ~0.3 s once per process, the price of ~1000 Python
-points. So a process starts on the Python loop and moves to the compiled one (for good) at the
-first run that starts after ``WARM_UP_POINTS`` points were stepped on the Python loop by problems
-that could have been compiled, or at once when numba is already imported. A one-off diagram of a
-few hundred points (the command line's) stays as fast as it was; a longer one, or the next
-diagrams of a session, run compiled. The path changes no result.
+loading numba, the kernel and the model's compiled functions costs ~0.4 s of CPU once per
+process, the price of over a thousand Python points. So a process starts on the Python loop and
+moves to the compiled one (for good) at the first run that starts after ``WARM_UP_POINTS`` points
+were stepped on the Python loop by problems that could have been compiled, or at once when numba
+is already imported. A one-off diagram of a few hundred points (the command line's Lorenz
+example) stays as fast as it was; a longer one, or the next diagrams of a session, run compiled.
+The path changes no result.
 """
 
 from __future__ import annotations
