@@ -154,14 +154,31 @@ def _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offse
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i) -> int:
     """The outcome of orbit ``i`` at state ``y`` (field ``v``): the field's tests, then the stop
-    ellipsoids (a hit is recorded in ``region[i]``); the trapping regions are tested after it
-    (:func:`_in_trap`), at the call."""
+    ellipsoids (a hit is recorded in ``region[i]``); :func:`_stop_or_trap` tests the trapping
+    regions after it."""
     code = _code(y, v, conv_sq, escape_sq)
     if code == RUNNING and levels.shape[0]:
         hit = _in_region(y, centers, forms, levels)
         if hit >= 0:
             code = CONVERGED
             region[i] = hit
+    return code
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _stop_or_trap(
+    y, v, conv_sq, escape_sq, centers, forms, levels, lyapunov, lyapunov_params, trap_levels,
+    trap_normals, trap_offsets, region, i,
+) -> int:  # fmt: skip
+    """:func:`_stop_code`, then the trapping regions (numbered after the ellipsoids in
+    ``region[i]``). The one-orbit loop's steps test the regions at the call instead: a call
+    with this many arrays costs more than a small step."""
+    code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
+    if code == RUNNING and trap_levels.shape[0]:
+        hit = _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets)
+        if hit >= 0:
+            code = CONVERGED
+            region[i] = levels.shape[0] + hit
     return code
 
 
@@ -309,12 +326,10 @@ def dopri5_orbits(
             continue
         field(y, params, v)
         evals = 1
-        code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
-        if code == RUNNING and n_traps:
-            hit = _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets)
-            if hit >= 0:
-                code = CONVERGED
-                region[i] = n_ellipsoids + hit
+        code = _stop_or_trap(
+            y, v, conv_sq, escape_sq, centers, forms, levels, lyapunov, lyapunov_params,
+            trap_levels, trap_normals, trap_offsets, region, i,
+        )  # fmt: skip
         if code != RUNNING:
             for j in range(n):
                 x_final[i, j] = y[j]
