@@ -227,6 +227,48 @@ def _first_step(field, params, y, v, work, tmp, rtol, atol) -> float:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _begin(
+    field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms, levels, lyapunov,
+    lyapunov_params, trap_levels, trap_normals, trap_offsets, rtol, atol, first_step, x_final,
+    t_final, status, n_steps, n_rejected, speed_sq, region, evaluations,
+) -> float:  # fmt: skip
+    """Start orbit ``i``: its state into ``y``, its field into ``v``. An orbit that stops at
+    its start (non-finite, converged, escaped, in a region) is finished here and -1 returned;
+    otherwise its first step, with ``evaluations[i]`` the field evaluations so far."""
+    n = y.shape[0]
+    region[i] = -1
+    n_steps[i] = 0
+    n_rejected[i] = 0
+    t_final[i] = 0.0
+    finite = True
+    for j in range(n):
+        y[j] = x0[i, j]
+        finite = finite and math.isfinite(y[j])
+    if not finite:
+        for j in range(n):
+            x_final[i, j] = y[j]
+        status[i] = NONFINITE
+        speed_sq[i] = math.nan
+        return -1.0
+    field(y, params, v)
+    evaluations[i] = 1
+    code = _stop_or_trap(
+        y, v, conv_sq, escape_sq, centers, forms, levels, lyapunov, lyapunov_params,
+        trap_levels, trap_normals, trap_offsets, region, i,
+    )  # fmt: skip
+    if code != RUNNING:
+        for j in range(n):
+            x_final[i, j] = y[j]
+        status[i] = code
+        speed_sq[i] = _sum_sq(v)
+        return -1.0
+    if first_step > 0.0:
+        return first_step
+    evaluations[i] = 2
+    return _first_step(field, params, y, v, work, tmp, rtol, atol)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _step_factor(err: float, err_prev: float, after_reject: bool, alpha: float, beta: float):
     """The factor on the step after a trial of error ``err``
     (``dynsys.integrate._stepping.step_factor``)."""
@@ -309,38 +351,15 @@ def dopri5_orbits(
     tmp = np.empty(n)
     v = np.empty(n)
     for i in range(m):
-        region[i] = -1
-        n_steps[i] = 0
-        n_rejected[i] = 0
-        t_final[i] = 0.0
-        finite = True
-        for j in range(n):
-            y[j] = x0[i, j]
-            if not math.isfinite(y[j]):
-                finite = False
-        if not finite:
-            for j in range(n):
-                x_final[i, j] = y[j]
-            status[i] = NONFINITE
-            speed_sq[i] = math.nan
-            continue
-        field(y, params, v)
-        evals = 1
-        code = _stop_or_trap(
-            y, v, conv_sq, escape_sq, centers, forms, levels, lyapunov, lyapunov_params,
-            trap_levels, trap_normals, trap_offsets, region, i,
+        h = _begin(
+            field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms, levels,
+            lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets, rtol, atol,
+            first_step, x_final, t_final, status, n_steps, n_rejected, speed_sq, region,
+            evaluations,
         )  # fmt: skip
-        if code != RUNNING:
-            for j in range(n):
-                x_final[i, j] = y[j]
-            status[i] = code
-            speed_sq[i] = _sum_sq(v)
-            evaluations[i] = evals
+        if h < 0.0:
             continue
-        h = first_step
-        if not first_step > 0.0:
-            h = _first_step(field, params, y, v, work, tmp, rtol, atol)
-            evals += 1
+        evals = evaluations[i]
         h = min(h, max_step)
         t = 0.0
         err_prev = 1.0

@@ -56,12 +56,11 @@ from ._compiled_kernels import (
     RUNNING,
     STEP_UNDERFLOW,
     TIME_LIMIT,
+    _begin,
     _code_of_sums,
-    _first_step,
     _spacing,
     _step_factor,
     _stop_code,
-    _stop_or_trap,
     _sum_sq,
 )
 
@@ -211,37 +210,15 @@ def dopri5_lanes(
             while orbit[lane] < 0 and next_orbit < m:
                 i = next_orbit
                 next_orbit += 1
-                region[i] = -1
-                n_steps[i] = 0
-                n_rejected[i] = 0
-                t_final[i] = 0.0
-                finite = True
-                for j in range(n):
-                    y[j] = x0[i, j]
-                    finite = finite and math.isfinite(y[j])
-                if not finite:
-                    for j in range(n):
-                        x_final[i, j] = y[j]
-                    status[i] = NONFINITE
-                    speed_sq[i] = math.nan
-                    continue
-                field(y, params, v)
-                code = _stop_or_trap(
-                    y, v, conv_sq, escape_sq, centers, forms, levels, lyapunov, lyapunov_params,
-                    trap_levels, trap_normals, trap_offsets, region, i,
+                step = _begin(
+                    field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms,
+                    levels, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets,
+                    rtol, atol, first_step, x_final, t_final, status, n_steps, n_rejected,
+                    speed_sq, region, evaluations,
                 )  # fmt: skip
-                if code != RUNNING:
-                    for j in range(n):
-                        x_final[i, j] = y[j]
-                    status[i] = code
-                    speed_sq[i] = _sum_sq(v)
-                    evaluations[i] = 1
+                if step < 0.0:
                     continue
-                evals[lane] = 1
-                step = first_step
-                if not first_step > 0.0:
-                    step = _first_step(field, params, y, v, work, tmp, rtol, atol)
-                    evals[lane] = 2
+                evals[lane] = evaluations[i]
                 h[lane] = min(step, max_step)
                 for j in range(n):
                     Y[j, lane] = y[j]
