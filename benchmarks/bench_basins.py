@@ -277,7 +277,7 @@ def main() -> None:
     rows.append(
         (
             "before",
-            "dynsys on the numpy path, stopping at |f| (no stop regions, no compiled field)",
+            "dynsys on the numpy path, stopping at |f| (no trapping regions, no compiled field)",
             t,
             int(np.count_nonzero(dynsys_labels(before) != labels)),
             side * side,
