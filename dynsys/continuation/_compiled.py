@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
+import warnings
 from functools import cache
 
 import numpy as np
@@ -91,9 +92,27 @@ def compiled_loop(problem):
     return _run_compilable
 
 
+@cache
+def _kernel_loads() -> bool:
+    """Whether the compiled loop's module loads. It reaches LAPACK through numba's own
+    (private) binding; should a numba release move it, the Python loop runs, with the same
+    points, and a warning says so once."""
+    try:
+        from ._compiled_palc import palc_run  # noqa: F401
+    except (ImportError, AttributeError) as error:
+        warnings.warn(
+            f"the compiled continuation loop could not be loaded ({error}); the Python loop "
+            "runs instead (same points, slower).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
 def _run_compilable(problem, start, options, progress):
     """A run of a problem that has a compiled loop: on it once warm, else on the Python loop."""
-    if not _warm():
+    if not _warm() or not _kernel_loads():
         done = python_run(problem, start, options, progress=progress)
         _Process.python_points += len(done.points)
         return done
