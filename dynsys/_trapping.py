@@ -88,7 +88,7 @@ class TrappingRegions:
         The same ``V`` in lane form, compiled with
         ``numba.njit(dynsys.integrate.lane_lyapunov_signature())``: ``lanes(Y, p, out)`` writes
         ``V`` of each column of ``Y (n, k)`` into ``out (k,)``. A field with a lane form
-        (``CompiledField.lanes``) runs its orbits eight at a time only when this is given too.
+        (``CompiledField.lanes``) runs its orbits 32 at a time only when this is given too.
 
     Examples
     --------

@@ -155,7 +155,7 @@ class CompiledField:
         ``"package.module:name"`` of the same field in lane form, compiled with
         ``numba.njit(dynsys.integrate.lane_field_signature(), ...)``: ``lanes(Y, params, OUT)``
         writes ``f`` of every column of ``Y (n, k)`` into ``OUT (n, k)``, each with the
-        operations of ``function``. With it, orbits advance eight at a time in vector
+        operations of ``function``. With it, orbits advance 32 at a time in vector
         instructions (the same orbits, bit for bit).
     jacobian : str, optional
         ``"package.module:name"`` of ``jacobian(y, params, out)``, writing ``df_i/dy_j`` into
