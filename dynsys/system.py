@@ -11,7 +11,6 @@ finiteness are checked there, with errors that say what was expected and what ca
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._fd import fd_derivative_scalar, fd_gradient, fd_jacobian
+from ._lazy import check_name, load_name
 from ._validate import as_state_batch, check_names, check_params
 from .errors import (
     DynsysError,
@@ -182,11 +182,8 @@ class CompiledField:
     def __post_init__(self) -> None:
         for label in ("function", "lanes", "jacobian", "param_derivative"):
             value = getattr(self, label)
-            if value is None and label != "function":
-                continue
-            module, sep, name = str(value).partition(":")
-            if not (module and sep and name):
-                raise InputError(f"`{label}` must look like 'package.module:name'; got {value!r}.")
+            if value is not None or label == "function":
+                check_name(label, value)
         if (self.jacobian is None) != (self.param_derivative is None):
             raise InputError(
                 "declare both `jacobian` and `param_derivative` in compiled code, or neither; "
@@ -201,11 +198,11 @@ class CompiledField:
 
     def load(self):
         """The compiled function (imports its module, and with it numba)."""
-        return _load_name(self.function)
+        return load_name(self.function)
 
     def load_lanes(self):
         """The compiled function in lane form, or None when none is declared."""
-        return None if self.lanes is None else _load_name(self.lanes)
+        return None if self.lanes is None else load_name(self.lanes)
 
     def load_derivatives(self):
         """The compiled ``(jacobian, param_derivative)`` (imports their modules, and numba).
@@ -217,13 +214,7 @@ class CompiledField:
         """
         if not self.has_derivatives:
             raise InputError(f"the compiled field {self.function!r} declares no derivatives.")
-        return _load_name(self.jacobian), _load_name(self.param_derivative)
-
-
-def _load_name(name: str):
-    """The object a ``"package.module:name"`` names."""
-    module, _, attr = name.partition(":")
-    return getattr(importlib.import_module(module), attr)
+        return load_name(self.jacobian), load_name(self.param_derivative)
 
 
 class DescentKernel(ABC):
