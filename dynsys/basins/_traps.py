@@ -5,7 +5,8 @@ A region is used for an attracting point when the point is the only known point 
 holding no known point is left out (the reason is recorded); a region holding a point that does
 not attract, or two points, contradicts the model's proof and is an error. Before that, the
 Lyapunov function is checked to decrease along orbits at sample states around the known points
-(central differences): a declaration it contradicts is an error, not a silent wrong label.
+(its gradient by :func:`dynsys._fd.fd_gradient`): a declaration it contradicts is an error, not a
+silent wrong label.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._fd import fd_gradient
 from ..errors import InvalidSystemError
 
 __all__ = ["TrapMatch", "match_traps"]
@@ -55,14 +57,7 @@ def check_decrease(system, params, traps, points: np.ndarray) -> None:
     p = traps.values(params)
     x = _sample_states(points)
     f = np.asarray(system.f(x, params), dtype=float)
-    step = 1e-6 * np.maximum(1.0, np.abs(x))
-    grad = np.empty_like(x)
-    for j in range(x.shape[1]):
-        e = np.zeros(x.shape[1])
-        e[j] = 1.0
-        grad[:, j] = (V(x + step[:, j : j + 1] * e, p) - V(x - step[:, j : j + 1] * e, p)) / (
-            2.0 * step[:, j]
-        )
+    grad = fd_gradient(lambda z: V(z, p), x)
     rate = np.einsum("mi,mi->m", grad, f)
     slack = 1e-6 * (1.0 + np.linalg.norm(grad, axis=1) * np.linalg.norm(f, axis=1))
     bad = np.flatnonzero(~(rate <= slack) & np.all(np.isfinite(f), axis=1))
