@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._fd import fd_gradient
+from .._trapping import TrapGeometry
 from ..errors import InvalidSystemError
 
 __all__ = ["TrapMatch", "match_traps"]
@@ -26,8 +27,10 @@ N_SAMPLES = 4096
 
 @dataclass(frozen=True)
 class TrapMatch:
-    """The regions kept (their geometry rows and the catalogue row each belongs to), and notes."""
+    """The regions kept (the declared geometry, and the rows of it kept), the catalogue row each
+    belongs to, and notes on the regions left out."""
 
+    geometry: TrapGeometry | None
     kept: np.ndarray
     rows: np.ndarray
     notes: tuple[str, ...]
@@ -87,7 +90,8 @@ def match_traps(system, params, catalogue_x: np.ndarray, attracting: np.ndarray)
     traps = system.trapping_regions
     geometry = traps.geometry_at(params)
     if isinstance(geometry, str):
-        return TrapMatch(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), (geometry,))
+        none = np.zeros(0, dtype=np.int64)
+        return TrapMatch(None, none, none, (geometry,))
     x = np.asarray(catalogue_x, dtype=float).reshape(-1, system.n)
     check_decrease(system, params, traps, x)
     value = traps.lyapunov_function()(x, traps.values(params))
@@ -108,5 +112,6 @@ def match_traps(system, params, catalogue_x: np.ndarray, attracting: np.ndarray)
             )
         kept.append(k)
         rows.append(int(held[0]))
-    as_index = np.asarray
-    return TrapMatch(as_index(kept, dtype=np.int64), as_index(rows, dtype=np.int64), tuple(notes))
+    return TrapMatch(
+        geometry, np.asarray(kept, dtype=np.int64), np.asarray(rows, dtype=np.int64), tuple(notes)
+    )
