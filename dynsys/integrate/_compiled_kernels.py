@@ -14,16 +14,17 @@ import math
 import numba
 import numpy as np
 
+from .._status import Status
 from ._compiled_types import LYAPUNOV_SIGNATURE
 
-# Status codes (dynsys._status.Status), repeated here as compile-time constants.
-CONVERGED = 0
-TIME_LIMIT = 1
-MAX_STEPS = 2
-ESCAPED = 3
-NONFINITE = 4
-STEP_UNDERFLOW = 5
-RUNNING = 10
+# Status codes as plain ints: numba reads module-level ints as compile-time constants.
+CONVERGED = int(Status.CONVERGED)
+TIME_LIMIT = int(Status.TIME_LIMIT)
+MAX_STEPS = int(Status.MAX_STEPS)
+ESCAPED = int(Status.ESCAPED)
+NONFINITE = int(Status.NONFINITE)
+STEP_UNDERFLOW = int(Status.STEP_UNDERFLOW)
+RUNNING = int(Status.RUNNING)
 
 # Dormand and Prince (1980): the weights of dynsys.integrate._rk.DOPRI5
 A21 = 1 / 5
