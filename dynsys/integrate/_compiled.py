@@ -17,11 +17,13 @@ import functools
 import importlib.util
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._execution import CHUNK_THREADS
 from .._trapping import TrappingRegions
 from ..system import CompiledField
 from ._batch import BatchRecord
@@ -177,9 +179,41 @@ def uses_compiled(system, options: FlowOptions, save_times: np.ndarray) -> bool:
     )
 
 
+def chunk_threads(system, options: FlowOptions) -> int:
+    """Threads on which batches of orbits of ``system`` may be followed side by side in this
+    process (as :func:`dynsys._execution.run_chunks` runs the chunks of a basin map): the
+    compiled loop's threads when :func:`flow` follows ``system`` on the compiled path, which
+    releases the GIL (each batch then runs on one thread); 1 otherwise.
+
+    Parameters
+    ----------
+    system : System
+        The system whose orbits are followed.
+    options : FlowOptions
+        The options of the flow.
+
+    Returns
+    -------
+    int
+        The number of threads, at least 1.
+
+    Examples
+    --------
+    >>> from dynsys.models import double_well
+    >>> chunk_threads(double_well(), FlowOptions())  # a field in numpy: the GIL is held
+    1
+    """
+    if not uses_compiled(system, options, np.zeros(0)):
+        return 1
+    return compiled_threads()
+
+
 def compiled_threads() -> int:
     """Threads for the compiled loop: the CPUs this process may use, or one inside a worker
-    process (of a process pool or a dask cluster, which already runs a process per core)."""
+    process (of a process pool or a dask cluster, which already runs a process per core) and in
+    a thread that runs chunks beside others."""
+    if threading.current_thread().name.startswith(CHUNK_THREADS):
+        return 1
     if multiprocessing.parent_process() is not None or _in_dask_worker():
         return 1
     try:
