@@ -148,7 +148,7 @@ def _scratch(n: int, L: int, n_traps: int):
     )
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _stop_tests(
     Y, F, lyapunov_lanes, lyapunov_params, centers, forms, levels, trap_levels, trap_normals,
     trap_offsets, conv_sq, escape_sq, scratch, code, hit,
@@ -203,7 +203,7 @@ def _stop_tests(
         code[lane] = c
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _first_steps(lanes, params, Y, F, W, G, rtol, atol, h) -> None:
     """The first step of the orbit in every lane (states ``Y``, fields ``F``) into ``h``:
     :func:`._compiled_kernels._first_step` lane by lane, with one field call for all lanes
