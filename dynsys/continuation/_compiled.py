@@ -130,12 +130,26 @@ _STOPS = {
 
 class CompiledFunctions:
     """A problem's residual, state Jacobian and parameter derivative by the model's compiled
-    functions (the values of the numpy ones, by the declaration's contract)."""
+    functions (the values of the numpy ones, by the declaration's contract), and its trial
+    points (:meth:`point`)."""
 
     def __init__(self, problem) -> None:
+        from ._compiled_types import (
+            FIELD_SIGNATURE,
+            JACOBIAN_SIGNATURE,
+            PARAM_DERIVATIVE_SIGNATURE,
+            first_class,
+        )
+
         field = problem.system.compiled_derivatives
         self.field = field.load()
         self.jacobian, self.dparam = field.load_derivatives()
+        self.kernels = (
+            first_class(self.field, FIELD_SIGNATURE),
+            first_class(self.jacobian, JACOBIAN_SIGNATURE),
+            first_class(self.dparam, PARAM_DERIVATIVE_SIGNATURE),
+        )
+        """The three functions as the compiled loops take them (addresses looked up once)."""
         self.params = np.array([float(problem.base[name]) for name in field.params])
         self.k = field.params.index(problem.param)
         self.n = problem.n
@@ -159,6 +173,45 @@ class CompiledFunctions:
         out = np.empty(self.n)
         self.dparam(*self._args(u), self.k, out)
         return out
+
+    def point(self, guess, row, target: float, border, tol: float, max_iter: int):
+        """``newton(problem, guess, row, target, tol, max_iter)`` and then, at its solution
+        ``u``, what ``evaluate(problem, u, border)`` computes, in one compiled call with the same
+        arithmetic (:func:`._compiled_palc.palc_point`).
+
+        Returns ``(u, iterations, t, sign, log_det, J)`` (the unit tangent, the sign and log of
+        ``|det|`` of the bordered Jacobian, the state Jacobian; ``sign`` 0 where that matrix is
+        singular, and then only ``u``, ``iterations`` and ``J`` hold), or None when Newton fails.
+        """
+        from ._compiled_palc import palc_point
+
+        m = self.n + 1
+        u = np.array(guess, dtype=float)
+        t = np.empty(m)
+        diag = np.empty(m)
+        J = np.empty((self.n, self.n))
+        sign = np.zeros(1, dtype=np.int64)
+        iterations = palc_point(
+            *self.kernels,
+            self.params.copy(),
+            self.k,
+            u,
+            np.ascontiguousarray(row, dtype=float),
+            float(target),
+            float(tol),
+            int(max_iter),
+            np.ascontiguousarray(border, dtype=float),
+            t,
+            diag,
+            J,
+            sign,
+        )
+        if iterations < 0:
+            return None
+        if sign[0] == 0:
+            return u, iterations, t, 0, -np.inf, J
+        # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
+        return u, iterations, t, int(sign[0]), float(np.sum(np.log(np.abs(diag)))), J
 
 
 def _run(problem, start, options, progress):
@@ -188,9 +241,7 @@ def _run(problem, start, options, progress):
         diags = np.ones((cap, m))
         jacs = np.empty((cap, n, n))
         palc_run(
-            functions.field,
-            functions.jacobian,
-            functions.dparam,
+            *functions.kernels,
             functions.params.copy(),
             functions.k,
             u0,

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._status import Status
 from ._linalg import SingularMatrixError
-from ._palc import MIN_COS_TURN, Point, Run, complete_monitoring, evaluate, newton
+from ._palc import MIN_COS_TURN, Point, Run, complete_monitoring, corrected, evaluate
 
 __all__ = ["Special", "find_specials"]
 
@@ -70,34 +70,38 @@ class _Branch:
         s_near, near = min(self.known, key=lambda item: abs(item[0] - s))
         slope = float(self.t @ near.t)
         guess = near.u + ((s - s_near) / slope if slope > 0.1 else 0.0) * near.t
-        found = newton(
-            self.problem,
-            guess,
-            self.t,
-            float(self.t @ self.left_u) + s,
-            self.options.newton.step_tol,
-            self.options.newton.max_iter,
-        )
-        if found is None:
+        point = self._corrected(guess, float(self.t @ self.left_u) + s)
+        if point is None:
             return None
-        u, iterations = found
         allowed = 0.5 * abs(s - s_near) + 100.0 * self.options.newton.step_tol * (
-            1.0 + float(np.max(np.abs(u)))
+            1.0 + float(np.max(np.abs(point.u)))
         )
-        if float(np.linalg.norm(u - guess)) > allowed:
+        if float(np.linalg.norm(point.u - guess)) > allowed:
             return None
-        try:
-            point = evaluate(self.problem, u, self.t, iterations, defer=self.defer)
-        except SingularMatrixError:  # exactly at a branch point: the bordered matrix is singular
-            _, J = self.problem.linearization(u)
-            if self.defer:
-                return Point(u, self.t, iterations, 0, -np.inf, {}, J)
-            return Point(u, self.t, iterations, 0, -np.inf, self.problem.monitor(u, J))
+        if point.det_sign == 0:  # exactly at a branch point: no tangent to compare
+            return point
         # compared with the bracket's tangent too: next to a branch point, points of the
         # crossing branch would otherwise be accepted one after another, each close to the last
         if min(float(point.t @ near.t), float(point.t @ self.t)) < MIN_COS_TURN:
             return None
         return point
+
+    def _corrected(self, guess: np.ndarray, target: float) -> Point | None:
+        """Newton from ``guess`` onto ``self.t . u = target``, and the point there; ``None``
+        when Newton fails. Where the bordered Jacobian is singular (exactly at a branch point)
+        the point has ``det_sign`` 0, ``det_log`` -inf and the bracket's tangent."""
+        found = corrected(
+            self.problem, guess, self.t, target, self.t, self.options, defer=self.defer
+        )
+        if found is None:
+            return None
+        u, iterations, point = found
+        if point is not None:
+            return point
+        _, J = self.problem.linearization(u)
+        if self.defer:
+            return Point(u, self.t, iterations, 0, -np.inf, {}, J)
+        return Point(u, self.t, iterations, 0, -np.inf, self.problem.monitor(u, J))
 
     def complete(self, point: Point, keys=None) -> Point:
         """``point`` with its monitored data: all of it, or at least the values ``keys`` (then

@@ -28,6 +28,7 @@ __all__ = [
     "Run",
     "complete_monitoring",
     "correct",
+    "corrected",
     "evaluate",
     "newton",
     "python_run",
@@ -126,6 +127,35 @@ def evaluate(
     if defer:
         return Point(u, t / norm, iterations, sign, log, {}, J)
     return Point(u, t / norm, iterations, sign, log, problem.monitor(u, J))
+
+
+def corrected(problem, guess, row, target: float, border, options, *, defer: bool = False):
+    """:func:`newton` from ``guess`` onto ``row . u = target``, then :func:`evaluate` at its
+    solution bordered by ``border``.
+
+    Returns ``(u, iterations, point)``, ``point`` None where the bordered Jacobian is singular,
+    or None when Newton fails. A problem with compiled functions (``compiled_functions``) does
+    both in one compiled call, with the same values.
+    """
+    tol, max_iter = options.newton.step_tol, options.newton.max_iter
+    compiled = getattr(problem, "compiled_functions", None)
+    if compiled is None:
+        found = newton(problem, guess, row, target, tol, max_iter)
+        if found is None:
+            return None
+        u, iterations = found
+        try:
+            return u, iterations, evaluate(problem, u, border, iterations, defer=defer)
+        except SingularMatrixError:
+            return u, iterations, None
+    found = compiled.point(guess, row, target, border, tol, max_iter)
+    if found is None:
+        return None
+    u, iterations, t, sign, log, J = found
+    if sign == 0:
+        return u, iterations, None
+    data, pending = ({}, J) if defer else (problem.monitor(u, J), None)
+    return u, iterations, Point(u, t, iterations, sign, log, data, pending)
 
 
 def complete_monitoring(problem, points: list[Point]) -> None:
@@ -276,10 +306,7 @@ def _end_on_bound(problem, prev: Point, beyond: Point, crossed, options) -> Poin
     guess = prev.u + theta * (beyond.u - prev.u)
     row = np.zeros(problem.size)
     row[index] = 1.0
-    found = newton(problem, guess, row, value, options.newton.step_tol, options.newton.max_iter)
-    if found is None:
-        return None
-    try:
-        return evaluate(problem, found[0], prev.t, found[1], defer=hasattr(problem, "monitor_many"))
-    except SingularMatrixError:
-        return None
+    found = corrected(
+        problem, guess, row, value, prev.t, options, defer=hasattr(problem, "monitor_many")
+    )
+    return None if found is None else found[2]
