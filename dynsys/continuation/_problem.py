@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from ..stability import classify_eigenvalues
 from ._compiled import compiled_loop
-from ._linalg import dense_spectra, monitor_eigenvalues
+from ._linalg import dense_spectra, dense_spectrum, monitor_eigenvalues
 from ._normal_forms import fold_coefficient, lyapunov_coefficient
 from ._options import ContinuationOptions
 
@@ -166,7 +166,7 @@ class EquilibriumProblem:
         J = np.asarray(J, dtype=float)
         if not np.isfinite(J).all():
             return None
-        eig = dense_spectra(J[None])
+        eig = dense_spectrum(J)[None]
         raw_unstable, hopf = self._hopf_data(eig)
         return {"eig": eig[0], "raw_unstable": int(raw_unstable[0]), "hopf": float(hopf[0])}
 
