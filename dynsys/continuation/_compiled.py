@@ -274,9 +274,18 @@ def _run(problem, start, options, progress):
         n_rejected += int(stats[2])
         # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
         logs = np.sum(np.log(np.abs(diags[1:count])), axis=1).tolist()
+        new = slice(1, count)  # rows of the new points, as views (one per point, as before)
         points.extend(
-            Point(U[i], T[i], int(iters[i]), int(signs[i]), logs[i - 1], {}, jacs[i])
-            for i in range(1, count)
+            Point(u, t, i, s, log, {}, J)
+            for u, t, i, s, log, J in zip(
+                U[new],
+                T[new],
+                iters[new].tolist(),
+                signs[new].tolist(),
+                logs,
+                jacs[new],
+                strict=True,
+            )
         )
         if progress is not None and count > 1:
             progress.update(count - 1)
