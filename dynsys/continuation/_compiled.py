@@ -76,8 +76,8 @@ def numba_available() -> bool:
 
 
 def compiled_loop(problem):
-    """The compiled run of ``problem`` (a function ``(problem, start, options, progress) ->
-    Run``), or None when the Python loop runs it."""
+    """The compiled run of ``problem`` (a function ``(problem, start, options, progress,
+    monitor) -> Run``), or None when the Python loop runs it."""
     field = getattr(problem.system, "compiled_derivatives", None)
     if (
         field is None
@@ -110,13 +110,13 @@ def _kernel_loads() -> bool:
     return True
 
 
-def _run_compilable(problem, start, options, progress):
+def _run_compilable(problem, start, options, progress, monitor=True):
     """A run of a problem that has a compiled loop: on it once warm, else on the Python loop."""
     if not _warm() or not _kernel_loads():
-        done = python_run(problem, start, options, progress=progress)
+        done = python_run(problem, start, options, progress=progress, monitor=monitor)
         _Process.python_points += len(done.points)
         return done
-    return _run(problem, start, options, progress)
+    return _run(problem, start, options, progress, monitor)
 
 
 _STOPS = {
@@ -214,7 +214,7 @@ class CompiledFunctions:
         return u, iterations, t, int(sign[0]), float(np.sum(np.log(np.abs(diag)))), J
 
 
-def _run(problem, start, options, progress):
+def _run(problem, start, options, progress, monitor=True):
     """:func:`dynsys.continuation._palc.run` of an equilibrium problem on the compiled loop."""
     from ._compiled_palc import FULL, palc_run
 
@@ -302,5 +302,6 @@ def _run(problem, start, options, progress):
     elif stop == Status.CLOSED_LOOP:
         with contextlib.suppress(SingularMatrixError):
             points.append(evaluate(problem, start.u, points[-1].t, defer=True))
-    complete_monitoring(problem, points)
+    if monitor:
+        complete_monitoring(problem, points)
     return Run(points, stop, n_newton, n_rejected)

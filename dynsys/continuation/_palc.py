@@ -200,11 +200,13 @@ def _state_escaped(problem, u: np.ndarray, x_max: float) -> bool:
     return float(np.max(np.abs(u[: problem.n]), initial=0.0)) > x_max
 
 
-def run(problem, start: Point, options, *, progress=None) -> Run:
+def run(problem, start: Point, options, *, progress=None, monitor: bool = True) -> Run:
     """Continue from ``start`` along ``start.t`` until a stop condition.
 
     ``problem.anchor(point)`` is called for every accepted point before the next step (problems
-    with bordering vectors refresh them there).
+    with bordering vectors refresh them there). A problem that monitors in batches
+    (``monitor_many``) gets the monitored data of the run's points at its end, or, with
+    ``monitor=False``, from the caller (:func:`complete_monitoring`, with other points).
     """
     # Invariants. Every entry of `points` solves G(u) = 0 to the corrector tolerance and carries
     # a unit tangent oriented along the previous one (evaluate() solves the system bordered by
@@ -220,11 +222,11 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
     # step control never read the monitored data (problems whose anchor does are not deferred).
     compiled = getattr(problem, "compiled_loop", None)
     if compiled is not None:  # the same loop, compiled (small dense equilibrium problems)
-        return compiled(problem, start, options, progress)
-    return python_run(problem, start, options, progress=progress)
+        return compiled(problem, start, options, progress, monitor)
+    return python_run(problem, start, options, progress=progress, monitor=monitor)
 
 
-def python_run(problem, start: Point, options, *, progress=None) -> Run:
+def python_run(problem, start: Point, options, *, progress=None, monitor: bool = True) -> Run:
     """:func:`run` on the Python loop."""
     defer = hasattr(problem, "monitor_many")
     points = [start]
@@ -292,7 +294,8 @@ def python_run(problem, start: Point, options, *, progress=None) -> Run:
             ds = min(ds * _GROWTH, options.ds_max)
         elif accepted.iterations > _SHRINK_ABOVE:
             ds = max(ds * 0.5, options.ds_min)
-    complete_monitoring(problem, points)
+    if monitor:
+        complete_monitoring(problem, points)
     return Run(points, stop, n_newton, n_rejected)
 
 

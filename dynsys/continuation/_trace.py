@@ -19,7 +19,7 @@ from ._linalg import (
     dense_null_vectors,
     start_vector,
 )
-from ._palc import Point, evaluate, newton, run
+from ._palc import Point, complete_monitoring, evaluate, newton, run
 
 __all__ = ["Traced", "initial_tangent", "orient", "refine_start", "trace"]
 
@@ -130,14 +130,22 @@ def trace(
 
     With ``both``, the backward run is reversed and placed first, so steps follow the branch
     from one end to the other; arclength is signed, zero at the start. A closed loop found going
-    forward makes the backward run unnecessary.
+    forward makes the backward run unnecessary. A problem that monitors in batches
+    (``monitor_many``, whose runs depend on no monitored data) gets the data of both runs in one
+    batch, before the special points of either are looked for.
     """
     from tqdm.auto import tqdm
 
     signs = [1, -1] if direction == "both" else [int(direction)]
+    together = hasattr(problem, "monitor_many")
+
+    def located(result):
+        return result, find_specials(problem, result, options, skip_first=at_branch_point)
+
+    results = {}
     runs = {}
     for sign in signs:
-        if sign == -1 and 1 in runs and runs[1][0].stop_reason == Status.CLOSED_LOOP:
+        if sign == -1 and 1 in results and results[1].stop_reason == Status.CLOSED_LOOP:
             break
         start = _start(problem, u, sign * t, at_branch_point)
         bar = tqdm(
@@ -147,11 +155,14 @@ def trace(
             leave=False,
         )
         try:
-            result = run(problem, start, options, progress=bar)
+            results[sign] = run(problem, start, options, progress=bar, monitor=not together)
         finally:
             bar.close()
-        specials = find_specials(problem, result, options, skip_first=at_branch_point)
-        runs[sign] = (result, specials)
+        if not together:  # located before the next run: locating may re-anchor the problem
+            runs[sign] = located(results[sign])
+    if together:
+        complete_monitoring(problem, [p for result in results.values() for p in result.points])
+        runs = {sign: located(result) for sign, result in results.items()}
     forward = runs.get(1)
     backward = runs.get(-1)
     if forward is None:  # direction -1 only: the run order is the branch order
