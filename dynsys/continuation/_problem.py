@@ -149,7 +149,7 @@ class EquilibriumProblem:
     def _hopf_data(self, eig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(raw_unstable, hopf)`` of a stack of sorted finite spectra ``(N, n)``."""
         thr = self.options.zero_tol * np.maximum(np.abs(eig).max(axis=1), 1.0)
-        raw_unstable = np.count_nonzero(eig.real > 0, axis=1)
+        raw_unstable = (eig.real > 0).sum(axis=1)  # count_nonzero, without its checks
         pair = eig.imag > thr[:, None]  # one eigenvalue of each complex pair
         nearest = np.where(pair, np.abs(eig.real), np.inf).min(axis=1)
         signs = np.where(pair, np.sign(eig.real), 1.0).prod(axis=1)

@@ -3,7 +3,6 @@ the two directions into one ordered branch."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,10 +108,13 @@ def _start(problem, u: np.ndarray, t: np.ndarray, at_branch_point: bool) -> Poin
 
 
 def _arclength(points: list[Point]) -> np.ndarray:
-    s = [0.0]
-    for a, b in itertools.pairwise(points):
-        s.append(s[-1] + float(a.t @ (b.u - a.u)))
-    return np.asarray(s)
+    """Pseudo-arclength along the points from the first: the sums of ``a.t @ (b.u - a.u)``
+    over neighbours ``a``, ``b`` (one stacked ``matmul`` of vectors, which takes each product
+    as ``a.t @ d`` does), from 0."""
+    U = np.array([p.u for p in points])
+    T = np.array([p.t for p in points[:-1]]).reshape(U.shape[0] - 1, U.shape[1])
+    steps = np.matmul(T[:, None, :], (U[1:] - U[:-1])[:, :, None])[:, 0, 0]
+    return np.cumsum(np.concatenate([[0.0], steps]))
 
 
 def trace(
