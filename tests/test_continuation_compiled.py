@@ -284,9 +284,10 @@ def _same_correction(a, b):
 @pytest.mark.parametrize("border", ["row", "other"])
 def test_a_compiled_trial_point_is_newton_then_evaluate_bit_for_bit(border):
     """The location of special points corrects trial points by one compiled call (Newton and
-    then the tangent and determinant of evaluate) where the model has compiled derivatives: the
-    values of the numpy path, and its failures."""
-    from dynsys.continuation._palc import corrected
+    then the tangent and determinant of evaluate), and evaluate is one compiled call, where the
+    model has compiled derivatives: the values of the numpy path, and its failures."""
+    from dynsys.continuation._linalg import SingularMatrixError
+    from dynsys.continuation._palc import corrected, evaluate
 
     r, beta = 20.0, 8.0 / 3.0
     x = np.sqrt(beta * (r - 1.0))
@@ -308,6 +309,9 @@ def test_a_compiled_trial_point_is_newton_then_evaluate_bit_for_bit(border):
                 assert (a is None) == (max_iter == 1)
                 if a is not None and not defer:
                     assert a[2].data["index"] == b[2].data["index"]
+            u = guess + 1e-3  # evaluated where it is, on the branch or not
+            a = (u, 0, evaluate(fast, u, other, defer=True))
+            _same_correction(a, (u, 0, evaluate(slow, u, other, defer=True)))
     # exactly on a turning point of the circle, bordered by the direction it cannot turn to:
     # Newton converges, the bordered Jacobian is singular
     fast, slow = _problems(circle_system(), "mu", LORENZ_OPTIONS)
@@ -316,3 +320,6 @@ def test_a_compiled_trial_point_is_newton_then_evaluate_bit_for_bit(border):
     b = corrected(slow, guess, row, 0.0, singular, LORENZ_OPTIONS, defer=True)
     _same_correction(a, b)
     assert a[2] is None and abs(a[0][0] - 1.0) < 1e-12
+    for problem in (fast, slow):
+        with pytest.raises(SingularMatrixError):
+            evaluate(problem, a[0], singular)

@@ -208,10 +208,37 @@ class CompiledFunctions:
         )
         if iterations < 0:
             return None
-        if sign[0] == 0:
-            return u, iterations, t, 0, -np.inf, J
-        # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
-        return u, iterations, t, int(sign[0]), float(np.sum(np.log(np.abs(diag)))), J
+        return (u, iterations, *_tangent_det(t, int(sign[0]), diag), J)
+
+    def evaluate(self, u, border):
+        """What ``evaluate(problem, u, border)`` computes, in one compiled call with the same
+        arithmetic (:func:`._compiled_palc.palc_evaluate`): ``(t, sign, log_det, J)`` as
+        :meth:`point` gives them."""
+        from ._compiled_palc import palc_evaluate
+
+        m = self.n + 1
+        t = np.empty(m)
+        diag = np.empty(m)
+        J = np.empty((self.n, self.n))
+        sign = palc_evaluate(
+            *self.kernels[1:],
+            self.params.copy(),
+            self.k,
+            np.ascontiguousarray(u, dtype=float),
+            np.ascontiguousarray(border, dtype=float),
+            t,
+            diag,
+            J,
+        )
+        return (*_tangent_det(t, sign, diag), J)
+
+
+def _tangent_det(t: np.ndarray, sign: int, diag: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """``(t, sign, log|det|)`` from a compiled evaluation (``-inf`` when singular), the
+    logarithm as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal."""
+    if sign == 0:
+        return t, 0, -np.inf
+    return t, sign, float(np.sum(np.log(np.abs(diag))))
 
 
 def _run(problem, start, options, progress, monitor=True):

@@ -11,7 +11,8 @@ The loop leaves to Python what ends a run (the last point on a parameter bound, 
 closes a loop) and everything after it: monitoring, special points, the Dataset.
 
 :func:`palc_point` is one trial point of the location of a special point (Newton, then the
-tangent and determinant of :func:`dynsys.continuation._palc.evaluate`), with the same arithmetic.
+tangent and determinant of :func:`dynsys.continuation._palc.evaluate`), :func:`palc_evaluate` the
+tangent and determinant alone, with the same arithmetic.
 """
 
 from __future__ import annotations
@@ -361,3 +362,24 @@ def palc_point(field, jacobian, dparam, params, k, u, row, target, tol, max_iter
     if iterations >= 0:
         sign[0] = _evaluate(jacobian, dparam, params, k, u, border, t, diag, x, fp, J, A, ipiv)
     return iterations
+
+
+_EVALUATE_SIGNATURE = types.int64(
+    types.FunctionType(JACOBIAN_SIGNATURE),
+    types.FunctionType(PARAM_DERIVATIVE_SIGNATURE),
+    F1, types.int64, F1, F1, F1, F1, F2,
+)  # fmt: skip
+
+
+@numba.njit(_EVALUATE_SIGNATURE, cache=True, nogil=True, error_model="numpy")
+def palc_evaluate(jacobian, dparam, params, k, u, border, t, diag, J):
+    """What :func:`dynsys.continuation._palc.evaluate` computes at ``u`` bordered by ``border``:
+    the unit tangent into ``t``, the LU diagonal into ``diag``, the state Jacobian into ``J``;
+    returns the determinant sign (0: the bordered matrix is singular)."""
+    m = u.shape[0]
+    n = m - 1
+    x = np.empty(n)
+    fp = np.empty(n)
+    A = np.empty((m, m))
+    ipiv = np.empty(m, dtype=_F_INT)
+    return _evaluate(jacobian, dparam, params, k, u, border, t, diag, x, fp, J, A, ipiv)

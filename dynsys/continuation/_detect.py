@@ -16,7 +16,15 @@ import numpy as np
 
 from .._status import Status
 from ._linalg import SingularMatrixError
-from ._palc import MIN_COS_TURN, Point, Run, complete_monitoring, corrected, evaluate
+from ._palc import (
+    MIN_COS_TURN,
+    Point,
+    Run,
+    _point,
+    complete_monitoring,
+    corrected,
+    evaluate,
+)
 
 __all__ = ["Special", "find_specials"]
 
@@ -99,9 +107,7 @@ class _Branch:
         if point is not None:
             return point
         _, J = self.problem.linearization(u)
-        if self.defer:
-            return Point(u, self.t, iterations, 0, -np.inf, {}, J)
-        return Point(u, self.t, iterations, 0, -np.inf, self.problem.monitor(u, J))
+        return _point(self.problem, u, self.t, iterations, 0, -np.inf, J, self.defer)
 
     def complete(self, point: Point, keys=None) -> Point:
         """``point`` with its monitored data: all of it, or at least the values ``keys`` (then

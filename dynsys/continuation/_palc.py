@@ -114,7 +114,14 @@ def evaluate(
     """The point at ``u``: tangent (oriented along ``border``), bordered determinant, monitored
     data (or, with ``defer``, the state Jacobian to compute it from later: see
     :func:`complete_monitoring`). Raises :class:`SingularMatrixError` when ``[G_u; border^T]``
-    is singular."""
+    is singular. A problem with compiled functions (``compiled_functions``) computes the
+    tangent and determinant in one compiled call, with the same values."""
+    compiled = getattr(problem, "compiled_functions", None)
+    if compiled is not None:
+        t, sign, log, J = compiled.evaluate(u, border)
+        if sign == 0:
+            raise SingularMatrixError("the bordered Jacobian is singular")
+        return _point(problem, u, t, iterations, sign, log, J, defer)
     M, J = problem.linearization(u)
     factor = Factorization(bordered(M, border))
     rhs = np.zeros(problem.size)
@@ -124,9 +131,14 @@ def evaluate(
     if not np.isfinite(norm) or norm == 0.0:
         raise SingularMatrixError("tangent is not finite")
     sign, log = factor.det_sign_log()
+    return _point(problem, u, t / norm, iterations, sign, log, J, defer)
+
+
+def _point(problem, u, t, iterations: int, sign: int, log: float, J, defer: bool) -> Point:
+    """The evaluated point, with its monitored data or (``defer``) its state Jacobian."""
     if defer:
-        return Point(u, t / norm, iterations, sign, log, {}, J)
-    return Point(u, t / norm, iterations, sign, log, problem.monitor(u, J))
+        return Point(u, t, iterations, sign, log, {}, J)
+    return Point(u, t, iterations, sign, log, problem.monitor(u, J))
 
 
 def corrected(problem, guess, row, target: float, border, options, *, defer: bool = False):
@@ -154,8 +166,7 @@ def corrected(problem, guess, row, target: float, border, options, *, defer: boo
     u, iterations, t, sign, log, J = found
     if sign == 0:
         return u, iterations, None
-    data, pending = ({}, J) if defer else (problem.monitor(u, J), None)
-    return u, iterations, Point(u, t, iterations, sign, log, data, pending)
+    return u, iterations, _point(problem, u, t, iterations, sign, log, J, defer)
 
 
 def complete_monitoring(problem, points: list[Point]) -> None:
