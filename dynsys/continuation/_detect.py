@@ -26,7 +26,7 @@ from ._palc import (
     evaluate,
 )
 
-__all__ = ["Special", "find_specials"]
+__all__ = ["Special", "describe_specials", "find_specials"]
 
 _MAX_LOG_RATIO = 700.0  # keep exp() of determinant ratios finite
 _MAX_APPROACH = 12  # halvings when approaching a trial point from the nearest known one
@@ -225,11 +225,15 @@ def _bisect(branch: _Branch, keys, options) -> tuple[Point, Status]:
     return best, Status.MAX_ITER  # locate_max_iter ran out
 
 
-def find_specials(problem, run: Run, options, *, skip_first: bool = False) -> list[Special]:
+def find_specials(
+    problem, run: Run, options, *, skip_first: bool = False, describe: bool = True
+) -> list[Special]:
     """Detect and locate the special points of a run, interval by interval.
 
     ``skip_first`` ignores the first interval (a run that starts at a branch point, where the
-    test functions are zero or undefined).
+    test functions are zero or undefined). With ``describe=False`` the points are left for
+    :func:`describe_specials` (which takes those of several runs at once): their monitored data
+    may be incomplete and their ``info`` is empty.
     """
     detectors = problem.detectors()
     points = run.points
@@ -249,11 +253,16 @@ def find_specials(problem, run: Run, options, *, skip_first: bool = False) -> li
                 point, status = _bisect(branch, detector["bisect"], options)
             else:
                 point, status = _illinois(branch, _value_function(detector, branch), options)
-            branch.complete(point)
             here.append(detector["type"])
-            found.append(
-                Special(
-                    detector["type"], k, point, status, problem.describe(detector["type"], point)
-                )
-            )
+            found.append(Special(detector["type"], k, point, status))
+            if describe:  # here, before the next location: it may re-anchor the problem
+                describe_specials(problem, found[-1:])
     return found
+
+
+def describe_specials(problem, specials: list[Special]) -> None:
+    """Complete the monitored data of located special points (in one batch) and add their
+    normal-form data (``info``)."""
+    complete_monitoring(problem, [s.point for s in specials])
+    for special in specials:
+        special.info = problem.describe(special.type, special.point)

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from .._status import Status
 from ..errors import ContinuationError, InputError
-from ._detect import Special, find_specials
+from ._detect import Special, describe_specials, find_specials
 from ._linalg import (
     Factorization,
     SingularMatrixError,
@@ -134,7 +134,8 @@ def trace(
     from one end to the other; arclength is signed, zero at the start. A closed loop found going
     forward makes the backward run unnecessary. A problem that monitors in batches
     (``monitor_many``, whose runs depend on no monitored data) gets the data of both runs in one
-    batch, before the special points of either are looked for.
+    batch, before the special points of either are looked for, and that of the special points
+    of both in one batch.
     """
     from tqdm.auto import tqdm
 
@@ -142,7 +143,10 @@ def trace(
     together = hasattr(problem, "monitor_many")
 
     def located(result):
-        return result, find_specials(problem, result, options, skip_first=at_branch_point)
+        found = find_specials(
+            problem, result, options, skip_first=at_branch_point, describe=not together
+        )
+        return result, found
 
     results = {}
     runs = {}
@@ -165,6 +169,7 @@ def trace(
     if together:
         complete_monitoring(problem, [p for result in results.values() for p in result.points])
         runs = {sign: located(result) for sign, result in results.items()}
+        describe_specials(problem, [s for _, found in runs.values() for s in found])
     forward = runs.get(1)
     backward = runs.get(-1)
     if forward is None:  # direction -1 only: the run order is the branch order
