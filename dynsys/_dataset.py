@@ -87,13 +87,14 @@ def indexed_dataset(
     """
     if not _SHORTCUT:  # an xarray without the shortcut: its constructor
         return xr.Dataset(variables, coords=coords, attrs=attrs)
-    from xarray.core.indexes import PandasIndex
     from xarray.core.variable import calculate_dimensions
+    from xarray.indexes import PandasIndex
 
     out = dict(variables)
     indexes = {}
     for name, values in coords.items():
-        index = PandasIndex.from_variables({name: xr.Variable(name, values)}, options={})
+        array = np.asarray(values)
+        index = PandasIndex(array, name, coord_dtype=array.dtype)
         indexes[name] = index
         out.update(index.create_variables())
     return xr.Dataset._construct_direct(out, set(coords), calculate_dimensions(out), attrs, indexes)
