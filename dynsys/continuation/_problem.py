@@ -256,7 +256,7 @@ class EquilibriumProblem:
         x = u[: self.n]
 
         def jac(z):
-            return self.state_jacobian(np.append(z, u[self.n]))
+            return self.state_jacobian(np.concatenate((z, u[self.n :])))
 
         if kind == "LP":
             J = self.state_jacobian(u)

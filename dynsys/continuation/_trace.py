@@ -154,16 +154,16 @@ def trace(
         if sign == -1 and 1 in results and results[1].stop_reason == Status.CLOSED_LOOP:
             break
         start = _start(problem, u, sign * t, at_branch_point)
-        bar = tqdm(
-            total=options.max_points,
-            desc=f"{label} {'+' if sign > 0 else '-'}",
-            disable=not progress,
-            leave=False,
-        )
+        bar = None
+        if progress:
+            bar = tqdm(
+                total=options.max_points, desc=f"{label} {'+' if sign > 0 else '-'}", leave=False
+            )
         try:
             results[sign] = run(problem, start, options, progress=bar, monitor=not together)
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
         if not together:  # located before the next run: locating may re-anchor the problem
             runs[sign] = located(results[sign])
     if together:
