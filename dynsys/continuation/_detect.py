@@ -67,6 +67,9 @@ class _Branch:
             self.left = evaluate(problem, left.u, left.t, left.iterations, defer=self.defer)
         except SingularMatrixError:
             self.left = left
+        else:
+            if self.defer and left.pending is None:  # the same state and Jacobian: its data
+                self.left.data, self.left.pending = left.data, None
         self.right = right
         self.known: list[tuple[float, Point]] = [(0.0, self.left), (self.span, right)]
 
