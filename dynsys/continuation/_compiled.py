@@ -8,8 +8,12 @@ stepped by :func:`._compiled_palc.palc_run`: the same predictor, corrector, step
 rules, with the arithmetic of the Python loop (the same LAPACK factorisations, BLAS dot products
 and operations in the same order), hence the same points, bit for bit. Python keeps the rest: the
 end of a run on a parameter bound, the point closing a loop, the monitoring (in one batch, as
-before), the special points and the Dataset. Everything else (no declaration, a sparse Jacobian,
-more than ``MAX_STATES`` states, numba missing) stays on the Python loop.
+before), the special points and the Dataset. Once the loop is loaded, the problem's
+:class:`CompiledFunctions` also serve the Python side: its residual and Jacobians, and each
+:func:`~dynsys.continuation._palc.evaluate` and corrected trial point (the end on a bound, the
+points that locate special points) in one compiled call, again with the same values. Everything
+else (no declaration, a sparse Jacobian, more than ``MAX_STATES`` states, numba missing) stays on
+the Python loop.
 
 When: the compiled loop costs ~2 us a point against ~280 us on the Python loop (Lorenz), but
 loading numba, the kernel and the model's compiled functions costs ~0.4 s of CPU once per
@@ -130,8 +134,8 @@ _STOPS = {
 
 class CompiledFunctions:
     """A problem's residual, state Jacobian and parameter derivative by the model's compiled
-    functions (the values of the numpy ones, by the declaration's contract), and its trial
-    points (:meth:`point`)."""
+    functions (the values of the numpy ones, by the declaration's contract), its corrected
+    points (:meth:`point`) and evaluations (:meth:`evaluate`)."""
 
     def __init__(self, problem) -> None:
         from ._compiled_types import (

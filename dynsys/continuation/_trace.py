@@ -133,9 +133,9 @@ def trace(
     With ``both``, the backward run is reversed and placed first, so steps follow the branch
     from one end to the other; arclength is signed, zero at the start. A closed loop found going
     forward makes the backward run unnecessary. A problem that monitors in batches
-    (``monitor_many``, whose runs depend on no monitored data) gets the data of both runs in one
-    batch, before the special points of either are looked for, and that of the special points
-    of both in one batch.
+    (``monitor_many``: its steps read no monitored data and its ``anchor`` keeps no state, so
+    runs and locations may come in any order) gets the data of both runs in one batch before
+    the special points of either are located, and that of the special points of both in one.
     """
     from tqdm.auto import tqdm
 
