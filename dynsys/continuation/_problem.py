@@ -106,8 +106,10 @@ class EquilibriumProblem:
         if not self.sparse and self.n <= _BATCH_MAX_N and len(Js):
             stack = np.array(Js, dtype=float)
             batch = np.flatnonzero(np.isfinite(stack).all(axis=(1, 2)))
+            if batch.size == len(Js):  # all of them
+                return self._dense_data(stack)
             if batch.size:
-                data = self._dense_data(stack if batch.size == len(Js) else stack[batch])
+                data = self._dense_data(stack[batch])
                 for k, values in zip(batch.tolist(), data, strict=True):
                     out[k] = values
         for k, J in enumerate(Js):
