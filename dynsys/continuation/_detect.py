@@ -240,16 +240,21 @@ def find_specials(
     """
     detectors = problem.detectors()
     points = run.points
+    # flags of all intervals at once where a detector gives them (``changes``), else per interval
+    flags = [d["changes"](points) if "changes" in d else None for d in detectors]
+    intervals = range(len(points) - 1)
+    if flags and all(flag is not None for flag in flags):
+        intervals = np.flatnonzero(np.logical_or.reduce(flags)).tolist()
     found: list[Special] = []
-    for k in range(len(points) - 1):
+    for k in intervals:
         if skip_first and k == 0:
             continue
         a, b = points[k], points[k + 1]
         here: list[str] = []
-        for detector in detectors:
+        for detector, flag in zip(detectors, flags, strict=True):
             if here and any(kind in here for kind in detector.get("unless", ())):
                 continue
-            if not detector["changed"](a, b):
+            if not (detector["changed"](a, b) if flag is None else flag[k]):
                 continue
             branch = _Branch(problem, a, b, options)
             if detector["value"] is None:

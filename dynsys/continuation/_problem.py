@@ -32,6 +32,18 @@ def _hopf_test(eigenvalues: np.ndarray, thr: float) -> float:
     return float(np.prod(np.sign(re)) * np.min(np.abs(re)))
 
 
+def _sign_changes(values) -> np.ndarray:
+    """Whether ``values[k] * values[k + 1] < 0`` (False where either is NaN)."""
+    values = np.asarray(values)
+    return values[:-1] * values[1:] < 0
+
+
+def _steps(values) -> np.ndarray:
+    """Whether ``values[k] != values[k + 1]``."""
+    values = np.asarray(values)
+    return values[:-1] != values[1:]
+
+
 class EquilibriumProblem:
     """Equilibria of a system continued in one named parameter (the last unknown)."""
 
@@ -207,33 +219,37 @@ class EquilibriumProblem:
 
     # ------------------------------------------------------------------ special points
     def detectors(self) -> list[dict[str, Any]]:
-        """Test functions. ``changed(a, b)`` flags a special point between two points; it is
-        located where ``value`` changes sign (``"det"``: the determinant of the bordered
-        Jacobian), or by bisection on the integer ``bisect`` when ``value`` is None. ``"data"``
-        names the monitored values ``value`` reads (trial points then need no others; all of
-        them when it is absent)."""
+        """Test functions. ``changes(points)`` flags, for each pair of neighbouring points, a
+        special point between them; it is located where ``value`` changes sign (``"det"``: the
+        determinant of the bordered Jacobian), or by bisection on the integer ``bisect`` when
+        ``value`` is None. ``"data"`` names the monitored values ``value`` reads (trial points
+        then need no others; all of them when it is absent)."""
         opts = self.options
         out: list[dict[str, Any]] = []
         if "LP" in opts.detect:
             out.append(
                 {
                     "type": "LP",
-                    "changed": lambda a, b: a.t[-1] * b.t[-1] < 0,
+                    "changes": lambda points: _sign_changes([p.t[-1] for p in points]),
                     "value": lambda pt: pt.t[-1],
                     "data": (),  # reads no monitored data
                 }
             )
         if "BP" in opts.detect:
             out.append(
-                {"type": "BP", "changed": lambda a, b: a.det_sign * b.det_sign < 0, "value": "det"}
+                {
+                    "type": "BP",
+                    "changes": lambda points: _sign_changes([p.det_sign for p in points]),
+                    "value": "det",
+                }
             )
         if "H" in opts.detect:
             out.append(
                 {
                     "type": "H",
-                    "changed": lambda a, b: (
-                        a.data["hopf"] * b.data["hopf"] < 0  # False when either is NaN
-                        and a.data["raw_unstable"] != b.data["raw_unstable"]
+                    "changes": lambda points: (
+                        _sign_changes([p.data["hopf"] for p in points])  # not at NaN
+                        & _steps([p.data["raw_unstable"] for p in points])
                     ),
                     "value": lambda pt: pt.data["hopf"],
                     "data": ("hopf",),  # the monitored values it reads
@@ -243,7 +259,7 @@ class EquilibriumProblem:
             out.append(
                 {
                     "type": "IC",
-                    "changed": lambda a, b: a.data["index"] != b.data["index"],
+                    "changes": lambda points: _steps([p.data["index"] for p in points]),
                     "value": None,
                     "bisect": (lambda pt: pt.data["raw_unstable"], lambda pt: pt.data["index"]),
                     "unless": ("LP", "BP", "H"),
