@@ -16,7 +16,12 @@ from ._status import status_attrs
 __all__ = ["indexed_dataset", "provenance", "split_complex", "status_variable"]
 
 FORMAT_NAME = "dynsys"
-_SHORTCUT = hasattr(xr.Dataset, "_construct_direct")  # xarray's constructor without checks
+try:  # xarray's constructor without checks, and the helper it needs (both private to xarray)
+    from xarray.core.variable import calculate_dimensions
+
+    _SHORTCUT = hasattr(xr.Dataset, "_construct_direct")
+except ImportError:  # pragma: no cover - another xarray: its public constructor
+    _SHORTCUT = False
 
 
 def provenance(system=None, **settings: Any) -> dict[str, Any]:
@@ -87,7 +92,6 @@ def indexed_dataset(
     """
     if not _SHORTCUT:  # an xarray without the shortcut: its constructor
         return xr.Dataset(variables, coords=coords, attrs=attrs)
-    from xarray.core.variable import calculate_dimensions
     from xarray.indexes import PandasIndex
 
     out = dict(variables)
