@@ -305,3 +305,33 @@ def test_hopf_of_a_pair_that_is_not_the_nearest_to_the_axis():
     assert float(branch["special_hopf_omega"][0]) == pytest.approx(2.0, rel=1e-9)
     # the planar formula: r' = (p - 1) r - r^3, so a = -1 and l1 = 2 a / omega = -1
     assert float(branch["special_lyapunov"][0]) == pytest.approx(-1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_the_diagram_tree_is_the_one_xarrays_constructor_builds(monkeypatch, shortcut):
+    """Diagrams put their DataTree together without xarray's constructor
+    (dynsys._dataset.datatree); the tree is the one the constructor gives from the same
+    Datasets: the same nodes, names, parents, variables (in order), encodings and pickles, also
+    where the shortcut is unavailable."""
+    import pickle
+
+    from dynsys import _dataset
+
+    if not shortcut:
+        monkeypatch.setattr(_dataset, "_tree_shortcut", lambda: False)
+    tree = bifurcation_diagram(lorenz(r=0.5), [0.0, 0.0, 0.0], "r", options=LORENZ_OPTIONS)
+    root = tree.to_dataset()
+    children = {name: tree[name].to_dataset() for name in tree.children}
+    built = xr.DataTree(root, children={k: xr.DataTree(ds) for k, ds in children.items()})
+    fast = _dataset.datatree(root.copy(), {k: ds.copy() for k, ds in children.items()})
+    for made in (tree, fast):
+        assert made.identical(built)
+        assert list(made.children) == list(built.children) == ["branch0", "branch1"]
+        for name in made.children:
+            node, reference = made[name], built[name]
+            assert node.parent is made and node.name == name
+            assert list(node.variables) == list(reference.variables)
+            ds, ref = node.to_dataset(), reference.to_dataset()
+            assert pickle.dumps(ds) == pickle.dumps(ref)
+            assert all(ds[v].dtype == ref[v].dtype for v in ds.variables)
+    assert _dataset.datatree(root, {}).identical(xr.DataTree(root))

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._dataset import provenance
+from .._dataset import datatree, provenance
 from .._status import Status
 from ..errors import ContinuationError, InputError
 from ..maps import Map
@@ -156,18 +156,16 @@ def bifurcation_diagram(
         )
     )
     children = {
-        name: xr.DataTree(
-            branch_dataset(
-                problem,
-                system,
-                traced,
-                options,
-                depth=depth,
-                parent_branch=parent,
-                parent_special=row,
-                **traced.extra,
-            )
+        name: branch_dataset(
+            problem,
+            system,
+            traced,
+            options,
+            depth=depth,
+            parent_branch=parent,
+            parent_special=row,
+            **traced.extra,
         )
         for name, traced, depth, parent, row in nodes
     }
-    return xr.DataTree(root, children=children)
+    return datatree(root, children)
