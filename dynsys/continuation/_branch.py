@@ -190,8 +190,9 @@ def continue_branch(
     return branch_dataset(problem, system, traced, options, direction=str(direction))
 
 
-def trace_branch(system, x0, param, params, options, direction, progress):
-    """Checks, start refinement and tracing behind :func:`continue_branch`."""
+def trace_branch(system, x0, param, params, options, direction, progress, *, describe=True):
+    """Checks, start refinement and tracing behind :func:`continue_branch` (``describe``: as for
+    :func:`~dynsys.continuation._trace.trace`)."""
     check_direction(direction)
     problem, system = equilibrium_problem(system, param, params, options)
     x = as_state_batch(x0, system.n, name="x0")
@@ -205,7 +206,9 @@ def trace_branch(system, x0, param, params, options, direction, progress):
         )
     u = refine_start(problem, np.append(x, p0), options, "`x0`")
     t = orient(initial_tangent(problem, u))
-    traced = trace(problem, u, t, direction, options, progress=progress, label=param)
+    traced = trace(
+        problem, u, t, direction, options, progress=progress, label=param, describe=describe
+    )
     return problem, system, traced
 
 

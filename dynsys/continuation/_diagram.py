@@ -18,6 +18,7 @@ from ._linalg import SingularMatrixError
 from ._map_switch import map_bifurcation_diagram
 from ._options import ContinuationOptions
 from ._switch import switch_traced
+from ._trace import describe_traced
 
 __all__ = ["bifurcation_diagram"]
 
@@ -106,7 +107,10 @@ def bifurcation_diagram(
             f"`period` applies to maps; '{system.name}' is a flow. Build a map (for example "
             "dynsys.maps.gradient_descent_map(system)) to follow cycles of a map."
         )
-    problem, system, first = trace_branch(system, x0, param, params, options, direction, progress)
+    # the special points of every branch are described at the end, in one batch
+    problem, system, first = trace_branch(
+        system, x0, param, params, options, direction, progress, describe=False
+    )
     nodes = [("branch0", first, 0, "", -1)]
     known: list[list[Any]] = []  # [u, number of branches seen through it]
     queue: deque = deque()
@@ -138,13 +142,20 @@ def bifurcation_diagram(
         name = f"branch{len(nodes)}"
         try:
             child = switch_traced(
-                problem, special.point.u, special.point.t, options, progress=progress, label=name
+                problem,
+                special.point.u,
+                special.point.t,
+                options,
+                progress=progress,
+                label=name,
+                describe=False,
             )
         except (SingularMatrixError, ContinuationError):
             failed += 1
             continue
         nodes.append((name, child, depth + 1, parent, row))
         register(name, child, depth + 1)
+    describe_traced(problem, [traced for _, traced, *_ in nodes])
     root = xr.Dataset(
         attrs=provenance(
             system,

@@ -101,8 +101,10 @@ def switch_traced(
     direction="both",
     progress: bool = False,
     label: str = "",
+    describe: bool = True,
 ) -> Traced:
-    """Trace the new branch through the branch point ``u_bp`` (internal form)."""
+    """Trace the new branch through the branch point ``u_bp`` (internal form; ``describe``: as
+    for :func:`~dynsys.continuation._trace.trace`)."""
     t_new, method = branch_direction(problem, u_bp, t_parent)
     traced = trace(
         problem,
@@ -113,6 +115,7 @@ def switch_traced(
         progress=progress,
         label=label,
         at_branch_point=True,
+        describe=describe,
     )
     start = traced.points[traced.start_step]
     junction = Special(

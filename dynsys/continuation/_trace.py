@@ -20,7 +20,7 @@ from ._linalg import (
 )
 from ._palc import Point, complete_monitoring, evaluate, newton, run
 
-__all__ = ["Traced", "initial_tangent", "orient", "refine_start", "trace"]
+__all__ = ["Traced", "describe_traced", "initial_tangent", "orient", "refine_start", "trace"]
 
 DIRECTIONS = (1, -1, "both")
 
@@ -29,7 +29,8 @@ DIRECTIONS = (1, -1, "both")
 class Traced:
     """A branch in order: points, signed pseudo-arclength from the start, special points (with
     steps in branch order), the start's position, and why each traced direction stopped (None
-    for a direction not traced)."""
+    for a direction not traced). ``undescribed``: after a trace with ``describe=False``, pairs
+    (special point as located, the same in ``specials``) for :func:`describe_traced`."""
 
     points: list[Point]
     arclength: np.ndarray
@@ -40,6 +41,7 @@ class Traced:
     n_newton: int = 0
     n_rejected: int = 0
     extra: dict = field(default_factory=dict)
+    undescribed: list[tuple[Special, Special]] = field(default_factory=list)
 
 
 def check_direction(direction) -> None:
@@ -127,6 +129,7 @@ def trace(
     progress: bool = False,
     label: str = "",
     at_branch_point: bool = False,
+    describe: bool = True,
 ) -> Traced:
     """Continue from ``u`` along ``t`` (``direction`` +1), ``-t`` (-1) or both, and join.
 
@@ -135,7 +138,9 @@ def trace(
     forward makes the backward run unnecessary. A problem that monitors in batches
     (``monitor_many``: its steps read no monitored data and its ``anchor`` keeps no state, so
     runs and locations may come in any order) gets the data of both runs in one batch before
-    the special points of either are located, and that of the special points of both in one.
+    the special points of either are located, and that of the special points of both in one;
+    with ``describe=False`` that batch and their normal-form data are left to
+    :func:`describe_traced` (one batch for the special points of several traces).
     """
     from tqdm.auto import tqdm
 
@@ -169,7 +174,31 @@ def trace(
     if together:
         complete_monitoring(problem, [p for result in results.values() for p in result.points])
         runs = {sign: located(result) for sign, result in results.items()}
-        describe_specials(problem, [s for _, found in runs.values() for s in found])
+        if describe:
+            describe_specials(problem, [s for _, found in runs.values() for s in found])
+    traced = _joined(runs)
+    if together and not describe:  # as located (backward ones before their reversal), as joined
+        located_order = [*reversed(runs[-1][1])] if -1 in runs else []
+        located_order += runs[1][1] if 1 in runs else []
+        traced.undescribed = list(zip(located_order, traced.specials, strict=True))
+    return traced
+
+
+def describe_traced(problem, traced: list[Traced]) -> None:
+    """:func:`describe_specials` of the special points left undescribed by traces of ``problem``
+    with ``describe=False``, in one batch, as each trace would have described its own."""
+    pairs = [pair for one in traced for pair in one.undescribed]
+    describe_specials(problem, [located for located, _ in pairs])
+    for located, joined in pairs:
+        joined.info = located.info
+        joined.point.data = located.point.data
+    for one in traced:
+        one.undescribed = []
+
+
+def _joined(runs: dict) -> Traced:
+    """The branch of the located runs ``{sign: (run, specials)}``: a single run as it is, or
+    the backward run reversed and placed before the forward one."""
     forward = runs.get(1)
     backward = runs.get(-1)
     if forward is None:  # direction -1 only: the run order is the branch order
