@@ -339,15 +339,18 @@ def test_progress_bar_runs(capsys):
 def test_the_branch_dataset_is_the_one_xarrays_constructor_builds(monkeypatch, shortcut):
     """Branch Datasets skip xarray's constructor (dynsys._dataset.indexed_dataset); the result
     is what the constructor gives from the same variables, coordinates and attributes, also
-    with no special points and on an xarray without the shortcut."""
+    with no special points, with coordinate indexes made anew or shared with an earlier
+    Dataset, and on an xarray without the shortcut."""
     import xarray as xr
 
     from dynsys import _dataset
 
     monkeypatch.setattr(_dataset, "_SHORTCUT", shortcut)
+    _dataset._pandas_index.cache_clear()  # coordinates new, then seen before (a shared index)
     opts = ContinuationOptions(ds_max=0.2, p_max=1.0)
     for branch in (
         continue_branch(fold_normal_form(), [1.0], "mu", options=opts),
+        continue_branch(fold_normal_form(), [1.0], "mu", options=opts, direction=1),
         continue_branch(fold_normal_form(), [1.0], "mu", options=opts, direction=1),
     ):
         variables = {name: branch[name].variable for name in branch.data_vars}
@@ -358,4 +361,7 @@ def test_the_branch_dataset_is_the_one_xarrays_constructor_builds(monkeypatch, s
         assert dict(branch.sizes) == dict(built.sizes)
         assert all(branch[v].dtype == built[v].dtype for v in branch.variables)
         assert list(branch.xindexes) == list(built.xindexes) == list(branch.coords)
+        for name in branch.coords:
+            ours, theirs = branch.xindexes[name].index, built.xindexes[name].index
+            assert ours.equals(theirs) and ours.dtype == theirs.dtype and ours.name == name
     assert branch.sizes["special"] == 0
