@@ -16,7 +16,7 @@ from dynsys.continuation import (
 )
 from dynsys.errors import InputError
 from dynsys.io import load, save
-from dynsys.models import brusselator, lorenz, pitchfork_normal_form
+from dynsys.models import brusselator, fold_normal_form, lorenz, pitchfork_normal_form
 from dynsys.system import System
 
 SIGMA, BETA = 10.0, 8.0 / 3.0
@@ -335,3 +335,26 @@ def test_the_diagram_tree_is_the_one_xarrays_constructor_builds(monkeypatch, sho
             assert pickle.dumps(ds) == pickle.dumps(ref)
             assert all(ds[v].dtype == ref[v].dtype for v in ds.variables)
     assert _dataset.datatree(root, {}).identical(xr.DataTree(root))
+
+
+@pytest.mark.parametrize(
+    ("system", "x0", "param", "opts"),
+    [
+        # the Hopf point (b = 2) lies on the backward run from b = 4
+        (brusselator(a=1.0, b=4.0), [1.0, 4.0], "b", {"ds_max": 0.3, "p_min": 0.0, "p_max": 8.0}),
+        (fold_normal_form(), [1.0], "mu", {"ds_max": 0.2, "p_max": 1.0}),
+    ],
+)
+def test_diagram_describes_special_points_as_a_branch_does(system, x0, param, opts):
+    """A diagram describes the special points of all its branches at the end, in one batch;
+    its branches hold the same values as :func:`continue_branch` gives, which describes each
+    branch's own (normal-form data of points located on a backward run included)."""
+    opts = ContinuationOptions(**opts)
+    tree = bifurcation_diagram(system, x0, param, options=opts, max_depth=0)
+    branch = continue_branch(system, x0, param, options=opts)
+    node = tree["branch0"].to_dataset()
+    assert node["special_type"].size == 1
+    for name in branch.variables:
+        xr.testing.assert_identical(node[name].drop_attrs(), branch[name].drop_attrs())
+    assert np.isfinite(node["special_lyapunov"].values).all() == (param == "b")
+    assert np.isfinite(node["special_fold_a"].values).all() == (param == "mu")
