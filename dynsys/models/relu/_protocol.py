@@ -239,79 +239,201 @@ class _Settings:
     first_pause_sq: float
 
 
-def _run_one(i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families: _Families):
-    """Run ``i`` to its end (compiled loop; certificates at its pauses), then label it."""
-    from ._core import loss_core
-    from ._protocol_kernels import PAUSE_BALL, PAUSE_GRADIENT, descend
+class _Run:
+    """One run's resumable state: its iterate (a view of its row of ``runs.X``), iteration,
+    pause thresholds and certificate. Both compiled loops (one run, or ``L`` runs in lanes)
+    return to :meth:`resume` at every stop or pause; :meth:`finish` records the end."""
 
-    W = runs.X[i]
-    K, d = W.shape
-    center = np.zeros((K, d))
-    radius_sq = -1.0
-    pause_sq = s.first_pause_sq if s.certify else 0.0
-    ball = None  # (family, centre image, certificate) the run is heading for
-    attempts = 0
-    k = 0
-    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+    __slots__ = (
+        "i", "runs", "teacher", "s", "families", "W", "k", "code", "center", "radius_sq",
+        "pause_sq", "ball", "attempts",
+    )  # fmt: skip
 
-    def loss_of(X):
-        return float(loss_core(X, teacher.W_star, teacher.a, teacher.a_star))
+    def __init__(self, i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families) -> None:
+        self.i, self.runs, self.teacher, self.s, self.families = i, runs, teacher, s, families
+        self.W = runs.X[i]
+        K, d = self.W.shape
+        self.k = 0
+        self.code = int(Status.RUNNING)
+        self.center = np.zeros((K, d))
+        self.radius_sq = -1.0
+        self.pause_sq = s.first_pause_sq if s.certify else 0.0
+        self.ball = None  # (family, centre image, certificate) the run is heading for
+        self.attempts = 0
 
-    while True:
-        k, code, block_sq, g_sq = descend(
-            W, k, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, pause_sq, center,
-            radius_sq, *args
-        )  # fmt: skip
+    def _loss(self, X: np.ndarray) -> float:
+        from ._core import loss_core
+
+        t = self.teacher
+        return float(loss_core(X, t.W_star, t.a, t.a_star))
+
+    def resume(self, k: int, code: int, block_sq: float, g_sq: float) -> bool:
+        """Take the compiled loop's return at iteration ``k`` (``self.W`` holds its iterate):
+        True when the run has ended, else the thresholds are updated and it goes on."""
+        from ._protocol_kernels import PAUSE_BALL, PAUSE_GRADIENT
+
+        self.k = k
+        self.code = code
         if code not in (PAUSE_GRADIENT, PAUSE_BALL):
-            break
+            return True
+        W, ball = self.W, self.ball
+        K, d = W.shape
         if ball is not None and float(np.linalg.norm(W - ball[1])) <= ball[2].radius * (
             1.0 - 1e-12
         ):
-            code = int(Status.CERTIFIED)
-            break
+            self.code = int(Status.CERTIFIED)
+            return True
         if code == PAUSE_BALL:  # on the edge by rounding: wait for the next gradient pause
-            radius_sq = -1.0
-            continue
-        pause_sq = block_sq * 1e-2  # the next look when the gradient is ten times smaller
-        J = loss_of(W)
+            self.radius_sq = -1.0
+            return False
+        self.pause_sq = block_sq * 1e-2  # the next look when the gradient is ten times smaller
+        J = self._loss(W)
+        families, t = self.families, self.teacher
         found = families.ball_for(W, J, float(np.sqrt(g_sq)))
         if found is None:
-            attempts += 1
-            cert = certify_descent(W, teacher.W_star, s.step, teacher.a, teacher.a_star)
+            self.attempts += 1
+            cert = certify_descent(W, t.W_star, self.s.step, t.a, t.a_star)
             if cert.radius > 0:
                 f = families.add_certified(cert, cert.loss)
                 found = (f, np.asarray(cert.center, dtype=float).reshape(K, d), cert)
         if found is not None:
-            ball = found
-            center = np.ascontiguousarray(ball[1])
-            radius_sq = (ball[2].radius * (1.0 - 1e-9)) ** 2
-            if float(np.linalg.norm(W - center)) <= ball[2].radius * (1.0 - 1e-12):
-                code = int(Status.CERTIFIED)
-                break
-    runs.status[i] = code
-    runs.ints["iterations"][i] = k
-    runs.ints["certificate_attempts"][i] = attempts
-    if code == Status.CERTIFIED:
-        f, limit, cert = ball
-        runs.ints["certified_at"][i] = k
-        runs.ints["label"][i] = f
-        runs.floats["certificate_radius"][i] = cert.radius
-        runs.floats["certificate_distance"][i] = float(np.linalg.norm(W - limit))
-        runs.floats["certificate_contraction"][i] = cert.contraction
-        runs.floats["certificate_mu"][i] = cert.mu_lower
-        runs.floats["certificate_lambda_max"][i] = cert.L_upper
-        runs.floats["certificate_variation"][i] = cert.hessian_variation
-        runs.floats["loss_final"][i] = families.items[f].loss
-    else:
-        limit = W
-        if code in (Status.CONVERGED, Status.MAX_STEPS):
-            J = loss_of(W)
-            runs.floats["loss_final"][i] = J
-            if code == Status.CONVERGED:
-                runs.ints["label"][i] = families.label(W, J)
-    runs.limit[i] = limit
-    grad = _unit_gradient_norms(W, teacher)
-    runs.floats["gradient_final"][i] = float(np.max(grad)) if grad is not None else np.nan
+            self.ball = found
+            self.center = np.ascontiguousarray(found[1])
+            self.radius_sq = (found[2].radius * (1.0 - 1e-9)) ** 2
+            if float(np.linalg.norm(W - self.center)) <= found[2].radius * (1.0 - 1e-12):
+                self.code = int(Status.CERTIFIED)
+                return True
+        return False
+
+    def finish(self) -> None:
+        """Record the ended run in ``runs`` and label its end point."""
+        runs, i, code, k, W = self.runs, self.i, self.code, self.k, self.W
+        runs.status[i] = code
+        runs.ints["iterations"][i] = k
+        runs.ints["certificate_attempts"][i] = self.attempts
+        if code == Status.CERTIFIED:
+            f, limit, cert = self.ball
+            runs.ints["certified_at"][i] = k
+            runs.ints["label"][i] = f
+            runs.floats["certificate_radius"][i] = cert.radius
+            runs.floats["certificate_distance"][i] = float(np.linalg.norm(W - limit))
+            runs.floats["certificate_contraction"][i] = cert.contraction
+            runs.floats["certificate_mu"][i] = cert.mu_lower
+            runs.floats["certificate_lambda_max"][i] = cert.L_upper
+            runs.floats["certificate_variation"][i] = cert.hessian_variation
+            runs.floats["loss_final"][i] = self.families.items[f].loss
+        else:
+            limit = W
+            if code in (Status.CONVERGED, Status.MAX_STEPS):
+                J = self._loss(W)
+                runs.floats["loss_final"][i] = J
+                if code == Status.CONVERGED:
+                    runs.ints["label"][i] = self.families.label(W, J)
+        runs.limit[i] = limit
+        grad = _unit_gradient_norms(W, self.teacher)
+        runs.floats["gradient_final"][i] = float(np.max(grad)) if grad is not None else np.nan
+
+
+def _run_one(i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families: _Families):
+    """Run ``i`` to its end in the one-run compiled loop (certificates at its pauses), then
+    label it."""
+    from ._protocol_kernels import descend
+
+    run = _Run(i, runs, teacher, s, families)
+    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+    while True:
+        k, code, block_sq, g_sq = descend(
+            run.W, run.k, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, run.pause_sq,
+            run.center, run.radius_sq, *args
+        )  # fmt: skip
+        if run.resume(k, code, block_sq, g_sq):
+            break
+    run.finish()
+
+
+class _Lanes:
+    """``width`` runs advanced together by :func:`._lane_kernels.descend_lanes`: the lane
+    arrays (runs innermost) and the :class:`_Run` of each lane (None: idle)."""
+
+    def __init__(self, width: int, K: int, d: int, teacher: _Teacher) -> None:
+        from ._lane_kernels import lane_workspace
+
+        self.width = width
+        self.W = np.ones((K, d, width))  # idle lanes hold a harmless network and do not move
+        self.W_prev = np.empty_like(self.W)
+        self.g = np.empty_like(self.W)
+        self.center = np.zeros((K, d, width))
+        self.k = np.zeros(width, dtype=np.int64)
+        self.active = np.zeros(width, dtype=np.bool_)
+        self.code = np.zeros(width, dtype=np.int64)
+        self.block = np.zeros(width)
+        self.g_sq = np.zeros(width)
+        self.pause_sq = np.zeros(width)
+        self.radius_sq = np.full(width, -1.0)
+        self.ws = lane_workspace(K, d, teacher.b_t.size, width)
+        self.runs: list[_Run | None] = [None] * width
+
+    def put(self, l: int, run: _Run | None) -> None:
+        """Give lane ``l`` to ``run`` at its current iterate (None: the lane goes idle)."""
+        self.runs[l] = run
+        self.active[l] = run is not None
+        if run is None:
+            self.W[:, :, l] = 1.0
+            self.radius_sq[l] = -1.0
+            return
+        self.W[:, :, l] = run.W
+        self.k[l] = run.k
+        self.sync(l)
+
+    def sync(self, l: int) -> None:
+        """Copy lane ``l``'s thresholds from its run."""
+        run = self.runs[l]
+        self.pause_sq[l] = run.pause_sq
+        self.radius_sq[l] = run.radius_sq
+        if run.radius_sq > 0:
+            self.center[:, :, l] = run.center
+
+
+def _run_lanes(next_run, width: int, runs: _Runs, teacher: _Teacher, s: _Settings, done) -> None:
+    """Run the runs handed out by ``next_run()`` (None when there are no more) in lanes of
+    ``width``: a lane whose run stops or pauses goes back to Python (:meth:`_Run.resume`), and
+    a lane whose run has ended takes the next run. When no run is left and at most half of the
+    lanes are busy, the busy ones move to lanes half as wide (a lane's arithmetic does not depend
+    on the width). ``done()`` is called for every run that ends."""
+    from ._lane_kernels import descend_lanes
+
+    _, K, d = runs.X.shape
+    lanes = _Lanes(width, K, d, teacher)
+    for l in range(width):
+        lanes.put(l, next_run())
+    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+    queue_empty = False
+    while lanes.active.any():
+        descend_lanes(
+            lanes.W, lanes.W_prev, lanes.g, lanes.k, lanes.active, lanes.code, lanes.block,
+            lanes.g_sq, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, lanes.pause_sq,
+            lanes.center, lanes.radius_sq, *args, lanes.ws
+        )  # fmt: skip
+        for l in np.flatnonzero(lanes.active & (lanes.code != int(Status.RUNNING))):
+            run = lanes.runs[l]
+            run.W[...] = lanes.W[:, :, l]
+            if run.resume(int(lanes.k[l]), int(lanes.code[l]), lanes.block[l], lanes.g_sq[l]):
+                run.finish()
+                done()
+                nxt = None if queue_empty else next_run()
+                queue_empty = nxt is None
+                lanes.put(l, nxt)
+            else:
+                lanes.sync(l)
+        busy = np.flatnonzero(lanes.active)
+        if queue_empty and 0 < busy.size <= lanes.width // 2:
+            narrow = _Lanes(lanes.width // 2, K, d, teacher)
+            for n, l in enumerate(busy):
+                run = lanes.runs[l]
+                run.W[...] = lanes.W[:, :, l]
+                run.k = int(lanes.k[l])
+                narrow.put(n, run)
+            lanes = narrow
 
 
 def _unit_gradient_norms(W: np.ndarray, teacher: _Teacher) -> np.ndarray | None:
@@ -520,6 +642,9 @@ def descent_runs(
     return _dataset(runs, teacher, settings, families, symmetry, seconds, workers)
 
 
+LANES = 16  # runs per lane kernel call (narrower at the end of the queue)
+
+
 def _run_all(runs, teacher, settings, families, workers: int, progress: bool) -> None:
     order = itertools.count()
     lock = threading.Lock()
@@ -530,15 +655,17 @@ def _run_all(runs, teacher, settings, families, workers: int, progress: bool) ->
 
         bar = tqdm(total=n, desc="descent", unit="run")
 
+    def next_run() -> _Run | None:
+        with lock:
+            i = next(order)
+        return _Run(i, runs, teacher, settings, families) if i < n else None
+
+    def done() -> None:
+        if bar is not None:
+            bar.update(1)
+
     def worker() -> None:
-        while True:
-            with lock:
-                i = next(order)
-            if i >= n:
-                return
-            _run_one(i, runs, teacher, settings, families)
-            if bar is not None:
-                bar.update(1)
+        _run_lanes(next_run, LANES, runs, teacher, settings, done)
 
     try:
         if workers == 1:
