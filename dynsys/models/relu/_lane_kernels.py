@@ -51,136 +51,189 @@ def lane_workspace(K, d, Ks, L):
         np.empty((K, L)),  # side terms
         np.empty((K, max(K, Ks), L)),  # pull coefficients of the students and of the teacher
         np.empty(L),  # lane flags: 1.0 when no hidden unit is zero
-        np.empty((pairs, L)),  # cosines of the unit pairs
-        np.empty((pairs, L)),  # their angle terms
-        np.empty((pairs, L)),  # their sines
+        np.empty((pairs + 1, L)),  # cosines of the unit pairs (and a spare row)
+        np.empty((max(pairs, K * max(d, Ks)), L)),  # angle terms
+        np.empty((max(pairs, K * max(d, Ks)), L)),  # sines
     )
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+def _angles(c, tp, sp, n):
+    """``tp = pi - acos(c)``, ``sp = sin(acos(c))`` for the first ``n`` entries (flat), ``c``
+    clipped to ``[-1, 1]``: one long loop the compiler vectorises."""
+    for q in range(n):
+        x = min(1.0, max(-1.0, c[q]))
+        tp[q] = _PI - _acos(x)
+        sp[q] = math.sqrt(max((1.0 - x) * (1.0 + x), 0.0))
+
+
+@numba.njit(inline="always")
+def _pair(j, m, K):
+    """The index of the unit pair ``{j, m}`` (``j != m``) in the order ``(0, 1), (0, 2), ...``."""
+    if j > m:
+        j, m = m, j
+    return j * K - j * (j + 1) // 2 + m - j - 1
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
 def lane_gradient(W, a, T, TU, b_t, beta_t, identity, ws, out):
     """Tian's gradient of every lane of ``W (K, d, L)`` into ``out (K, d, L)``.
 
-    ``ws[4][l]`` is set to 1.0 when lane ``l`` has no zero hidden unit, else 0.0 (its gradient
+    ``ws[4][v]`` is set to 1.0 when lane ``v`` has no zero hidden unit, else 0.0 (its gradient
     is then not finite). Arguments as :func:`._protocol_kernels.gradient_into`; ``ws`` from
-    :func:`lane_workspace`. Every loop over lanes is innermost and calls nothing (a call per
-    unit pair would cost more than the pair's arithmetic); sums over inputs and units are taken
-    four terms at a time, so that each partial sum is loaded and stored once per four products.
+    :func:`lane_workspace`. Every loop over lanes is innermost; sums over inputs and units are
+    taken four terms at a time, and two sums that share a factor together, so that fewer loads
+    and stores are spent per product.
     """
     K, D, L = W.shape
     nrm, U, side, P, okl, cp, tp, sp = ws
     Ks = b_t.size
     D4 = D - D % 4
     K4 = K - K % 4
-    c = tp[0]  # scratch row
-    for l in range(L):
-        okl[l] = 1.0
+    c = side[0]  # scratch row until the side terms are started
+    for v in range(L):
+        okl[v] = 1.0
     for j in range(K):
-        for l in range(L):
-            c[l] = 0.0
+        for v in range(L):
+            c[v] = 0.0
         for i in range(0, D4, 4):
-            for l in range(L):
-                w0 = W[j, i, l]
-                w1 = W[j, i + 1, l]
-                w2 = W[j, i + 2, l]
-                w3 = W[j, i + 3, l]
-                c[l] += (w0 * w0 + w1 * w1) + (w2 * w2 + w3 * w3)
+            for v in range(L):
+                w0 = W[j, i, v]
+                w1 = W[j, i + 1, v]
+                w2 = W[j, i + 2, v]
+                w3 = W[j, i + 3, v]
+                c[v] += (w0 * w0 + w1 * w1) + (w2 * w2 + w3 * w3)
         for i in range(D4, D):
-            for l in range(L):
-                c[l] += W[j, i, l] * W[j, i, l]
-        pj = _PI * a[j]
-        for l in range(L):
-            okl[l] = okl[l] if c[l] > 0.0 else 0.0
-            nrm[j, l] = math.sqrt(c[l])
-            side[j, l] = 0.0
-            P[j, j, l] = pj
-            c[l] = 1.0 / nrm[j, l]
+            for v in range(L):
+                c[v] += W[j, i, v] * W[j, i, v]
+        for v in range(L):
+            okl[v] = okl[v] if c[v] > 0.0 else 0.0
+        for v in range(L):
+            nrm[j, v] = math.sqrt(c[v])
+        for v in range(L):
+            c[v] = 1.0 / nrm[j, v]
         for i in range(D):
-            for l in range(L):
-                U[j, i, l] = W[j, i, l] * c[l]
-    # cosines of the unit pairs
+            for v in range(L):
+                U[j, i, v] = W[j, i, v] * c[v]
+    for j in range(K):
+        pj = _PI * a[j]
+        for v in range(L):
+            P[j, j, v] = pj
+        for v in range(L):
+            side[j, v] = 0.0
+    # cosines of the unit pairs, two pairs (j, m), (j, m + 1) at a time
     p = 0
     for j in range(K):
-        for m in range(j + 1, K):
-            for l in range(L):
-                cp[p, l] = 0.0
+        m = j + 1
+        while m < K:
+            two = m + 1 < K
+            m1 = m + 1 if two else m
+            for v in range(L):
+                cp[p, v] = 0.0
+                cp[p + 1, v] = 0.0
             for i in range(0, D4, 4):
-                for l in range(L):
-                    cp[p, l] += (U[j, i, l] * U[m, i, l] + U[j, i + 1, l] * U[m, i + 1, l]) + (
-                        U[j, i + 2, l] * U[m, i + 2, l] + U[j, i + 3, l] * U[m, i + 3, l]
+                for v in range(L):
+                    u0 = U[j, i, v]
+                    u1 = U[j, i + 1, v]
+                    u2 = U[j, i + 2, v]
+                    u3 = U[j, i + 3, v]
+                    cp[p, v] += (u0 * U[m, i, v] + u1 * U[m, i + 1, v]) + (
+                        u2 * U[m, i + 2, v] + u3 * U[m, i + 3, v]
+                    )
+                    cp[p + 1, v] += (u0 * U[m1, i, v] + u1 * U[m1, i + 1, v]) + (
+                        u2 * U[m1, i + 2, v] + u3 * U[m1, i + 3, v]
                     )
             for i in range(D4, D):
-                for l in range(L):
-                    cp[p, l] += U[j, i, l] * U[m, i, l]
-            p += 1
-    # their angles, in one flat loop
-    n = p * L
-    cf = cp.ravel()
-    tf = tp.ravel()
-    sf = sp.ravel()
-    for q in range(n):
-        x = min(1.0, max(-1.0, cf[q]))
-        tf[q] = _PI - _acos(x)
-        sf[q] = math.sqrt(max((1.0 - x) * (1.0 + x), 0.0))
-    # side terms and the coefficients of the pull
-    p = 0
+                for v in range(L):
+                    u0 = U[j, i, v]
+                    cp[p, v] += u0 * U[m, i, v]
+                    cp[p + 1, v] += u0 * U[m1, i, v]
+            step = 2 if two else 1
+            m += step
+            p += step
+    _angles(cp.ravel(), tp.ravel(), sp.ravel(), p * L)
+    # side terms and the coefficients of the pull (one array written per loop)
     for j in range(K):
-        aj = a[j]
-        for m in range(j + 1, K):
+        for m in range(K):
+            if m == j:
+                continue
+            p = _pair(j, m, K)
             am = a[m]
-            for l in range(L):
-                side[j, l] += sp[p, l] * am * nrm[m, l]
-                side[m, l] += sp[p, l] * aj * nrm[j, l]
-                P[j, m, l] = am * tp[p, l]
-                P[m, j, l] = aj * tp[p, l]
-            p += 1
-    # the pull of all students (P[j, j] = pi a_j included)
+            for v in range(L):
+                P[j, m, v] = am * tp[p, v]
+            for v in range(L):
+                side[j, v] += sp[p, v] * am * nrm[m, v]
+    # the pull of all students (P[j, j] = pi a_j included): two inputs, four units at a time
+    D2 = D - D % 2
     for j in range(K):
-        for i in range(D):
-            for l in range(L):
-                out[j, i, l] = 0.0
+        for i in range(0, D2, 2):
+            for v in range(L):
+                out[j, i, v] = 0.0
+                out[j, i + 1, v] = 0.0
             for m in range(0, K4, 4):
-                for l in range(L):
-                    out[j, i, l] += (P[j, m, l] * W[m, i, l] + P[j, m + 1, l] * W[m + 1, i, l]) + (
-                        P[j, m + 2, l] * W[m + 2, i, l] + P[j, m + 3, l] * W[m + 3, i, l]
+                for v in range(L):
+                    q0 = P[j, m, v]
+                    q1 = P[j, m + 1, v]
+                    q2 = P[j, m + 2, v]
+                    q3 = P[j, m + 3, v]
+                    out[j, i, v] += (q0 * W[m, i, v] + q1 * W[m + 1, i, v]) + (
+                        q2 * W[m + 2, i, v] + q3 * W[m + 3, i, v]
+                    )
+                    out[j, i + 1, v] += (q0 * W[m, i + 1, v] + q1 * W[m + 1, i + 1, v]) + (
+                        q2 * W[m + 2, i + 1, v] + q3 * W[m + 3, i + 1, v]
                     )
             for m in range(K4, K):
-                for l in range(L):
-                    out[j, i, l] += P[j, m, l] * W[m, i, l]
+                for v in range(L):
+                    q0 = P[j, m, v]
+                    out[j, i, v] += q0 * W[m, i, v]
+                    out[j, i + 1, v] += q0 * W[m, i + 1, v]
+        for i in range(D2, D):
+            for v in range(L):
+                out[j, i, v] = 0.0
+            for m in range(0, K4, 4):
+                for v in range(L):
+                    out[j, i, v] += (P[j, m, v] * W[m, i, v] + P[j, m + 1, v] * W[m + 1, i, v]) + (
+                        P[j, m + 2, v] * W[m + 2, i, v] + P[j, m + 3, v] * W[m + 3, i, v]
+                    )
+            for m in range(K4, K):
+                for v in range(L):
+                    out[j, i, v] += P[j, m, v] * W[m, i, v]
     if identity:  # the cosine with teacher unit i is U[j, i]
+        _angles(U.ravel(), tp.ravel(), sp.ravel(), K * D * L)
+        p = 0
         for j in range(K):
             for i in range(D):
                 bt = b_t[i]
+                for v in range(L):
+                    out[j, i, v] += bt * tp[p, v]
                 be = beta_t[i]
-                for l in range(L):
-                    x = min(1.0, max(-1.0, U[j, i, l]))
-                    out[j, i, l] += bt * (_PI - _acos(x))
-                    side[j, l] += be * math.sqrt(max((1.0 - x) * (1.0 + x), 0.0))
+                for v in range(L):
+                    side[j, v] += be * sp[p, v]
+                p += 1
     else:
+        p = 0
         for j in range(K):
             for m in range(Ks):
-                for l in range(L):
-                    c[l] = 0.0
+                for v in range(L):
+                    cp[0, v] = 0.0
                 for i in range(D):
                     tu = TU[m, i]
-                    for l in range(L):
-                        c[l] += U[j, i, l] * tu
-                bt = b_t[m]
-                be = beta_t[m]
-                for l in range(L):
-                    x = min(1.0, max(-1.0, c[l]))
-                    P[j, m, l] = bt * (_PI - _acos(x))
-                    side[j, l] += be * math.sqrt(max((1.0 - x) * (1.0 + x), 0.0))
+                    for v in range(L):
+                        cp[0, v] += U[j, i, v] * tu
+                for v in range(L):
+                    x = min(1.0, max(-1.0, cp[0, v]))
+                    P[j, m, v] = b_t[m] * (_PI - _acos(x))
+                    side[j, v] += beta_t[m] * math.sqrt(max((1.0 - x) * (1.0 + x), 0.0))
             for m in range(Ks):
                 for i in range(D):
                     tm = T[m, i]
-                    for l in range(L):
-                        out[j, i, l] += P[j, m, l] * tm
+                    for v in range(L):
+                        out[j, i, v] += P[j, m, v] * tm
     for j in range(K):
         f = a[j] / (2.0 * _PI)
         for i in range(D):
-            for l in range(L):
-                out[j, i, l] = f * (out[j, i, l] + side[j, l] * U[j, i, l])
+            for v in range(L):
+                out[j, i, v] = f * (out[j, i, v] + side[j, v] * U[j, i, v])
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
@@ -233,7 +286,6 @@ def descend_lanes(
     xs = np.empty(L)
     ball = np.empty(L)
     acc = np.empty(L)
-    accx = np.empty(L)
     stepped = np.zeros(L, dtype=np.bool_)
     any_ball = False
     for l in range(L):
@@ -241,23 +293,35 @@ def descend_lanes(
         any_ball = any_ball or (active[l] and radius_sq[l] > 0.0)
     while True:
         lane_gradient(W, a, T, TU, b_t, beta_t, identity, ws, g)
-        for l in range(L):
-            block[l] = 0.0
-            gs[l] = 0.0
-            xs[l] = 0.0
-            ball[l] = 0.0
+        nrm = ws[0]
+        for v in range(L):
+            block[v] = 0.0
+        for v in range(L):
+            gs[v] = 0.0
+        for v in range(L):
+            xs[v] = 0.0
+        for v in range(L):
+            ball[v] = 0.0
+        d4 = d - d % 4
         for j in range(K):
-            for l in range(L):
-                acc[l] = 0.0
-                accx[l] = 0.0
-            for i in range(d):
-                for l in range(L):
-                    acc[l] += g[j, i, l] * g[j, i, l]
-                    accx[l] += W[j, i, l] * W[j, i, l]
-            for l in range(L):
-                gs[l] += acc[l]
-                xs[l] += accx[l]
-                block[l] = max(block[l], acc[l])
+            for v in range(L):
+                acc[v] = 0.0
+            for i in range(0, d4, 4):
+                for v in range(L):
+                    g0 = g[j, i, v]
+                    g1 = g[j, i + 1, v]
+                    g2 = g[j, i + 2, v]
+                    g3 = g[j, i + 3, v]
+                    acc[v] += (g0 * g0 + g1 * g1) + (g2 * g2 + g3 * g3)
+            for i in range(d4, d):
+                for v in range(L):
+                    acc[v] += g[j, i, v] * g[j, i, v]
+            for v in range(L):
+                gs[v] += acc[v]
+            for v in range(L):
+                block[v] = max(block[v], acc[v])
+            for v in range(L):
+                xs[v] += nrm[j, v] * nrm[j, v]
         if any_ball:
             for j in range(K):
                 for l in range(L):
@@ -306,12 +370,11 @@ def descend_lanes(
                     g_sq_out[l] = gs[l]
         if stopped:
             return stopped
+        W_prev[...] = W
         for j in range(K):
             for i in range(d):
-                for l in range(L):
-                    w = W[j, i, l]
-                    W_prev[j, i, l] = w
-                    W[j, i, l] = w - step[l] * g[j, i, l]
+                for v in range(L):
+                    W[j, i, v] -= step[v] * g[j, i, v]
         for l in range(L):
             if active[l]:
                 k[l] += 1

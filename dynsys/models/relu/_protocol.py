@@ -25,8 +25,8 @@ the symmetry group.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
-import itertools
 import os
 import threading
 import time
@@ -334,13 +334,13 @@ class _Run:
         runs.floats["gradient_final"][i] = float(np.max(grad)) if grad is not None else np.nan
 
 
-def _run_one(i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families: _Families):
-    """Run ``i`` to its end in the one-run compiled loop (certificates at its pauses), then
-    label it."""
+def _run_one(run: _Run) -> None:
+    """Run ``run`` to its end in the one-run compiled loop (certificates at its pauses), from
+    wherever it stands, then label it."""
     from ._protocol_kernels import descend
 
-    run = _Run(i, runs, teacher, s, families)
-    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+    s, t = run.s, run.teacher
+    args = (t.a, t.T, t.TU, t.b_t, t.beta_t, t.identity)
     while True:
         k, code, block_sq, g_sq = descend(
             run.W, run.k, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, run.pause_sq,
@@ -373,67 +373,71 @@ class _Lanes:
         self.ws = lane_workspace(K, d, teacher.b_t.size, width)
         self.runs: list[_Run | None] = [None] * width
 
-    def put(self, l: int, run: _Run | None) -> None:
-        """Give lane ``l`` to ``run`` at its current iterate (None: the lane goes idle)."""
-        self.runs[l] = run
-        self.active[l] = run is not None
+    def put(self, v: int, run: _Run | None) -> None:
+        """Give lane ``v`` to ``run`` at its current iterate (None: the lane goes idle)."""
+        self.runs[v] = run
+        self.active[v] = run is not None
         if run is None:
-            self.W[:, :, l] = 1.0
-            self.radius_sq[l] = -1.0
+            self.W[:, :, v] = 1.0
+            self.radius_sq[v] = -1.0
             return
-        self.W[:, :, l] = run.W
-        self.k[l] = run.k
-        self.sync(l)
+        self.W[:, :, v] = run.W
+        self.k[v] = run.k
+        self.sync(v)
 
-    def sync(self, l: int) -> None:
-        """Copy lane ``l``'s thresholds from its run."""
-        run = self.runs[l]
-        self.pause_sq[l] = run.pause_sq
-        self.radius_sq[l] = run.radius_sq
+    def sync(self, v: int) -> None:
+        """Copy lane ``v``'s thresholds from its run."""
+        run = self.runs[v]
+        self.pause_sq[v] = run.pause_sq
+        self.radius_sq[v] = run.radius_sq
         if run.radius_sq > 0:
-            self.center[:, :, l] = run.center
+            self.center[:, :, v] = run.center
+
+    def take(self, v: int) -> _Run:
+        """The run of lane ``v`` with its iterate and iteration copied back; the lane goes
+        idle."""
+        run = self.runs[v]
+        run.W[...] = self.W[:, :, v]
+        run.k = int(self.k[v])
+        self.put(v, None)
+        return run
 
 
-def _run_lanes(next_run, width: int, runs: _Runs, teacher: _Teacher, s: _Settings, done) -> None:
-    """Run the runs handed out by ``next_run()`` (None when there are no more) in lanes of
-    ``width``: a lane whose run stops or pauses goes back to Python (:meth:`_Run.resume`), and
-    a lane whose run has ended takes the next run. When no run is left and at most half of the
-    lanes are busy, the busy ones move to lanes half as wide (a lane's arithmetic does not depend
-    on the width). ``done()`` is called for every run that ends."""
+def _run_lanes(queue: _Queue, width: int, busy_min: int) -> None:
+    """Run the queue's runs in lanes of ``width``: a lane whose run stops or pauses goes back to
+    Python (:meth:`_Run.resume`), a lane whose run has ended takes the next run of the queue.
+    Once the queue is empty and fewer than ``busy_min`` lanes are busy, the busy runs go back to
+    the queue, where :func:`_run_one` takes them (a narrow batch of lanes costs nearly what a
+    full one does)."""
     from ._lane_kernels import descend_lanes
 
-    _, K, d = runs.X.shape
+    _, K, d = queue.runs.X.shape
+    teacher, s = queue.teacher, queue.settings
     lanes = _Lanes(width, K, d, teacher)
-    for l in range(width):
-        lanes.put(l, next_run())
+    for v in range(width):
+        lanes.put(v, queue.pop())
     args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
-    queue_empty = False
-    while lanes.active.any():
+    running = int(Status.RUNNING)
+    while True:
+        for v in np.flatnonzero(~lanes.active):  # runs handed back by another thread
+            lanes.put(v, queue.pop())
+        busy = np.flatnonzero(lanes.active)
+        if busy.size < busy_min and queue.empty():
+            for v in busy:
+                queue.push(lanes.take(v))
+            return
         descend_lanes(
             lanes.W, lanes.W_prev, lanes.g, lanes.k, lanes.active, lanes.code, lanes.block,
             lanes.g_sq, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, lanes.pause_sq,
             lanes.center, lanes.radius_sq, *args, lanes.ws
         )  # fmt: skip
-        for l in np.flatnonzero(lanes.active & (lanes.code != int(Status.RUNNING))):
-            run = lanes.runs[l]
-            run.W[...] = lanes.W[:, :, l]
-            if run.resume(int(lanes.k[l]), int(lanes.code[l]), lanes.block[l], lanes.g_sq[l]):
+        for v in np.flatnonzero(lanes.active & (lanes.code != running)):
+            run = lanes.take(v)
+            if run.resume(int(lanes.k[v]), int(lanes.code[v]), lanes.block[v], lanes.g_sq[v]):
                 run.finish()
-                done()
-                nxt = None if queue_empty else next_run()
-                queue_empty = nxt is None
-                lanes.put(l, nxt)
-            else:
-                lanes.sync(l)
-        busy = np.flatnonzero(lanes.active)
-        if queue_empty and 0 < busy.size <= lanes.width // 2:
-            narrow = _Lanes(lanes.width // 2, K, d, teacher)
-            for n, l in enumerate(busy):
-                run = lanes.runs[l]
-                run.W[...] = lanes.W[:, :, l]
-                run.k = int(lanes.k[l])
-                narrow.put(n, run)
-            lanes = narrow
+                queue.done()
+                run = queue.pop()
+            lanes.put(v, run)
 
 
 def _unit_gradient_norms(W: np.ndarray, teacher: _Teacher) -> np.ndarray | None:
@@ -642,30 +646,77 @@ def descent_runs(
     return _dataset(runs, teacher, settings, families, symmetry, seconds, workers)
 
 
-LANES = 16  # runs per lane kernel call (narrower at the end of the queue)
+LANES = 32  # runs per lane kernel call
+
+
+def _busy_min(K: int, d: int, width: int) -> int:
+    """Fewest busy lanes for which one lane kernel call is cheaper than one-run calls for the
+    busy runs: a run-iteration in full lanes costs about ``0.2 + 0.03 sqrt(K d)`` of one in the
+    one-run loop (measured for K = d = 6 ... 20 with 32 lanes, AVX2/AVX-512)."""
+    return int(np.ceil(width * min(1.0, 0.2 + 0.03 * np.sqrt(K * d))))
+
+
+class _Queue:
+    """The runs not yet ended and in no thread's hands, shared by the threads: fresh run indices
+    and runs handed back by the lanes. :meth:`pop` with ``wait`` blocks while the queue is empty
+    and some thread still runs lanes (it may hand runs back)."""
+
+    def __init__(self, runs, teacher, settings, families, bar) -> None:
+        self.runs, self.teacher, self.settings, self.families = runs, teacher, settings, families
+        self.items: collections.deque = collections.deque(range(len(runs.X)))
+        self.cond = threading.Condition()
+        self.in_lanes = 0  # threads running lanes
+        self.bar = bar
+
+    def pop(self, wait: bool = False) -> _Run | None:
+        with self.cond:
+            while wait and not self.items and self.in_lanes > 0:
+                self.cond.wait()
+            item = self.items.popleft() if self.items else None
+        if item is None or isinstance(item, _Run):
+            return item
+        return _Run(item, self.runs, self.teacher, self.settings, self.families)
+
+    def push(self, run: _Run) -> None:
+        with self.cond:
+            self.items.append(run)
+            self.cond.notify()
+
+    def empty(self) -> bool:
+        with self.cond:
+            return not self.items
+
+    def lanes(self, delta: int) -> None:
+        with self.cond:
+            self.in_lanes += delta
+            self.cond.notify_all()
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
 
 
 def _run_all(runs, teacher, settings, families, workers: int, progress: bool) -> None:
-    order = itertools.count()
-    lock = threading.Lock()
-    n = len(runs.X)
+    """Every run to its end on ``workers`` threads: lanes while there are enough runs to fill
+    them, then the one-run loop (module notes)."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n, desc="descent", unit="run")
-
-    def next_run() -> _Run | None:
-        with lock:
-            i = next(order)
-        return _Run(i, runs, teacher, settings, families) if i < n else None
-
-    def done() -> None:
-        if bar is not None:
-            bar.update(1)
+        bar = tqdm(total=len(runs.X), desc="descent", unit="run")
+    queue = _Queue(runs, teacher, settings, families, bar)
+    _, K, d = runs.X.shape
+    busy_min = _busy_min(K, d, LANES)
 
     def worker() -> None:
-        _run_lanes(next_run, LANES, runs, teacher, settings, done)
+        queue.lanes(+1)
+        try:
+            _run_lanes(queue, LANES, busy_min)
+        finally:
+            queue.lanes(-1)
+        while (run := queue.pop(wait=True)) is not None:
+            _run_one(run)
+            queue.done()
 
     try:
         if workers == 1:
