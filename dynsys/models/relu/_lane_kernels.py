@@ -21,7 +21,7 @@ import math
 import numba
 import numpy as np
 
-from ._protocol_kernels import (  # noqa: F401
+from ._protocol_kernels import (
     _CONVERGED,
     _ESCAPED,
     _MAX_STEPS,
@@ -40,7 +40,6 @@ _FM = {"contract"}  # fused multiply-add only: each lane's sums keep their order
 _PI = math.pi
 
 
-@numba.njit(cache=True, nogil=True)
 def lane_workspace(K, d, Ks, L):
     """Scratch arrays of :func:`lane_gradient` for ``K`` students, ``d`` inputs, ``Ks`` teacher
     units and ``L`` lanes."""
@@ -75,165 +74,20 @@ def _pair(j, m, K):
     return j * K - j * (j + 1) // 2 + m - j - 1
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
-def lane_gradient(W, a, T, TU, b_t, beta_t, identity, ws, out):
-    """Tian's gradient of every lane of ``W (K, d, L)`` into ``out (K, d, L)``.
-
-    ``ws[4][v]`` is set to 1.0 when lane ``v`` has no zero hidden unit, else 0.0 (its gradient
-    is then not finite). Arguments as :func:`._protocol_kernels.gradient_into`; ``ws`` from
-    :func:`lane_workspace`. Every loop over lanes is innermost; sums over inputs and units are
-    taken four terms at a time, and two sums that share a factor together, so that fewer loads
-    and stores are spent per product.
-    """
-    K, D, L = W.shape
-    nrm, U, side, P, okl, cp, tp, sp = ws
-    Ks = b_t.size
-    D4 = D - D % 4
-    K4 = K - K % 4
-    c = side[0]  # scratch row until the side terms are started
-    for v in range(L):
-        okl[v] = 1.0
-    for j in range(K):
-        for v in range(L):
-            c[v] = 0.0
-        for i in range(0, D4, 4):
-            for v in range(L):
-                w0 = W[j, i, v]
-                w1 = W[j, i + 1, v]
-                w2 = W[j, i + 2, v]
-                w3 = W[j, i + 3, v]
-                c[v] += (w0 * w0 + w1 * w1) + (w2 * w2 + w3 * w3)
-        for i in range(D4, D):
-            for v in range(L):
-                c[v] += W[j, i, v] * W[j, i, v]
-        for v in range(L):
-            okl[v] = okl[v] if c[v] > 0.0 else 0.0
-        for v in range(L):
-            nrm[j, v] = math.sqrt(c[v])
-        for v in range(L):
-            c[v] = 1.0 / nrm[j, v]
-        for i in range(D):
-            for v in range(L):
-                U[j, i, v] = W[j, i, v] * c[v]
-    for j in range(K):
-        pj = _PI * a[j]
-        for v in range(L):
-            P[j, j, v] = pj
-        for v in range(L):
-            side[j, v] = 0.0
-    # cosines of the unit pairs, two pairs (j, m), (j, m + 1) at a time
-    p = 0
-    for j in range(K):
-        m = j + 1
-        while m < K:
-            two = m + 1 < K
-            m1 = m + 1 if two else m
-            for v in range(L):
-                cp[p, v] = 0.0
-                cp[p + 1, v] = 0.0
-            for i in range(0, D4, 4):
-                for v in range(L):
-                    u0 = U[j, i, v]
-                    u1 = U[j, i + 1, v]
-                    u2 = U[j, i + 2, v]
-                    u3 = U[j, i + 3, v]
-                    cp[p, v] += (u0 * U[m, i, v] + u1 * U[m, i + 1, v]) + (
-                        u2 * U[m, i + 2, v] + u3 * U[m, i + 3, v]
-                    )
-                    cp[p + 1, v] += (u0 * U[m1, i, v] + u1 * U[m1, i + 1, v]) + (
-                        u2 * U[m1, i + 2, v] + u3 * U[m1, i + 3, v]
-                    )
-            for i in range(D4, D):
-                for v in range(L):
-                    u0 = U[j, i, v]
-                    cp[p, v] += u0 * U[m, i, v]
-                    cp[p + 1, v] += u0 * U[m1, i, v]
-            step = 2 if two else 1
-            m += step
-            p += step
-    _angles(cp.ravel(), tp.ravel(), sp.ravel(), p * L)
-    # side terms and the coefficients of the pull (one array written per loop)
-    for j in range(K):
-        for m in range(K):
-            if m == j:
-                continue
-            p = _pair(j, m, K)
-            am = a[m]
-            for v in range(L):
-                P[j, m, v] = am * tp[p, v]
-            for v in range(L):
-                side[j, v] += sp[p, v] * am * nrm[m, v]
-    # the pull of all students (P[j, j] = pi a_j included): two inputs, four units at a time
-    D2 = D - D % 2
-    for j in range(K):
-        for i in range(0, D2, 2):
-            for v in range(L):
-                out[j, i, v] = 0.0
-                out[j, i + 1, v] = 0.0
-            for m in range(0, K4, 4):
-                for v in range(L):
-                    q0 = P[j, m, v]
-                    q1 = P[j, m + 1, v]
-                    q2 = P[j, m + 2, v]
-                    q3 = P[j, m + 3, v]
-                    out[j, i, v] += (q0 * W[m, i, v] + q1 * W[m + 1, i, v]) + (
-                        q2 * W[m + 2, i, v] + q3 * W[m + 3, i, v]
-                    )
-                    out[j, i + 1, v] += (q0 * W[m, i + 1, v] + q1 * W[m + 1, i + 1, v]) + (
-                        q2 * W[m + 2, i + 1, v] + q3 * W[m + 3, i + 1, v]
-                    )
-            for m in range(K4, K):
-                for v in range(L):
-                    q0 = P[j, m, v]
-                    out[j, i, v] += q0 * W[m, i, v]
-                    out[j, i + 1, v] += q0 * W[m, i + 1, v]
-        for i in range(D2, D):
-            for v in range(L):
-                out[j, i, v] = 0.0
-            for m in range(0, K4, 4):
-                for v in range(L):
-                    out[j, i, v] += (P[j, m, v] * W[m, i, v] + P[j, m + 1, v] * W[m + 1, i, v]) + (
-                        P[j, m + 2, v] * W[m + 2, i, v] + P[j, m + 3, v] * W[m + 3, i, v]
-                    )
-            for m in range(K4, K):
-                for v in range(L):
-                    out[j, i, v] += P[j, m, v] * W[m, i, v]
-    if identity:  # the cosine with teacher unit i is U[j, i]
-        _angles(U.ravel(), tp.ravel(), sp.ravel(), K * D * L)
-        p = 0
-        for j in range(K):
-            for i in range(D):
-                bt = b_t[i]
-                for v in range(L):
-                    out[j, i, v] += bt * tp[p, v]
-                be = beta_t[i]
-                for v in range(L):
-                    side[j, v] += be * sp[p, v]
-                p += 1
-    else:
-        p = 0
-        for j in range(K):
-            for m in range(Ks):
-                for v in range(L):
-                    cp[0, v] = 0.0
-                for i in range(D):
-                    tu = TU[m, i]
-                    for v in range(L):
-                        cp[0, v] += U[j, i, v] * tu
-                for v in range(L):
-                    x = min(1.0, max(-1.0, cp[0, v]))
-                    P[j, m, v] = b_t[m] * (_PI - _acos(x))
-                    side[j, v] += beta_t[m] * math.sqrt(max((1.0 - x) * (1.0 + x), 0.0))
-            for m in range(Ks):
-                for i in range(D):
-                    tm = T[m, i]
-                    for v in range(L):
-                        out[j, i, v] += P[j, m, v] * tm
-    for j in range(K):
-        f = a[j] / (2.0 * _PI)
-        for i in range(D):
-            for v in range(L):
-                out[j, i, v] = f * (out[j, i, v] + side[j, v] * U[j, i, v])
+def lane_gradient(W, a, T, TU, b_t, beta_t, identity):
+    """Tian's gradient of every lane of ``W (K, d, L)``, as :func:`descend_lanes` computes it
+    (one call that stops at its start iterate); arguments as
+    :func:`._protocol_kernels.gradient_into`. For tests."""
+    K, d, L = W.shape
+    W = np.ascontiguousarray(W, dtype=float)
+    g = np.empty_like(W)
+    args = (np.zeros(L, dtype=np.int64), np.ones(L, dtype=np.bool_), np.zeros(L, dtype=np.int64))
+    descend_lanes(
+        W.copy(), np.empty_like(W), g, *args, np.zeros(L), np.zeros(L), 0.1, 0.0, np.inf, 0, 0,
+        np.full(L, -1.0), np.zeros_like(W), np.full(L, -1.0), a, T, TU, b_t, beta_t, identity,
+        lane_workspace(K, d, b_t.size, L)
+    )  # fmt: skip
+    return g
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
@@ -265,21 +119,25 @@ def descend_lanes(
     """Gradient descent on the active lanes of ``W (K, d, LANES)`` (updated in place) until one
     of them stops or pauses.
 
-    Every active lane ``l`` follows :func:`._protocol_kernels.descend` from its iterate at
-    iteration ``k[l]``: the same tests in the same order (its start iterate is tested first; a
+    Every active lane ``v`` follows :func:`._protocol_kernels.descend` from its iterate at
+    iteration ``k[v]``: the same tests in the same order (its start iterate is tested first; a
     zero hidden unit there is ``NOT_DIFFERENTIABLE``; on a non-finite iterate after a step the
-    last finite one is kept, ``k[l] - 1``), with the per-lane thresholds ``pause_sq[l]`` and
-    ``center[..., l]``, ``radius_sq[l]``. All active lanes step together; the call returns as
-    soon as at least one has a code other than ``RUNNING``: ``code[l]``, ``k[l]``,
-    ``block_out[l] = max_j |dJ/dw_j|^2`` and ``g_sq_out[l] = |grad|^2`` for those; the other
+    last finite one is kept, ``k[v] - 1``), with the per-lane thresholds ``pause_sq[v]`` and
+    ``center[..., v]``, ``radius_sq[v]``. All active lanes step together; the call returns as
+    soon as at least one has a code other than ``RUNNING``: ``code[v]``, ``k[v]``,
+    ``block_out[v] = max_j |dJ/dw_j|^2`` and ``g_sq_out[v] = |grad|^2`` for those; the other
     active lanes get ``RUNNING`` and stay at their last (tested) iterate, which the next call
     tests again. Inactive lanes are not moved (their entries only have to be finite or absent
     from the output). ``W_prev`` and ``g`` are scratch arrays shaped like ``W``.
 
     Returns the number of lanes that stopped.
     """
-    K, d, L = W.shape
-    okl = ws[4]
+    K, D, L = W.shape
+    d = D
+    nrm, U, side, P, okl, cp, tp, sp = ws
+    Ks = b_t.size
+    D4 = D - D % 4
+    K4 = K - K % 4
     step = np.empty(L)
     block = np.empty(L)
     gs = np.empty(L)
@@ -288,12 +146,155 @@ def descend_lanes(
     acc = np.empty(L)
     stepped = np.zeros(L, dtype=np.bool_)
     any_ball = False
-    for l in range(L):
-        step[l] = eta if active[l] else 0.0
-        any_ball = any_ball or (active[l] and radius_sq[l] > 0.0)
+    for v in range(L):
+        step[v] = eta if active[v] else 0.0
+        any_ball = any_ball or (active[v] and radius_sq[v] > 0.0)
     while True:
-        lane_gradient(W, a, T, TU, b_t, beta_t, identity, ws, g)
-        nrm = ws[0]
+        # the gradient of every lane into g (Tian's closed form)
+        c = side[0]  # scratch row until the side terms are started
+        for v in range(L):
+            okl[v] = 1.0
+        for j in range(K):
+            for v in range(L):
+                c[v] = 0.0
+            for i in range(0, D4, 4):
+                for v in range(L):
+                    w0 = W[j, i, v]
+                    w1 = W[j, i + 1, v]
+                    w2 = W[j, i + 2, v]
+                    w3 = W[j, i + 3, v]
+                    c[v] += (w0 * w0 + w1 * w1) + (w2 * w2 + w3 * w3)
+            for i in range(D4, D):
+                for v in range(L):
+                    c[v] += W[j, i, v] * W[j, i, v]
+            for v in range(L):
+                okl[v] = okl[v] if c[v] > 0.0 else 0.0
+            for v in range(L):
+                nrm[j, v] = math.sqrt(c[v])
+            for v in range(L):
+                c[v] = 1.0 / nrm[j, v]
+            for i in range(D):
+                for v in range(L):
+                    U[j, i, v] = W[j, i, v] * c[v]
+        for j in range(K):
+            pj = _PI * a[j]
+            for v in range(L):
+                P[j, j, v] = pj
+            for v in range(L):
+                side[j, v] = 0.0
+        # cosines of the unit pairs, two pairs (j, m), (j, m + 1) at a time
+        p = 0
+        for j in range(K):
+            m = j + 1
+            while m < K:
+                two = m + 1 < K
+                m1 = m + 1 if two else m
+                for v in range(L):
+                    cp[p, v] = 0.0
+                    cp[p + 1, v] = 0.0
+                for i in range(0, D4, 4):
+                    for v in range(L):
+                        u0 = U[j, i, v]
+                        u1 = U[j, i + 1, v]
+                        u2 = U[j, i + 2, v]
+                        u3 = U[j, i + 3, v]
+                        cp[p, v] += (u0 * U[m, i, v] + u1 * U[m, i + 1, v]) + (
+                            u2 * U[m, i + 2, v] + u3 * U[m, i + 3, v]
+                        )
+                        cp[p + 1, v] += (u0 * U[m1, i, v] + u1 * U[m1, i + 1, v]) + (
+                            u2 * U[m1, i + 2, v] + u3 * U[m1, i + 3, v]
+                        )
+                for i in range(D4, D):
+                    for v in range(L):
+                        u0 = U[j, i, v]
+                        cp[p, v] += u0 * U[m, i, v]
+                        cp[p + 1, v] += u0 * U[m1, i, v]
+                inc = 2 if two else 1
+                m += inc
+                p += inc
+        _angles(cp.ravel(), tp.ravel(), sp.ravel(), p * L)
+        # side terms and the coefficients of the pull (one array written per loop)
+        for j in range(K):
+            for m in range(K):
+                if m == j:
+                    continue
+                p = _pair(j, m, K)
+                am = a[m]
+                for v in range(L):
+                    P[j, m, v] = am * tp[p, v]
+                for v in range(L):
+                    side[j, v] += sp[p, v] * am * nrm[m, v]
+        # the pull of all students (P[j, j] = pi a_j included): two inputs, four units at a time
+        D2 = D - D % 2
+        for j in range(K):
+            for i in range(0, D2, 2):
+                for v in range(L):
+                    g[j, i, v] = 0.0
+                    g[j, i + 1, v] = 0.0
+                for m in range(0, K4, 4):
+                    for v in range(L):
+                        q0 = P[j, m, v]
+                        q1 = P[j, m + 1, v]
+                        q2 = P[j, m + 2, v]
+                        q3 = P[j, m + 3, v]
+                        g[j, i, v] += (q0 * W[m, i, v] + q1 * W[m + 1, i, v]) + (
+                            q2 * W[m + 2, i, v] + q3 * W[m + 3, i, v]
+                        )
+                        g[j, i + 1, v] += (q0 * W[m, i + 1, v] + q1 * W[m + 1, i + 1, v]) + (
+                            q2 * W[m + 2, i + 1, v] + q3 * W[m + 3, i + 1, v]
+                        )
+                for m in range(K4, K):
+                    for v in range(L):
+                        q0 = P[j, m, v]
+                        g[j, i, v] += q0 * W[m, i, v]
+                        g[j, i + 1, v] += q0 * W[m, i + 1, v]
+            for i in range(D2, D):
+                for v in range(L):
+                    g[j, i, v] = 0.0
+                for m in range(0, K4, 4):
+                    for v in range(L):
+                        q0 = P[j, m, v] * W[m, i, v] + P[j, m + 1, v] * W[m + 1, i, v]
+                        q1 = P[j, m + 2, v] * W[m + 2, i, v] + P[j, m + 3, v] * W[m + 3, i, v]
+                        g[j, i, v] += q0 + q1
+                for m in range(K4, K):
+                    for v in range(L):
+                        g[j, i, v] += P[j, m, v] * W[m, i, v]
+        if identity:  # the cosine with teacher unit i is U[j, i]
+            _angles(U.ravel(), tp.ravel(), sp.ravel(), K * D * L)
+            p = 0
+            for j in range(K):
+                for i in range(D):
+                    bt = b_t[i]
+                    for v in range(L):
+                        g[j, i, v] += bt * tp[p, v]
+                    be = beta_t[i]
+                    for v in range(L):
+                        side[j, v] += be * sp[p, v]
+                    p += 1
+        else:
+            p = 0
+            for j in range(K):
+                for m in range(Ks):
+                    for v in range(L):
+                        cp[0, v] = 0.0
+                    for i in range(D):
+                        tu = TU[m, i]
+                        for v in range(L):
+                            cp[0, v] += U[j, i, v] * tu
+                    for v in range(L):
+                        x = min(1.0, max(-1.0, cp[0, v]))
+                        P[j, m, v] = b_t[m] * (_PI - _acos(x))
+                        side[j, v] += beta_t[m] * math.sqrt(max((1.0 - x) * (1.0 + x), 0.0))
+                for m in range(Ks):
+                    for i in range(D):
+                        tm = T[m, i]
+                        for v in range(L):
+                            g[j, i, v] += P[j, m, v] * tm
+        for j in range(K):
+            f = a[j] / (2.0 * _PI)
+            for i in range(D):
+                for v in range(L):
+                    g[j, i, v] = f * (g[j, i, v] + side[j, v] * U[j, i, v])
         for v in range(L):
             block[v] = 0.0
         for v in range(L):
@@ -324,50 +325,50 @@ def descend_lanes(
                 xs[v] += nrm[j, v] * nrm[j, v]
         if any_ball:
             for j in range(K):
-                for l in range(L):
-                    acc[l] = 0.0
+                for v in range(L):
+                    acc[v] = 0.0
                 for i in range(d):
-                    for l in range(L):
-                        dc = W[j, i, l] - center[j, i, l]
-                        acc[l] += dc * dc
-                for l in range(L):
-                    ball[l] += acc[l]
+                    for v in range(L):
+                        dc = W[j, i, v] - center[j, i, v]
+                        acc[v] += dc * dc
+                for v in range(L):
+                    ball[v] += acc[v]
         stopped = 0
-        for l in range(L):
+        for v in range(L):
             c = _RUNNING
-            first = not stepped[l]
-            if active[l]:
-                bl = block[l]
-                if okl[l] == 0.0:
+            first = not stepped[v]
+            if active[v]:
+                bl = block[v]
+                if okl[v] == 0.0:
                     c = _NOT_DIFFERENTIABLE if first else _NONFINITE
-                elif not (math.isfinite(xs[l]) and math.isfinite(gs[l])):
+                elif not (math.isfinite(xs[v]) and math.isfinite(gs[v])):
                     c = _NONFINITE
-                elif xs[l] > esc_sq:
+                elif xs[v] > esc_sq:
                     c = _ESCAPED
                 elif tol_sq > 0.0 and bl <= tol_sq:
                     c = _CONVERGED
-                elif bl <= pause_sq[l]:
+                elif bl <= pause_sq[v]:
                     c = PAUSE_GRADIENT
-                elif radius_sq[l] > 0.0 and ball[l] <= radius_sq[l]:
+                elif radius_sq[v] > 0.0 and ball[v] <= radius_sq[v]:
                     c = PAUSE_BALL
-                elif k[l] >= k_time:
+                elif k[v] >= k_time:
                     c = _TIME_LIMIT
-                elif k[l] >= max_steps:
+                elif k[v] >= max_steps:
                     c = _MAX_STEPS
-            code[l] = c
+            code[v] = c
             if c != _RUNNING:
                 stopped += 1
-                if c == _NONFINITE or c == _NOT_DIFFERENTIABLE:
-                    block_out[l] = np.nan
-                    g_sq_out[l] = np.nan
+                if c in (_NONFINITE, _NOT_DIFFERENTIABLE):
+                    block_out[v] = np.nan
+                    g_sq_out[v] = np.nan
                     if c == _NONFINITE and not first:  # report the last finite iterate
                         for j in range(K):
                             for i in range(d):
-                                W[j, i, l] = W_prev[j, i, l]
-                        k[l] -= 1
+                                W[j, i, v] = W_prev[j, i, v]
+                        k[v] -= 1
                 else:
-                    block_out[l] = bl
-                    g_sq_out[l] = gs[l]
+                    block_out[v] = bl
+                    g_sq_out[v] = gs[v]
         if stopped:
             return stopped
         W_prev[...] = W
@@ -375,7 +376,7 @@ def descend_lanes(
             for i in range(d):
                 for v in range(L):
                     W[j, i, v] -= step[v] * g[j, i, v]
-        for l in range(L):
-            if active[l]:
-                k[l] += 1
-                stepped[l] = True
+        for v in range(L):
+            if active[v]:
+                k[v] += 1
+                stepped[v] = True

@@ -245,8 +245,8 @@ class _Run:
     return to :meth:`resume` at every stop or pause; :meth:`finish` records the end."""
 
     __slots__ = (
-        "i", "runs", "teacher", "s", "families", "W", "k", "code", "center", "radius_sq",
-        "pause_sq", "ball", "attempts",
+        "W", "attempts", "ball", "center", "code", "families", "i", "k", "pause_sq", "radius_sq",
+        "runs", "s", "teacher",
     )  # fmt: skip
 
     def __init__(self, i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families) -> None:
