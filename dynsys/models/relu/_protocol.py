@@ -3,10 +3,15 @@ certified early termination (private; the public entry is :func:`descent_runs`).
 
 Each run is plain gradient descent ``W <- W - step grad J(W)`` with the stopping rules of
 :func:`dynsys.integrate.flow` for ``method="gradient_descent"`` and ``converge_block = d``
-(converged when ``max_j |dJ/dw_j| <= gradient_tol``). A run is one call of the compiled loop
-(:mod:`._protocol_kernels`) that releases the GIL, so two threads keep two cores busy without
-spawning processes (nothing to re-import, nothing to pickle); the pool of threads is started
-once per process and reused by every call.
+(converged when ``max_j |dJ/dw_j| <= gradient_tol``). The runs are advanced ``LANES`` at a
+time by a compiled loop vectorised across runs (:mod:`._lane_kernels`): it returns to Python when
+one of its runs stops or pauses (:class:`_Run` handles that, as for the one-run loop), and a lane
+whose run has ended takes the next run. A call costs the same however many lanes are busy, so
+once no run is left to start and fewer than :func:`_busy_min` lanes are busy, the busy runs go
+back to the queue and finish in the one-run loop (:mod:`._protocol_kernels`, BLAS products),
+which both threads take runs from. The compiled loops release the GIL, so two threads keep two
+cores busy without spawning processes (nothing to re-import, nothing to pickle); the pool of
+threads is started once per process and reused by every call.
 
 Certified early termination: when a run's largest unit gradient first falls below
 ``certify_below`` (and then at every further factor of ten), the loop pauses. If the run's loss is
@@ -589,7 +594,11 @@ def descent_runs(
     unchanged). With several threads, which run certifies a family first depends on timing, so
     ``certified_at`` and ``w_final`` of a certified run can differ between calls by the
     iterations between two pauses; ``w_limit``, ``label``, ``loss_final`` and the verdicts do
-    not, and families are numbered by loss. ``workers=1`` repeats bit for bit.
+    not, and families are numbered by loss. Runs are advanced many at a time, vectorised across
+    runs; the last ones finish one at a time (module notes). The two loops sum in different
+    orders, and with several threads the iteration at which a run changes loop depends on
+    timing, so an uncertified run's end point can differ between calls by rounding.
+    ``workers=1`` repeats bit for bit.
 
     Examples
     --------
