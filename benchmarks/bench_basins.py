@@ -2,9 +2,11 @@
 
 The map: :func:`dynsys.basins.basin_map` of the damped Duffing oscillator (``delta = 0.25``,
 sinks at ``(+-1, 0)``, given as ``attractors``) on a ``side x side`` grid of ``[-2, 2]^2``
-(Dormand-Prince 5(4), ``rtol = 1e-8``, ``atol = 1e-10``; with ``stop_regions=True`` each orbit
-stops in the checked stop region of a sink, an ellipsoid of semi-axes about 0.06 and 0.09, or
-where the arrival rule puts ``|f|``).
+(Dormand-Prince 5(4), ``rtol = 1e-8``, ``atol = 1e-10``, the default options). Duffing declares
+trapping regions, the two lobes ``{E < 0, +-x > 0}`` of its energy ``E = v^2/2 - x^2/2 + x^4/4``
+(``dE/dt = -delta v^2``; ``E >= 0`` on ``x = 0``): each orbit stops as it enters a lobe, whose
+sink it provably reaches. Also timed: the same map at ``rtol = 1e-6`` (a user's choice; its labels
+are checked against the default's on the whole grid).
 Duffing declares its field in compiled code, so the orbits run one by one in a compiled loop on
 the process's threads.
 
@@ -15,12 +17,12 @@ included), each checked for the same labels as dynsys:
    stopped as soon as it is within radius ``r`` of a sink. ``r`` and the step are the largest
    (of a few tried) whose labels equal dynsys's on the whole grid: a radius found against
    dynsys's labels, which the baseline itself could not check.
-2. The same RK4 stopping in dynsys's stop regions (the same stopping rule as dynsys).
+2. The same RK4 stopping in the lobes (the same stopping rule as dynsys).
 3. A Python loop of :func:`scipy.integrate.solve_ivp` (RK45) over a random subset of the grid,
-   with a terminal event at the same stopping rule (entering a stop region, or ``|f|`` at the
-   arrival tolerance), at dynsys's tolerances and at ``rtol = 1e-6``.
+   with a terminal event at the same stopping rule (entering a lobe, or ``|f|`` at the arrival
+   tolerance), at dynsys's tolerances and at ``rtol = 1e-6``.
 
-For reference, dynsys's own numpy path (no stop regions, no compiled field: orbits stop where
+For reference, dynsys's own numpy path (no trapping regions, no compiled field: orbits stop where
 ``|f|`` is at the arrival tolerance) on the same grid.
 
 Scaling: the same map on a ``distributed.LocalCluster`` with 1 and with 2 worker processes
@@ -59,25 +61,19 @@ def _grid_states(side: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ what dynsys runs
-def dynsys_map(side: int, executor=None, *, fast: bool = True):
-    """The Duffing basin map of the benchmark (``fast=False``: without stop regions and without
-    the compiled field, the numpy path that stops at ``|f|``)."""
+def dynsys_map(side: int, executor=None, *, fast: bool = True, rtol: float | None = None):
+    """The Duffing basin map of the benchmark (``fast=False``: without trapping regions and
+    without the compiled field, the numpy path that stops at ``|f|``; ``rtol``: a tolerance
+    other than the default, with ``atol = rtol / 100``)."""
     from dynsys.basins import BasinOptions, basin_map
+    from dynsys.integrate import FlowOptions
     from dynsys.models import duffing
 
     system = duffing() if fast else duffing().with_compiled_field(None)
-    options = BasinOptions(stop_regions=fast)
+    options = BasinOptions(trapping_regions=fast)
+    if rtol is not None:
+        options = options.replace(flow=FlowOptions(rtol=rtol, atol=rtol / 100))
     return basin_map(system, _grid(side), attractors=SINKS, options=options, executor=executor)
-
-
-def dynsys_regions():
-    """dynsys's stop regions of the two sinks (centres, forms, levels)."""
-    from dynsys.basins._regions import stop_regions
-    from dynsys.models import duffing
-
-    system = duffing()
-    regions = stop_regions(system, system.resolve_params(), SINKS, np.arange(2))
-    return regions.centers, regions.forms, regions.levels
 
 
 # ------------------------------------------------------------------ baselines
@@ -124,30 +120,24 @@ def near_sink(radius: float):
     return stop
 
 
-def in_regions(centers, forms, levels):
-    """Stop rule: inside an ellipsoid ``(y - c)^T P (y - c) <= level``."""
-
-    def stop(y):
-        out = np.full(len(y), -1)
-        for k in range(len(levels) - 1, -1, -1):
-            e = y - centers[k]
-            out[np.einsum("mi,ij,mj->m", e, forms[k], e) <= levels[k]] = k
-        return out
-
-    return stop
+def energy(y: np.ndarray) -> np.ndarray:
+    """The oscillator's energy ``v^2/2 - x^2/2 + x^4/4`` at states ``(m, 2)``."""
+    q, v = y[:, 0], y[:, 1]
+    return 0.5 * v * v - 0.5 * q * q + 0.25 * q**4
 
 
-def solve_ivp_labels(states, centers, forms, levels, arrival, rtol, atol) -> np.ndarray:
+def in_lobes(y: np.ndarray) -> np.ndarray:
+    """Stop rule: inside a lobe ``E < 0`` (sink 1 for ``x > 0``, sink 0 for ``x < 0``)."""
+    return np.where(energy(y) < 0, (y[:, 0] > 0).astype(int), -1)
+
+
+def solve_ivp_labels(states, arrival, rtol, atol) -> np.ndarray:
     """A loop of solve_ivp (RK45), each run ended by a terminal event at dynsys's stopping rule
-    (inside a stop region, or ``|f| <= arrival``), both written with Python floats (cheaper than
-    numpy calls on two numbers); the label is the sink nearest the end state."""
+    (inside a lobe, or ``|f| <= arrival``), written with Python floats (cheaper than numpy calls
+    on two numbers); the label is the sink nearest the end state."""
     from scipy.integrate import solve_ivp
 
     delta, alpha, beta = 0.25, -1.0, 1.0
-    quads = [
-        (float(c[0]), float(c[1]), float(P[0, 0]), float(P[0, 1] + P[1, 0]), float(P[1, 1]), lev)
-        for c, P, lev in zip(centers, forms, levels.tolist(), strict=True)
-    ]
 
     def rhs(t, s):
         q, v = s
@@ -156,11 +146,8 @@ def solve_ivp_labels(states, centers, forms, levels, arrival, rtol, atol) -> np.
     def stopped(t, s):
         q, v = s
         a = -delta * v - alpha * q - beta * q * q * q
-        gap = (v * v + a * a) ** 0.5 - arrival
-        for cq, cv, p00, p01, p11, lev in quads:
-            dq, dv = q - cq, v - cv
-            gap = min(gap, p00 * dq * dq + p01 * dq * dv + p11 * dv * dv - lev)
-        return gap
+        e = 0.5 * v * v - 0.5 * q * q + 0.25 * q**4
+        return min((v * v + a * a) ** 0.5 - arrival, max(e, -abs(q)))
 
     stopped.terminal = True
     out = []
@@ -197,15 +184,14 @@ _COLD = {
         "from benchmarks.bench_basins import rk4_labels, near_sink, _grid_states, RK4_STEP, "
         "RK4_RADIUS; rk4_labels(_grid_states({side}), RK4_STEP, near_sink(RK4_RADIUS))"
     ),
-    "rk4_regions": (
-        "from benchmarks.bench_basins import rk4_labels, in_regions, dynsys_regions, "
-        "_grid_states, RK4_REGION_STEP; "
-        "rk4_labels(_grid_states({side}), RK4_REGION_STEP, in_regions(*dynsys_regions()))"
+    "rk4_lobes": (
+        "from benchmarks.bench_basins import rk4_labels, in_lobes, _grid_states, "
+        "RK4_REGION_STEP; rk4_labels(_grid_states({side}), RK4_REGION_STEP, in_lobes)"
     ),
     "solve_ivp": (
-        "import numpy as np; from benchmarks.bench_basins import solve_ivp_labels, "
-        "dynsys_regions; s = np.random.default_rng(0).uniform(-2, 2, ({n_loop}, 2)); "
-        "solve_ivp_labels(s, *dynsys_regions(), 1.01e-7, 1e-8, 1e-10)"
+        "import numpy as np; from benchmarks.bench_basins import solve_ivp_labels; "
+        "s = np.random.default_rng(0).uniform(-2, 2, ({n_loop}, 2)); "
+        "solve_ivp_labels(s, 1.01e-7, 1e-8, 1e-10)"
     ),
 }
 
@@ -261,13 +247,18 @@ def main() -> None:
     labels = dynsys_labels(ds)
     states = _grid_states(side)
     arrival = float(ds.attrs["converge_tol_used"])
-    centers, forms, levels = dynsys_regions()
-    radii = np.sqrt(levels[0] / np.linalg.eigvalsh(forms[0]))
     print(
         f"   dynsys {side}x{side}: {ours:.2f} s warm ({side * side / ours:,.0f} orbits/s), "
         f"fractions {ds.fraction.values.round(4).tolist()}; "
-        f"{float(ds.arrived_in_region.mean()):.1%} of the orbits stopped in a stop region "
-        f"(semi-axes {radii.round(3).tolist()}), the rest at |f| <= {arrival:.2e}"
+        f"{float(ds.arrived_in_region.mean()):.1%} of the orbits stopped in a trapping region "
+        f"(the energy lobes), the rest at |f| <= {arrival:.2e}; mean steps "
+        f"{float(ds.n_steps.mean()):.1f}"
+    )
+    loose, ds_loose = best_of(lambda: dynsys_map(side, rtol=1e-6))
+    print(
+        f"   dynsys {side}x{side} at rtol 1e-6, atol 1e-8: {loose:.2f} s warm; label mismatches "
+        f"against the default {int(np.count_nonzero(dynsys_labels(ds_loose) != labels))} of "
+        f"{side * side}; mean steps {float(ds_loose.n_steps.mean()):.1f}"
     )
     # (name, baseline and its settings, seconds for the whole grid, mismatches, orbits checked)
     rows = []
@@ -291,12 +282,11 @@ def main() -> None:
             side * side,
         )
     )
-    stop = in_regions(centers, forms, levels)
-    t, lab = best_of(lambda: rk4_labels(states, RK4_REGION_STEP, stop), 1)
+    t, lab = best_of(lambda: rk4_labels(states, RK4_REGION_STEP, in_lobes), 1)
     rows.append(
         (
-            "rk4_regions",
-            f"numpy RK4 step {RK4_REGION_STEP}, stop in dynsys's stop regions",
+            "rk4_lobes",
+            f"numpy RK4 step {RK4_REGION_STEP}, stop in the lobes (dynsys's stop rule)",
             t,
             int(np.count_nonzero(lab != labels)),
             side * side,
@@ -307,9 +297,7 @@ def main() -> None:
     )
     for rtol, atol in ((1e-8, 1e-10), (1e-6, 1e-9)):
         t, lab = best_of(
-            lambda r=rtol, a=atol: solve_ivp_labels(
-                states[pick], centers, forms, levels, arrival, r, a
-            ),
+            lambda r=rtol, a=atol: solve_ivp_labels(states[pick], arrival, r, a),
             1,
         )
         rows.append(
@@ -326,8 +314,8 @@ def main() -> None:
         )
     for _, what, t, mismatches, checked in rows:
         print(
-            f"   vs {what}: {t:.2f} s, ratio {t / ours:.1f}x; "
-            f"label mismatches {mismatches} of {checked}"
+            f"   vs {what}: {t:.2f} s, ratio {t / ours:.1f}x (dynsys at rtol 1e-6: "
+            f"{t / loose:.1f}x); label mismatches {mismatches} of {checked}"
         )
 
     cold_ours = cold("dynsys", side, n_loop)
@@ -336,7 +324,7 @@ def main() -> None:
         f"   cold (a fresh process, imports included): dynsys {cold_ours:.2f} s, "
         f"{compiling:.2f} s with an empty numba cache (compilation included)"
     )
-    for name, what in (("rk4", "RK4 near a sink"), ("rk4_regions", "RK4 in the stop regions")):
+    for name, what in (("rk4", "RK4 near a sink"), ("rk4_lobes", "RK4 in the lobes")):
         theirs = cold(name, side, n_loop)
         print(
             f"   cold {what}: {theirs:.2f} s, ratio {theirs / cold_ours:.1f}x "

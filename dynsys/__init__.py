@@ -35,6 +35,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # the names imported on first use, for type checkers and editors
+    from ._trapping import TrapGeometry, TrappingRegions
     from .attractors import AttractorOptions, find_attractors, lyapunov_spectrum
     from .basins import BasinOptions, basin_map, basin_probabilities, basin_probability_sweep
     from .continuation import (
@@ -89,6 +90,7 @@ __getattr__, __dir__ = lazy_names(
         **dict.fromkeys(("Map", "gradient_descent_map"), ".maps"),
         **dict.fromkeys(("classify", "classify_eigenvalues"), ".stability"),
         **dict.fromkeys(("DescentKernel", "GradientSystem", "System", "model"), ".system"),
+        **dict.fromkeys(("TrapGeometry", "TrappingRegions"), "._trapping"),
     },
     submodules=(
         "attractors",
@@ -134,6 +136,8 @@ __all__ = [
     "SpecError",
     "Status",
     "System",
+    "TrapGeometry",
+    "TrappingRegions",
     "UnknownParameterError",
     "__version__",
     "basin_map",

@@ -144,6 +144,12 @@ class CompiledField:
         as a name and numba is imported only when a compiled loop runs it).
     params : sequence of str
         The parameter names, in the order the function reads them.
+    lanes : str, optional
+        ``"package.module:name"`` of the same field in lane form, compiled with
+        ``numba.njit(dynsys.integrate.lane_field_signature(), ...)``: ``lanes(Y, params, OUT)``
+        writes ``f`` of every column of ``Y (n, k)`` into ``OUT (n, k)``, each with the
+        operations of ``function``. With it, orbits advance eight at a time in vector
+        instructions (the same orbits, bit for bit).
 
     Examples
     --------
@@ -153,19 +159,30 @@ class CompiledField:
 
     function: str
     params: tuple[str, ...] = ()
+    lanes: str | None = None
 
     def __post_init__(self) -> None:
-        module, sep, name = str(self.function).partition(":")
-        if not (module and sep and name):
-            raise InputError(
-                f"`function` must look like 'package.module:name'; got {self.function!r}."
-            )
+        for label, value in (("function", self.function), ("lanes", self.lanes)):
+            if value is None and label == "lanes":
+                continue
+            module, sep, name = str(value).partition(":")
+            if not (module and sep and name):
+                raise InputError(f"`{label}` must look like 'package.module:name'; got {value!r}.")
         object.__setattr__(self, "params", tuple(str(p) for p in self.params))
 
     def load(self):
         """The compiled function (imports its module, and with it numba)."""
-        module, _, name = self.function.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return _load_name(self.function)
+
+    def load_lanes(self):
+        """The compiled function in lane form, or None when none is declared."""
+        return None if self.lanes is None else _load_name(self.lanes)
+
+
+def _load_name(name: str):
+    """The object a ``"package.module:name"`` names."""
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 class DescentKernel(ABC):
@@ -597,10 +614,7 @@ class System(Dynamics):
         True
         """
         if field is None:
-            new = object.__new__(type(self))
-            new.__dict__.update(self.__dict__)
-            new.__dict__.pop("_compiled_field", None)
-            return new
+            return self._declaring("_compiled_field", None)
         if not isinstance(field, CompiledField):
             raise InputTypeError(
                 f"`field` must be a dynsys.system.CompiledField; got {type(field).__name__}."
@@ -612,10 +626,50 @@ class System(Dynamics):
                 f"{self.name!r} has {list(self.params)}; name each parameter once, in the order "
                 "the compiled function reads them."
             )
+        return self._declaring("_compiled_field", field)
+
+    def _declaring(self, key: str, value) -> System:
+        """A copy of the system with the declaration ``key`` set to ``value`` (None: removed)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new._compiled_field = field
+        new.__dict__.pop(key, None)
+        if value is not None:
+            new.__dict__[key] = value
         return new
+
+    @property
+    def trapping_regions(self):
+        """The trapping regions the model proves (:class:`dynsys.TrappingRegions`), or None."""
+        return self.__dict__.get("_trapping_regions")
+
+    def with_trapping_regions(self, traps) -> System:
+        """A copy of the system that declares ``traps`` (a :class:`dynsys.TrappingRegions`):
+        regions of a Lyapunov function in which an orbit provably converges to the one attracting
+        point they hold. Basin computations stop orbits there (``BasinOptions.trapping_regions``).
+        ``None`` gives a copy without them.
+
+        Examples
+        --------
+        >>> from dynsys.models import duffing
+        >>> duffing().trapping_regions.params
+        ('delta', 'alpha', 'beta')
+        >>> duffing().with_trapping_regions(None).trapping_regions is None
+        True
+        """
+        from ._trapping import TrappingRegions
+
+        if traps is not None:
+            if not isinstance(traps, TrappingRegions):
+                raise InputTypeError(
+                    f"`traps` must be a dynsys.TrappingRegions; got {type(traps).__name__}."
+                )
+            unknown = sorted(set(traps.params) - set(self.params))
+            if unknown:
+                raise UnknownParameterError(
+                    f"the trapping regions read the parameters {unknown}, which {self.name!r} "
+                    f"does not have (it has {list(self.params)})."
+                )
+        return self._declaring("_trapping_regions", traps)
 
     @property
     def has_potential(self) -> bool:

@@ -32,11 +32,25 @@ def test_rk4_near_a_sink_gives_dynsys_labels(reference):
     np.testing.assert_array_equal(found, labels)
 
 
-def test_rk4_in_the_stop_regions_gives_dynsys_labels(reference):
+def test_rk4_in_the_lobes_gives_dynsys_labels(reference):
     _, labels = reference
     states = bench._grid_states(SIDE)
-    stop = bench.in_regions(*bench.dynsys_regions())
-    np.testing.assert_array_equal(bench.rk4_labels(states, bench.RK4_REGION_STEP, stop), labels)
+    found = bench.rk4_labels(states, bench.RK4_REGION_STEP, bench.in_lobes)
+    np.testing.assert_array_equal(found, labels)
+
+
+def test_the_looser_tolerance_gives_the_same_labels(reference):
+    _, labels = reference
+    np.testing.assert_array_equal(bench.dynsys_labels(bench.dynsys_map(SIDE, rtol=1e-6)), labels)
+
+
+def test_the_baseline_energy_is_the_model_energy():
+    from dynsys.models.classic import duffing_energy
+
+    y = np.random.default_rng(3).uniform(-2, 2, size=(50, 2))
+    np.testing.assert_allclose(
+        bench.energy(y), duffing_energy(y, np.array([0.25, -1.0, 1.0])), rtol=1e-14, atol=1e-14
+    )
 
 
 def test_rk4_that_stops_too_far_out_is_caught(reference):
@@ -53,7 +67,6 @@ def test_solve_ivp_loop_gives_dynsys_labels(reference, rtol, atol):
     pick = np.random.default_rng(1).choice(SIDE * SIDE, size=12, replace=False)
     found = bench.solve_ivp_labels(
         bench._grid_states(SIDE)[pick],
-        *bench.dynsys_regions(),
         float(ds.attrs["converge_tol_used"]),
         rtol,
         atol,

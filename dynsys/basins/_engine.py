@@ -22,7 +22,7 @@ from .._execution import ChunkTask, SystemRef, pack_system, plan_chunks, run_chu
 from .._group import check_group
 from .._points import Arrival, arrival_tolerance
 from ..errors import InputError, InputTypeError
-from ..integrate import FlowOptions
+from ..integrate import FlowOptions, StopRegions
 from ..maps import Map
 from ..system import System
 from ._known import KnownAttractors
@@ -30,6 +30,7 @@ from ._options import BasinOptions
 from ._regions import RegionRule, stop_regions
 from ._samplers import Sampler, describe_sampler
 from ._statistics import widths_below
+from ._traps import match_traps
 from ._work import FlowWork, MapWork, concat_chunks
 
 __all__ = [
@@ -84,6 +85,7 @@ class BasinRun:
     flow: FlowOptions
     arrival: Arrival | None = None
     regions: Any = None  # StopRegions of the attracting points known before the run, or None
+    trap_notes: tuple[str, ...] = ()  # why declared trapping regions were left out
 
     @classmethod
     def make(cls, system, *, params, options, symmetry, executor) -> BasinRun:
@@ -135,27 +137,47 @@ class BasinRun:
             scale=attractors.catalogue.scale(),
             explicit=flow.method in ("dopri5", "dop853"),
         )
+        regions, notes = self._regions(attractors)
         return dataclasses.replace(
             self,
             flow=flow.replace(converge_tol=arrival.used),
             arrival=arrival,
-            regions=self._regions(attractors),
+            regions=regions,
+            trap_notes=notes,
         )
 
     def _regions(self, attractors: KnownAttractors):
-        """The stop regions of the attracting points known now (see ``BasinOptions``), or None
-        when they do not apply."""
-        if (
-            not self.options.stop_regions
-            or self.symmetry is not None
-            or self.options.flow.method not in ("dopri5", "dop853")
-        ):
-            return None
+        """The stop regions of the points known now: checked ellipsoids around the attracting
+        ones (``BasinOptions.stop_regions``) and the system's trapping regions
+        (``BasinOptions.trapping_regions``), or None when neither applies; and why declared
+        trapping regions were left out."""
+        if self.symmetry is not None or self.options.flow.method not in ("dopri5", "dop853"):
+            return None, ()
         catalogue = attractors.catalogue
-        rows = np.flatnonzero(attractors.points.attracting())
+        attracting = attractors.points.attracting()
+        rows = np.flatnonzero(attracting)
         if rows.size == 0:
-            return None
-        return stop_regions(self.system, self.params, catalogue.x[rows], rows)
+            return None, ()
+        regions = StopRegions.empty(self.system.n)
+        if self.options.stop_regions:
+            regions = stop_regions(self.system, self.params, catalogue.x[rows], rows)
+        traps = self.system.trapping_regions if self.options.trapping_regions else None
+        notes: tuple[str, ...] = ()
+        if traps is not None:
+            found = match_traps(self.system, self.params, catalogue.x, attracting)
+            notes = found.notes
+            if found.kept.size:
+                geometry = traps.geometry_at(self.params)
+                regions = dataclasses.replace(
+                    regions,
+                    rows=np.concatenate([regions.rows, found.rows]),
+                    lyapunov=traps,
+                    lyapunov_params=traps.values(self.params),
+                    trap_levels=geometry.levels[found.kept],
+                    trap_normals=geometry.normals[found.kept],
+                    trap_offsets=geometry.offsets[found.kept],
+                )
+        return (regions if len(regions) else None), notes
 
     def fingerprint(self, **extra: Any) -> dict[str, Any]:
         """The settings that decide the content of the chunk files."""
@@ -169,6 +191,13 @@ class BasinRun:
                     "forms": self.regions.forms,
                     "levels": self.regions.levels,
                 }
+                if self.regions.lyapunov is not None:
+                    orbit_options["trapping_regions"] = {
+                        "lyapunov": self.regions.lyapunov.lyapunov,
+                        "levels": self.regions.trap_levels,
+                        "normals": self.regions.trap_normals,
+                        "offsets": self.regions.trap_offsets,
+                    }
         return {
             "system": self.system.describe(),
             "params": self.params,
@@ -188,9 +217,15 @@ class BasinRun:
         out = dict(self.options.as_attrs())
         if self.arrival is not None:
             out.update(self.arrival.as_attrs())
-        if self.regions is not None:
+        regions = self.regions
+        if regions is not None and len(regions.levels):
             out["stop_region_rule"] = RegionRule().describe()
-            out["stop_regions_used"] = len(self.regions)
+            out["stop_regions_used"] = len(regions.levels)
+        if regions is not None and regions.lyapunov is not None:
+            out["trapping_regions_used"] = len(regions.trap_levels)
+            out["trapping_region_proof"] = regions.lyapunov.proof
+        if self.trap_notes:
+            out["trapping_region_notes"] = "; ".join(self.trap_notes)
         out.update({f"param_{k}": float(v) for k, v in self.params.items()})
         out["symmetry"] = None if self.symmetry is None else type(self.symmetry).__name__
         return out

@@ -112,6 +112,17 @@ class BasinOptions(Options):
         ``|f|`` rule; ``t_final``, ``n_steps`` and the end states are earlier ones. The result
         has ``arrived_in_region`` and the attributes ``stop_region_rule`` and
         ``stop_regions_used``.
+    trapping_regions : bool
+        Flows (``dopri5``, ``dop853``) without a symmetry whose system declares trapping regions
+        (:class:`dynsys.TrappingRegions`, e.g. :func:`dynsys.models.duffing`'s energy lobes; on
+        by default): an orbit that enters the region of a known attracting point stops there,
+        ``converged`` at that point. The region is proved by the model to lie in the point's
+        basin (a Lyapunov function), so labels are those of the ``|f|`` rule; ``t_final``,
+        ``n_steps`` and the end states are earlier ones. ``dV/dt <= 0`` is checked at sample
+        states and each region must hold exactly one known point, an attracting one (otherwise
+        an error). The result has ``arrived_in_region`` and the attributes
+        ``trapping_regions_used`` and ``trapping_region_proof`` (``trapping_region_notes``
+        when a region was left out).
     chunk_size : int
         Orbits per chunk of work (the unit of parallel work and of resumable run folders).
     workers : int or None
@@ -169,6 +180,9 @@ class BasinOptions(Options):
     keep_states: bool = flag(False, "also return the initial and final states of samples")
     stop_regions: bool = flag(
         False, "flows: stop orbits in checked regions around the known attracting points"
+    )
+    trapping_regions: bool = flag(
+        True, "flows: stop orbits in the trapping regions the system declares (a proof)"
     )
     chunk_size: int = integer(1000, "orbits per chunk of work")
     workers: int | None = integer(

@@ -12,14 +12,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._dataset import status_variable
 from .._execution import ChunkTask, SystemRef, unpack_system
 from ..integrate import FlowOptions
 from ._samplers import Sampler
 from ._statistics import chunk_rng
 
 __all__ = ["FlowWork", "MapWork", "concat_chunks"]
-
-_KEPT = ("x_final", "status", "t_final", "n_steps")
 
 
 @dataclass(frozen=True)
@@ -54,24 +53,31 @@ class FlowWork:
         return self.sampler.sample(chunk_rng(self.seed, task.index), task.size, n)
 
     def __call__(self, task: ChunkTask) -> xr.Dataset:
-        from ..integrate import flow
+        from ..integrate import follow
 
         system = self._system()
         x0 = self.initial_states(task, system.n)
-        ds = flow(
+        run = follow(
             system, x0, params=dict(self.params), options=self.options, stop_regions=self.regions
         )
-        keep = list(_KEPT) + (["x0"] if self.keep_states else [])
-        out = ds[keep].assign_coords(orbit=np.arange(task.start, task.start + task.size))
-        if self.regions is not None:
-            region = ds["stop_region"].values
-            row = np.where(region >= 0, self.regions.rows[np.maximum(region, 0)], -1)
-            out["stop_row"] = ("orbit", row)
-        out.attrs = {
-            "n_calls": int(ds.attrs["n_calls"]),
-            "n_evaluations": int(ds.attrs["n_evaluations"]),
+        r = run.record
+        data = {
+            "x_final": (("orbit", "state"), r.x_final),
+            "status": status_variable(r.status, "orbit"),
+            "t_final": ("orbit", r.t_final),
+            "n_steps": ("orbit", r.n_steps),
         }
-        return out.drop_vars("state")
+        if self.keep_states:
+            data["x0"] = (("orbit", "state"), run.x0)
+        if run.region is not None:
+            region = run.region
+            data["stop_row"] = (
+                "orbit",
+                np.where(region >= 0, self.regions.rows[np.maximum(region, 0)], -1),
+            )
+        attrs = {"n_calls": int(r.n_calls), "n_evaluations": int(r.n_evaluations)}
+        orbit = np.arange(task.start, task.start + task.size)
+        return xr.Dataset(data, coords={"orbit": orbit}, attrs=attrs)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -22,10 +22,19 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from ._compiled import CompiledField, StopRegions, compiled_field_signature
+    from ._compiled import (
+        CompiledField,
+        StopRegions,
+        compiled_field_signature,
+        compiled_lyapunov_signature,
+        lane_field_signature,
+        lane_lyapunov_signature,
+    )
     from ._flow import (
         FlowOptions,
+        FollowedOrbits,
         flow,
+        follow,
         trajectory,
     )
     from ._iterate import IterateOptions, iterate
@@ -37,8 +46,13 @@ __getattr__, __dir__ = lazy_names(
         "CompiledField": "._compiled",
         "StopRegions": "._compiled",
         "compiled_field_signature": "._compiled",
+        "compiled_lyapunov_signature": "._compiled",
+        "lane_field_signature": "._compiled",
+        "lane_lyapunov_signature": "._compiled",
         "FlowOptions": "._options",
         "flow": "._flow",
+        "follow": "._flow",
+        "FollowedOrbits": "._flow",
         "trajectory": "._flow",
         "IterateOptions": "._iterate_options",
         "iterate": "._iterate",
@@ -50,10 +64,15 @@ __all__ = [
     "FLOW_METHODS",
     "CompiledField",
     "FlowOptions",
+    "FollowedOrbits",
     "IterateOptions",
     "StopRegions",
     "compiled_field_signature",
+    "compiled_lyapunov_signature",
     "flow",
+    "follow",
     "iterate",
+    "lane_field_signature",
+    "lane_lyapunov_signature",
     "trajectory",
 ]

@@ -5,20 +5,24 @@ A model declares its field in compiled code with :class:`CompiledField` (a numba
 :meth:`dynsys.System.with_compiled_field`. :func:`dynsys.integrate.flow` then runs ``dopri5``
 without save times orbit by orbit in :func:`._compiled_kernels.dopri5_orbits`, on several threads
 (the loop releases the GIL), with the arithmetic of the batched numpy loop: the results are those
-of the numpy path. Everything else (other methods, save times, block convergence, more than 16
-states, numba missing) stays on the numpy path.
+of the numpy path. A field that also has a lane form (``CompiledField.lanes``) runs 32 orbits at a
+time in :func:`._compiled_lanes.dopri5_lanes`, bit for bit the same orbits. Everything else (other
+methods, save times, block convergence, more than 16 states, numba missing) stays on the numpy
+path.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import multiprocessing
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._trapping import TrappingRegions
 from ..system import CompiledField
 from ._batch import BatchRecord
 from ._options import FlowOptions
@@ -28,7 +32,10 @@ __all__ = [
     "CompiledField",
     "StopRegions",
     "compiled_field_signature",
+    "compiled_lyapunov_signature",
     "compiled_threads",
+    "lane_field_signature",
+    "lane_lyapunov_signature",
     "run_compiled",
     "uses_compiled",
 ]
@@ -39,11 +46,15 @@ _MIN_PER_THREAD = 64  # orbits per thread below which one thread does it all
 
 @dataclass(frozen=True)
 class StopRegions:
-    """Ellipsoids ``(x - c_k)^T P_k (x - c_k) <= level_k`` in which an orbit stops as converged.
+    """Regions in which an orbit stops as converged: ellipsoids
+    ``(x - c_k)^T P_k (x - c_k) <= level_k``, then trapping regions
+    ``V(x) < trap_levels_k, trap_normals_k . x > trap_offsets_k`` of a model's Lyapunov function
+    ``V`` (:class:`dynsys.TrappingRegions`, at the parameter values ``lyapunov_params``).
 
     ``centers (k, n)``, ``forms (k, n, n)`` (symmetric positive definite), ``levels (k,)``;
-    ``rows`` names what each region belongs to (an attractor row, say). Basin computations make
-    them for known attracting points (:mod:`dynsys.basins._regions`); :func:`flow` takes them as
+    ``rows`` names what each region belongs to (an attractor row, say), the ellipsoids' first
+    and the trapping regions' after them. Basin computations make them for known attracting points
+    (:mod:`dynsys.basins._regions`, :mod:`dynsys.basins._traps`); :func:`flow` takes them as
     ``stop_regions``.
 
     Examples
@@ -58,19 +69,37 @@ class StopRegions:
     forms: np.ndarray
     levels: np.ndarray
     rows: np.ndarray
+    lyapunov: TrappingRegions | None = None
+    lyapunov_params: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    trap_levels: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    trap_normals: np.ndarray | None = None
+    trap_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if self.trap_normals is None:
+            object.__setattr__(self, "trap_normals", np.zeros((0, self.centers.shape[1])))
 
     @classmethod
     def empty(cls, n: int) -> StopRegions:
         return cls(np.zeros((0, n)), np.zeros((0, n, n)), np.zeros(0), np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
-        return int(self.levels.shape[0])
+        return int(self.levels.shape[0] + self.trap_levels.shape[0])
 
     def contains(self, x: np.ndarray) -> np.ndarray:
         """The region holding each state of ``x (m, n)`` (the first one), or -1."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
         out = np.full(x.shape[0], -1, dtype=np.int64)
-        for k in range(len(self) - 1, -1, -1):
+        k_ellipsoids = int(self.levels.shape[0])
+        if self.trap_levels.shape[0]:
+            side = x @ self.trap_normals.T > self.trap_offsets  # (m, k)
+            some = side.any(axis=1)
+            value = np.full(x.shape[0], np.inf)
+            if some.any():
+                value[some] = self.lyapunov.lyapunov_function()(x[some], self.lyapunov_params)
+            for k in range(self.trap_levels.shape[0] - 1, -1, -1):
+                out[side[:, k] & (value < self.trap_levels[k])] = k_ellipsoids + k
+        for k in range(k_ellipsoids - 1, -1, -1):
             e = x - self.centers[k]
             inside = np.einsum("mi,ij,mj->m", e, self.forms[k], e) <= self.levels[k]
             out[inside] = k
@@ -89,6 +118,51 @@ def compiled_field_signature():
     from ._compiled_kernels import FIELD_SIGNATURE
 
     return FIELD_SIGNATURE
+
+
+def compiled_lyapunov_signature():
+    """The numba signature the compiled Lyapunov function of :class:`dynsys.TrappingRegions` is
+    compiled with (imports numba): ``V(y, params) -> float64``, two 1-D C-contiguous float64
+    arrays.
+
+    Examples
+    --------
+    >>> str(compiled_lyapunov_signature().return_type)
+    'float64'
+    """
+    from ._compiled_kernels import LYAPUNOV_SIGNATURE
+
+    return LYAPUNOV_SIGNATURE
+
+
+def lane_field_signature():
+    """The numba signature a field in lane form (``CompiledField.lanes``) is compiled with
+    (imports numba): ``lanes(Y, params, OUT)``, ``Y`` and ``OUT`` of shape ``(n, k)`` (one state
+    per column), ``params`` 1-D, all C-contiguous float64.
+
+    Examples
+    --------
+    >>> [str(a) for a in lane_field_signature().args]
+    ['array(float64, 2d, C)', 'array(float64, 1d, C)', 'array(float64, 2d, C)']
+    """
+    from ._compiled_lanes import LANE_FIELD_SIGNATURE
+
+    return LANE_FIELD_SIGNATURE
+
+
+def lane_lyapunov_signature():
+    """The numba signature a Lyapunov function in lane form (``TrappingRegions.lanes``) is
+    compiled with (imports numba): ``lanes(Y, params, out)`` writes ``V`` of each column of
+    ``Y (n, k)`` into ``out (k,)``; all C-contiguous float64.
+
+    Examples
+    --------
+    >>> [str(a) for a in lane_lyapunov_signature().args]
+    ['array(float64, 2d, C)', 'array(float64, 1d, C)', 'array(float64, 1d, C)']
+    """
+    from ._compiled_lanes import LANE_LYAPUNOV_SIGNATURE
+
+    return LANE_LYAPUNOV_SIGNATURE
 
 
 def uses_compiled(system, options: FlowOptions, save_times: np.ndarray) -> bool:
@@ -148,12 +222,24 @@ def run_compiled(
 ) -> np.ndarray:
     """Integrate every row of ``x0`` on the compiled path; fill ``record`` and return the stop
     region each orbit ended in (-1: none)."""
-    from ._compiled_kernels import dopri5_orbits
+    from ._compiled_kernels import dopri5_orbits, no_lyapunov
 
-    field = system.compiled_field
-    function = field.load()
-    params = np.array([float(p[name]) for name in field.params])
+    function = system.compiled_field.load()
+    lanes = system.compiled_field.load_lanes()
     regions = StopRegions.empty(system.n) if regions is None else regions
+    traps = regions.lyapunov
+    lyapunov_lanes = None if traps is None else traps.lanes_function()
+    in_lanes = lanes is not None and (traps is None or lyapunov_lanes is not None)
+    if in_lanes:
+        from ._compiled_lanes import LANES, dopri5_lanes, no_lyapunov_lanes
+
+        in_lanes = x0.shape[0] >= 4 * LANES  # a few orbits: the one-orbit loop wastes nothing
+    if in_lanes:
+        lyapunov_lanes = no_lyapunov_lanes if lyapunov_lanes is None else lyapunov_lanes
+        kernel = functools.partial(dopri5_lanes, function, lanes, lyapunov_lanes)
+    else:
+        kernel = functools.partial(dopri5_orbits, function)
+    params = np.array([float(p[name]) for name in system.compiled_field.params])
     m, n = x0.shape
     x0 = np.ascontiguousarray(x0, dtype=float)
     out = {
@@ -182,15 +268,27 @@ def run_compiled(
     centers = np.ascontiguousarray(regions.centers, dtype=float)
     forms = np.ascontiguousarray(regions.forms, dtype=float)
     levels = np.ascontiguousarray(regions.levels, dtype=float)
+    traps = (
+        no_lyapunov if regions.lyapunov is None else regions.lyapunov.compiled_function(),
+        *(
+            np.ascontiguousarray(a, dtype=float)
+            for a in (
+                regions.lyapunov_params,
+                regions.trap_levels,
+                regions.trap_normals,
+                regions.trap_offsets,
+            )
+        ),
+    )
 
     def run(lo: int, hi: int) -> None:
-        dopri5_orbits(
-            function,
+        kernel(
             params,
             x0[lo:hi],
             centers,
             forms,
             levels,
+            *traps,
             *settings,
             *(v[lo:hi] for v in out.values()),
         )
@@ -199,8 +297,10 @@ def run_compiled(
     if threads == 1:
         run(0, m)
     else:
-        # more blocks than threads: a thread that finishes early takes the next block
-        bounds = np.linspace(0, m, 8 * threads + 1).astype(int)
+        # more blocks than threads: a thread that finishes early takes the next block; in
+        # lanes, blocks of at least 8 lanes' worth of orbits, so that lanes seldom stand empty
+        per_thread = 8 if not in_lanes else max(1, min(8, m // (threads * 8 * LANES)))
+        bounds = np.linspace(0, m, per_thread * threads + 1).astype(int)
         list(_pool(threads).map(run, bounds[:-1], bounds[1:]))
     record.finish(
         np.arange(m),

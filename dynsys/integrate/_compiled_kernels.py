@@ -65,19 +65,27 @@ def _spacing(t: float) -> float:
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _code(x, v, conv_sq: float, escape_sq: float) -> int:
     """The stop test of ``dynsys.integrate._batch.stop_codes`` for one state."""
-    x_sq = _sum_sq(x)
-    v_sq = _sum_sq(v)
+    code = _code_of_sums(_sum_sq(x), _sum_sq(v), conv_sq, escape_sq)
+    if code == NONFINITE:
+        finite = True
+        for j in range(x.shape[0]):
+            if not (math.isfinite(x[j]) and math.isfinite(v[j])):
+                finite = False
+        code = ESCAPED if finite else NONFINITE
+    return code
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _code_of_sums(x_sq: float, v_sq: float, conv_sq: float, escape_sq: float) -> int:
+    """:func:`_code` from ``|x|^2`` and ``|v|^2``; NONFINITE when either is not finite (then
+    the entries decide between ESCAPED, squares that overflowed, and NONFINITE)."""
     code = RUNNING
     if conv_sq >= 0.0 and v_sq <= conv_sq:
         code = CONVERGED
     if x_sq > escape_sq:
         code = ESCAPED
     if not (math.isfinite(x_sq) and math.isfinite(v_sq)):
-        finite = True
-        for j in range(x.shape[0]):
-            if not (math.isfinite(x[j]) and math.isfinite(v[j])):
-                finite = False
-        code = ESCAPED if finite else NONFINITE
+        code = NONFINITE
     return code
 
 
@@ -105,19 +113,49 @@ FIELD_SIGNATURE = numba.types.void(_F1, _F1, _F1)
 """The signature a compiled field is compiled with: ``field(y, params, out)``, all three 1-D
 C-contiguous float64 arrays. Passed as a function of this type (not as its own dispatcher type),
 the field does not enter the loop's cache key: the loop is compiled once and cached on disk."""
+LYAPUNOV_SIGNATURE = numba.float64(_F1, _F1)
+"""The signature a compiled Lyapunov function of trapping regions is compiled with:
+``V(y, params) -> float`` of one state."""
 _F = numba.types.FunctionType(FIELD_SIGNATURE)
+_V = numba.types.FunctionType(LYAPUNOV_SIGNATURE)
 _F8 = numba.float64
 _I8 = numba.int64
 _SIGNATURE = numba.types.void(
-    _F, _F1, _F2, _F2, _F3, _F1, _F8, _F8, _F8, _F8, _F8, _I8, _F8, _F8, _F8, _F8,
-    _F2, _F1, numba.types.Array(numba.int8, 1, "C"), _I1, _I1, _F1, _I1, _I1,
+    _F, _F1, _F2, _F2, _F3, _F1, _V, _F1, _F1, _F2, _F1, _F8, _F8, _F8, _F8, _F8, _I8, _F8, _F8,
+    _F8, _F8, _F2, _F1, numba.types.Array(numba.int8, 1, "C"), _I1, _I1, _F1, _I1, _I1,
 )  # fmt: skip
+
+
+@numba.njit(LYAPUNOV_SIGNATURE, cache=True, nogil=True, error_model="numpy")
+def no_lyapunov(y, p) -> float:  # pragma: no cover - compiled
+    """The Lyapunov function passed when there are no trapping regions (never called)."""
+    return 0.0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets) -> int:
+    """The first trapping region ``V(y) < level, normal . y > offset`` holding ``y``, or -1
+    (``V`` is evaluated only when ``y`` is on the right side of some region's hyperplane)."""
+    value = 0.0
+    evaluated = False
+    for r in range(trap_levels.shape[0]):
+        side = 0.0
+        for j in range(y.shape[0]):
+            side += trap_normals[r, j] * y[j]
+        if side > trap_offsets[r]:
+            if not evaluated:
+                value = lyapunov(y, lyapunov_params)
+                evaluated = True
+            if value < trap_levels[r]:
+                return r
+    return -1
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i) -> int:
     """The outcome of orbit ``i`` at state ``y`` (field ``v``): the field's tests, then the stop
-    regions (a hit is recorded in ``region[i]``)."""
+    ellipsoids (a hit is recorded in ``region[i]``); the trapping regions are tested after it
+    (:func:`_in_trap`), at the call."""
     code = _code(y, v, conv_sq, escape_sq)
     if code == RUNNING and levels.shape[0]:
         hit = _in_region(y, centers, forms, levels)
@@ -125,6 +163,75 @@ def _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i) -> i
             code = CONVERGED
             region[i] = hit
     return code
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _first_step(field, params, y, v, work, tmp, rtol, atol) -> float:
+    """The first step of an orbit from ``y`` with field ``v`` (Hairer, Norsett and Wanner 1993,
+    section II.4), as ``dynsys.integrate._stepping.initial_step``; one more field evaluation."""
+    n = y.shape[0]
+    order = 4
+    s0 = 0.0
+    s1 = 0.0
+    for j in range(n):
+        scale = atol + abs(y[j]) * rtol
+        q0 = y[j] / scale
+        q1 = v[j] / scale
+        if j == 0:
+            s0 = q0 * q0
+            s1 = q1 * q1
+        else:
+            s0 += q0 * q0
+            s1 += q1 * q1
+    d0 = math.sqrt(s0 / n)
+    d1 = math.sqrt(s1 / n)
+    small = (d0 < 1e-5) or (d1 < 1e-5)
+    h0 = 1e-6 if small else 0.01 * d0 / d1
+    for j in range(n):
+        work[j] = y[j] + h0 * v[j]
+    field(work, params, tmp)
+    s2 = 0.0
+    for j in range(n):
+        scale = atol + abs(y[j]) * rtol
+        q2 = (tmp[j] - v[j]) / scale
+        if j == 0:
+            s2 = q2 * q2
+        else:
+            s2 += q2 * q2
+    d2 = math.sqrt(s2 / n) / h0
+    dmax = _nan_max(d1, d2)
+    h1 = _nan_max(1e-6, h0 * 1e-3)
+    if dmax > 1e-15:
+        h1 = (0.01 / dmax) ** (1.0 / (order + 1))
+    h = 100 * h0
+    if math.isnan(h1) or h1 < h:
+        h = h1
+    return h
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _step_factor(err: float, err_prev: float, after_reject: bool, alpha: float, beta: float):
+    """The factor on the step after a trial of error ``err``
+    (``dynsys.integrate._stepping.step_factor``)."""
+    order = 4
+    accept = err <= 1.0
+    positive = err > 0
+    safe = err if positive else 1.0
+    if positive:
+        grow = SAFETY * safe ** (-alpha)
+        if beta != 0.0:
+            grow *= err_prev**beta
+    else:
+        grow = MAX_FACTOR
+    upper = 1.0 if after_reject else MAX_FACTOR
+    grow = min(max(grow, MIN_FACTOR), upper)
+    if not accept:
+        if not math.isfinite(err):
+            grow = MIN_FACTOR
+        else:
+            shrink = SAFETY * safe ** (-1.0 / (order + 1))
+            grow = min(max(shrink, MIN_FACTOR), 1.0)
+    return grow
 
 
 @numba.njit(_SIGNATURE, cache=True, nogil=True, error_model="numpy")
@@ -135,6 +242,11 @@ def dopri5_orbits(
     centers,
     forms,
     levels,
+    lyapunov,
+    lyapunov_params,
+    trap_levels,
+    trap_normals,
+    trap_offsets,
     t_max: float,
     rtol: float,
     atol: float,
@@ -158,9 +270,14 @@ def dopri5_orbits(
 
     ``field(y, params, out)`` writes the vector field at ``y`` into ``out``. ``conv_sq < 0``
     disables the convergence test, ``first_step <= 0`` chooses the first step per orbit.
-    ``region[i]`` is the stop region the orbit ended in (-1: none).
+    ``region[i]`` is the stop region the orbit ended in (-1: none): the ellipsoids
+    ``(centers, forms, levels)`` are numbered first, the trapping regions
+    ``V(y) < trap_levels, trap_normals . y > trap_offsets`` (``V = lyapunov(y, lyapunov_params)``)
+    after them.
     """
     m, n = x0.shape
+    n_ellipsoids = levels.shape[0]
+    n_traps = trap_levels.shape[0]
     order = 4  # error order of the pair
     alpha = 1.0 / (order + 1) - 0.75 * beta
     k2 = np.empty(n)
@@ -193,6 +310,11 @@ def dopri5_orbits(
         field(y, params, v)
         evals = 1
         code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
+        if code == RUNNING and n_traps:
+            hit = _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets)
+            if hit >= 0:
+                code = CONVERGED
+                region[i] = n_ellipsoids + hit
         if code != RUNNING:
             for j in range(n):
                 x_final[i, j] = y[j]
@@ -200,47 +322,10 @@ def dopri5_orbits(
             speed_sq[i] = _sum_sq(v)
             evaluations[i] = evals
             continue
-        # first step (Hairer, Norsett and Wanner 1993, section II.4), as initial_step
-        if first_step > 0.0:
-            h = first_step
-        else:
-            s0 = 0.0
-            s1 = 0.0
-            for j in range(n):
-                scale = atol + abs(y[j]) * rtol
-                q0 = y[j] / scale
-                q1 = v[j] / scale
-                if j == 0:
-                    s0 = q0 * q0
-                    s1 = q1 * q1
-                else:
-                    s0 += q0 * q0
-                    s1 += q1 * q1
-            d0 = math.sqrt(s0 / n)
-            d1 = math.sqrt(s1 / n)
-            small = (d0 < 1e-5) or (d1 < 1e-5)
-            h0 = 1e-6 if small else 0.01 * d0 / d1
-            for j in range(n):
-                work[j] = y[j] + h0 * v[j]
-            field(work, params, tmp)
+        h = first_step
+        if not first_step > 0.0:
+            h = _first_step(field, params, y, v, work, tmp, rtol, atol)
             evals += 1
-            s2 = 0.0
-            for j in range(n):
-                scale = atol + abs(y[j]) * rtol
-                q2 = (tmp[j] - v[j]) / scale
-                if j == 0:
-                    s2 = q2 * q2
-                else:
-                    s2 += q2 * q2
-            d2 = math.sqrt(s2 / n) / h0
-            dmax = _nan_max(d1, d2)
-            if not (dmax > 1e-15):
-                h1 = _nan_max(1e-6, h0 * 1e-3)
-            else:
-                h1 = (0.01 / dmax) ** (1.0 / (order + 1))
-            h = 100 * h0
-            if math.isnan(h1) or h1 < h:
-                h = h1
         h = min(h, max_step)
         t = 0.0
         err_prev = 1.0
@@ -290,23 +375,7 @@ def dopri5_orbits(
             err = h_step * math.sqrt(s_err / n)
             accept = err <= 1.0
             trial_bad = not math.isfinite(err)
-            # step size factor (dynsys.integrate._stepping.step_factor)
-            positive = err > 0
-            safe = err if positive else 1.0
-            if positive:
-                grow = SAFETY * safe ** (-alpha)
-                if beta != 0.0:
-                    grow *= err_prev**beta
-            else:
-                grow = MAX_FACTOR
-            upper = 1.0 if after_reject else MAX_FACTOR
-            grow = min(max(grow, MIN_FACTOR), upper)
-            if not accept:
-                if trial_bad:
-                    grow = MIN_FACTOR
-                else:
-                    shrink = SAFETY * safe ** (-1.0 / (order + 1))
-                    grow = min(max(shrink, MIN_FACTOR), 1.0)
+            grow = _step_factor(err, err_prev, after_reject, alpha, beta)
             h_new = h_step * grow
             h = min(h_new, max_step)
             if accept:
@@ -322,6 +391,13 @@ def dopri5_orbits(
             code = RUNNING
             if accept:
                 code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
+                if code == RUNNING and n_traps:
+                    hit = _in_trap(
+                        y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets
+                    )
+                    if hit >= 0:
+                        code = CONVERGED
+                        region[i] = n_ellipsoids + hit
                 if code == RUNNING and last:
                     code = TIME_LIMIT
             else:

@@ -14,6 +14,7 @@ is a Dataset over ``(orbit, state)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -205,10 +206,11 @@ def flow(
     progress : bool
         Show a tqdm progress bar counting finished orbits.
     stop_regions : StopRegions, optional
-        Ellipsoids around attracting points, each checked (on a mesh, not proved; see
-        :mod:`dynsys.basins`) to lie in its point's basin, in which an orbit stops as
-        ``converged`` before ``|f|`` is small (``dopri5`` and ``dop853``); the region is
-        recorded in ``stop_region``.
+        Regions in which an orbit stops as ``converged`` before ``|f|`` is small (``dopri5``
+        and ``dop853``): ellipsoids around attracting points, each checked (on a mesh, not
+        proved) to lie in its point's basin, and trapping regions a model proves with a
+        Lyapunov function (see :mod:`dynsys.basins`); the region is recorded in
+        ``stop_region``.
 
     Returns
     -------
@@ -244,6 +246,51 @@ def flow(
     [1.0, -1.0]
     >>> status_names(ds.status).tolist()
     ['converged', 'converged']
+    """
+    run = follow(system, x0, params=params, options=options, progress=progress,
+                 stop_regions=stop_regions)  # fmt: skip
+    extra = {}
+    if run.region is not None:
+        extra["stop_region"] = xr.Variable(
+            "orbit", run.region, attrs={"long_name": "stop region the orbit ended in (-1: none)"}
+        )
+    ds = _flow_dataset(system, run.params, run.x0, run.record, run.options, run.saves, extra)
+    ds.attrs["engine"] = run.engine
+    return ds
+
+
+@dataclass(frozen=True)
+class FollowedOrbits:
+    """What :func:`follow` returns: the validated inputs and the orbits' record, as arrays."""
+
+    x0: np.ndarray
+    params: dict
+    options: FlowOptions
+    record: BatchRecord
+    region: np.ndarray | None  # stop region of each orbit (-1: none); None without regions
+    saves: dict
+    engine: str
+
+
+def follow(
+    system,
+    x0,
+    *,
+    params: Mapping[str, float] | None = None,
+    options: FlowOptions | None = None,
+    progress: bool = False,
+    stop_regions: StopRegions | None = None,
+) -> FollowedOrbits:
+    """:func:`flow` without the dataset: the same checks and the same orbits, returned as arrays
+    (for callers that follow many small batches, such as the chunks of a basin map, and would
+    otherwise pay more for the dataset than for the orbits).
+
+    Examples
+    --------
+    >>> from dynsys.models import double_well
+    >>> run = follow(double_well(), [[0.5, 1.0]], options=FlowOptions(converge_tol=1e-8))
+    >>> run.record.x_final.round(6).tolist(), run.engine
+    ([[1.0, 0.0]], 'numpy')
     """
     require_flow(system, "flow()")
     options = FlowOptions() if options is None else options
@@ -293,13 +340,15 @@ def flow(
         saves["time"] = saves["iteration"] * options.learning_rate
     else:
         saves = {"time": save_times} if n_saves else {}
-    ds = _flow_dataset(system, p, x0, record, options, saves)
-    ds.attrs["engine"] = "compiled" if compiled else "numpy"
-    if regions is not None:
-        ds["stop_region"] = xr.Variable(
-            "orbit", region, attrs={"long_name": "stop region the orbit ended in (-1: none)"}
-        )
-    return ds
+    return FollowedOrbits(
+        x0,
+        p,
+        options,
+        record,
+        region if regions is not None else None,
+        saves,
+        "compiled" if compiled else "numpy",
+    )
 
 
 def _check_regions(regions, n: int, options: FlowOptions) -> StopRegions | None:
@@ -312,7 +361,11 @@ def _check_regions(regions, n: int, options: FlowOptions) -> StopRegions | None:
             f"`stop_regions` apply to the Runge-Kutta methods dopri5 and dop853; got "
             f"method={options.method!r}. Pass stop_regions=None."
         )
-    if regions.centers.shape[1:] != (n,) or regions.forms.shape[1:] != (n, n):
+    if (
+        regions.centers.shape[1:] != (n,)
+        or regions.forms.shape[1:] != (n, n)
+        or regions.trap_normals.shape[1:] != (n,)
+    ):
         raise InputError(
             f"`stop_regions` hold states of dimension {regions.centers.shape[1:]}; the system "
             f"has {n} states."
@@ -387,7 +440,9 @@ def _energy(system, p, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _flow_dataset(system, p, x0, record: BatchRecord, options: FlowOptions, saves) -> xr.Dataset:
+def _flow_dataset(
+    system, p, x0, record: BatchRecord, options: FlowOptions, saves, extra=None
+) -> xr.Dataset:
     descent = options.method == "gradient_descent"
     os_ = ("orbit", "state")
     data: dict[str, Any] = {
@@ -444,4 +499,4 @@ def _flow_dataset(system, p, x0, record: BatchRecord, options: FlowOptions, save
         counters["n_jacobian_calls"] = record.n_jacobian_calls
         counters["n_jacobian_evaluations"] = record.n_jacobian_evaluations
     attrs = provenance(system, **settings, **counters)
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    return xr.Dataset({**data, **(extra or {})}, coords=coords, attrs=attrs)

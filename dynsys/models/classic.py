@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._trapping import TrapGeometry, TrappingRegions
 from ..errors import InputError
 from ..system import CompiledField, GradientSystem, System, model
 from ._arrays import matrix as _matrix
@@ -90,16 +91,68 @@ def duffing(delta: float = 0.25, alpha: float = -1.0, beta: float = 1.0) -> Syst
         second = {"delta": -v, "alpha": -q, "beta": -(q**3)}[name]
         return _stack(zero, second)
 
-    return System(
-        f,
-        ["x", "v"],
-        {"delta": delta, "alpha": alpha, "beta": beta},
-        jac=jac,
-        dfdp=dfdp,
-        name="duffing",
-    ).with_compiled_field(
-        CompiledField("dynsys.models._compiled_fields:duffing", ("delta", "alpha", "beta"))
+    return (
+        System(
+            f,
+            ["x", "v"],
+            {"delta": delta, "alpha": alpha, "beta": beta},
+            jac=jac,
+            dfdp=dfdp,
+            name="duffing",
+        )
+        .with_compiled_field(
+            CompiledField(
+                "dynsys.models._compiled_fields:duffing",
+                ("delta", "alpha", "beta"),
+                lanes="dynsys.models._compiled_fields:duffing_lanes",
+            )
+        )
+        .with_trapping_regions(_DUFFING_TRAPS)
     )
+
+
+def duffing_energy(x, p) -> np.ndarray:
+    """The energy ``E = v^2/2 + alpha x^2/2 + beta x^4/4`` of :func:`duffing` at states
+    ``(..., 2)``, ``p = (delta, alpha, beta)``. Along orbits ``dE/dt = -delta v^2``.
+
+    Examples
+    --------
+    >>> float(duffing_energy(np.array([1.0, 0.0]), np.array([0.25, -1.0, 1.0])))
+    -0.25
+    """
+    q, v = x[..., 0], x[..., 1]
+    return 0.5 * (v * v) + 0.5 * p[1] * (q * q) + 0.25 * p[2] * (q * q * q * q)
+
+
+def duffing_traps(p) -> TrapGeometry | str:
+    """The two lobes ``{E < 0, x > 0}`` and ``{E < 0, x < 0}`` of :func:`duffing` with
+    ``delta > 0``, ``alpha < 0 < beta`` (see :data:`_DUFFING_TRAPS`), or why there are none.
+
+    Examples
+    --------
+    >>> len(duffing_traps(np.array([0.25, -1.0, 1.0])))
+    2
+    >>> duffing_traps(np.array([0.0, -1.0, 1.0]))
+    'delta = 0 is not > 0: the energy is conserved, orbits need not converge'
+    """
+    delta, alpha, beta = (float(v) for v in p)
+    if not delta > 0:
+        return f"delta = {delta:g} is not > 0: the energy is conserved, orbits need not converge"
+    if not (alpha < 0 < beta):
+        return f"alpha = {alpha:g}, beta = {beta:g}: not a double well (needs alpha < 0 < beta)"
+    return TrapGeometry(np.zeros(2), np.array([[1.0, 0.0], [-1.0, 0.0]]), np.zeros(2))
+
+
+_DUFFING_TRAPS = TrappingRegions(
+    "dynsys.models.classic:duffing_energy",
+    "dynsys.models._compiled_fields:duffing_energy",
+    "dynsys.models.classic:duffing_traps",
+    ("delta", "alpha", "beta"),
+    "E = v^2/2 + alpha x^2/2 + beta x^4/4 has dE/dt = -delta v^2 <= 0; E = v^2/2 >= 0 on x = 0, "
+    "so each half of {E < 0} is invariant; it holds one equilibrium (x = +-sqrt(-alpha/beta), "
+    "v = 0), and by LaSalle (delta > 0) every orbit in it converges there.",
+    lanes="dynsys.models._compiled_fields:duffing_energy_lanes",
+)
 
 
 # ---------------------------------------------------------------------------- Lorenz
