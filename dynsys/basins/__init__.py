@@ -20,9 +20,14 @@ arrive (``|f| <= converge_tol``, from the one arrival rule), escape, or run out 
 an ellipsoid on which a quadratic Lyapunov function of the linearisation was checked to decrease
 (``options.stop_regions=True``; flows of up to three states without a symmetry): the label is the
 same, the orbit stops sooner, and ``arrived_in_region`` says which orbits stopped so. A system
-that declares its field in compiled code (:class:`dynsys.integrate.CompiledField`, e.g.
-:func:`dynsys.models.duffing`) is followed orbit by orbit in a compiled loop on the process's
-threads, with the same results. A map's orbits are iterated by :func:`dynsys.integrate.iterate`
+that declares trapping regions (:class:`dynsys.TrappingRegions`: sublevel sets of a Lyapunov
+function that the model proves to lie in one attracting point's basin, e.g. the energy lobes of
+:func:`dynsys.models.duffing`) has its orbits stopped as they enter them
+(``options.trapping_regions``, on by default; a proof, not a check: the labels are those of the
+arrival rule). A system that declares its field in compiled code
+(:class:`dynsys.integrate.CompiledField`, e.g. :func:`dynsys.models.duffing`) is followed in a
+compiled loop on the process's threads, 32 orbits at a time when the field has a lane form, with
+the same results. A map's orbits are iterated by :func:`dynsys.integrate.iterate`
 until they settle on a fixed point or a cycle (of period up to ``iterate.max_period``), escape
 (for gradient descent: divergence), or run out of iterations (``options.iterate``).
 

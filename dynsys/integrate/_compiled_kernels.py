@@ -154,14 +154,31 @@ def _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offse
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i) -> int:
     """The outcome of orbit ``i`` at state ``y`` (field ``v``): the field's tests, then the stop
-    ellipsoids (a hit is recorded in ``region[i]``); the trapping regions are tested after it
-    (:func:`_in_trap`), at the call."""
+    ellipsoids (a hit is recorded in ``region[i]``); :func:`_stop_or_trap` tests the trapping
+    regions after it."""
     code = _code(y, v, conv_sq, escape_sq)
     if code == RUNNING and levels.shape[0]:
         hit = _in_region(y, centers, forms, levels)
         if hit >= 0:
             code = CONVERGED
             region[i] = hit
+    return code
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _stop_or_trap(
+    y, v, conv_sq, escape_sq, centers, forms, levels, lyapunov, lyapunov_params, trap_levels,
+    trap_normals, trap_offsets, region, i,
+) -> int:  # fmt: skip
+    """:func:`_stop_code`, then the trapping regions (numbered after the ellipsoids in
+    ``region[i]``). The one-orbit loop's steps test the regions at the call instead: a call
+    with this many arrays costs more than a small step."""
+    code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
+    if code == RUNNING and trap_levels.shape[0]:
+        hit = _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets)
+        if hit >= 0:
+            code = CONVERGED
+            region[i] = levels.shape[0] + hit
     return code
 
 
@@ -207,6 +224,48 @@ def _first_step(field, params, y, v, work, tmp, rtol, atol) -> float:
     if math.isnan(h1) or h1 < h:
         h = h1
     return h
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _begin(
+    field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms, levels, lyapunov,
+    lyapunov_params, trap_levels, trap_normals, trap_offsets, rtol, atol, first_step, x_final,
+    t_final, status, n_steps, n_rejected, speed_sq, region, evaluations,
+) -> float:  # fmt: skip
+    """Start orbit ``i``: its state into ``y``, its field into ``v``. An orbit that stops at
+    its start (non-finite, converged, escaped, in a region) is finished here and -1 returned;
+    otherwise its first step, with ``evaluations[i]`` the field evaluations so far."""
+    n = y.shape[0]
+    region[i] = -1
+    n_steps[i] = 0
+    n_rejected[i] = 0
+    t_final[i] = 0.0
+    finite = True
+    for j in range(n):
+        y[j] = x0[i, j]
+        finite = finite and math.isfinite(y[j])
+    if not finite:
+        for j in range(n):
+            x_final[i, j] = y[j]
+        status[i] = NONFINITE
+        speed_sq[i] = math.nan
+        return -1.0
+    field(y, params, v)
+    evaluations[i] = 1
+    code = _stop_or_trap(
+        y, v, conv_sq, escape_sq, centers, forms, levels, lyapunov, lyapunov_params,
+        trap_levels, trap_normals, trap_offsets, region, i,
+    )  # fmt: skip
+    if code != RUNNING:
+        for j in range(n):
+            x_final[i, j] = y[j]
+        status[i] = code
+        speed_sq[i] = _sum_sq(v)
+        return -1.0
+    if first_step > 0.0:
+        return first_step
+    evaluations[i] = 2
+    return _first_step(field, params, y, v, work, tmp, rtol, atol)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -292,40 +351,15 @@ def dopri5_orbits(
     tmp = np.empty(n)
     v = np.empty(n)
     for i in range(m):
-        region[i] = -1
-        n_steps[i] = 0
-        n_rejected[i] = 0
-        t_final[i] = 0.0
-        finite = True
-        for j in range(n):
-            y[j] = x0[i, j]
-            if not math.isfinite(y[j]):
-                finite = False
-        if not finite:
-            for j in range(n):
-                x_final[i, j] = y[j]
-            status[i] = NONFINITE
-            speed_sq[i] = math.nan
+        h = _begin(
+            field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms, levels,
+            lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets, rtol, atol,
+            first_step, x_final, t_final, status, n_steps, n_rejected, speed_sq, region,
+            evaluations,
+        )  # fmt: skip
+        if h < 0.0:
             continue
-        field(y, params, v)
-        evals = 1
-        code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
-        if code == RUNNING and n_traps:
-            hit = _in_trap(y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets)
-            if hit >= 0:
-                code = CONVERGED
-                region[i] = n_ellipsoids + hit
-        if code != RUNNING:
-            for j in range(n):
-                x_final[i, j] = y[j]
-            status[i] = code
-            speed_sq[i] = _sum_sq(v)
-            evaluations[i] = evals
-            continue
-        h = first_step
-        if not first_step > 0.0:
-            h = _first_step(field, params, y, v, work, tmp, rtol, atol)
-            evals += 1
+        evals = evaluations[i]
         h = min(h, max_step)
         t = 0.0
         err_prev = 1.0

@@ -56,9 +56,8 @@ from ._compiled_kernels import (
     RUNNING,
     STEP_UNDERFLOW,
     TIME_LIMIT,
+    _begin,
     _code_of_sums,
-    _first_step,
-    _in_trap,
     _spacing,
     _step_factor,
     _stop_code,
@@ -68,6 +67,20 @@ from ._compiled_kernels import (
 LANES = 32
 """Orbits advanced together (four 512-bit vectors of doubles: enough independent work to hide the
 latency of the per-orbit steps, few enough that a batch seldom waits on a lane)."""
+
+STAGE_WEIGHTS = np.array(
+    [
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [A21, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [A31, A32, 0.0, 0.0, 0.0, 0.0],
+        [A41, A42, A43, 0.0, 0.0, 0.0],
+        [A51, A52, A53, A54, 0.0, 0.0],
+        [A61, A62, A63, A64, A65, 0.0],
+        [B1, 0.0, B3, B4, B5, B6],
+    ]
+)
+"""Row ``s``: the weights of stage ``s`` (k2 ... k7, the last one at the step's end) on
+k1 ... ks; a zero weight's term is skipped, as in the one-orbit loop."""
 
 LANE_FIELD_SIGNATURE = numba.types.void(_F2, _F1, _F2)
 """The signature a field in lane form is compiled with: ``lanes(Y, params, OUT)``, ``Y`` and
@@ -165,7 +178,6 @@ def dopri5_lanes(
     alpha = 1.0 / 5.0 - 0.75 * beta
     Y = np.zeros((n, L))
     K = np.zeros((7, n, L))  # k1 (the field at Y) ... k7 (the field at Y_new)
-    TMP = np.zeros((n, L))
     Y_NEW = np.zeros((n, L))
     OUT = np.zeros((n, L))
     y = np.empty(n)  # one orbit's state and field, for the starts and the stop tests
@@ -191,12 +203,6 @@ def dopri5_lanes(
     evals = np.zeros(L, dtype=np.int64)
     after_reject = np.zeros(L, dtype=np.bool_)
     last = np.zeros(L, dtype=np.bool_)
-    w2 = np.array([A21])
-    w3 = np.array([A31, A32])
-    w4 = np.array([A41, A42, A43])
-    w5 = np.array([A51, A52, A53, A54])
-    w6 = np.array([A61, A62, A63, A64, A65])
-    w7 = np.array([B1, 0.0, B3, B4, B5, B6])
     next_orbit = 0
     active = 0
     while True:
@@ -204,41 +210,15 @@ def dopri5_lanes(
             while orbit[lane] < 0 and next_orbit < m:
                 i = next_orbit
                 next_orbit += 1
-                region[i] = -1
-                n_steps[i] = 0
-                n_rejected[i] = 0
-                t_final[i] = 0.0
-                finite = True
-                for j in range(n):
-                    y[j] = x0[i, j]
-                    finite = finite and math.isfinite(y[j])
-                if not finite:
-                    for j in range(n):
-                        x_final[i, j] = y[j]
-                    status[i] = NONFINITE
-                    speed_sq[i] = math.nan
+                step = _begin(
+                    field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms,
+                    levels, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets,
+                    rtol, atol, first_step, x_final, t_final, status, n_steps, n_rejected,
+                    speed_sq, region, evaluations,
+                )  # fmt: skip
+                if step < 0.0:
                     continue
-                field(y, params, v)
-                code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
-                if code == RUNNING and n_traps:
-                    hit = _in_trap(
-                        y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets
-                    )
-                    if hit >= 0:
-                        code = CONVERGED
-                        region[i] = n_ellipsoids + hit
-                if code != RUNNING:
-                    for j in range(n):
-                        x_final[i, j] = y[j]
-                    status[i] = code
-                    speed_sq[i] = _sum_sq(v)
-                    evaluations[i] = 1
-                    continue
-                evals[lane] = 1
-                step = first_step
-                if not first_step > 0.0:
-                    step = _first_step(field, params, y, v, work, tmp, rtol, atol)
-                    evals[lane] = 2
+                evals[lane] = evaluations[i]
                 h[lane] = min(step, max_step)
                 for j in range(n):
                     Y[j, lane] = y[j]
@@ -260,24 +240,10 @@ def dopri5_lanes(
             else:
                 hs[lane] = 0.0
         # the stages for every lane (dynsys.integrate._rk._attempt, weights summed left to right)
-        _combine(Y, hs, K, w2, 1, acc, TMP)
-        lanes(TMP, params, OUT)
-        K[1] = OUT
-        _combine(Y, hs, K, w3, 2, acc, TMP)
-        lanes(TMP, params, OUT)
-        K[2] = OUT
-        _combine(Y, hs, K, w4, 3, acc, TMP)
-        lanes(TMP, params, OUT)
-        K[3] = OUT
-        _combine(Y, hs, K, w5, 4, acc, TMP)
-        lanes(TMP, params, OUT)
-        K[4] = OUT
-        _combine(Y, hs, K, w6, 5, acc, TMP)
-        lanes(TMP, params, OUT)
-        K[5] = OUT
-        _combine(Y, hs, K, w7, 6, acc, Y_NEW)
-        lanes(Y_NEW, params, OUT)
-        K[6] = OUT
+        for stage in range(1, 7):  # the last stage's state is the step's end, Y_new
+            _combine(Y, hs, K, STAGE_WEIGHTS[stage], stage, acc, Y_NEW)
+            lanes(Y_NEW, params, OUT)
+            K[stage] = OUT
         for j in range(n):  # the error norm, lane by lane
             for lane in range(L):
                 a = abs(Y[j, lane])
