@@ -26,6 +26,7 @@ __all__ = [
     "auto_available",
     "compile_model",
     "constants",
+    "model_source",
     "read_branches",
     "run",
 ]
@@ -48,13 +49,35 @@ TYPE_CODES = {1: "BP", 2: "LP", 3: "HB", 4: "UZ", 5: "LP", 6: "BP", 7: "PD", 8: 
 """AUTO's point types in ``fort.7`` (sign dropped; 1-3 for equilibria, 5-8 for cycles)."""
 
 
-LORENZ_FUNC = """
+FUNC_HEAD = """
 SUBROUTINE FUNC(NDIM,U,ICP,PAR,IJAC,F,DFDU,DFDP)
   IMPLICIT NONE
   INTEGER, INTENT(IN) :: NDIM, ICP(*), IJAC
   DOUBLE PRECISION, INTENT(IN) :: U(NDIM), PAR(*)
   DOUBLE PRECISION, INTENT(OUT) :: F(NDIM)
   DOUBLE PRECISION, INTENT(INOUT) :: DFDU(NDIM,NDIM), DFDP(NDIM,*)
+"""
+"""The declarations that open AUTO's ``FUNC`` (the model's field, Jacobian and parameter
+derivative)."""
+STPNT_HEAD = """SUBROUTINE STPNT(NDIM,U,PAR,T)
+  IMPLICIT NONE
+  INTEGER, INTENT(IN) :: NDIM
+  DOUBLE PRECISION, INTENT(INOUT) :: U(NDIM), PAR(*)
+  DOUBLE PRECISION, INTENT(IN) :: T
+"""
+"""The declarations that open AUTO's ``STPNT`` (the start point)."""
+
+
+def model_source(func_body: str, stpnt_body: str) -> str:
+    """An AUTO model file: ``FUNC`` and ``STPNT`` with the given bodies (the other routines come
+    from the empty stubs linked in by :func:`compile_model`)."""
+    return (
+        FUNC_HEAD + func_body + "END SUBROUTINE FUNC\n\n" + STPNT_HEAD + stpnt_body
+        + "END SUBROUTINE STPNT\n"
+    )  # fmt: skip
+
+
+LORENZ_FUNC_BODY = """\
   F(1) = PAR(2)*(U(2) - U(1))
   F(2) = PAR(1)*U(1) - U(2) - U(1)*U(3)
   F(3) = U(1)*U(2) - PAR(3)*U(3)
@@ -72,7 +95,6 @@ SUBROUTINE FUNC(NDIM,U,ICP,PAR,IJAC,F,DFDU,DFDP)
   DFDP(1,1) = 0.0D0
   DFDP(2,1) = U(1)
   DFDP(3,1) = 0.0D0
-END SUBROUTINE FUNC
 """
 
 
@@ -85,14 +107,9 @@ def lorenz_source(r: float, at: str) -> str:
         start = "  U(1) = SQRT(PAR(3)*(PAR(1) - 1.0D0))\n  U(2) = U(1)\n  U(3) = PAR(1) - 1.0D0\n"
     else:
         raise ValueError(f"at must be 'origin' or 'c_plus'; got {at!r}")
-    return (
-        LORENZ_FUNC
-        + "\nSUBROUTINE STPNT(NDIM,U,PAR,T)\n  IMPLICIT NONE\n  INTEGER, INTENT(IN) :: NDIM\n"
-        "  DOUBLE PRECISION, INTENT(INOUT) :: U(NDIM), PAR(*)\n"
-        "  DOUBLE PRECISION, INTENT(IN) :: T\n"
-        f"  PAR(1) = {r:.1f}D0\n  PAR(2) = 10.0D0\n  PAR(3) = 8.0D0/3.0D0\n"
-        + start
-        + "END SUBROUTINE STPNT\n"
+    return model_source(
+        LORENZ_FUNC_BODY,
+        f"  PAR(1) = {r:.1f}D0\n  PAR(2) = 10.0D0\n  PAR(3) = 8.0D0/3.0D0\n" + start,
     )
 
 

@@ -72,13 +72,8 @@ class Case:
 
 LORENZ_F90 = auto.lorenz_source(24.0, "c_plus")
 
-BRUSSELATOR_F90 = """
-SUBROUTINE FUNC(NDIM,U,ICP,PAR,IJAC,F,DFDU,DFDP)
-  IMPLICIT NONE
-  INTEGER, INTENT(IN) :: NDIM, ICP(*), IJAC
-  DOUBLE PRECISION, INTENT(IN) :: U(NDIM), PAR(*)
-  DOUBLE PRECISION, INTENT(OUT) :: F(NDIM)
-  DOUBLE PRECISION, INTENT(INOUT) :: DFDU(NDIM,NDIM), DFDP(NDIM,*)
+BRUSSELATOR_F90 = auto.model_source(
+    """\
   F(1) = PAR(1) - (PAR(2) + 1.0D0)*U(1) + U(1)**2*U(2)
   F(2) = PAR(2)*U(1) - U(1)**2*U(2)
   IF (IJAC .EQ. 0) RETURN
@@ -89,19 +84,14 @@ SUBROUTINE FUNC(NDIM,U,ICP,PAR,IJAC,F,DFDU,DFDP)
   IF (IJAC .EQ. 1) RETURN
   DFDP(1,2) = -U(1)
   DFDP(2,2) = U(1)
-END SUBROUTINE FUNC
-
-SUBROUTINE STPNT(NDIM,U,PAR,T)
-  IMPLICIT NONE
-  INTEGER, INTENT(IN) :: NDIM
-  DOUBLE PRECISION, INTENT(INOUT) :: U(NDIM), PAR(*)
-  DOUBLE PRECISION, INTENT(IN) :: T
+""",
+    """\
   PAR(1) = 1.0D0
   PAR(2) = 1.5D0
   U(1) = PAR(1)
   U(2) = PAR(2)/PAR(1)
-END SUBROUTINE STPNT
-"""
+""",
+)
 
 
 def _auto_constants(ndim, ips, irs, icp, nmx, ds, ds_max, stop) -> str:

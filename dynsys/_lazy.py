@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["lazy_names"]
+__all__ = ["check_name", "lazy_names", "load_name"]
 
 
 def lazy_names(
@@ -57,3 +57,30 @@ def lazy_names(
         return sorted(set(namespace) | set(where) | modules)
 
     return __getattr__, __dir__
+
+
+def check_name(label: str, value: str) -> None:
+    """Raise :class:`dynsys.errors.InputError` unless ``value`` looks like
+    ``"package.module:name"`` (``label`` names the argument in the message).
+
+    Examples
+    --------
+    >>> check_name("function", "dynsys.models.classic:duffing")
+    """
+    from .errors import InputError
+
+    module, sep, attr = str(value).partition(":")
+    if not (module and sep and attr):
+        raise InputError(f"`{label}` must look like 'package.module:name'; got {value!r}.")
+
+
+def load_name(name: str) -> Any:
+    """The object a ``"package.module:name"`` names (its module is imported).
+
+    Examples
+    --------
+    >>> load_name("math:pi") > 3
+    True
+    """
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)

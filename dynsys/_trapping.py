@@ -15,11 +15,11 @@ holds exactly one of the known attracting points (:mod:`dynsys.basins._traps`).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._lazy import check_name, load_name
 from .errors import InputError
 
 __all__ = ["TrapGeometry", "TrappingRegions"]
@@ -88,7 +88,7 @@ class TrappingRegions:
         The same ``V`` in lane form, compiled with
         ``numba.njit(dynsys.integrate.lane_lyapunov_signature())``: ``lanes(Y, p, out)`` writes
         ``V`` of each column of ``Y (n, k)`` into ``out (k,)``. A field with a lane form
-        (``CompiledField.lanes``) runs its orbits eight at a time only when this is given too.
+        (``CompiledField.lanes``) runs its orbits 32 at a time only when this is given too.
 
     Examples
     --------
@@ -109,19 +109,9 @@ class TrappingRegions:
 
     def __post_init__(self) -> None:
         for name in ("lyapunov", "compiled", "geometry", "lanes"):
-            if name == "lanes" and self.lanes is None:
-                continue
-            module, sep, attr = str(getattr(self, name)).partition(":")
-            if not (module and sep and attr):
-                raise InputError(
-                    f"`{name}` must look like 'package.module:name'; got {getattr(self, name)!r}."
-                )
+            if name != "lanes" or self.lanes is not None:
+                check_name(name, getattr(self, name))
         object.__setattr__(self, "params", tuple(str(p) for p in self.params))
-
-    @staticmethod
-    def _load(name: str):
-        module, _, attr = name.partition(":")
-        return getattr(importlib.import_module(module), attr)
 
     def values(self, params) -> np.ndarray:
         """The parameter values in the order :attr:`params`, from a mapping."""
@@ -129,19 +119,19 @@ class TrappingRegions:
 
     def lyapunov_function(self):
         """The numpy ``V(x, p)``."""
-        return self._load(self.lyapunov)
+        return load_name(self.lyapunov)
 
     def compiled_function(self):
         """The compiled ``V(y, p)`` (imports its module, and with it numba)."""
-        return self._load(self.compiled)
+        return load_name(self.compiled)
 
     def lanes_function(self):
         """The compiled ``V`` in lane form, or None when none is declared."""
-        return None if self.lanes is None else self._load(self.lanes)
+        return None if self.lanes is None else load_name(self.lanes)
 
     def geometry_at(self, params) -> TrapGeometry | str:
         """The regions at the parameter values ``params`` (a mapping), or why there are none."""
-        found = self._load(self.geometry)(self.values(params))
+        found = load_name(self.geometry)(self.values(params))
         if isinstance(found, str):
             return found
         if not isinstance(found, TrapGeometry):

@@ -11,7 +11,6 @@ finiteness are checked there, with errors that say what was expected and what ca
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._fd import fd_derivative_scalar, fd_gradient, fd_jacobian
+from ._lazy import check_name, load_name
 from ._validate import as_state_batch, check_names, check_params
 from .errors import (
     DynsysError,
@@ -137,6 +137,13 @@ class CompiledField:
     cache=True, nogil=True)`` and must compute exactly what the system's numpy field computes
     (the same operations in the same order): results must not depend on the path taken.
 
+    A model may also declare its Jacobian and parameter derivative in compiled code (both or
+    neither); continuation of equilibria then runs its predictor-corrector loop compiled, with the
+    results of the Python loop (:meth:`System.with_compiled_field` for integration and
+    continuation, :meth:`System.with_compiled_derivatives` for continuation only). They too must
+    compute exactly what the system's ``jac`` and ``dfdp`` compute, and are compiled with the
+    signatures of :func:`dynsys.continuation.compiled_signatures`.
+
     Parameters
     ----------
     function : str
@@ -148,41 +155,66 @@ class CompiledField:
         ``"package.module:name"`` of the same field in lane form, compiled with
         ``numba.njit(dynsys.integrate.lane_field_signature(), ...)``: ``lanes(Y, params, OUT)``
         writes ``f`` of every column of ``Y (n, k)`` into ``OUT (n, k)``, each with the
-        operations of ``function``. With it, orbits advance eight at a time in vector
+        operations of ``function``. With it, orbits advance 32 at a time in vector
         instructions (the same orbits, bit for bit).
+    jacobian : str, optional
+        ``"package.module:name"`` of ``jacobian(y, params, out)``, writing ``df_i/dy_j`` into
+        ``out (n, n)``.
+    param_derivative : str, optional
+        ``"package.module:name"`` of ``param_derivative(y, params, k, out)``, writing the
+        derivative of ``f`` with respect to parameter ``params[k]`` into ``out (n,)``.
 
     Examples
     --------
     >>> CompiledField("dynsys.models._compiled_fields:duffing", ("delta", "alpha", "beta")).params
     ('delta', 'alpha', 'beta')
+    >>> from dynsys.models import lorenz
+    >>> lorenz().compiled_derivatives.has_derivatives
+    True
     """
 
     function: str
     params: tuple[str, ...] = ()
     lanes: str | None = None
+    jacobian: str | None = None
+    param_derivative: str | None = None
 
     def __post_init__(self) -> None:
-        for label, value in (("function", self.function), ("lanes", self.lanes)):
-            if value is None and label == "lanes":
-                continue
-            module, sep, name = str(value).partition(":")
-            if not (module and sep and name):
-                raise InputError(f"`{label}` must look like 'package.module:name'; got {value!r}.")
+        for label in ("function", "lanes", "jacobian", "param_derivative"):
+            value = getattr(self, label)
+            if value is not None or label == "function":
+                check_name(label, value)
+        if (self.jacobian is None) != (self.param_derivative is None):
+            raise InputError(
+                "declare both `jacobian` and `param_derivative` in compiled code, or neither; "
+                f"got jacobian={self.jacobian!r}, param_derivative={self.param_derivative!r}."
+            )
         object.__setattr__(self, "params", tuple(str(p) for p in self.params))
+
+    @property
+    def has_derivatives(self) -> bool:
+        """Whether the Jacobian and the parameter derivative are declared too."""
+        return self.jacobian is not None
 
     def load(self):
         """The compiled function (imports its module, and with it numba)."""
-        return _load_name(self.function)
+        return load_name(self.function)
 
     def load_lanes(self):
         """The compiled function in lane form, or None when none is declared."""
-        return None if self.lanes is None else _load_name(self.lanes)
+        return None if self.lanes is None else load_name(self.lanes)
 
+    def load_derivatives(self):
+        """The compiled ``(jacobian, param_derivative)`` (imports their modules, and numba).
 
-def _load_name(name: str):
-    """The object a ``"package.module:name"`` names."""
-    module, _, attr = name.partition(":")
-    return getattr(importlib.import_module(module), attr)
+        Raises
+        ------
+        dynsys.errors.InputError
+            If they are not declared.
+        """
+        if not self.has_derivatives:
+            raise InputError(f"the compiled field {self.function!r} declares no derivatives.")
+        return load_name(self.jacobian), load_name(self.param_derivative)
 
 
 class DescentKernel(ABC):
@@ -598,12 +630,40 @@ class System(Dynamics):
         """The vector field declared as compiled code (:class:`CompiledField`), or None."""
         return self.__dict__.get("_compiled_field")
 
+    @property
+    def compiled_derivatives(self):
+        """The field, Jacobian and parameter derivative declared as compiled code for
+        continuation (a :class:`CompiledField` with ``jacobian`` and ``param_derivative``), or
+        None: the one declared with :meth:`with_compiled_derivatives`, else the compiled field
+        when it declares them."""
+        declared = self.__dict__.get("_compiled_derivatives")
+        if declared is not None:
+            return declared
+        field = self.compiled_field
+        return field if field is not None and field.has_derivatives else None
+
+    def _checked_compiled(self, field, what: str) -> CompiledField:
+        if not isinstance(field, CompiledField):
+            raise InputTypeError(
+                f"`field` must be a dynsys.system.CompiledField; got {type(field).__name__}."
+            )
+        missing = sorted(set(self.params) ^ set(field.params))
+        if missing:
+            raise InvalidSystemError(
+                f"the compiled {what} takes the parameters {list(field.params)} but "
+                f"{self.name!r} has {list(self.params)}; name each parameter once, in the order "
+                "the compiled function reads them."
+            )
+        return field
+
     def with_compiled_field(self, field) -> System:
         """A copy of the system that declares ``field`` (a :class:`CompiledField`) as its
         vector field in compiled code;
         :func:`dynsys.integrate.flow` then follows its orbits one by one in a compiled loop
-        (``dopri5``, no save times), with the same results. ``None`` gives a copy without one
-        (the numpy path).
+        (``dopri5``, no save times), with the same results; when ``field`` declares the Jacobian
+        and parameter derivative too, continuation uses them as well (see
+        :meth:`with_compiled_derivatives`). ``None`` gives a copy without compiled code (the
+        numpy path everywhere).
 
         Examples
         --------
@@ -614,19 +674,37 @@ class System(Dynamics):
         True
         """
         if field is None:
-            return self._declaring("_compiled_field", None)
-        if not isinstance(field, CompiledField):
-            raise InputTypeError(
-                f"`field` must be a dynsys.system.CompiledField; got {type(field).__name__}."
+            return self._declaring("_compiled_field", None)._declaring(
+                "_compiled_derivatives", None
             )
-        missing = sorted(set(self.params) ^ set(field.params))
-        if missing:
-            raise InvalidSystemError(
-                f"the compiled field takes the parameters {list(field.params)} but "
-                f"{self.name!r} has {list(self.params)}; name each parameter once, in the order "
-                "the compiled function reads them."
+        return self._declaring("_compiled_field", self._checked_compiled(field, "field"))
+
+    def with_compiled_derivatives(self, field) -> System:
+        """A copy of the system that declares its field, Jacobian and parameter derivative in
+        compiled code (``field``, a :class:`CompiledField` with ``jacobian`` and
+        ``param_derivative``) for continuation only: continuation of equilibria then steps in a
+        compiled loop, with the same results; integration is not affected (that is
+        :meth:`with_compiled_field`). ``None`` gives a copy without this declaration.
+
+        Examples
+        --------
+        >>> from dynsys.models import lorenz
+        >>> lorenz().compiled_derivatives.jacobian
+        'dynsys.models._compiled_fields:lorenz_jacobian'
+        >>> lorenz().compiled_field is None  # its orbits are integrated by numpy
+        True
+        >>> lorenz().with_compiled_derivatives(None).compiled_derivatives is None
+        True
+        """
+        if field is None:
+            return self._declaring("_compiled_derivatives", None)
+        field = self._checked_compiled(field, "derivatives")
+        if not field.has_derivatives:
+            raise InputError(
+                "`field` must declare `jacobian` and `param_derivative`; use "
+                "with_compiled_field for a compiled vector field alone."
             )
-        return self._declaring("_compiled_field", field)
+        return self._declaring("_compiled_derivatives", field)
 
     def _declaring(self, key: str, value) -> System:
         """A copy of the system with the declaration ``key`` set to ``value`` (None: removed)."""

@@ -167,7 +167,7 @@ class BasinRun:
             found = match_traps(self.system, self.params, catalogue.x, attracting)
             notes = found.notes
             if found.kept.size:
-                geometry = traps.geometry_at(self.params)
+                geometry = found.geometry
                 regions = dataclasses.replace(
                     regions,
                     rows=np.concatenate([regions.rows, found.rows]),

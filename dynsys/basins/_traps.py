@@ -5,7 +5,8 @@ A region is used for an attracting point when the point is the only known point 
 holding no known point is left out (the reason is recorded); a region holding a point that does
 not attract, or two points, contradicts the model's proof and is an error. Before that, the
 Lyapunov function is checked to decrease along orbits at sample states around the known points
-(central differences): a declaration it contradicts is an error, not a silent wrong label.
+(its gradient by :func:`dynsys._fd.fd_gradient`): a declaration it contradicts is an error, not a
+silent wrong label.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._fd import fd_gradient
+from .._trapping import TrapGeometry
 from ..errors import InvalidSystemError
 
 __all__ = ["TrapMatch", "match_traps"]
@@ -24,8 +27,10 @@ N_SAMPLES = 4096
 
 @dataclass(frozen=True)
 class TrapMatch:
-    """The regions kept (their geometry rows and the catalogue row each belongs to), and notes."""
+    """The regions kept (the declared geometry, and the rows of it kept), the catalogue row each
+    belongs to, and notes on the regions left out."""
 
+    geometry: TrapGeometry | None
     kept: np.ndarray
     rows: np.ndarray
     notes: tuple[str, ...]
@@ -55,14 +60,7 @@ def check_decrease(system, params, traps, points: np.ndarray) -> None:
     p = traps.values(params)
     x = _sample_states(points)
     f = np.asarray(system.f(x, params), dtype=float)
-    step = 1e-6 * np.maximum(1.0, np.abs(x))
-    grad = np.empty_like(x)
-    for j in range(x.shape[1]):
-        e = np.zeros(x.shape[1])
-        e[j] = 1.0
-        grad[:, j] = (V(x + step[:, j : j + 1] * e, p) - V(x - step[:, j : j + 1] * e, p)) / (
-            2.0 * step[:, j]
-        )
+    grad = fd_gradient(lambda z: V(z, p), x)
     rate = np.einsum("mi,mi->m", grad, f)
     slack = 1e-6 * (1.0 + np.linalg.norm(grad, axis=1) * np.linalg.norm(f, axis=1))
     bad = np.flatnonzero(~(rate <= slack) & np.all(np.isfinite(f), axis=1))
@@ -92,7 +90,8 @@ def match_traps(system, params, catalogue_x: np.ndarray, attracting: np.ndarray)
     traps = system.trapping_regions
     geometry = traps.geometry_at(params)
     if isinstance(geometry, str):
-        return TrapMatch(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), (geometry,))
+        none = np.zeros(0, dtype=np.int64)
+        return TrapMatch(None, none, none, (geometry,))
     x = np.asarray(catalogue_x, dtype=float).reshape(-1, system.n)
     check_decrease(system, params, traps, x)
     value = traps.lyapunov_function()(x, traps.values(params))
@@ -113,5 +112,6 @@ def match_traps(system, params, catalogue_x: np.ndarray, attracting: np.ndarray)
             )
         kept.append(k)
         rows.append(int(held[0]))
-    as_index = np.asarray
-    return TrapMatch(as_index(kept, dtype=np.int64), as_index(rows, dtype=np.int64), tuple(notes))
+    return TrapMatch(
+        geometry, np.asarray(kept, dtype=np.int64), np.asarray(rows, dtype=np.int64), tuple(notes)
+    )

@@ -34,6 +34,7 @@ from .._lazy import lazy_names
 if TYPE_CHECKING:
     from ..errors import ContinuationError
     from ._branch import continue_branch
+    from ._compiled_types import compiled_signatures
     from ._cycles import continue_cycle
     from ._diagram import bifurcation_diagram
     from ._fold_curve import continue_fold
@@ -47,6 +48,7 @@ __getattr__, __dir__ = lazy_names(
     {
         "ContinuationError": "..errors",
         "continue_branch": "._branch",
+        "compiled_signatures": "._compiled_types",
         "continue_cycle": "._cycles",
         "bifurcation_diagram": "._diagram",
         "continue_fold": "._fold_curve",
@@ -61,6 +63,7 @@ __all__ = [
     "ContinuationError",
     "ContinuationOptions",
     "bifurcation_diagram",
+    "compiled_signatures",
     "continue_branch",
     "continue_cycle",
     "continue_fold",

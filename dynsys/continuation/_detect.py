@@ -16,7 +16,7 @@ import numpy as np
 
 from .._status import Status
 from ._linalg import SingularMatrixError
-from ._palc import MIN_COS_TURN, Point, Run, evaluate, newton
+from ._palc import MIN_COS_TURN, Point, Run, complete_monitoring, evaluate, newton
 
 __all__ = ["Special", "find_specials"]
 
@@ -41,17 +41,22 @@ class Special:
 class _Branch:
     """Points on the branch at arclength offset ``s`` from ``left``: solutions of ``G(u) = 0``,
     ``left.t . (u - left.u) = s``. Newton starts from the nearest point already found, moved
-    along its tangent, so trial points stay on this branch even next to a branch point."""
+    along its tangent, so trial points stay on this branch even next to a branch point.
+
+    Problems that monitor in batches (``monitor_many``) get the monitored data of a trial point
+    only when a test function reads it (:meth:`complete`): locating a fold or a branch point
+    needs none."""
 
     def __init__(self, problem, left: Point, right: Point, options) -> None:
         self.problem = problem
         self.options = options
+        self.defer = hasattr(problem, "monitor_many")
         self.t = left.t
         self.left_u = left.u
         self.span = float(left.t @ (right.u - left.u))
         problem.anchor(left)
         try:
-            self.left = evaluate(problem, left.u, left.t, left.iterations)
+            self.left = evaluate(problem, left.u, left.t, left.iterations, defer=self.defer)
         except SingularMatrixError:
             self.left = left
         self.right = right
@@ -82,14 +87,32 @@ class _Branch:
         if float(np.linalg.norm(u - guess)) > allowed:
             return None
         try:
-            point = evaluate(self.problem, u, self.t, iterations)
+            point = evaluate(self.problem, u, self.t, iterations, defer=self.defer)
         except SingularMatrixError:  # exactly at a branch point: the bordered matrix is singular
             _, J = self.problem.linearization(u)
+            if self.defer:
+                return Point(u, self.t, iterations, 0, -np.inf, {}, J)
             return Point(u, self.t, iterations, 0, -np.inf, self.problem.monitor(u, J))
         # compared with the bracket's tangent too: next to a branch point, points of the
         # crossing branch would otherwise be accepted one after another, each close to the last
         if min(float(point.t @ near.t), float(point.t @ self.t)) < MIN_COS_TURN:
             return None
+        return point
+
+    def complete(self, point: Point, keys=None) -> Point:
+        """``point`` with its monitored data: all of it, or at least the values ``keys`` (then
+        the rest may be filled in later)."""
+        if point.pending is None:
+            return point
+        partial = getattr(self.problem, "monitor_partial", None)
+        if keys is not None and partial is not None:
+            if all(key in point.data for key in keys):
+                return point
+            data = partial(point.u, point.pending, keys)
+            if data is not None:
+                point.data = data  # pending stays: complete() fills in the rest
+                return point
+        complete_monitoring(self.problem, [point])
         return point
 
     def at(self, s: float) -> Point | None:
@@ -113,16 +136,20 @@ class _Branch:
         return None
 
 
-def _value_function(detector, reference: Point):
+def _value_function(detector, branch: _Branch):
     value = detector["value"]
     if value == "det":
+        reference = branch.left
 
         def det(pt: Point) -> float:
             ratio = np.clip(pt.det_log - reference.det_log, -_MAX_LOG_RATIO, _MAX_LOG_RATIO)
             return pt.det_sign * float(np.exp(ratio))
 
         return det
-    return lambda pt: float(value(pt))
+    keys = detector.get("data")
+    if keys is not None and not keys:
+        return lambda pt: float(value(pt))
+    return lambda pt: float(value(branch.complete(pt, keys)))
 
 
 def _nearest_zero(branch: _Branch, fn) -> Point:
@@ -165,6 +192,7 @@ def _illinois(branch: _Branch, fn, options) -> tuple[Point, Status]:
 
 
 def _bisect(branch: _Branch, keys, options) -> tuple[Point, Status]:
+    keys = [lambda pt, key=key: key(branch.complete(pt)) for key in keys]
     key = next((k for k in keys if k(branch.left) != k(branch.right)), None)
     if key is None:
         return branch.right, _NOT_LOCATED
@@ -202,7 +230,7 @@ def find_specials(problem, run: Run, options, *, skip_first: bool = False) -> li
         a, b = points[k], points[k + 1]
         here: list[str] = []
         for detector in detectors:
-            if any(kind in here for kind in detector.get("unless", ())):
+            if here and any(kind in here for kind in detector.get("unless", ())):
                 continue
             if not detector["changed"](a, b):
                 continue
@@ -210,7 +238,8 @@ def find_specials(problem, run: Run, options, *, skip_first: bool = False) -> li
             if detector["value"] is None:
                 point, status = _bisect(branch, detector["bisect"], options)
             else:
-                point, status = _illinois(branch, _value_function(detector, branch.left), options)
+                point, status = _illinois(branch, _value_function(detector, branch), options)
+            branch.complete(point)
             here.append(detector["type"])
             found.append(
                 Special(

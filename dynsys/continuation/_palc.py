@@ -23,7 +23,16 @@ import numpy as np
 from .._status import Status
 from ._linalg import Factorization, SingularMatrixError, bordered
 
-__all__ = ["Point", "Run", "complete_monitoring", "correct", "evaluate", "newton", "run"]
+__all__ = [
+    "Point",
+    "Run",
+    "complete_monitoring",
+    "correct",
+    "evaluate",
+    "newton",
+    "python_run",
+    "run",
+]
 
 _GROW_BELOW = 4  # corrector iterations below which the step grows
 _SHRINK_ABOVE = 5  # ... above which it shrinks
@@ -179,6 +188,14 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
     # more than _SHRINK_ABOVE.
     # Problems that monitor in batches get their spectra once the run is over; anchor() and the
     # step control never read the monitored data (problems whose anchor does are not deferred).
+    compiled = getattr(problem, "compiled_loop", None)
+    if compiled is not None:  # the same loop, compiled (small dense equilibrium problems)
+        return compiled(problem, start, options, progress)
+    return python_run(problem, start, options, progress=progress)
+
+
+def python_run(problem, start: Point, options, *, progress=None) -> Run:
+    """:func:`run` on the Python loop."""
     defer = hasattr(problem, "monitor_many")
     points = [start]
     ds = options.ds
@@ -235,7 +252,7 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
             and _segment_distance(start.u, prev.u, u) <= 0.25 * seg
         ):
             with contextlib.suppress(SingularMatrixError):
-                points.append(evaluate(problem, start.u, prev.t))
+                points.append(evaluate(problem, start.u, prev.t, defer=defer))
             stop = Status.CLOSED_LOOP
             break
         points.append(accepted)
@@ -263,6 +280,6 @@ def _end_on_bound(problem, prev: Point, beyond: Point, crossed, options) -> Poin
     if found is None:
         return None
     try:
-        return evaluate(problem, found[0], prev.t, found[1])
+        return evaluate(problem, found[0], prev.t, found[1], defer=hasattr(problem, "monitor_many"))
     except SingularMatrixError:
         return None

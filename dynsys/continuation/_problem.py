@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..stability import classify_eigenvalues
+from ._compiled import compiled_loop
 from ._linalg import dense_spectra, monitor_eigenvalues
 from ._normal_forms import fold_coefficient, lyapunov_coefficient
 from ._options import ContinuationOptions
@@ -47,18 +48,31 @@ class EquilibriumProblem:
         self.size = self.n + 1
         self.sparse = bool(system.jacobian_is_sparse)
         self.bounds = [(self.n, options.p_min, options.p_max)]
+        self.compiled_functions = None
+        """Once the compiled loop is loaded: the model's compiled field, Jacobian and parameter
+        derivative, which then serve :meth:`residual`, :meth:`state_jacobian` and
+        :meth:`param_derivative` too (the same values, without numpy's per-call overhead)."""
+        self.compiled_loop = compiled_loop(self)
+        """The compiled :func:`~dynsys.continuation._palc.run` of this problem, or None (see
+        :mod:`dynsys.continuation._compiled`)."""
 
     # ------------------------------------------------------------------ evaluation
     def params_at(self, u: np.ndarray) -> dict[str, Any]:
         return {**self.base, self.param: float(u[self.n])}
 
     def residual(self, u: np.ndarray) -> np.ndarray:
+        if self.compiled_functions is not None:
+            return self.compiled_functions.residual(u)
         return np.asarray(self.system.f(u[: self.n], self.params_at(u)), dtype=float)
 
     def state_jacobian(self, u: np.ndarray):
+        if self.compiled_functions is not None:
+            return self.compiled_functions.state_jacobian(u)
         return self.system.jac(u[: self.n], self.params_at(u))
 
     def param_derivative(self, u: np.ndarray) -> np.ndarray:
+        if self.compiled_functions is not None:
+            return self.compiled_functions.param_derivative(u)
         return np.asarray(self.system.dfdp(u[: self.n], self.param, self.params_at(u)), float)
 
     def linearization(self, u: np.ndarray):
@@ -88,15 +102,14 @@ class EquilibriumProblem:
         """:meth:`monitor` of many points: small dense finite Jacobians in one batch (one LAPACK
         call and one classification for all of them, where the Python work per point would
         otherwise cost more than the eigenvalues), the others one by one."""
-        batch = []
-        if not self.sparse and self.n <= _BATCH_MAX_N:
-            batch = [k for k, J in enumerate(Js) if np.isfinite(np.asarray(J, dtype=float)).all()]
         out: list[dict[str, Any] | None] = [None] * len(Js)
-        if batch:
-            for k, data in zip(
-                batch, self._dense_data(np.array([Js[k] for k in batch])), strict=True
-            ):
-                out[k] = data
+        if not self.sparse and self.n <= _BATCH_MAX_N and len(Js):
+            stack = np.array(Js, dtype=float)
+            batch = np.flatnonzero(np.isfinite(stack).all(axis=(1, 2)))
+            if batch.size:
+                data = self._dense_data(stack if batch.size == len(Js) else stack[batch])
+                for k, values in zip(batch.tolist(), data, strict=True):
+                    out[k] = values
         for k, J in enumerate(Js):
             if out[k] is None:
                 out[k] = self._monitor_one(J)
@@ -110,25 +123,52 @@ class EquilibriumProblem:
         index, nullity, kind = classify_eigenvalues(
             eig, gradient=self.system.is_gradient, zero_tol=opts.zero_tol
         )
-        thr = opts.zero_tol * np.maximum(np.abs(eig).max(axis=1), 1.0)
+        raw_unstable, hopf = self._hopf_data(eig)
+        return [
+            {
+                "eig": row,
+                "index": i,
+                "nullity": z,
+                "kind": c,
+                "complete": True,
+                "inertia": False,
+                "raw_unstable": r,
+                "hopf": h,
+            }
+            for row, i, z, c, r, h in zip(
+                eig,
+                np.asarray(index).tolist(),
+                np.asarray(nullity).tolist(),
+                np.asarray(kind).astype(str).tolist(),
+                raw_unstable.tolist(),
+                hopf.tolist(),
+                strict=True,
+            )
+        ]
+
+    def _hopf_data(self, eig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(raw_unstable, hopf)`` of a stack of sorted finite spectra ``(N, n)``."""
+        thr = self.options.zero_tol * np.maximum(np.abs(eig).max(axis=1), 1.0)
         raw_unstable = np.count_nonzero(eig.real > 0, axis=1)
         pair = eig.imag > thr[:, None]  # one eigenvalue of each complex pair
         nearest = np.where(pair, np.abs(eig.real), np.inf).min(axis=1)
         signs = np.where(pair, np.sign(eig.real), 1.0).prod(axis=1)
-        hopf = np.where(pair.any(axis=1), signs * nearest, np.nan)
-        return [
-            {
-                "eig": eig[k],
-                "index": int(index[k]),
-                "nullity": int(nullity[k]),
-                "kind": str(kind[k]),
-                "complete": True,
-                "inertia": False,
-                "raw_unstable": int(raw_unstable[k]),
-                "hopf": float(hopf[k]),
-            }
-            for k in range(eig.shape[0])
-        ]
+        return raw_unstable, np.where(pair.any(axis=1), signs * nearest, np.nan)
+
+    def monitor_partial(self, u: np.ndarray, J, keys) -> dict[str, Any] | None:
+        """The monitored values ``keys`` of one point when they can be had for less than all of
+        :meth:`monitor` (the eigenvalues and the Hopf test of a small dense finite Jacobian, with
+        :meth:`monitor`'s values), else None."""
+        if not set(keys) <= {"eig", "hopf", "raw_unstable"} or self.sparse:
+            return None
+        if self.n > _BATCH_MAX_N:
+            return None
+        J = np.asarray(J, dtype=float)
+        if not np.isfinite(J).all():
+            return None
+        eig = dense_spectra(J[None])
+        raw_unstable, hopf = self._hopf_data(eig)
+        return {"eig": eig[0], "raw_unstable": int(raw_unstable[0]), "hopf": float(hopf[0])}
 
     def _monitor_one(self, J) -> dict[str, Any]:
         opts = self.options
@@ -167,7 +207,9 @@ class EquilibriumProblem:
     def detectors(self) -> list[dict[str, Any]]:
         """Test functions. ``changed(a, b)`` flags a special point between two points; it is
         located where ``value`` changes sign (``"det"``: the determinant of the bordered
-        Jacobian), or by bisection on the integer ``bisect`` when ``value`` is None."""
+        Jacobian), or by bisection on the integer ``bisect`` when ``value`` is None. ``"data"``
+        names the monitored values ``value`` reads (trial points then need no others; all of
+        them when it is absent)."""
         opts = self.options
         out: list[dict[str, Any]] = []
         if "LP" in opts.detect:
@@ -176,6 +218,7 @@ class EquilibriumProblem:
                     "type": "LP",
                     "changed": lambda a, b: a.t[-1] * b.t[-1] < 0,
                     "value": lambda pt: pt.t[-1],
+                    "data": (),  # reads no monitored data
                 }
             )
         if "BP" in opts.detect:
@@ -191,6 +234,7 @@ class EquilibriumProblem:
                         and a.data["raw_unstable"] != b.data["raw_unstable"]
                     ),
                     "value": lambda pt: pt.data["hopf"],
+                    "data": ("hopf",),  # the monitored values it reads
                 }
             )
         if "IC" in opts.detect:
@@ -210,10 +254,9 @@ class EquilibriumProblem:
         out = {"fold_a": np.nan, "hopf_omega": np.nan, "lyapunov": np.nan}
         u = point.u
         x = u[: self.n]
-        p = self.params_at(u)
 
         def jac(z):
-            return self.system.jac(z, p)
+            return self.state_jacobian(np.append(z, u[self.n]))
 
         if kind == "LP":
             J = self.state_jacobian(u)

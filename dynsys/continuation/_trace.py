@@ -93,13 +93,18 @@ def orient(t: np.ndarray, sign: int = 1) -> np.ndarray:
 
 
 def _start(problem, u: np.ndarray, t: np.ndarray, at_branch_point: bool) -> Point:
+    """The start point of a run; problems that monitor in batches get its monitored data with
+    the run's other points."""
     problem.anchor(Point(u, t, 0, 0, 0.0, {}))
+    defer = hasattr(problem, "monitor_many")
     if not at_branch_point:
         try:
-            return evaluate(problem, u, t)
+            return evaluate(problem, u, t, defer=defer)
         except SingularMatrixError:
             pass
     _, J = problem.linearization(u)
+    if defer:
+        return Point(u, t, 0, 0, 0.0, {}, J)
     return Point(u, t, 0, 0, 0.0, problem.monitor(u, J))
 
 

@@ -3,7 +3,7 @@
 A model declares its field in compiled code with :class:`CompiledField` (a numba function named by
 ``"module:function"``, so that it pickles as a name and numba is imported only when it runs) and
 :meth:`dynsys.System.with_compiled_field`. :func:`dynsys.integrate.flow` then runs ``dopri5``
-without save times orbit by orbit in :func:`._compiled_kernels.dopri5_orbits`, on several threads
+without save times orbit by orbit in :func:`._compiled_orbits.dopri5_orbits`, on several threads
 (the loop releases the GIL), with the arithmetic of the batched numpy loop: the results are those
 of the numpy path. A field that also has a lane form (``CompiledField.lanes``) runs 32 orbits at a
 time in :func:`._compiled_lanes.dopri5_lanes`, bit for bit the same orbits. Everything else (other
@@ -115,7 +115,7 @@ def compiled_field_signature():
     >>> [str(a) for a in compiled_field_signature().args]
     ['array(float64, 1d, C)', 'array(float64, 1d, C)', 'array(float64, 1d, C)']
     """
-    from ._compiled_kernels import FIELD_SIGNATURE
+    from ._compiled_types import FIELD_SIGNATURE
 
     return FIELD_SIGNATURE
 
@@ -130,7 +130,7 @@ def compiled_lyapunov_signature():
     >>> str(compiled_lyapunov_signature().return_type)
     'float64'
     """
-    from ._compiled_kernels import LYAPUNOV_SIGNATURE
+    from ._compiled_types import LYAPUNOV_SIGNATURE
 
     return LYAPUNOV_SIGNATURE
 
@@ -145,7 +145,7 @@ def lane_field_signature():
     >>> [str(a) for a in lane_field_signature().args]
     ['array(float64, 2d, C)', 'array(float64, 1d, C)', 'array(float64, 2d, C)']
     """
-    from ._compiled_lanes import LANE_FIELD_SIGNATURE
+    from ._compiled_types import LANE_FIELD_SIGNATURE
 
     return LANE_FIELD_SIGNATURE
 
@@ -160,7 +160,7 @@ def lane_lyapunov_signature():
     >>> [str(a) for a in lane_lyapunov_signature().args]
     ['array(float64, 2d, C)', 'array(float64, 1d, C)', 'array(float64, 1d, C)']
     """
-    from ._compiled_lanes import LANE_LYAPUNOV_SIGNATURE
+    from ._compiled_types import LANE_LYAPUNOV_SIGNATURE
 
     return LANE_LYAPUNOV_SIGNATURE
 
@@ -222,22 +222,26 @@ def run_compiled(
 ) -> np.ndarray:
     """Integrate every row of ``x0`` on the compiled path; fill ``record`` and return the stop
     region each orbit ended in (-1: none)."""
-    from ._compiled_kernels import dopri5_orbits, no_lyapunov
+    from ._compiled_kernels import no_lyapunov
+    from ._compiled_types import LANES
 
     function = system.compiled_field.load()
     lanes = system.compiled_field.load_lanes()
     regions = StopRegions.empty(system.n) if regions is None else regions
     traps = regions.lyapunov
     lyapunov_lanes = None if traps is None else traps.lanes_function()
+    # lanes when the field (and V, with trapping regions) has a lane form, and the orbits are
+    # not so few that the one-orbit loop wastes nothing; each loop is compiled only when used
     in_lanes = lanes is not None and (traps is None or lyapunov_lanes is not None)
-    if in_lanes:
-        from ._compiled_lanes import LANES, dopri5_lanes, no_lyapunov_lanes
+    if in_lanes and x0.shape[0] >= 4 * LANES:
+        from ._compiled_lanes import dopri5_lanes, no_lyapunov_lanes
 
-        in_lanes = x0.shape[0] >= 4 * LANES  # a few orbits: the one-orbit loop wastes nothing
-    if in_lanes:
         lyapunov_lanes = no_lyapunov_lanes if lyapunov_lanes is None else lyapunov_lanes
         kernel = functools.partial(dopri5_lanes, function, lanes, lyapunov_lanes)
     else:
+        from ._compiled_orbits import dopri5_orbits
+
+        in_lanes = False
         kernel = functools.partial(dopri5_orbits, function)
     params = np.array([float(p[name]) for name in system.compiled_field.params])
     m, n = x0.shape

@@ -1,11 +1,10 @@
-"""The compiled Dormand-Prince 5(4) loop of :mod:`dynsys.integrate._compiled` (imported on first
-use: numba takes a moment). Module-level functions, so that numba's on-disk cache serves every
-process.
-
-:func:`dopri5_orbits` follows each orbit on its own with exactly the arithmetic of the batched
-numpy loop (:func:`dynsys.integrate._stepping.adaptive_flow` with the DOPRI5 tableau): the same
-operations in the same order, no fused multiply-add, so that an orbit ends where the numpy path
-ends it.
+"""The pieces of the compiled Dormand-Prince 5(4) loops of :mod:`dynsys.integrate._compiled`
+(the one-orbit loop, :mod:`._compiled_orbits`, and the lane loop, :mod:`._compiled_lanes`):
+the tableau, the stop tests, the start of an orbit, the first step and the step factor. Each is
+the arithmetic of the batched numpy loop (:func:`dynsys.integrate._stepping.adaptive_flow` with
+the DOPRI5 tableau): the same operations in the same order, no fused multiply-add, so that an
+orbit ends where the numpy path ends it. Module-level functions, so that numba's on-disk cache
+serves every process; nothing here is compiled before a loop needs it.
 """
 
 from __future__ import annotations
@@ -15,14 +14,17 @@ import math
 import numba
 import numpy as np
 
-# Status codes (dynsys._status.Status), repeated here as compile-time constants.
-CONVERGED = 0
-TIME_LIMIT = 1
-MAX_STEPS = 2
-ESCAPED = 3
-NONFINITE = 4
-STEP_UNDERFLOW = 5
-RUNNING = 10
+from .._status import Status
+from ._compiled_types import LYAPUNOV_SIGNATURE
+
+# Status codes as plain ints: numba reads module-level ints as compile-time constants.
+CONVERGED = int(Status.CONVERGED)
+TIME_LIMIT = int(Status.TIME_LIMIT)
+MAX_STEPS = int(Status.MAX_STEPS)
+ESCAPED = int(Status.ESCAPED)
+NONFINITE = int(Status.NONFINITE)
+STEP_UNDERFLOW = int(Status.STEP_UNDERFLOW)
+RUNNING = int(Status.RUNNING)
 
 # Dormand and Prince (1980): the weights of dynsys.integrate._rk.DOPRI5
 A21 = 1 / 5
@@ -103,27 +105,6 @@ def _in_region(y, centers, forms, levels) -> int:
         if value <= levels[r]:
             return r
     return -1
-
-
-_F1 = numba.types.Array(numba.float64, 1, "C")
-_F2 = numba.types.Array(numba.float64, 2, "C")
-_F3 = numba.types.Array(numba.float64, 3, "C")
-_I1 = numba.types.Array(numba.int64, 1, "C")
-FIELD_SIGNATURE = numba.types.void(_F1, _F1, _F1)
-"""The signature a compiled field is compiled with: ``field(y, params, out)``, all three 1-D
-C-contiguous float64 arrays. Passed as a function of this type (not as its own dispatcher type),
-the field does not enter the loop's cache key: the loop is compiled once and cached on disk."""
-LYAPUNOV_SIGNATURE = numba.float64(_F1, _F1)
-"""The signature a compiled Lyapunov function of trapping regions is compiled with:
-``V(y, params) -> float`` of one state."""
-_F = numba.types.FunctionType(FIELD_SIGNATURE)
-_V = numba.types.FunctionType(LYAPUNOV_SIGNATURE)
-_F8 = numba.float64
-_I8 = numba.int64
-_SIGNATURE = numba.types.void(
-    _F, _F1, _F2, _F2, _F3, _F1, _V, _F1, _F1, _F2, _F1, _F8, _F8, _F8, _F8, _F8, _I8, _F8, _F8,
-    _F8, _F8, _F2, _F1, numba.types.Array(numba.int8, 1, "C"), _I1, _I1, _F1, _I1, _I1,
-)  # fmt: skip
 
 
 @numba.njit(LYAPUNOV_SIGNATURE, cache=True, nogil=True, error_model="numpy")
@@ -291,163 +272,3 @@ def _step_factor(err: float, err_prev: float, after_reject: bool, alpha: float, 
             shrink = SAFETY * safe ** (-1.0 / (order + 1))
             grow = min(max(shrink, MIN_FACTOR), 1.0)
     return grow
-
-
-@numba.njit(_SIGNATURE, cache=True, nogil=True, error_model="numpy")
-def dopri5_orbits(
-    field,
-    params,
-    x0,
-    centers,
-    forms,
-    levels,
-    lyapunov,
-    lyapunov_params,
-    trap_levels,
-    trap_normals,
-    trap_offsets,
-    t_max: float,
-    rtol: float,
-    atol: float,
-    conv_sq: float,
-    escape_sq: float,
-    max_steps: int,
-    first_step: float,
-    min_step: float,
-    max_step: float,
-    beta: float,
-    x_final,
-    t_final,
-    status,
-    n_steps,
-    n_rejected,
-    speed_sq,
-    region,
-    evaluations,
-) -> None:
-    """Integrate every row of ``x0`` with DOPRI5 until it stops; fill the output arrays.
-
-    ``field(y, params, out)`` writes the vector field at ``y`` into ``out``. ``conv_sq < 0``
-    disables the convergence test, ``first_step <= 0`` chooses the first step per orbit.
-    ``region[i]`` is the stop region the orbit ended in (-1: none): the ellipsoids
-    ``(centers, forms, levels)`` are numbered first, the trapping regions
-    ``V(y) < trap_levels, trap_normals . y > trap_offsets`` (``V = lyapunov(y, lyapunov_params)``)
-    after them.
-    """
-    m, n = x0.shape
-    n_ellipsoids = levels.shape[0]
-    n_traps = trap_levels.shape[0]
-    order = 4  # error order of the pair
-    alpha = 1.0 / (order + 1) - 0.75 * beta
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
-    k5 = np.empty(n)
-    k6 = np.empty(n)
-    k7 = np.empty(n)
-    y = np.empty(n)
-    y_new = np.empty(n)
-    work = np.empty(n)
-    tmp = np.empty(n)
-    v = np.empty(n)
-    for i in range(m):
-        h = _begin(
-            field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms, levels,
-            lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets, rtol, atol,
-            first_step, x_final, t_final, status, n_steps, n_rejected, speed_sq, region,
-            evaluations,
-        )  # fmt: skip
-        if h < 0.0:
-            continue
-        evals = evaluations[i]
-        h = min(h, max_step)
-        t = 0.0
-        err_prev = 1.0
-        n_acc = 0
-        n_rej = 0
-        after_reject = False
-        while True:
-            room = t_max - t
-            h_step = min(h, room)
-            last = h >= room
-            # the step attempt (dynsys.integrate._rk._attempt, weights summed left to right)
-            for j in range(n):
-                tmp[j] = y[j] + h_step * (v[j] * A21)
-            field(tmp, params, k2)
-            for j in range(n):
-                tmp[j] = y[j] + h_step * (v[j] * A31 + k2[j] * A32)
-            field(tmp, params, k3)
-            for j in range(n):
-                tmp[j] = y[j] + h_step * (v[j] * A41 + k2[j] * A42 + k3[j] * A43)
-            field(tmp, params, k4)
-            for j in range(n):
-                tmp[j] = y[j] + h_step * (v[j] * A51 + k2[j] * A52 + k3[j] * A53 + k4[j] * A54)
-            field(tmp, params, k5)
-            for j in range(n):
-                tmp[j] = y[j] + h_step * (
-                    v[j] * A61 + k2[j] * A62 + k3[j] * A63 + k4[j] * A64 + k5[j] * A65
-                )
-            field(tmp, params, k6)
-            for j in range(n):
-                y_new[j] = y[j] + h_step * (
-                    v[j] * B1 + k3[j] * B3 + k4[j] * B4 + k5[j] * B5 + k6[j] * B6
-                )
-            field(y_new, params, k7)
-            evals += 6
-            s_err = 0.0
-            for j in range(n):
-                scale = _nan_max(abs(y[j]), abs(y_new[j]))
-                scale *= rtol
-                scale += atol
-                q = (
-                    v[j] * E1 + k3[j] * E3 + k4[j] * E4 + k5[j] * E5 + k6[j] * E6 + k7[j] * E7
-                ) / scale
-                if j == 0:
-                    s_err = q * q
-                else:
-                    s_err += q * q
-            err = h_step * math.sqrt(s_err / n)
-            accept = err <= 1.0
-            trial_bad = not math.isfinite(err)
-            grow = _step_factor(err, err_prev, after_reject, alpha, beta)
-            h_new = h_step * grow
-            h = min(h_new, max_step)
-            if accept:
-                t = t_max if last else t + h_step
-                for j in range(n):
-                    y[j] = y_new[j]
-                    v[j] = k7[j]
-                err_prev = max(err, 1e-4)
-                n_acc += 1
-            else:
-                n_rej += 1
-            after_reject = not accept
-            code = RUNNING
-            if accept:
-                code = _stop_code(y, v, conv_sq, escape_sq, centers, forms, levels, region, i)
-                if code == RUNNING and n_traps:
-                    hit = _in_trap(
-                        y, lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets
-                    )
-                    if hit >= 0:
-                        code = CONVERGED
-                        region[i] = n_ellipsoids + hit
-                if code == RUNNING and last:
-                    code = TIME_LIMIT
-            else:
-                floor = 10.0 * _spacing(abs(t))
-                floor = max(floor, min_step)
-                if h < floor:
-                    code = NONFINITE if trial_bad else STEP_UNDERFLOW
-            if code == RUNNING and n_acc + n_rej >= max_steps:
-                code = MAX_STEPS
-            if code != RUNNING:
-                break
-        for j in range(n):
-            x_final[i, j] = y[j]
-        t_final[i] = t
-        status[i] = code
-        n_steps[i] = n_acc
-        n_rejected[i] = n_rej
-        speed_sq[i] = _sum_sq(v)
-        evaluations[i] = evals

@@ -5,7 +5,7 @@
 innermost, that the compiler turns into vector instructions, and the field is evaluated for all
 lanes in one call (``lanes(Y, params, OUT)`` with states in columns). The step control, the stop
 tests and the bookkeeping stay per orbit, with the helpers of :mod:`._compiled_kernels`. Each
-orbit goes through exactly the operations of :func:`._compiled_kernels.dopri5_orbits` in the same
+orbit goes through exactly the operations of :func:`._compiled_orbits.dopri5_orbits` in the same
 order (vector and scalar IEEE arithmetic round alike, and nothing is fused), so the two loops give
 the same orbits bit for bit; an orbit that stops hands its lane to the next one.
 """
@@ -18,12 +18,6 @@ import numba
 import numpy as np
 
 from ._compiled_kernels import (
-    _F,
-    _F1,
-    _F2,
-    _F3,
-    _I1,
-    _V,
     A21,
     A31,
     A32,
@@ -63,10 +57,7 @@ from ._compiled_kernels import (
     _stop_code,
     _sum_sq,
 )
-
-LANES = 32
-"""Orbits advanced together (four 512-bit vectors of doubles: enough independent work to hide the
-latency of the per-orbit steps, few enough that a batch seldom waits on a lane)."""
+from ._compiled_types import LANE_LYAPUNOV_SIGNATURE, LANES, LANES_SIGNATURE
 
 STAGE_WEIGHTS = np.array(
     [
@@ -81,21 +72,6 @@ STAGE_WEIGHTS = np.array(
 )
 """Row ``s``: the weights of stage ``s`` (k2 ... k7, the last one at the step's end) on
 k1 ... ks; a zero weight's term is skipped, as in the one-orbit loop."""
-
-LANE_FIELD_SIGNATURE = numba.types.void(_F2, _F1, _F2)
-"""The signature a field in lane form is compiled with: ``lanes(Y, params, OUT)``, ``Y`` and
-``OUT`` of shape ``(n, lanes)`` (one state per column), all C-contiguous float64."""
-LANE_LYAPUNOV_SIGNATURE = numba.types.void(_F2, _F1, _F1)
-"""The signature a Lyapunov function in lane form is compiled with: ``lanes(Y, params, out)``
-writes ``V`` of each column of ``Y (n, lanes)`` into ``out (lanes,)``."""
-_L = numba.types.FunctionType(LANE_FIELD_SIGNATURE)
-_VL = numba.types.FunctionType(LANE_LYAPUNOV_SIGNATURE)
-_F8 = numba.float64
-_I8 = numba.int64
-_SIGNATURE = numba.types.void(
-    _F, _L, _VL, _F1, _F2, _F2, _F3, _F1, _V, _F1, _F1, _F2, _F1, _F8, _F8, _F8, _F8, _F8, _I8, _F8,
-    _F8, _F8, _F8, _F2, _F1, numba.types.Array(numba.int8, 1, "C"), _I1, _I1, _F1, _I1, _I1,
-)  # fmt: skip
 
 
 @numba.njit(LANE_LYAPUNOV_SIGNATURE, cache=True, nogil=True, error_model="numpy")
@@ -122,7 +98,7 @@ def _combine(Y, hs, K, weights, count, acc, OUT) -> None:
             OUT[j, lane] = Y[j, lane] + hs[lane] * acc[lane]
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _trap_code(lane, side, values, trap_levels, trap_offsets, region, i, n_ellipsoids) -> int:
     """CONVERGED (the region recorded in ``region[i]``) when the state in ``lane`` is in a
     trapping region (``side``: the hyperplanes' values, ``values``: ``V``, both per lane),
@@ -134,7 +110,7 @@ def _trap_code(lane, side, values, trap_levels, trap_offsets, region, i, n_ellip
     return RUNNING
 
 
-@numba.njit(_SIGNATURE, cache=True, nogil=True, error_model="numpy")
+@numba.njit(LANES_SIGNATURE, cache=True, nogil=True, error_model="numpy")
 def dopri5_lanes(
     field,
     lanes,
@@ -168,7 +144,7 @@ def dopri5_lanes(
     region,
     evaluations,
 ) -> None:
-    """:func:`._compiled_kernels.dopri5_orbits` over lanes: the same arguments, with ``lanes``
+    """:func:`._compiled_orbits.dopri5_orbits` over lanes: the same arguments, with ``lanes``
     and ``lyapunov_lanes`` (the field and the Lyapunov function in lane form) after ``field``
     (the field of one state, used at the starts, as ``lyapunov`` is)."""
     m, n = x0.shape

@@ -198,6 +198,13 @@ def lorenz(sigma: float = 10.0, r: float = 28.0, beta: float = 8.0 / 3.0) -> Sys
         jac=jac,
         dfdp=dfdp,
         name="lorenz",
+    ).with_compiled_derivatives(
+        CompiledField(
+            "dynsys.models._compiled_fields:lorenz",
+            ("sigma", "r", "beta"),
+            jacobian="dynsys.models._compiled_fields:lorenz_jacobian",
+            param_derivative="dynsys.models._compiled_fields:lorenz_param_derivative",
+        )
     )
 
 

@@ -1,0 +1,246 @@
+"""The compiled predictor-corrector loop for small dense equilibrium problems (the Python side;
+numba is imported only when a loop runs).
+
+A model that declares its field, Jacobian and parameter derivative in compiled code
+(:attr:`dynsys.System.compiled_derivatives`: a :class:`dynsys.system.CompiledField` with
+``jacobian`` and ``param_derivative``) may have its runs (:func:`dynsys.continuation._palc.run`)
+stepped by :func:`._compiled_palc.palc_run`: the same predictor, corrector, step control and stop
+rules, with the arithmetic of the Python loop (the same LAPACK factorisations, BLAS dot products
+and operations in the same order), hence the same points, bit for bit. Python keeps the rest: the
+end of a run on a parameter bound, the point closing a loop, the monitoring (in one batch, as
+before), the special points and the Dataset. Everything else (no declaration, a sparse Jacobian,
+more than ``MAX_STATES`` states, numba missing) stays on the Python loop.
+
+When: the compiled loop costs ~2 us a point against ~280 us on the Python loop (Lorenz), but
+loading numba, the kernel and the model's compiled functions costs ~0.4 s of CPU once per
+process, the price of over a thousand Python points. So a process starts on the Python loop and
+moves to the compiled one (for good) at the first run that starts after ``WARM_UP_POINTS`` points
+were stepped on the Python loop by problems that could have been compiled, or at once when numba
+is already imported. A one-off diagram of a few hundred points (the command line's Lorenz
+example) stays as fast as it was; a longer one, or the next diagrams of a session, run compiled.
+The path changes no result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import sys
+import warnings
+from functools import cache
+
+import numpy as np
+
+from .._status import Status
+from ._linalg import SingularMatrixError
+from ._palc import (
+    _GROW_BELOW,
+    _GROWTH,
+    _SHRINK_ABOVE,
+    MIN_COS_TURN,
+    Point,
+    Run,
+    _end_on_bound,
+    complete_monitoring,
+    evaluate,
+    python_run,
+)
+
+__all__ = ["MAX_STATES", "WARM_UP_POINTS", "compiled_loop", "numba_available"]
+
+MAX_STATES = 16  # above this, LAPACK and the spectra dominate: the Python loop costs as much
+CHUNK = 1024  # points per call of the compiled loop (its output arrays grow chunk by chunk)
+WARM_UP_POINTS = 250
+"""Points stepped on the Python loop (by problems that could run compiled) after which a process
+loads the compiled loop. Set it to 0 to go compiled at once (tests do)."""
+
+
+class _Process:
+    """What this process has done: points stepped on the Python loop by compilable problems,
+    and whether the compiled loop is loaded."""
+
+    python_points = 0
+    loaded = False
+
+
+def _warm() -> bool:
+    """Whether the compiled loop should run: loaded already, numba imported already, or the
+    warm-up spent."""
+    return _Process.loaded or "numba" in sys.modules or _Process.python_points >= WARM_UP_POINTS
+
+
+@cache
+def numba_available() -> bool:
+    """Whether numba can be imported (checked once, without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def compiled_loop(problem):
+    """The compiled run of ``problem`` (a function ``(problem, start, options, progress) ->
+    Run``), or None when the Python loop runs it."""
+    field = getattr(problem.system, "compiled_derivatives", None)
+    if (
+        field is None
+        or problem.sparse
+        or problem.n > MAX_STATES
+        or problem.param not in field.params
+        or not numba_available()
+    ):
+        return None
+    if _Process.loaded:  # the kernels are in memory: the compiled functions serve at once
+        problem.compiled_functions = CompiledFunctions(problem)
+    return _run_compilable
+
+
+@cache
+def _kernel_loads() -> bool:
+    """Whether the compiled loop's module loads. It reaches LAPACK through numba's own
+    (private) binding; should a numba release move it, the Python loop runs, with the same
+    points, and a warning says so once."""
+    try:
+        from ._compiled_palc import palc_run  # noqa: F401
+    except (ImportError, AttributeError) as error:
+        warnings.warn(
+            f"the compiled continuation loop could not be loaded ({error}); the Python loop "
+            "runs instead (same points, slower).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
+def _run_compilable(problem, start, options, progress):
+    """A run of a problem that has a compiled loop: on it once warm, else on the Python loop."""
+    if not _warm() or not _kernel_loads():
+        done = python_run(problem, start, options, progress=progress)
+        _Process.python_points += len(done.points)
+        return done
+    return _run(problem, start, options, progress)
+
+
+_STOPS = {
+    0: Status.MAX_POINTS,
+    1: Status.STEP_UNDERFLOW,
+    2: Status.STATE_BOUND,
+    3: Status.PARAM_BOUND,
+    4: Status.CLOSED_LOOP,
+}
+
+
+class CompiledFunctions:
+    """A problem's residual, state Jacobian and parameter derivative by the model's compiled
+    functions (the values of the numpy ones, by the declaration's contract)."""
+
+    def __init__(self, problem) -> None:
+        field = problem.system.compiled_derivatives
+        self.field = field.load()
+        self.jacobian, self.dparam = field.load_derivatives()
+        self.params = np.array([float(problem.base[name]) for name in field.params])
+        self.k = field.params.index(problem.param)
+        self.n = problem.n
+
+    def _args(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        params = self.params.copy()
+        params[self.k] = u[self.n]
+        return np.ascontiguousarray(u[: self.n], dtype=float), params
+
+    def residual(self, u: np.ndarray) -> np.ndarray:
+        out = np.empty(self.n)
+        self.field(*self._args(u), out)
+        return out
+
+    def state_jacobian(self, u: np.ndarray) -> np.ndarray:
+        out = np.empty((self.n, self.n))
+        self.jacobian(*self._args(u), out)
+        return out
+
+    def param_derivative(self, u: np.ndarray) -> np.ndarray:
+        out = np.empty(self.n)
+        self.dparam(*self._args(u), self.k, out)
+        return out
+
+
+def _run(problem, start, options, progress):
+    """:func:`dynsys.continuation._palc.run` of an equilibrium problem on the compiled loop."""
+    from ._compiled_palc import FULL, palc_run
+
+    _Process.loaded = True
+    if problem.compiled_functions is None:
+        problem.compiled_functions = CompiledFunctions(problem)
+    functions = problem.compiled_functions
+    m, n = problem.size, problem.n
+    newton = options.newton
+    u0 = np.ascontiguousarray(start.u, dtype=float)
+    t0 = np.ascontiguousarray(start.t, dtype=float)
+    state = np.array([float(options.ds), 0.0])  # the step, the arclength travelled
+    stats = np.zeros(5, dtype=np.int64)
+    beyond = np.empty(m)
+    points = [start]
+    n_newton = n_rejected = 0
+    while True:  # chunks of at most CHUNK points: memory follows the run, not max_points
+        cap = min(int(options.max_points) - len(points) + 1, CHUNK)
+        U = np.empty((cap, m))
+        T = np.empty((cap, m))
+        U[0], T[0] = points[-1].u, points[-1].t
+        iters = np.zeros(cap, dtype=np.int64)
+        signs = np.zeros(cap, dtype=np.int64)
+        diags = np.ones((cap, m))
+        jacs = np.empty((cap, n, n))
+        palc_run(
+            functions.field,
+            functions.jacobian,
+            functions.dparam,
+            functions.params.copy(),
+            functions.k,
+            u0,
+            t0,
+            len(points),
+            float(options.ds_min),
+            float(options.ds_max),
+            int(options.max_points),
+            float(options.p_min),
+            float(options.p_max),
+            float(options.x_max),
+            float(newton.step_tol),
+            int(newton.max_iter),
+            float(MIN_COS_TURN),
+            int(_GROW_BELOW),
+            int(_SHRINK_ABOVE),
+            float(_GROWTH),
+            U,
+            T,
+            iters,
+            signs,
+            diags,
+            jacs,
+            beyond,
+            stats,
+            state,
+        )
+        count, code, side = int(stats[0]), int(stats[3]), int(stats[4])
+        n_newton += int(stats[1])
+        n_rejected += int(stats[2])
+        # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
+        logs = np.sum(np.log(np.abs(diags[1:count])), axis=1).tolist()
+        points.extend(
+            Point(U[i], T[i], int(iters[i]), int(signs[i]), logs[i - 1], {}, jacs[i])
+            for i in range(1, count)
+        )
+        if progress is not None and count > 1:
+            progress.update(count - 1)
+        if code != FULL:
+            break
+    stop = _STOPS[code]
+    if stop == Status.PARAM_BOUND:
+        prev = points[-1]
+        candidate = Point(beyond, prev.t, 0, 0, 0.0)
+        value = options.p_max if side > 0 else options.p_min
+        end = _end_on_bound(problem, prev, candidate, (n, value), options)
+        if end is not None:
+            points.append(end)
+    elif stop == Status.CLOSED_LOOP:
+        with contextlib.suppress(SingularMatrixError):
+            points.append(evaluate(problem, start.u, points[-1].t, defer=True))
+    complete_monitoring(problem, points)
+    return Run(points, stop, n_newton, n_rejected)
