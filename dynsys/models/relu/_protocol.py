@@ -3,15 +3,20 @@ certified early termination (private; the public entry is :func:`descent_runs`).
 
 Each run is plain gradient descent ``W <- W - step grad J(W)`` with the stopping rules of
 :func:`dynsys.integrate.flow` for ``method="gradient_descent"`` and ``converge_block = d``
-(converged when ``max_j |dJ/dw_j| <= gradient_tol``). The runs are advanced ``LANES`` at a
-time by a compiled loop vectorised across runs (:mod:`._lane_kernels`): it returns to Python when
-one of its runs stops or pauses (:class:`_Run` handles that, as for the one-run loop), and a lane
-whose run has ended takes the next run. A call costs the same however many lanes are busy, so
-once no run is left to start and fewer than :func:`_busy_min` lanes are busy, the busy runs go
-back to the queue and finish in the one-run loop (:mod:`._protocol_kernels`, BLAS products),
-which both threads take runs from. The compiled loops release the GIL, so two threads keep two
-cores busy without spawning processes (nothing to re-import, nothing to pickle); the pool of
-threads is started once per process and reused by every call.
+(converged when ``max_j |dJ/dw_j| <= gradient_tol``). For small networks (``K d <=
+_LANES_UP_TO``) a run starts in a compiled loop that advances up to ``LANES`` runs together,
+vectorised across runs (:mod:`._lane_kernels`): it returns to Python when one of its runs stops or
+pauses (:class:`_Run` handles that, as for the one-run loop), and a lane whose run is done with
+lanes takes the next fresh run. A run leaves the lanes for the one-run loop
+(:mod:`._protocol_kernels`, BLAS products) when its largest unit gradient first falls below the
+hand-off, ``certify_below / 10``, unless it has ended before. The hand-off is a property of the
+run's own trajectory, and a lane's arithmetic reads only its own run, so every run's arithmetic,
+and its end point, is the same whatever the lanes beside it, the thread or the timing. Once no
+fresh run is left the lanes narrow to the busy runs (a call costs about the same for idle lanes)
+while the other threads finish the runs past the hand-off. Larger networks use the one-run loop
+throughout. The compiled loops release the GIL, so two threads keep two cores busy without
+spawning processes (nothing to re-import, nothing to pickle); the pool of threads is started
+once per process and reused by every call.
 
 Certified early termination: when a run's largest unit gradient first falls below
 ``certify_below`` (and then at every further factor of ten), the loop pauses. If the run's loss is
@@ -242,6 +247,7 @@ class _Settings:
     max_steps: int
     certify: bool
     first_pause_sq: float
+    handoff_sq: float
 
 
 class _Run:
@@ -360,10 +366,10 @@ class _Lanes:
     """``width`` runs advanced together by :func:`._lane_kernels.descend_lanes`: the lane
     arrays (runs innermost) and the :class:`_Run` of each lane (None: idle)."""
 
-    def __init__(self, width: int, K: int, d: int, teacher: _Teacher) -> None:
+    def __init__(self, width: int, K: int, d: int, teacher: _Teacher, handoff_sq: float) -> None:
         from ._lane_kernels import lane_workspace
 
-        self.width = width
+        self.width, self.teacher, self.handoff_sq = width, teacher, handoff_sq
         self.W = np.ones((K, d, width))  # idle lanes hold a harmless network and do not move
         self.W_prev = np.empty_like(self.W)
         self.g = np.empty_like(self.W)
@@ -378,6 +384,9 @@ class _Lanes:
         self.ws = lane_workspace(K, d, teacher.b_t.size, width)
         self.runs: list[_Run | None] = [None] * width
 
+    def busy(self) -> np.ndarray:
+        return np.flatnonzero(self.active)
+
     def put(self, v: int, run: _Run | None) -> None:
         """Give lane ``v`` to ``run`` at its current iterate (None: the lane goes idle)."""
         self.runs[v] = run
@@ -388,12 +397,7 @@ class _Lanes:
             return
         self.W[:, :, v] = run.W
         self.k[v] = run.k
-        self.sync(v)
-
-    def sync(self, v: int) -> None:
-        """Copy lane ``v``'s thresholds from its run."""
-        run = self.runs[v]
-        self.pause_sq[v] = run.pause_sq
+        self.pause_sq[v] = max(run.pause_sq, self.handoff_sq)
         self.radius_sq[v] = run.radius_sq
         if run.radius_sq > 0:
             self.center[:, :, v] = run.center
@@ -407,42 +411,13 @@ class _Lanes:
         self.put(v, None)
         return run
 
-
-def _run_lanes(queue: _Queue, width: int, busy_min: int) -> None:
-    """Run the queue's runs in lanes of ``width``: a lane whose run stops or pauses goes back to
-    Python (:meth:`_Run.resume`), a lane whose run has ended takes the next run of the queue.
-    Once the queue is empty and fewer than ``busy_min`` lanes are busy, the busy runs go back to
-    the queue, where :func:`_run_one` takes them (a narrow batch of lanes costs nearly what a
-    full one does)."""
-    from ._lane_kernels import descend_lanes
-
-    _, K, d = queue.runs.X.shape
-    teacher, s = queue.teacher, queue.settings
-    lanes = _Lanes(width, K, d, teacher)
-    for v in range(width):
-        lanes.put(v, queue.pop())
-    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
-    running = int(Status.RUNNING)
-    while True:
-        for v in np.flatnonzero(~lanes.active):  # runs handed back by another thread
-            lanes.put(v, queue.pop())
-        busy = np.flatnonzero(lanes.active)
-        if busy.size < busy_min and queue.empty():
-            for v in busy:
-                queue.push(lanes.take(v))
-            return
-        descend_lanes(
-            lanes.W, lanes.W_prev, lanes.g, lanes.k, lanes.active, lanes.code, lanes.block,
-            lanes.g_sq, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, lanes.pause_sq,
-            lanes.center, lanes.radius_sq, *args, lanes.ws
-        )  # fmt: skip
-        for v in np.flatnonzero(lanes.active & (lanes.code != running)):
-            run = lanes.take(v)
-            if run.resume(int(lanes.k[v]), int(lanes.code[v]), lanes.block[v], lanes.g_sq[v]):
-                run.finish()
-                queue.done()
-                run = queue.pop()
-            lanes.put(v, run)
+    def resized(self, width: int) -> _Lanes:
+        """Lanes of ``width`` holding this one's busy runs."""
+        K, d, _ = self.W.shape
+        other = _Lanes(width, K, d, self.teacher, self.handoff_sq)
+        for w, v in enumerate(self.busy()):
+            other.put(w, self.take(v))
+        return other
 
 
 def _unit_gradient_norms(W: np.ndarray, teacher: _Teacher) -> np.ndarray | None:
@@ -594,11 +569,10 @@ def descent_runs(
     unchanged). With several threads, which run certifies a family first depends on timing, so
     ``certified_at`` and ``w_final`` of a certified run can differ between calls by the
     iterations between two pauses; ``w_limit``, ``label``, ``loss_final`` and the verdicts do
-    not, and families are numbered by loss. Runs are advanced many at a time, vectorised across
-    runs; the last ones finish one at a time (module notes). The two loops sum in different
-    orders, and with several threads the iteration at which a run changes loop depends on
-    timing, so an uncertified run's end point can differ between calls by rounding.
-    ``workers=1`` repeats bit for bit.
+    not, and families are numbered by loss. Small networks are advanced many at a time,
+    vectorised across runs, until their gradient falls below ``certify_below / 10``, then one at
+    a time (module notes); where a run changes loop depends on its trajectory only, so an
+    uncertified run repeats bit for bit, for any number of threads.
 
     Examples
     --------
@@ -646,6 +620,7 @@ def descent_runs(
         max_steps=int(max_steps),
         certify=bool(certify),
         first_pause_sq=float(certify_below) ** 2,
+        handoff_sq=(0.1 * float(certify_below)) ** 2,
     )
     runs = _Runs(np.ascontiguousarray(W0, dtype=float))
     start = time.perf_counter()
@@ -655,77 +630,135 @@ def descent_runs(
     return _dataset(runs, teacher, settings, families, symmetry, seconds, workers)
 
 
-LANES = 32  # runs per lane kernel call
-
-
-def _busy_min(K: int, d: int, width: int) -> int:
-    """Fewest busy lanes for which one lane kernel call is cheaper than one-run calls for the
-    busy runs: a run-iteration in full lanes costs about ``0.2 + 0.03 sqrt(K d)`` of one in the
-    one-run loop (measured for K = d = 6 ... 20 with 32 lanes, AVX2/AVX-512)."""
-    return int(np.ceil(width * min(1.0, 0.2 + 0.03 * np.sqrt(K * d))))
-
-
 class _Queue:
-    """The runs not yet ended and in no thread's hands, shared by the threads: fresh run indices
-    and runs handed back by the lanes. :meth:`pop` with ``wait`` blocks while the queue is empty
-    and some thread still runs lanes (it may hand runs back)."""
+    """The work the threads share: fresh runs (indices), which start in lanes, and the runs
+    that left the lanes, which the one-run loop finishes."""
 
-    def __init__(self, runs, teacher, settings, families, bar) -> None:
+    LANES = "lanes"  # what :meth:`next` returns to send a thread to the lanes
+
+    def __init__(self, runs, teacher, settings, families, bar, lanes: bool) -> None:
         self.runs, self.teacher, self.settings, self.families = runs, teacher, settings, families
-        self.items: collections.deque = collections.deque(range(len(runs.X)))
+        self.fresh: collections.deque = collections.deque(range(len(runs.X)))
+        self.tail: collections.deque = collections.deque()
         self.cond = threading.Condition()
-        self.in_lanes = 0  # threads running lanes
+        self.lanes = lanes  # False: every run in the one-run loop
+        self.in_lanes = 0  # threads running lanes (they may still add to the tail)
         self.bar = bar
 
-    def pop(self, wait: bool = False) -> _Run | None:
+    def next(self):
+        """:attr:`LANES` while fresh runs are left (the caller then calls :meth:`left` when it
+        leaves the lanes), else a run of the tail, else None once no thread can add to it;
+        waits meanwhile. Without lanes: the next fresh run, else None."""
+        if not self.lanes:
+            return self.pop()
         with self.cond:
-            while wait and not self.items and self.in_lanes > 0:
+            while True:
+                if self.fresh:
+                    self.in_lanes += 1
+                    return self.LANES
+                if self.tail:
+                    return self.tail.popleft()
+                if self.in_lanes == 0:
+                    return None
                 self.cond.wait()
-            item = self.items.popleft() if self.items else None
-        if item is None or isinstance(item, _Run):
-            return item
-        return _Run(item, self.runs, self.teacher, self.settings, self.families)
 
-    def push(self, run: _Run) -> None:
+    def left(self) -> None:
         with self.cond:
-            self.items.append(run)
-            self.cond.notify()
-
-    def empty(self) -> bool:
-        with self.cond:
-            return not self.items
-
-    def lanes(self, delta: int) -> None:
-        with self.cond:
-            self.in_lanes += delta
+            self.in_lanes -= 1
             self.cond.notify_all()
+
+    def pop(self) -> _Run | None:
+        """A fresh run, or None."""
+        with self.cond:
+            i = self.fresh.popleft() if self.fresh else None
+        return None if i is None else _Run(i, self.runs, self.teacher, self.settings, self.families)
+
+    def push_tail(self, run: _Run) -> None:
+        with self.cond:
+            self.tail.append(run)
+            self.cond.notify()
 
     def done(self) -> None:
         if self.bar is not None:
             self.bar.update(1)
 
 
+def _run_lanes(queue: _Queue, width: int) -> None:
+    """Run fresh runs of the queue in lanes until each ends or its largest unit gradient falls
+    below the hand-off (module notes), then hand it to the one-run loop: a lane whose run stops
+    or pauses goes back to Python (:meth:`_Run.resume` at the run's own pauses), a lane whose
+    run is done with lanes takes the next fresh run. Once no fresh run is left and at most half
+    the lanes are busy, the busy runs move to narrower lanes (a call costs about as much for
+    idle lanes)."""
+    from ._lane_kernels import descend_lanes
+    from ._protocol_kernels import PAUSE_GRADIENT
+
+    _, K, d = queue.runs.X.shape
+    teacher, s = queue.teacher, queue.settings
+    lanes = _Lanes(width, K, d, teacher, s.handoff_sq)
+    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+    running = int(Status.RUNNING)
+    while True:
+        for v in np.flatnonzero(~lanes.active):
+            run = queue.pop()
+            if run is None:
+                break
+            lanes.put(v, run)
+        busy = lanes.busy()
+        if busy.size == 0:
+            return
+        if busy.size <= lanes.width // 2 and busy.size <= _NARROW:  # no fresh run is left
+            lanes = lanes.resized(1 << (busy.size - 1).bit_length())
+        descend_lanes(
+            lanes.W, lanes.W_prev, lanes.g, lanes.k, lanes.active, lanes.code, lanes.block,
+            lanes.g_sq, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, lanes.pause_sq,
+            lanes.center, lanes.radius_sq, *args, lanes.ws
+        )  # fmt: skip
+        for v in np.flatnonzero(lanes.active & (lanes.code != running)):
+            k, code, block_sq = int(lanes.k[v]), int(lanes.code[v]), float(lanes.block[v])
+            run = lanes.take(v)
+            own = code != PAUSE_GRADIENT or block_sq <= run.pause_sq  # not just the hand-off
+            if own and run.resume(k, code, block_sq, lanes.g_sq[v]):
+                run.finish()
+                queue.done()
+                lanes.put(v, queue.pop())
+                continue
+            if block_sq <= s.handoff_sq:
+                queue.push_tail(run)
+                run = queue.pop()
+            lanes.put(v, run)
+
+
+LANES = 32  # runs per lane kernel call, at most
+# the largest K d for which runs start in lanes: per run and iteration, full lanes cost about
+# 0.3, 0.5, 0.65 and 0.85 of the one-run loop at K = d = 6, 10, 15, 20 on an idle core, but
+# their working set (about 20 K d L doubles) leaves the L1/L2 caches and at K = 20 they lose
+# their edge when the core is shared; the narrow lanes at the end cost more besides
+_LANES_UP_TO = 256
+_NARROW = 8  # lanes narrow once no more runs than this are busy: wider calls cost what 32 do
+
+
 def _run_all(runs, teacher, settings, families, workers: int, progress: bool) -> None:
-    """Every run to its end on ``workers`` threads: lanes while there are enough runs to fill
-    them, then the one-run loop (module notes)."""
+    """Every run to its end on ``workers`` threads: in lanes up to the hand-off, then in the
+    one-run loop (module notes)."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(runs.X), desc="descent", unit="run")
-    queue = _Queue(runs, teacher, settings, families, bar)
     _, K, d = runs.X.shape
-    busy_min = _busy_min(K, d, LANES)
+    queue = _Queue(runs, teacher, settings, families, bar, lanes=K * d <= _LANES_UP_TO)
 
     def worker() -> None:
-        queue.lanes(+1)
-        try:
-            _run_lanes(queue, LANES, busy_min)
-        finally:
-            queue.lanes(-1)
-        while (run := queue.pop(wait=True)) is not None:
-            _run_one(run)
-            queue.done()
+        while (job := queue.next()) is not None:
+            if job is _Queue.LANES:
+                try:
+                    _run_lanes(queue, LANES)
+                finally:
+                    queue.left()
+            else:
+                _run_one(job)
+                queue.done()
 
     try:
         if workers == 1:
