@@ -1,10 +1,12 @@
 """The compiled descent loop of :mod:`._protocol` (private; numba, imported on first use).
 
 One call runs one network from its current iterate until a stopping rule holds or it asks for a
-certificate. Everything is laid out so that the compiler vectorises the inner loops: the unit
-pairs' cosines are collected into one flat array and their angles taken in one loop, and the
-angle uses a polynomial arc-sine (below) instead of the C library's scalar ``acos``, which the
-compiler cannot vectorise (about 14 ns a call here against under 1 ns per lane).
+certificate. Everything is laid out so that the compiler vectorises the inner loops: the angles
+of the whole cosine matrix ``U U^T`` (both triangles) are taken in one flat loop, which costs
+less than gathering the pairs into a flat array and scattering their angles back; the norms'
+square roots and quotients are taken in flat loops too. The angle uses a polynomial arc-sine
+(below) instead of the C library's scalar ``acos``, which the compiler cannot vectorise (about
+14 ns a call here against under 1 ns per lane).
 
 Arc-sine: ``asin(s) = s + s^3 R(s^2)`` for ``0 <= s <= 1/2``, where
 ``R(z) = sum_{n>=1} c_n z^(n-1)``, ``c_n = (2n)! / (4^n (n!)^2 (2n+1))`` (the Maclaurin series of
