@@ -19,10 +19,13 @@ it is the same bit for bit wherever it is run. It differs from the one-run loop
 Arc-cosines use the polynomial ``_acos`` of :mod:`._protocol_kernels` (within two ulp of
 ``numpy.arccos``).
 
-Cost per run and iteration against the one-run loop (one thread, 32 lanes, K = d): about 0.28
-at K = 6, 0.47 at 10, 0.66 at 15, 0.8 at 20 (the angles, about 1.7 ns each, are a third of it at
-K = 20). A call costs the same for idle lanes, so :mod:`._protocol` runs lanes only while enough
-of them are busy.
+Cost per run and iteration against the one-run loop of :mod:`._protocol_kernels` (one idle
+core, 32 lanes, K = d): about 0.27 at K = 6, 0.5 at 10, 0.75 at 15, 1.0 at 20 (the angles,
+about 1.6 ns each, are a third of it at K = 20); on a core shared with other work the lanes,
+whose working set is about ``20 K d L`` doubles, lose more. Up to 16 lanes a call costs about
+what 32 cost (the loops over lanes run scalar below the vector width times the unrolling), 8, 4,
+2 and 1 lanes less. :mod:`._protocol` therefore uses lanes for small networks only and narrows
+them to 8 or fewer once few runs are left.
 """
 
 import math
