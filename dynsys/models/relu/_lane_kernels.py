@@ -23,9 +23,10 @@ Cost per run and iteration against the one-run loop of :mod:`._protocol_kernels`
 core, 32 lanes, K = d): about 0.27 at K = 6, 0.5 at 10, 0.75 at 15, 1.0 at 20 (the angles,
 about 1.6 ns each, are a third of it at K = 20); on a core shared with other work the lanes,
 whose working set is about ``20 K d L`` doubles, lose more. Up to 16 lanes a call costs about
-what 32 cost (the loops over lanes run scalar below the vector width times the unrolling), 8, 4,
-2 and 1 lanes less. :mod:`._protocol` therefore uses lanes for small networks only and narrows
-them to 8 or fewer once few runs are left.
+what 32 cost, 8, 4, 2 and 1 lanes less (the loops over lanes appear to run scalar when shorter
+than the vector width times the unrolling). :mod:`._protocol` therefore uses lanes for small
+networks only, and narrows them to 8 or fewer once few runs are left. Compiling this kernel
+from an empty cache takes several seconds (about 4 s more than the one-run loop, idle core).
 """
 
 import math
