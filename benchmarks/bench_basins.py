@@ -5,8 +5,10 @@ sinks at ``(+-1, 0)``, given as ``attractors``) on a ``side x side`` grid of ``[
 (Dormand-Prince 5(4), ``rtol = 1e-8``, ``atol = 1e-10``, the default options). Duffing declares
 trapping regions, the two lobes ``{E < 0, +-x > 0}`` of its energy ``E = v^2/2 - x^2/2 + x^4/4``
 (``dE/dt = -delta v^2``; ``E >= 0`` on ``x = 0``): each orbit stops as it enters a lobe, whose
-sink it provably reaches. Also timed: the same map at ``rtol = 1e-6`` in chunks of 20,000 orbits
-(a user's choices; its labels are checked against the default's on the whole grid).
+sink it provably reaches. Also timed: the same map in chunks of 20,000 orbits at the loosest of
+``rtol = 1e-4, 1e-5, 1e-6`` (``atol = rtol / 100``) whose labels equal the default's on the whole
+grid, as the RK4 baseline's step and radius below are the coarsest that give those labels (the
+user's choices; the bench prints each tolerance tried and its mismatches).
 Duffing declares its field in compiled code, so the orbits run one by one in a compiled loop on
 the process's threads.
 
@@ -51,6 +53,7 @@ RK4_STEP = 0.1
 RK4_REGION_STEP = 0.1
 T_MAX = 1000.0
 CHUNK = 20_000  # the chunk size of the tuned run (the default is 1,000)
+LOOSE_RTOLS = (1e-4, 1e-5, 1e-6)  # tried in this order for the tuned run
 
 
 def _grid(side: int) -> dict:
@@ -268,13 +271,22 @@ def main() -> None:
         f"(the energy lobes), the rest at |f| <= {arrival:.2e}; mean steps "
         f"{float(ds.n_steps.mean()):.1f}"
     )
-    loose, ds_loose = best_of(lambda: dynsys_map(side, rtol=1e-6, chunk_size=CHUNK))
-    print(
-        f"   dynsys {side}x{side} at rtol 1e-6, atol 1e-8, chunks of {CHUNK:,} orbits: "
-        f"{loose:.2f} s warm; label mismatches against the default "
-        f"{int(np.count_nonzero(dynsys_labels(ds_loose) != labels))} of {side * side}; mean "
-        f"steps {float(ds_loose.n_steps.mean()):.1f}"
-    )
+    loose, loose_rtol = None, None
+    for rtol in LOOSE_RTOLS:
+        t, ds_loose = best_of(lambda r=rtol: dynsys_map(side, rtol=r, chunk_size=CHUNK))
+        mismatches = int(np.count_nonzero(dynsys_labels(ds_loose) != labels))
+        print(
+            f"   dynsys {side}x{side} at rtol {rtol:g}, atol {rtol / 100:g}, chunks of {CHUNK:,} "
+            f"orbits: {t:.2f} s warm; label mismatches against the default {mismatches} of "
+            f"{side * side}; mean steps {float(ds_loose.n_steps.mean()):.1f}"
+        )
+        if mismatches == 0:
+            loose, loose_rtol = t, rtol
+            break
+    if loose is None:  # no looser tolerance keeps the labels: the default stands for both
+        from dynsys.integrate import FlowOptions
+
+        loose, loose_rtol = ours, FlowOptions().rtol
     # (name, baseline and its settings, seconds for the whole grid, mismatches, orbits checked)
     rows = []
     t, before = best_of(lambda: dynsys_map(side, fast=False), 1)
@@ -329,8 +341,8 @@ def main() -> None:
         )
     for _, what, t, mismatches, checked in rows:
         print(
-            f"   vs {what}: {t:.2f} s, ratio {t / ours:.1f}x (dynsys at rtol 1e-6 in chunks "
-            f"of {CHUNK:,}: {t / loose:.1f}x); label mismatches {mismatches} of {checked}"
+            f"   vs {what}: {t:.2f} s, ratio {t / ours:.1f}x (dynsys at rtol {loose_rtol:g} in "
+            f"chunks of {CHUNK:,}: {t / loose:.1f}x); label mismatches {mismatches} of {checked}"
         )
 
     cold_ours = cold("dynsys", side, n_loop)

@@ -456,6 +456,20 @@ class _ProcessPool(cf.Executor):
         self._pool = self._start()
 
 
+CHUNK_THREADS = "dynsys-chunk"
+"""The name prefix of the threads that run chunks side by side in this process (for work that
+releases the GIL; see :func:`run_chunks`); code that would start threads of its own checks it."""
+
+
+def _in_process_threads(work: Callable, tasks: Sequence[ChunkTask]) -> int:
+    """Threads to run ``tasks`` on in this process: what the work allows
+    (``work.in_process_threads()``, 1 for work without it), when there are at least four chunks
+    per thread (fewer would leave threads idle while the work could have used them itself)."""
+    allowed = getattr(work, "in_process_threads", None)
+    threads = int(allowed()) if callable(allowed) else 1
+    return threads if threads > 1 and len(tasks) >= 4 * threads else 1
+
+
 class _Runner:
     """Submit tasks to the chosen executor and yield ``(task, result)`` as they finish.
 
@@ -491,6 +505,14 @@ class _Runner:
 
     def run(self, work: Callable, tasks: Sequence[ChunkTask]):
         if self.kind == "inprocess":
+            threads = _in_process_threads(work, tasks)
+            if threads > 1:  # chunks side by side on threads (the work releases the GIL)
+                self.pool = self.own = cf.ThreadPoolExecutor(
+                    threads, thread_name_prefix=CHUNK_THREADS
+                )
+                self.kind = "futures"
+                yield from self._run_futures(work, tasks)
+                return
             for task in tasks:
                 result = work(task)
                 self.handed.add(task.index)
@@ -679,10 +701,13 @@ def run_chunks(
     tasks : sequence of ChunkTask
         The chunks; their ``index`` names their file in ``run_dir``.
     executor : None, str, concurrent.futures.Executor or distributed.Client
-        ``None``/"inprocess": one after another in this process. "processes": a local
-        ``ProcessPoolExecutor`` (spawned workers; scripts need an ``if __name__ == "__main__":``
-        guard). A scheduler address ("tcp://..."): a dask.distributed cluster, connected for the
-        run. An Executor or Client: used as given (not shut down).
+        ``None``/"inprocess": in this process, one after another, or side by side on
+        threads when the work allows it (``work.in_process_threads()``: work that releases the
+        GIL, such as orbits on the compiled path) and there are four chunks per thread.
+        "processes": a local ``ProcessPoolExecutor`` (spawned workers; scripts need an
+        ``if __name__ == "__main__":`` guard). A scheduler address ("tcp://..."): a
+        dask.distributed cluster, connected for the run. An Executor or Client: used as given
+        (not shut down).
     workers : int, optional
         Size of the process pool for "processes" (default: the number of CPUs).
     run_dir : path, optional

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cache
 
 import numpy as np
 
@@ -264,11 +265,20 @@ def explain(code: int | str | Status) -> str:
 
 def status_attrs() -> dict[str, object]:
     """CF-style attributes for a ``status`` variable (``flag_values``, ``flag_meanings``)."""
+    values, meanings = _flags()
     return {
         "long_name": "outcome per item (dynsys.explain(code) says what it means)",
-        "flag_values": np.array([s.value for s in Status], dtype=np.int8),
-        "flag_meanings": " ".join(s.name.lower() for s in Status),
+        "flag_values": values.copy(),
+        "flag_meanings": meanings,
     }
+
+
+@cache
+def _flags() -> tuple[np.ndarray, str]:
+    """The flag values and meanings of :class:`Status` (made once: a Dataset has several)."""
+    return np.array([s.value for s in Status], dtype=np.int8), " ".join(
+        s.name.lower() for s in Status
+    )
 
 
 def status_names(codes) -> np.ndarray:

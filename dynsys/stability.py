@@ -65,12 +65,6 @@ CLASSIFICATION_VARIABLES = (
 )
 
 
-def _thresholds(eigenvalues: np.ndarray, zero_tol: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        scale = np.max(np.abs(eigenvalues), axis=-1, initial=0.0)
-    return zero_tol * np.maximum(scale, 1.0)[..., None]
-
-
 def classify_eigenvalues(
     eigenvalues, *, gradient: bool, zero_tol: float = 1e-8
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,17 +122,19 @@ def classify_eigenvalues(
         )
     lam = lam.astype(complex)
     finite = np.all(np.isfinite(lam), axis=-1)
-    lam = np.where(finite[..., None], lam, 0.0)
-    thr = _thresholds(lam, zero_tol)
+    if not finite.all():
+        lam = np.where(finite[..., None], lam, 0.0)
+    modulus = np.abs(lam)
+    thr = zero_tol * np.maximum(np.max(modulus, axis=-1, initial=0.0), 1.0)[..., None]
     re, im = lam.real, lam.imag
     k = lam.shape[-1]
-    index = np.count_nonzero(re > thr, axis=-1)
-    nullity = np.count_nonzero(np.abs(lam) <= thr, axis=-1)
+    index = (re > thr).sum(axis=-1)  # count_nonzero: the same, its checks cost more
+    nullity = (modulus <= thr).sum(axis=-1)
     if gradient:
-        kind = _gradient_kinds(index, nullity, k)
+        kind = np.where(finite, _gradient_kinds(index, nullity, k), "undefined")
     else:
-        kind = _general_kinds(re, im, thr, index, nullity)
-    kind = np.where(finite, kind, "undefined")
+        code = np.where(finite, _general_kinds(re, im, thr, index, nullity), -1)
+        kind = np.asarray(_GENERAL_KINDS[code], dtype=_GENERAL_KINDS.dtype)
     index = np.where(finite, index, -1)
     nullity = np.where(finite, nullity, -1)
     return index, nullity, kind
@@ -159,33 +155,35 @@ def _leading_is_complex(re, im, thr, side: int) -> np.ndarray:
     return on_side.any(axis=-1) & (np.abs(lead_im) > thr[..., 0])
 
 
-def _general_kinds(re, im, thr, index, nullity) -> np.ndarray:
-    k = re.shape[-1]
-    n_neg = np.count_nonzero(re < -thr, axis=-1)
-    n_axis = np.count_nonzero(np.abs(re) <= thr, axis=-1)
-    stable_focus = _leading_is_complex(re, im, thr, -1)
-    unstable_focus = _leading_is_complex(re, im, thr, +1)
-    conditions = [
-        nullity > 0,
-        (n_axis == k) & (nullity == 0),
-        n_axis > 0,
-        (index == 0) & stable_focus,
-        index == 0,
-        (n_neg == 0) & unstable_focus,
-        n_neg == 0,
-        stable_focus | unstable_focus,
-    ]
-    choices = [
-        "non-hyperbolic",
+_GENERAL_KINDS = np.array(
+    [
+        "saddle",
+        "saddle focus",
+        "source node",
+        "source focus",
+        "sink node",
+        "sink focus",
         "centre",
         "non-hyperbolic",
-        "sink focus",
-        "sink node",
-        "source focus",
-        "source node",
-        "saddle focus",
+        "undefined",  # last: code -1
     ]
-    return np.select(conditions, choices, default="saddle").astype(str)
+)
+
+
+def _general_kinds(re, im, thr, index, nullity) -> np.ndarray:
+    """Codes of the general kinds (positions in ``_GENERAL_KINDS``), each rule below overriding
+    the ones before it."""
+    k = re.shape[-1]
+    n_neg = (re < -thr).sum(axis=-1)
+    n_axis = (np.abs(re) <= thr).sum(axis=-1)
+    stable_focus = _leading_is_complex(re, im, thr, -1)
+    unstable_focus = _leading_is_complex(re, im, thr, +1)
+    code = (stable_focus | unstable_focus).astype(np.intp)  # saddle (0), saddle focus (1)
+    code = np.where(n_neg == 0, 2 + unstable_focus, code)  # source node, source focus
+    code = np.where(index == 0, 4 + stable_focus, code)  # sink node, sink focus
+    code = np.where(n_axis > 0, 7, code)  # non-hyperbolic
+    code = np.where((n_axis == k) & (nullity == 0), 6, code)  # centre
+    return np.where(nullity > 0, 7, code)  # non-hyperbolic
 
 
 MAP_KINDS = (

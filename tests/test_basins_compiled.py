@@ -69,6 +69,51 @@ def test_compiled_flow_does_not_depend_on_the_threads(monkeypatch):
     np.testing.assert_array_equal(one.n_steps.values, two.n_steps.values)
 
 
+def test_chunks_side_by_side_on_threads_give_the_serial_map(monkeypatch):
+    """A map of many chunks runs them on threads of this process (each chunk's compiled loop on
+    one thread); its labels, steps and end points are those of the chunks run one by one."""
+    import threading
+
+    import dynsys._execution as execution
+    from dynsys.basins import _work
+
+    seen = []
+    call = _work.FlowWork.__call__
+
+    def recording(self, task):
+        seen.append((threading.current_thread().name, compiled.compiled_threads()))
+        return call(self, task)
+
+    monkeypatch.setattr(_work.FlowWork, "__call__", recording)
+    monkeypatch.setattr(compiled.os, "sched_getaffinity", lambda pid: {0, 1})  # two cores
+    grid = {"x": (-2.0, 2.0, 40), "v": (-2.0, 2.0, 40)}
+    options = BasinOptions(chunk_size=100)  # 16 chunks: at least four per thread
+    threaded = basin_map(duffing(), grid, attractors=SINKS, options=options)
+    assert {name.split("_")[0] for name, _ in seen} == {execution.CHUNK_THREADS}
+    assert {threads for _, threads in seen} == {1}  # one thread per chunk beside the others
+    seen.clear()
+    monkeypatch.setattr(execution, "_in_process_threads", lambda work, tasks: 1)
+    serial = basin_map(duffing(), grid, attractors=SINKS, options=options)
+    assert {name for name, _ in seen} == {threading.current_thread().name}
+    for name in ("label", "status", "n_steps", "t_final"):
+        np.testing.assert_array_equal(threaded[name].values, serial[name].values, err_msg=name)
+
+
+def test_few_chunks_run_one_by_one_with_the_threads_inside():
+    from dynsys._execution import _in_process_threads
+    from dynsys.basins._work import FlowWork
+
+    class Work:
+        def in_process_threads(self):
+            return 2
+
+    assert _in_process_threads(Work(), list(range(8))) == 2
+    assert _in_process_threads(Work(), list(range(7))) == 1  # fewer than four per thread
+    assert _in_process_threads(lambda task: task, list(range(100))) == 1  # work without it
+    numpy_path = FlowWork(duffing().with_compiled_field(None), {}, FlowOptions())
+    assert numpy_path.in_process_threads() == 1  # the numpy path holds the GIL
+
+
 def test_compiled_path_only_where_it_applies():
     x0 = _starts()[3:6]
     assert flow(duffing(), x0, options=OPTIONS.replace(method="dop853")).engine == "numpy"

@@ -56,10 +56,24 @@ def _ellipsoids(system) -> StopRegions:
     return stop_regions(system, system.resolve_params(), SINKS, np.arange(2))
 
 
+def _ellipsoids_and_traps(system) -> StopRegions:
+    """Both kinds of region, as a basin map with known sinks and declared traps has them."""
+    traps = _traps(system)
+    return dataclasses.replace(
+        _ellipsoids(system),
+        lyapunov=traps.lyapunov,
+        lyapunov_params=traps.lyapunov_params,
+        trap_levels=traps.trap_levels,
+        trap_normals=traps.trap_normals,
+        trap_offsets=traps.trap_offsets,
+    )
+
+
 CASES = {
     "converge": (FlowOptions(converge_tol=1e-7, escape_radius=1e4), None),
     "traps": (FlowOptions(rtol=1e-6, atol=1e-8, escape_radius=1e4), _traps),
     "ellipsoids": (FlowOptions(escape_radius=1e4), _ellipsoids),
+    "both regions": (FlowOptions(rtol=1e-5, atol=1e-7, escape_radius=1e4), _ellipsoids_and_traps),
     "time limit": (FlowOptions(t_max=3.0, escape_radius=1e4), _traps),
     "step budget": (FlowOptions(max_steps=9, first_step=0.01, escape_radius=1e4), _traps),
 }
@@ -94,6 +108,8 @@ def test_lanes_reproduce_the_one_orbit_loop_bit_for_bit(case, monkeypatch):
     assert status[3] in (Status.NONFINITE, Status.ESCAPED)
     if regions is not None:
         assert fast.stop_region.values[4] >= 0 and fast.n_steps.values[4] == 0
+    if case == "both regions":  # orbits stopped in the ellipsoids (0, 1) and in the traps (2, 3)
+        assert {0, 1, 2, 3} <= set(fast.stop_region.values.tolist())
     # orbits ended at different steps: lanes were refilled at different times
     assert len(np.unique(fast.n_steps.values)) > (5 if case == "step budget" else 10)
 

@@ -332,3 +332,30 @@ def test_progress_bar_runs(capsys):
         fold_normal_form(), [1.0], "mu", progress=True, options=ContinuationOptions(max_points=20)
     )
     assert branch.sizes["step"] > 2
+
+
+# ---------------------------------------------------------------------------- the Dataset
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_the_branch_dataset_is_the_one_xarrays_constructor_builds(monkeypatch, shortcut):
+    """Branch Datasets skip xarray's constructor (dynsys._dataset.indexed_dataset); the result
+    is what the constructor gives from the same variables, coordinates and attributes, also
+    with no special points and on an xarray without the shortcut."""
+    import xarray as xr
+
+    from dynsys import _dataset
+
+    monkeypatch.setattr(_dataset, "_SHORTCUT", shortcut)
+    opts = ContinuationOptions(ds_max=0.2, p_max=1.0)
+    for branch in (
+        continue_branch(fold_normal_form(), [1.0], "mu", options=opts),
+        continue_branch(fold_normal_form(), [1.0], "mu", options=opts, direction=1),
+    ):
+        variables = {name: branch[name].variable for name in branch.data_vars}
+        coords = {name: branch[name].values for name in branch.coords}
+        built = xr.Dataset(variables, coords=coords, attrs=branch.attrs)
+        assert branch.identical(built)
+        assert list(branch.variables) == list(built.variables)
+        assert dict(branch.sizes) == dict(built.sizes)
+        assert all(branch[v].dtype == built[v].dtype for v in branch.variables)
+        assert list(branch.xindexes) == list(built.xindexes) == list(branch.coords)
+    assert branch.sizes["special"] == 0

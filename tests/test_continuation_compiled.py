@@ -20,6 +20,7 @@ from dynsys.continuation import (
 )
 from dynsys.continuation._branch import equilibrium_problem
 from dynsys.errors import InputError
+from dynsys.fixedpoints import NewtonOptions
 from dynsys.models import duffing, lorenz, pitchfork_normal_form
 from dynsys.system import CompiledField, System
 
@@ -253,3 +254,72 @@ def test_a_run_longer_than_a_chunk_goes_on_where_it_stopped(monkeypatch, chunk):
     )
     assert_same_branch(fast, slow)
     assert fast["status"].values.tolist() == [Status.CLOSED_LOOP]
+
+
+def _problems(system, param, options):
+    """The problem of ``system`` with its compiled functions loaded, and the problem of the same
+    system without its compiled declaration (numpy throughout)."""
+    fast = equilibrium_problem(system, param, None, options)[0]
+    fast.compiled_functions = _compiled.CompiledFunctions(fast)
+    slow = equilibrium_problem(system.with_compiled_field(None), param, None, options)[0]
+    assert slow.compiled_loop is None and slow.compiled_functions is None
+    return fast, slow
+
+
+def _same_correction(a, b):
+    if a is None or b is None:
+        assert a is None and b is None
+        return
+    (ua, ia, pa), (ub, ib, pb) = a, b
+    np.testing.assert_array_equal(ua, ub)
+    assert ia == ib
+    if pa is None or pb is None:
+        assert pa is None and pb is None
+        return
+    np.testing.assert_array_equal(pa.t, pb.t)
+    np.testing.assert_array_equal(pa.pending, pb.pending)
+    assert (pa.det_sign, pa.det_log, pa.iterations) == (pb.det_sign, pb.det_log, pb.iterations)
+
+
+@pytest.mark.parametrize("border", ["row", "other"])
+def test_a_compiled_trial_point_is_newton_then_evaluate_bit_for_bit(border):
+    """The location of special points corrects trial points by one compiled call (Newton and
+    then the tangent and determinant of evaluate), and evaluate is one compiled call, where the
+    model has compiled derivatives: the values of the numpy path, and its failures."""
+    from dynsys.continuation._linalg import SingularMatrixError
+    from dynsys.continuation._palc import corrected, evaluate
+
+    r, beta = 20.0, 8.0 / 3.0
+    x = np.sqrt(beta * (r - 1.0))
+    cases = [
+        (lorenz(r=r), "r", np.array([x, x, r - 1.0, r]) + 1e-3, LORENZ_OPTIONS),
+        (fold_system(), "mu", np.array([0.3, 0.16, 0.2]), LORENZ_OPTIONS),
+    ]
+    for system, param, guess, options in cases:
+        fast, slow = _problems(system, param, options)
+        row = np.linspace(0.2, 1.0, guess.size)
+        row /= np.linalg.norm(row)
+        other = row[::-1].copy() if border == "other" else row
+        for max_iter in (options.newton.max_iter, 1):  # converges, then fails
+            options_ = ContinuationOptions(ds_max=0.5, newton=NewtonOptions(max_iter=max_iter))
+            for defer in (True, False):
+                a = corrected(fast, guess, row, float(row @ guess), other, options_, defer=defer)
+                b = corrected(slow, guess, row, float(row @ guess), other, options_, defer=defer)
+                _same_correction(a, b)
+                assert (a is None) == (max_iter == 1)
+                if a is not None and not defer:
+                    assert a[2].data["index"] == b[2].data["index"]
+            u = guess + 1e-3  # evaluated where it is, on the branch or not
+            a = (u, 0, evaluate(fast, u, other, defer=True))
+            _same_correction(a, (u, 0, evaluate(slow, u, other, defer=True)))
+    # exactly on a turning point of the circle, bordered by the direction it cannot turn to:
+    # Newton converges, the bordered Jacobian is singular
+    fast, slow = _problems(circle_system(), "mu", LORENZ_OPTIONS)
+    guess, row, singular = np.array([1.1, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 0.0])
+    a = corrected(fast, guess, row, 0.0, singular, LORENZ_OPTIONS, defer=True)
+    b = corrected(slow, guess, row, 0.0, singular, LORENZ_OPTIONS, defer=True)
+    _same_correction(a, b)
+    assert a[2] is None and abs(a[0][0] - 1.0) < 1e-12
+    for problem in (fast, slow):
+        with pytest.raises(SingularMatrixError):
+            evaluate(problem, a[0], singular)

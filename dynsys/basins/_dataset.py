@@ -57,7 +57,8 @@ def attractor_variables(
     rows = attractors.rows(reference)
     m, n = len(rows), attractors.system.n
     outcomes = sorted(
-        {int(v) for v in labels if v < 0} | {int(v) for v in extra_labels}, reverse=True
+        {int(v) for v in np.unique(labels[labels < 0])} | {int(v) for v in extra_labels},
+        reverse=True,
     )
     coord = np.concatenate([np.arange(m), np.asarray(outcomes, dtype=np.int64)])
     k = len(outcomes)

@@ -79,6 +79,15 @@ class FlowWork:
         orbit = np.arange(task.start, task.start + task.size)
         return xr.Dataset(data, coords={"orbit": orbit}, attrs=attrs)
 
+    def in_process_threads(self) -> int:
+        """Chunks that may run side by side in one process (:func:`dynsys._execution.run_chunks`
+        without an executor): the compiled loop's threads when the orbits run on the compiled
+        path, which releases the GIL (each chunk then runs on one thread, and one chunk's
+        Python work overlaps another's loop); 1 otherwise."""
+        from ..integrate import chunk_threads
+
+        return chunk_threads(self._system(), self.options)
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_cache"] = {}
@@ -94,6 +103,10 @@ class MapWork(FlowWork):
     state, the outcome (converged, periodic, escaped, nonfinite, max_steps), the iterations
     (``n_steps``) and the minimal period of the cycle an orbit settled on (0: none).
     ``options`` is an :class:`~dynsys.integrate.IterateOptions`."""
+
+    def in_process_threads(self) -> int:
+        """One: maps are iterated on the numpy path, which holds the GIL."""
+        return 1
 
     def __call__(self, task: ChunkTask) -> xr.Dataset:
         from ..integrate import iterate

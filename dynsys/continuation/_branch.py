@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._dataset import provenance, split_complex
+from .._dataset import indexed_dataset, provenance, split_complex
 from .._validate import as_state_batch
 from ..errors import InputError, InputTypeError, UnknownParameterError
 from ..maps import Map
@@ -327,14 +327,14 @@ def branch_dataset(
         "n_rejected_steps": traced.n_rejected,
         **attrs,
     }
-    return xr.Dataset(
+    return indexed_dataset(
         variables,
-        coords={
+        {
             "step": np.arange(len(pts)),
             "state": list(system.state_names),
             "mode": np.arange(eig.shape[1]),
             "special": np.arange(len(traced.specials)),
             "end": end,
         },
-        attrs=provenance(system, **settings),
+        provenance(system, **settings),
     )

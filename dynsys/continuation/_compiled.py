@@ -8,8 +8,12 @@ stepped by :func:`._compiled_palc.palc_run`: the same predictor, corrector, step
 rules, with the arithmetic of the Python loop (the same LAPACK factorisations, BLAS dot products
 and operations in the same order), hence the same points, bit for bit. Python keeps the rest: the
 end of a run on a parameter bound, the point closing a loop, the monitoring (in one batch, as
-before), the special points and the Dataset. Everything else (no declaration, a sparse Jacobian,
-more than ``MAX_STATES`` states, numba missing) stays on the Python loop.
+before), the special points and the Dataset. Once the loop is loaded, the problem's
+:class:`CompiledFunctions` also serve the Python side: its residual and Jacobians, and each
+:func:`~dynsys.continuation._palc.evaluate` and corrected trial point (the end on a bound, the
+points that locate special points) in one compiled call, again with the same values. Everything
+else (no declaration, a sparse Jacobian, more than ``MAX_STATES`` states, numba missing) stays on
+the Python loop.
 
 When: the compiled loop costs ~2 us a point against ~280 us on the Python loop (Lorenz), but
 loading numba, the kernel and the model's compiled functions costs ~0.4 s of CPU once per
@@ -76,8 +80,8 @@ def numba_available() -> bool:
 
 
 def compiled_loop(problem):
-    """The compiled run of ``problem`` (a function ``(problem, start, options, progress) ->
-    Run``), or None when the Python loop runs it."""
+    """The compiled run of ``problem`` (a function ``(problem, start, options, progress,
+    monitor) -> Run``), or None when the Python loop runs it."""
     field = getattr(problem.system, "compiled_derivatives", None)
     if (
         field is None
@@ -110,13 +114,13 @@ def _kernel_loads() -> bool:
     return True
 
 
-def _run_compilable(problem, start, options, progress):
+def _run_compilable(problem, start, options, progress, monitor=True):
     """A run of a problem that has a compiled loop: on it once warm, else on the Python loop."""
     if not _warm() or not _kernel_loads():
-        done = python_run(problem, start, options, progress=progress)
+        done = python_run(problem, start, options, progress=progress, monitor=monitor)
         _Process.python_points += len(done.points)
         return done
-    return _run(problem, start, options, progress)
+    return _run(problem, start, options, progress, monitor)
 
 
 _STOPS = {
@@ -130,12 +134,26 @@ _STOPS = {
 
 class CompiledFunctions:
     """A problem's residual, state Jacobian and parameter derivative by the model's compiled
-    functions (the values of the numpy ones, by the declaration's contract)."""
+    functions (the values of the numpy ones, by the declaration's contract), its corrected
+    points (:meth:`point`) and evaluations (:meth:`evaluate`)."""
 
     def __init__(self, problem) -> None:
+        from ._compiled_types import (
+            FIELD_SIGNATURE,
+            JACOBIAN_SIGNATURE,
+            PARAM_DERIVATIVE_SIGNATURE,
+            first_class,
+        )
+
         field = problem.system.compiled_derivatives
         self.field = field.load()
         self.jacobian, self.dparam = field.load_derivatives()
+        self.kernels = (
+            first_class(self.field, FIELD_SIGNATURE),
+            first_class(self.jacobian, JACOBIAN_SIGNATURE),
+            first_class(self.dparam, PARAM_DERIVATIVE_SIGNATURE),
+        )
+        """The three functions as the compiled loops take them (addresses looked up once)."""
         self.params = np.array([float(problem.base[name]) for name in field.params])
         self.k = field.params.index(problem.param)
         self.n = problem.n
@@ -160,8 +178,74 @@ class CompiledFunctions:
         self.dparam(*self._args(u), self.k, out)
         return out
 
+    def point(self, guess, row, target: float, border, tol: float, max_iter: int):
+        """``newton(problem, guess, row, target, tol, max_iter)`` and then, at its solution
+        ``u``, what ``evaluate(problem, u, border)`` computes, in one compiled call with the same
+        arithmetic (:func:`._compiled_palc.palc_point`).
 
-def _run(problem, start, options, progress):
+        Returns ``(u, iterations, t, sign, log_det, J)`` (the unit tangent, the sign and log of
+        ``|det|`` of the bordered Jacobian, the state Jacobian; ``sign`` 0 where that matrix is
+        singular, and then only ``u``, ``iterations`` and ``J`` hold), or None when Newton fails.
+        """
+        from ._compiled_palc import palc_point
+
+        m = self.n + 1
+        u = np.array(guess, dtype=float)
+        t = np.empty(m)
+        diag = np.empty(m)
+        J = np.empty((self.n, self.n))
+        sign = np.zeros(1, dtype=np.int64)
+        iterations = palc_point(
+            *self.kernels,
+            self.params.copy(),
+            self.k,
+            u,
+            np.ascontiguousarray(row, dtype=float),
+            float(target),
+            float(tol),
+            int(max_iter),
+            np.ascontiguousarray(border, dtype=float),
+            t,
+            diag,
+            J,
+            sign,
+        )
+        if iterations < 0:
+            return None
+        return (u, iterations, *_tangent_det(t, int(sign[0]), diag), J)
+
+    def evaluate(self, u, border):
+        """What ``evaluate(problem, u, border)`` computes, in one compiled call with the same
+        arithmetic (:func:`._compiled_palc.palc_evaluate`): ``(t, sign, log_det, J)`` as
+        :meth:`point` gives them."""
+        from ._compiled_palc import palc_evaluate
+
+        m = self.n + 1
+        t = np.empty(m)
+        diag = np.empty(m)
+        J = np.empty((self.n, self.n))
+        sign = palc_evaluate(
+            *self.kernels[1:],
+            self.params.copy(),
+            self.k,
+            np.ascontiguousarray(u, dtype=float),
+            np.ascontiguousarray(border, dtype=float),
+            t,
+            diag,
+            J,
+        )
+        return (*_tangent_det(t, sign, diag), J)
+
+
+def _tangent_det(t: np.ndarray, sign: int, diag: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """``(t, sign, log|det|)`` from a compiled evaluation (``-inf`` when singular), the
+    logarithm as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal."""
+    if sign == 0:
+        return t, 0, -np.inf
+    return t, sign, float(np.sum(np.log(np.abs(diag))))
+
+
+def _run(problem, start, options, progress, monitor=True):
     """:func:`dynsys.continuation._palc.run` of an equilibrium problem on the compiled loop."""
     from ._compiled_palc import FULL, palc_run
 
@@ -188,9 +272,7 @@ def _run(problem, start, options, progress):
         diags = np.ones((cap, m))
         jacs = np.empty((cap, n, n))
         palc_run(
-            functions.field,
-            functions.jacobian,
-            functions.dparam,
+            *functions.kernels,
             functions.params.copy(),
             functions.k,
             u0,
@@ -223,9 +305,18 @@ def _run(problem, start, options, progress):
         n_rejected += int(stats[2])
         # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
         logs = np.sum(np.log(np.abs(diags[1:count])), axis=1).tolist()
+        new = slice(1, count)  # rows of the new points, as views (one per point, as before)
         points.extend(
-            Point(U[i], T[i], int(iters[i]), int(signs[i]), logs[i - 1], {}, jacs[i])
-            for i in range(1, count)
+            Point(u, t, i, s, log, {}, J)
+            for u, t, i, s, log, J in zip(
+                U[new],
+                T[new],
+                iters[new].tolist(),
+                signs[new].tolist(),
+                logs,
+                jacs[new],
+                strict=True,
+            )
         )
         if progress is not None and count > 1:
             progress.update(count - 1)
@@ -242,5 +333,6 @@ def _run(problem, start, options, progress):
     elif stop == Status.CLOSED_LOOP:
         with contextlib.suppress(SingularMatrixError):
             points.append(evaluate(problem, start.u, points[-1].t, defer=True))
-    complete_monitoring(problem, points)
+    if monitor:
+        complete_monitoring(problem, points)
     return Run(points, stop, n_newton, n_rejected)

@@ -9,6 +9,10 @@ the bordered matrices are factored and solved by the LAPACK routine the Python p
 points, tangents, iteration counts and determinant signs are therefore those of the Python path.
 The loop leaves to Python what ends a run (the last point on a parameter bound, the point that
 closes a loop) and everything after it: monitoring, special points, the Dataset.
+
+:func:`palc_point` is one trial point of the location of a special point (Newton, then the
+tangent and determinant of :func:`dynsys.continuation._palc.evaluate`), :func:`palc_evaluate` the
+tangent and determinant alone, with the same arithmetic.
 """
 
 from __future__ import annotations
@@ -326,3 +330,56 @@ def palc_run(field, jacobian, dparam, params, k, u0, t0, done, ds_min, ds_max, m
     stats[3] = stop
     state[0] = ds
     state[1] = travelled
+
+
+_POINT_SIGNATURE = types.int64(
+    types.FunctionType(FIELD_SIGNATURE),
+    types.FunctionType(JACOBIAN_SIGNATURE),
+    types.FunctionType(PARAM_DERIVATIVE_SIGNATURE),
+    F1, types.int64, F1, F1, types.float64, types.float64, types.int64, F1, F1, F1, F2, _I1,
+)  # fmt: skip
+
+
+@numba.njit(_POINT_SIGNATURE, cache=True, nogil=True, error_model="numpy")
+def palc_point(field, jacobian, dparam, params, k, u, row, target, tol, max_iter, border, t, diag,
+               J, sign):  # fmt: skip
+    """:func:`dynsys.continuation._palc.newton` on ``G(u) = 0``, ``row . u = target`` from ``u``
+    (in place), then at the solution what :func:`dynsys.continuation._palc.evaluate` bordered by
+    ``border`` computes: the unit tangent into ``t``, the LU diagonal into ``diag``, the state
+    Jacobian into ``J`` and the determinant sign into ``sign[0]`` (0: the bordered matrix is
+    singular). Returns Newton's iterations, or -1 when it failed (the outputs are then not set).
+    """
+    m = u.shape[0]
+    n = m - 1
+    x = np.empty(n)
+    r = np.empty(n)
+    fp = np.empty(n)
+    A = np.empty((m, m))
+    ipiv = np.empty(m, dtype=_F_INT)
+    b = np.empty(m)
+    iterations = _newton(field, jacobian, dparam, params, k, u, row, target, tol, max_iter, x, r,
+                         fp, J, A, ipiv, b)  # fmt: skip
+    if iterations >= 0:
+        sign[0] = _evaluate(jacobian, dparam, params, k, u, border, t, diag, x, fp, J, A, ipiv)
+    return iterations
+
+
+_EVALUATE_SIGNATURE = types.int64(
+    types.FunctionType(JACOBIAN_SIGNATURE),
+    types.FunctionType(PARAM_DERIVATIVE_SIGNATURE),
+    F1, types.int64, F1, F1, F1, F1, F2,
+)  # fmt: skip
+
+
+@numba.njit(_EVALUATE_SIGNATURE, cache=True, nogil=True, error_model="numpy")
+def palc_evaluate(jacobian, dparam, params, k, u, border, t, diag, J):
+    """What :func:`dynsys.continuation._palc.evaluate` computes at ``u`` bordered by ``border``:
+    the unit tangent into ``t``, the LU diagonal into ``diag``, the state Jacobian into ``J``;
+    returns the determinant sign (0: the bordered matrix is singular)."""
+    m = u.shape[0]
+    n = m - 1
+    x = np.empty(n)
+    fp = np.empty(n)
+    A = np.empty((m, m))
+    ipiv = np.empty(m, dtype=_F_INT)
+    return _evaluate(jacobian, dparam, params, k, u, border, t, diag, x, fp, J, A, ipiv)

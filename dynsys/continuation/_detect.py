@@ -16,9 +16,17 @@ import numpy as np
 
 from .._status import Status
 from ._linalg import SingularMatrixError
-from ._palc import MIN_COS_TURN, Point, Run, complete_monitoring, evaluate, newton
+from ._palc import (
+    MIN_COS_TURN,
+    Point,
+    Run,
+    _point,
+    complete_monitoring,
+    corrected,
+    evaluate,
+)
 
-__all__ = ["Special", "find_specials"]
+__all__ = ["Special", "describe_specials", "find_specials"]
 
 _MAX_LOG_RATIO = 700.0  # keep exp() of determinant ratios finite
 _MAX_APPROACH = 12  # halvings when approaching a trial point from the nearest known one
@@ -59,6 +67,9 @@ class _Branch:
             self.left = evaluate(problem, left.u, left.t, left.iterations, defer=self.defer)
         except SingularMatrixError:
             self.left = left
+        else:
+            if self.defer and left.pending is None:  # the same state and Jacobian: its data
+                self.left.data, self.left.pending = left.data, None
         self.right = right
         self.known: list[tuple[float, Point]] = [(0.0, self.left), (self.span, right)]
 
@@ -70,34 +81,36 @@ class _Branch:
         s_near, near = min(self.known, key=lambda item: abs(item[0] - s))
         slope = float(self.t @ near.t)
         guess = near.u + ((s - s_near) / slope if slope > 0.1 else 0.0) * near.t
-        found = newton(
-            self.problem,
-            guess,
-            self.t,
-            float(self.t @ self.left_u) + s,
-            self.options.newton.step_tol,
-            self.options.newton.max_iter,
-        )
-        if found is None:
+        point = self._corrected(guess, float(self.t @ self.left_u) + s)
+        if point is None:
             return None
-        u, iterations = found
         allowed = 0.5 * abs(s - s_near) + 100.0 * self.options.newton.step_tol * (
-            1.0 + float(np.max(np.abs(u)))
+            1.0 + float(np.max(np.abs(point.u)))
         )
-        if float(np.linalg.norm(u - guess)) > allowed:
+        if float(np.linalg.norm(point.u - guess)) > allowed:
             return None
-        try:
-            point = evaluate(self.problem, u, self.t, iterations, defer=self.defer)
-        except SingularMatrixError:  # exactly at a branch point: the bordered matrix is singular
-            _, J = self.problem.linearization(u)
-            if self.defer:
-                return Point(u, self.t, iterations, 0, -np.inf, {}, J)
-            return Point(u, self.t, iterations, 0, -np.inf, self.problem.monitor(u, J))
+        if point.det_sign == 0:  # exactly at a branch point: no tangent to compare
+            return point
         # compared with the bracket's tangent too: next to a branch point, points of the
         # crossing branch would otherwise be accepted one after another, each close to the last
         if min(float(point.t @ near.t), float(point.t @ self.t)) < MIN_COS_TURN:
             return None
         return point
+
+    def _corrected(self, guess: np.ndarray, target: float) -> Point | None:
+        """Newton from ``guess`` onto ``self.t . u = target``, and the point there; ``None``
+        when Newton fails. Where the bordered Jacobian is singular (exactly at a branch point)
+        the point has ``det_sign`` 0, ``det_log`` -inf and the bracket's tangent."""
+        found = corrected(
+            self.problem, guess, self.t, target, self.t, self.options, defer=self.defer
+        )
+        if found is None:
+            return None
+        u, iterations, point = found
+        if point is not None:
+            return point
+        _, J = self.problem.linearization(u)
+        return _point(self.problem, u, self.t, iterations, 0, -np.inf, J, self.defer)
 
     def complete(self, point: Point, keys=None) -> Point:
         """``point`` with its monitored data: all of it, or at least the values ``keys`` (then
@@ -215,35 +228,49 @@ def _bisect(branch: _Branch, keys, options) -> tuple[Point, Status]:
     return best, Status.MAX_ITER  # locate_max_iter ran out
 
 
-def find_specials(problem, run: Run, options, *, skip_first: bool = False) -> list[Special]:
+def find_specials(
+    problem, run: Run, options, *, skip_first: bool = False, describe: bool = True
+) -> list[Special]:
     """Detect and locate the special points of a run, interval by interval.
 
     ``skip_first`` ignores the first interval (a run that starts at a branch point, where the
-    test functions are zero or undefined).
+    test functions are zero or undefined). With ``describe=False`` the points are left for
+    :func:`describe_specials` (which takes those of several runs at once): their monitored data
+    may be incomplete and their ``info`` is empty.
     """
     detectors = problem.detectors()
     points = run.points
+    # flags of all intervals at once where a detector gives them (``changes``), else per interval
+    flags = [d["changes"](points) if "changes" in d else None for d in detectors]
+    intervals = range(len(points) - 1)
+    if flags and all(flag is not None for flag in flags):
+        intervals = np.flatnonzero(np.logical_or.reduce(flags)).tolist()
     found: list[Special] = []
-    for k in range(len(points) - 1):
+    for k in intervals:
         if skip_first and k == 0:
             continue
         a, b = points[k], points[k + 1]
         here: list[str] = []
-        for detector in detectors:
+        for detector, flag in zip(detectors, flags, strict=True):
             if here and any(kind in here for kind in detector.get("unless", ())):
                 continue
-            if not detector["changed"](a, b):
+            if not (detector["changed"](a, b) if flag is None else flag[k]):
                 continue
             branch = _Branch(problem, a, b, options)
             if detector["value"] is None:
                 point, status = _bisect(branch, detector["bisect"], options)
             else:
                 point, status = _illinois(branch, _value_function(detector, branch), options)
-            branch.complete(point)
             here.append(detector["type"])
-            found.append(
-                Special(
-                    detector["type"], k, point, status, problem.describe(detector["type"], point)
-                )
-            )
+            found.append(Special(detector["type"], k, point, status))
+            if describe:  # here, before the next location: it may re-anchor the problem
+                describe_specials(problem, found[-1:])
     return found
+
+
+def describe_specials(problem, specials: list[Special]) -> None:
+    """Complete the monitored data of located special points (in one batch) and add their
+    normal-form data (``info``)."""
+    complete_monitoring(problem, [s.point for s in specials])
+    for special in specials:
+        special.info = problem.describe(special.type, special.point)

@@ -145,27 +145,29 @@ def bifurcation_diagram(
             continue
         nodes.append((name, child, depth + 1, parent, row))
         register(name, child, depth + 1)
-    tree: dict[str, xr.Dataset] = {
-        "/": xr.Dataset(
-            attrs=provenance(
+    root = xr.Dataset(
+        attrs=provenance(
+            system,
+            continuation_param=param,
+            max_depth=int(max_depth),
+            n_branches=len(nodes),
+            n_failed_switches=failed,
+            **options.as_attrs(),
+        )
+    )
+    children = {
+        name: xr.DataTree(
+            branch_dataset(
+                problem,
                 system,
-                continuation_param=param,
-                max_depth=int(max_depth),
-                n_branches=len(nodes),
-                n_failed_switches=failed,
-                **options.as_attrs(),
+                traced,
+                options,
+                depth=depth,
+                parent_branch=parent,
+                parent_special=row,
+                **traced.extra,
             )
         )
+        for name, traced, depth, parent, row in nodes
     }
-    for name, traced, depth, parent, row in nodes:
-        tree[name] = branch_dataset(
-            problem,
-            system,
-            traced,
-            options,
-            depth=depth,
-            parent_branch=parent,
-            parent_special=row,
-            **traced.extra,
-        )
-    return xr.DataTree.from_dict(tree)
+    return xr.DataTree(root, children=children)

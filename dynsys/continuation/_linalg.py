@@ -274,6 +274,19 @@ def dense_spectra(J: np.ndarray) -> np.ndarray:
     return np.take_along_axis(out, order, axis=-1)
 
 
+def dense_spectrum(J: np.ndarray) -> np.ndarray:
+    """:func:`dense_spectra` of one finite dense matrix ``(n, n)``: the same values, with fewer
+    numpy calls (location calls it at every trial point)."""
+    J = np.asarray(J, dtype=float)
+    asym = np.abs(J - J.T).max(initial=0.0)
+    scale = max(np.abs(J).max(initial=0.0), 1.0)
+    if asym <= 1e-14 * scale:
+        values = np.linalg.eigvalsh(0.5 * (J + J.T)).astype(complex)
+    else:
+        values = np.linalg.eigvals(J).astype(complex)
+    return values[np.lexsort((-values.imag, -values.real))]
+
+
 def monitor_eigenvalues(J, n_eigen: int) -> tuple[np.ndarray, int | None, bool]:
     """Eigenvalues to monitor along a branch.
 
@@ -295,7 +308,7 @@ def monitor_eigenvalues(J, n_eigen: int) -> tuple[np.ndarray, int | None, bool]:
         J = np.asarray(J, dtype=float)
         if not np.all(np.isfinite(J)):
             return np.full(J.shape[0], np.nan + 0j), None, True
-        return dense_spectra(J[None])[0], None, True
+        return dense_spectrum(J), None, True
     n = J.shape[0]
     if n_eigen >= n - 1:
         return _sort_spectrum(np.linalg.eigvals(J.toarray())), None, True

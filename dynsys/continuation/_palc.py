@@ -28,6 +28,7 @@ __all__ = [
     "Run",
     "complete_monitoring",
     "correct",
+    "corrected",
     "evaluate",
     "newton",
     "python_run",
@@ -113,7 +114,14 @@ def evaluate(
     """The point at ``u``: tangent (oriented along ``border``), bordered determinant, monitored
     data (or, with ``defer``, the state Jacobian to compute it from later: see
     :func:`complete_monitoring`). Raises :class:`SingularMatrixError` when ``[G_u; border^T]``
-    is singular."""
+    is singular. A problem with compiled functions (``compiled_functions``) computes the
+    tangent and determinant in one compiled call, with the same values."""
+    compiled = getattr(problem, "compiled_functions", None)
+    if compiled is not None:
+        t, sign, log, J = compiled.evaluate(u, border)
+        if sign == 0:
+            raise SingularMatrixError("the bordered Jacobian is singular")
+        return _point(problem, u, t, iterations, sign, log, J, defer)
     M, J = problem.linearization(u)
     factor = Factorization(bordered(M, border))
     rhs = np.zeros(problem.size)
@@ -123,9 +131,42 @@ def evaluate(
     if not np.isfinite(norm) or norm == 0.0:
         raise SingularMatrixError("tangent is not finite")
     sign, log = factor.det_sign_log()
+    return _point(problem, u, t / norm, iterations, sign, log, J, defer)
+
+
+def _point(problem, u, t, iterations: int, sign: int, log: float, J, defer: bool) -> Point:
+    """The evaluated point, with its monitored data or (``defer``) its state Jacobian."""
     if defer:
-        return Point(u, t / norm, iterations, sign, log, {}, J)
-    return Point(u, t / norm, iterations, sign, log, problem.monitor(u, J))
+        return Point(u, t, iterations, sign, log, {}, J)
+    return Point(u, t, iterations, sign, log, problem.monitor(u, J))
+
+
+def corrected(problem, guess, row, target: float, border, options, *, defer: bool = False):
+    """:func:`newton` from ``guess`` onto ``row . u = target``, then :func:`evaluate` at its
+    solution bordered by ``border``.
+
+    Returns ``(u, iterations, point)``, ``point`` None where the bordered Jacobian is singular,
+    or None when Newton fails. A problem with compiled functions (``compiled_functions``) does
+    both in one compiled call, with the same values.
+    """
+    tol, max_iter = options.newton.step_tol, options.newton.max_iter
+    compiled = getattr(problem, "compiled_functions", None)
+    if compiled is None:
+        found = newton(problem, guess, row, target, tol, max_iter)
+        if found is None:
+            return None
+        u, iterations = found
+        try:
+            return u, iterations, evaluate(problem, u, border, iterations, defer=defer)
+        except SingularMatrixError:
+            return u, iterations, None
+    found = compiled.point(guess, row, target, border, tol, max_iter)
+    if found is None:
+        return None
+    u, iterations, t, sign, log, J = found
+    if sign == 0:
+        return u, iterations, None
+    return u, iterations, _point(problem, u, t, iterations, sign, log, J, defer)
 
 
 def complete_monitoring(problem, points: list[Point]) -> None:
@@ -170,11 +211,13 @@ def _state_escaped(problem, u: np.ndarray, x_max: float) -> bool:
     return float(np.max(np.abs(u[: problem.n]), initial=0.0)) > x_max
 
 
-def run(problem, start: Point, options, *, progress=None) -> Run:
+def run(problem, start: Point, options, *, progress=None, monitor: bool = True) -> Run:
     """Continue from ``start`` along ``start.t`` until a stop condition.
 
     ``problem.anchor(point)`` is called for every accepted point before the next step (problems
-    with bordering vectors refresh them there).
+    with bordering vectors refresh them there). A problem that monitors in batches
+    (``monitor_many``) gets the monitored data of the run's points at its end, or, with
+    ``monitor=False``, from the caller (:func:`complete_monitoring`, with other points).
     """
     # Invariants. Every entry of `points` solves G(u) = 0 to the corrector tolerance and carries
     # a unit tangent oriented along the previous one (evaluate() solves the system bordered by
@@ -190,11 +233,11 @@ def run(problem, start: Point, options, *, progress=None) -> Run:
     # step control never read the monitored data (problems whose anchor does are not deferred).
     compiled = getattr(problem, "compiled_loop", None)
     if compiled is not None:  # the same loop, compiled (small dense equilibrium problems)
-        return compiled(problem, start, options, progress)
-    return python_run(problem, start, options, progress=progress)
+        return compiled(problem, start, options, progress, monitor)
+    return python_run(problem, start, options, progress=progress, monitor=monitor)
 
 
-def python_run(problem, start: Point, options, *, progress=None) -> Run:
+def python_run(problem, start: Point, options, *, progress=None, monitor: bool = True) -> Run:
     """:func:`run` on the Python loop."""
     defer = hasattr(problem, "monitor_many")
     points = [start]
@@ -262,7 +305,8 @@ def python_run(problem, start: Point, options, *, progress=None) -> Run:
             ds = min(ds * _GROWTH, options.ds_max)
         elif accepted.iterations > _SHRINK_ABOVE:
             ds = max(ds * 0.5, options.ds_min)
-    complete_monitoring(problem, points)
+    if monitor:
+        complete_monitoring(problem, points)
     return Run(points, stop, n_newton, n_rejected)
 
 
@@ -276,10 +320,7 @@ def _end_on_bound(problem, prev: Point, beyond: Point, crossed, options) -> Poin
     guess = prev.u + theta * (beyond.u - prev.u)
     row = np.zeros(problem.size)
     row[index] = 1.0
-    found = newton(problem, guess, row, value, options.newton.step_tol, options.newton.max_iter)
-    if found is None:
-        return None
-    try:
-        return evaluate(problem, found[0], prev.t, found[1], defer=hasattr(problem, "monitor_many"))
-    except SingularMatrixError:
-        return None
+    found = corrected(
+        problem, guess, row, value, prev.t, options, defer=hasattr(problem, "monitor_many")
+    )
+    return None if found is None else found[2]

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from ..stability import classify_eigenvalues
 from ._compiled import compiled_loop
-from ._linalg import dense_spectra, monitor_eigenvalues
+from ._linalg import dense_spectra, dense_spectrum, monitor_eigenvalues
 from ._normal_forms import fold_coefficient, lyapunov_coefficient
 from ._options import ContinuationOptions
 
@@ -30,6 +30,18 @@ def _hopf_test(eigenvalues: np.ndarray, thr: float) -> float:
     if re.size == 0:
         return float("nan")
     return float(np.prod(np.sign(re)) * np.min(np.abs(re)))
+
+
+def _sign_changes(values) -> np.ndarray:
+    """Whether ``values[k] * values[k + 1] < 0`` (False where either is NaN)."""
+    values = np.asarray(values)
+    return values[:-1] * values[1:] < 0
+
+
+def _steps(values) -> np.ndarray:
+    """Whether ``values[k] != values[k + 1]``."""
+    values = np.asarray(values)
+    return values[:-1] != values[1:]
 
 
 class EquilibriumProblem:
@@ -106,8 +118,10 @@ class EquilibriumProblem:
         if not self.sparse and self.n <= _BATCH_MAX_N and len(Js):
             stack = np.array(Js, dtype=float)
             batch = np.flatnonzero(np.isfinite(stack).all(axis=(1, 2)))
+            if batch.size == len(Js):  # all of them
+                return self._dense_data(stack)
             if batch.size:
-                data = self._dense_data(stack if batch.size == len(Js) else stack[batch])
+                data = self._dense_data(stack[batch])
                 for k, values in zip(batch.tolist(), data, strict=True):
                     out[k] = values
         for k, J in enumerate(Js):
@@ -149,7 +163,7 @@ class EquilibriumProblem:
     def _hopf_data(self, eig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(raw_unstable, hopf)`` of a stack of sorted finite spectra ``(N, n)``."""
         thr = self.options.zero_tol * np.maximum(np.abs(eig).max(axis=1), 1.0)
-        raw_unstable = np.count_nonzero(eig.real > 0, axis=1)
+        raw_unstable = (eig.real > 0).sum(axis=1)  # count_nonzero, without its checks
         pair = eig.imag > thr[:, None]  # one eigenvalue of each complex pair
         nearest = np.where(pair, np.abs(eig.real), np.inf).min(axis=1)
         signs = np.where(pair, np.sign(eig.real), 1.0).prod(axis=1)
@@ -166,7 +180,7 @@ class EquilibriumProblem:
         J = np.asarray(J, dtype=float)
         if not np.isfinite(J).all():
             return None
-        eig = dense_spectra(J[None])
+        eig = dense_spectrum(J)[None]
         raw_unstable, hopf = self._hopf_data(eig)
         return {"eig": eig[0], "raw_unstable": int(raw_unstable[0]), "hopf": float(hopf[0])}
 
@@ -205,33 +219,37 @@ class EquilibriumProblem:
 
     # ------------------------------------------------------------------ special points
     def detectors(self) -> list[dict[str, Any]]:
-        """Test functions. ``changed(a, b)`` flags a special point between two points; it is
-        located where ``value`` changes sign (``"det"``: the determinant of the bordered
-        Jacobian), or by bisection on the integer ``bisect`` when ``value`` is None. ``"data"``
-        names the monitored values ``value`` reads (trial points then need no others; all of
-        them when it is absent)."""
+        """Test functions. ``changes(points)`` flags, for each pair of neighbouring points, a
+        special point between them; it is located where ``value`` changes sign (``"det"``: the
+        determinant of the bordered Jacobian), or by bisection on the integer ``bisect`` when
+        ``value`` is None. ``"data"`` names the monitored values ``value`` reads (trial points
+        then need no others; all of them when it is absent)."""
         opts = self.options
         out: list[dict[str, Any]] = []
         if "LP" in opts.detect:
             out.append(
                 {
                     "type": "LP",
-                    "changed": lambda a, b: a.t[-1] * b.t[-1] < 0,
+                    "changes": lambda points: _sign_changes([p.t[-1] for p in points]),
                     "value": lambda pt: pt.t[-1],
                     "data": (),  # reads no monitored data
                 }
             )
         if "BP" in opts.detect:
             out.append(
-                {"type": "BP", "changed": lambda a, b: a.det_sign * b.det_sign < 0, "value": "det"}
+                {
+                    "type": "BP",
+                    "changes": lambda points: _sign_changes([p.det_sign for p in points]),
+                    "value": "det",
+                }
             )
         if "H" in opts.detect:
             out.append(
                 {
                     "type": "H",
-                    "changed": lambda a, b: (
-                        a.data["hopf"] * b.data["hopf"] < 0  # False when either is NaN
-                        and a.data["raw_unstable"] != b.data["raw_unstable"]
+                    "changes": lambda points: (
+                        _sign_changes([p.data["hopf"] for p in points])  # not at NaN
+                        & _steps([p.data["raw_unstable"] for p in points])
                     ),
                     "value": lambda pt: pt.data["hopf"],
                     "data": ("hopf",),  # the monitored values it reads
@@ -241,7 +259,7 @@ class EquilibriumProblem:
             out.append(
                 {
                     "type": "IC",
-                    "changed": lambda a, b: a.data["index"] != b.data["index"],
+                    "changes": lambda points: _steps([p.data["index"] for p in points]),
                     "value": None,
                     "bisect": (lambda pt: pt.data["raw_unstable"], lambda pt: pt.data["index"]),
                     "unless": ("LP", "BP", "H"),
@@ -256,7 +274,7 @@ class EquilibriumProblem:
         x = u[: self.n]
 
         def jac(z):
-            return self.state_jacobian(np.append(z, u[self.n]))
+            return self.state_jacobian(np.concatenate((z, u[self.n :])))
 
         if kind == "LP":
             J = self.state_jacobian(u)

@@ -3,7 +3,6 @@ the two directions into one ordered branch."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,7 +10,7 @@ import scipy.sparse as sp
 
 from .._status import Status
 from ..errors import ContinuationError, InputError
-from ._detect import Special, find_specials
+from ._detect import Special, describe_specials, find_specials
 from ._linalg import (
     Factorization,
     SingularMatrixError,
@@ -19,7 +18,7 @@ from ._linalg import (
     dense_null_vectors,
     start_vector,
 )
-from ._palc import Point, evaluate, newton, run
+from ._palc import Point, complete_monitoring, evaluate, newton, run
 
 __all__ = ["Traced", "initial_tangent", "orient", "refine_start", "trace"]
 
@@ -109,10 +108,13 @@ def _start(problem, u: np.ndarray, t: np.ndarray, at_branch_point: bool) -> Poin
 
 
 def _arclength(points: list[Point]) -> np.ndarray:
-    s = [0.0]
-    for a, b in itertools.pairwise(points):
-        s.append(s[-1] + float(a.t @ (b.u - a.u)))
-    return np.asarray(s)
+    """Pseudo-arclength along the points from the first: the sums of ``a.t @ (b.u - a.u)``
+    over neighbours ``a``, ``b`` (one stacked ``matmul`` of vectors, which takes each product
+    as ``a.t @ d`` does), from 0."""
+    U = np.array([p.u for p in points])
+    T = np.array([p.t for p in points[:-1]]).reshape(U.shape[0] - 1, U.shape[1])
+    steps = np.matmul(T[:, None, :], (U[1:] - U[:-1])[:, :, None])[:, 0, 0]
+    return np.cumsum(np.concatenate([[0.0], steps]))
 
 
 def trace(
@@ -130,28 +132,44 @@ def trace(
 
     With ``both``, the backward run is reversed and placed first, so steps follow the branch
     from one end to the other; arclength is signed, zero at the start. A closed loop found going
-    forward makes the backward run unnecessary.
+    forward makes the backward run unnecessary. A problem that monitors in batches
+    (``monitor_many``: its steps read no monitored data and its ``anchor`` keeps no state, so
+    runs and locations may come in any order) gets the data of both runs in one batch before
+    the special points of either are located, and that of the special points of both in one.
     """
     from tqdm.auto import tqdm
 
     signs = [1, -1] if direction == "both" else [int(direction)]
+    together = hasattr(problem, "monitor_many")
+
+    def located(result):
+        found = find_specials(
+            problem, result, options, skip_first=at_branch_point, describe=not together
+        )
+        return result, found
+
+    results = {}
     runs = {}
     for sign in signs:
-        if sign == -1 and 1 in runs and runs[1][0].stop_reason == Status.CLOSED_LOOP:
+        if sign == -1 and 1 in results and results[1].stop_reason == Status.CLOSED_LOOP:
             break
         start = _start(problem, u, sign * t, at_branch_point)
-        bar = tqdm(
-            total=options.max_points,
-            desc=f"{label} {'+' if sign > 0 else '-'}",
-            disable=not progress,
-            leave=False,
-        )
+        bar = None
+        if progress:
+            bar = tqdm(
+                total=options.max_points, desc=f"{label} {'+' if sign > 0 else '-'}", leave=False
+            )
         try:
-            result = run(problem, start, options, progress=bar)
+            results[sign] = run(problem, start, options, progress=bar, monitor=not together)
         finally:
-            bar.close()
-        specials = find_specials(problem, result, options, skip_first=at_branch_point)
-        runs[sign] = (result, specials)
+            if bar is not None:
+                bar.close()
+        if not together:  # located before the next run: locating may re-anchor the problem
+            runs[sign] = located(results[sign])
+    if together:
+        complete_monitoring(problem, [p for result in results.values() for p in result.points])
+        runs = {sign: located(result) for sign, result in results.items()}
+        describe_specials(problem, [s for _, found in runs.values() for s in found])
     forward = runs.get(1)
     backward = runs.get(-1)
     if forward is None:  # direction -1 only: the run order is the branch order

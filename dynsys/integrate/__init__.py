@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ._compiled import (
         CompiledField,
         StopRegions,
+        chunk_threads,
         compiled_field_signature,
         compiled_lyapunov_signature,
         lane_field_signature,
@@ -45,6 +46,7 @@ __getattr__, __dir__ = lazy_names(
     {
         "CompiledField": "._compiled",
         "StopRegions": "._compiled",
+        "chunk_threads": "._compiled",
         "compiled_field_signature": "._compiled",
         "compiled_lyapunov_signature": "._compiled",
         "lane_field_signature": "._compiled",
@@ -67,6 +69,7 @@ __all__ = [
     "FollowedOrbits",
     "IterateOptions",
     "StopRegions",
+    "chunk_threads",
     "compiled_field_signature",
     "compiled_lyapunov_signature",
     "flow",

@@ -17,11 +17,13 @@ import functools
 import importlib.util
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._execution import CHUNK_THREADS
 from .._trapping import TrappingRegions
 from ..system import CompiledField
 from ._batch import BatchRecord
@@ -177,9 +179,41 @@ def uses_compiled(system, options: FlowOptions, save_times: np.ndarray) -> bool:
     )
 
 
+def chunk_threads(system, options: FlowOptions) -> int:
+    """Threads on which batches of orbits of ``system`` may be followed side by side in this
+    process (as :func:`dynsys._execution.run_chunks` runs the chunks of a basin map): the
+    compiled loop's threads when :func:`flow` follows ``system`` on the compiled path, which
+    releases the GIL (each batch then runs on one thread); 1 otherwise.
+
+    Parameters
+    ----------
+    system : System
+        The system whose orbits are followed.
+    options : FlowOptions
+        The options of the flow.
+
+    Returns
+    -------
+    int
+        The number of threads, at least 1.
+
+    Examples
+    --------
+    >>> from dynsys.models import double_well
+    >>> chunk_threads(double_well(), FlowOptions())  # a field in numpy: the GIL is held
+    1
+    """
+    if not uses_compiled(system, options, np.zeros(0)):
+        return 1
+    return compiled_threads()
+
+
 def compiled_threads() -> int:
     """Threads for the compiled loop: the CPUs this process may use, or one inside a worker
-    process (of a process pool or a dask cluster, which already runs a process per core)."""
+    process (of a process pool or a dask cluster, which already runs a process per core) and in
+    a thread that runs chunks beside others."""
+    if threading.current_thread().name.startswith(CHUNK_THREADS):
+        return 1
     if multiprocessing.parent_process() is not None or _in_dask_worker():
         return 1
     try:
@@ -201,6 +235,32 @@ def _in_dask_worker() -> bool:
 
 
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_ADDRESSES: dict = {}
+
+
+def _by_address(function, signature):
+    """``function`` (a numba dispatcher compiled for ``signature``) as an object that hands
+    numba the address of its compiled code, looked up once per process: numba looks up a
+    dispatcher's address at every call of a loop, about 50 us per function, which a basin map
+    in chunks of a thousand orbits pays hundreds of times."""
+    key = (function, signature)
+    if key not in _ADDRESSES:
+        from numba.core.types.function_type import WrapperAddressProtocol
+        from numba.experimental.function_type import _get_wrapper_address
+
+        class Address(WrapperAddressProtocol):
+            def __init__(self) -> None:
+                self.function = function  # kept alive with its code
+                self.address = _get_wrapper_address(function, signature)
+
+            def __wrapper_address__(self) -> int:
+                return self.address
+
+            def signature(self):
+                return signature
+
+        _ADDRESSES[key] = Address()
+    return _ADDRESSES[key]
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
@@ -223,9 +283,15 @@ def run_compiled(
     """Integrate every row of ``x0`` on the compiled path; fill ``record`` and return the stop
     region each orbit ended in (-1: none)."""
     from ._compiled_kernels import no_lyapunov
-    from ._compiled_types import LANES
+    from ._compiled_types import (
+        FIELD_SIGNATURE,
+        LANE_FIELD_SIGNATURE,
+        LANE_LYAPUNOV_SIGNATURE,
+        LANES,
+        LYAPUNOV_SIGNATURE,
+    )
 
-    function = system.compiled_field.load()
+    function = _by_address(system.compiled_field.load(), FIELD_SIGNATURE)
     lanes = system.compiled_field.load_lanes()
     regions = StopRegions.empty(system.n) if regions is None else regions
     traps = regions.lyapunov
@@ -237,7 +303,12 @@ def run_compiled(
         from ._compiled_lanes import dopri5_lanes, no_lyapunov_lanes
 
         lyapunov_lanes = no_lyapunov_lanes if lyapunov_lanes is None else lyapunov_lanes
-        kernel = functools.partial(dopri5_lanes, function, lanes, lyapunov_lanes)
+        kernel = functools.partial(
+            dopri5_lanes,
+            function,
+            _by_address(lanes, LANE_FIELD_SIGNATURE),
+            _by_address(lyapunov_lanes, LANE_LYAPUNOV_SIGNATURE),
+        )
     else:
         from ._compiled_orbits import dopri5_orbits
 
@@ -273,7 +344,10 @@ def run_compiled(
     forms = np.ascontiguousarray(regions.forms, dtype=float)
     levels = np.ascontiguousarray(regions.levels, dtype=float)
     traps = (
-        no_lyapunov if regions.lyapunov is None else regions.lyapunov.compiled_function(),
+        _by_address(
+            no_lyapunov if regions.lyapunov is None else regions.lyapunov.compiled_function(),
+            LYAPUNOV_SIGNATURE,
+        ),
         *(
             np.ascontiguousarray(a, dtype=float)
             for a in (

@@ -254,9 +254,13 @@ def _step_factor(err: float, err_prev: float, after_reject: bool, alpha: float, 
     """The factor on the step after a trial of error ``err``
     (``dynsys.integrate._stepping.step_factor``)."""
     order = 4
-    accept = err <= 1.0
     positive = err > 0
     safe = err if positive else 1.0
+    if not err <= 1.0:  # rejected: only the shrink factor counts (two powers fewer)
+        if not math.isfinite(err):
+            return MIN_FACTOR
+        shrink = SAFETY * safe ** (-1.0 / (order + 1))
+        return min(max(shrink, MIN_FACTOR), 1.0)
     if positive:
         grow = SAFETY * safe ** (-alpha)
         if beta != 0.0:
@@ -265,10 +269,4 @@ def _step_factor(err: float, err_prev: float, after_reject: bool, alpha: float, 
         grow = MAX_FACTOR
     upper = 1.0 if after_reject else MAX_FACTOR
     grow = min(max(grow, MIN_FACTOR), upper)
-    if not accept:
-        if not math.isfinite(err):
-            grow = MIN_FACTOR
-        else:
-            shrink = SAFETY * safe ** (-1.0 / (order + 1))
-            grow = min(max(shrink, MIN_FACTOR), 1.0)
     return grow
