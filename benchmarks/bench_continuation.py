@@ -15,7 +15,7 @@ Against:
   with EPSS = 1e-8, the spectrum computed at every point (ISP = 2, as dynsys does), branch
   points switched by AUTO itself (MXBF). dynsys starts the Lorenz diagram at r = 0.5 and goes
   both ways (as examples/lorenz_continuation.toml), AUTO at r = 0: the same branches. The
-  executable is timed (one OpenMP thread, like dynsys's one BLAS thread here), best of 3, as a
+  executable is timed (one OpenMP thread, like dynsys's one BLAS thread here), best of 10, as a
   process (its start-up is part of its cost); the compilation separately. Without AUTO the
   numbers of a recorded run on the development machine are printed, and said to be so;
 - always, natural-parameter continuation: ``scipy.optimize.root`` (hybr, analytic Jacobian)
@@ -46,6 +46,7 @@ from dynsys.models import bratu, lorenz
 
 LORENZ_OPTIONS = ContinuationOptions(ds_max=0.5, p_min=0.0, p_max=30.0)
 BRATU_OPTIONS = ContinuationOptions(ds_max=1.0, x_max=6.0)
+REPEAT = 10  # best of ten, for dynsys (in process) and for AUTO-07p (a process each)
 HOPF_R = 470.0 / 19.0  # r = sigma (sigma + beta + 3) / (sigma - beta - 1)
 REPO = Path(__file__).resolve().parent.parent
 LORENZ_SPEC = REPO / "examples" / "lorenz_continuation.toml"
@@ -119,7 +120,7 @@ def _best(fn, repeat: int = 3) -> tuple[float, object]:
 
 
 # ---------------------------------------------------------------------------- dynsys
-def dynsys_lorenz(repeat: int = 3) -> tuple[Outcome, object]:
+def dynsys_lorenz(repeat: int = REPEAT) -> tuple[Outcome, object]:
     """The Lorenz diagram by dynsys (from the origin at r = 0.5, both ways, switching at BP)."""
     system = lorenz(r=0.5)
     seconds, tree = _best(
@@ -135,7 +136,7 @@ def dynsys_lorenz(repeat: int = 3) -> tuple[Outcome, object]:
     return Outcome(seconds, points, specials), branches
 
 
-def dynsys_bratu(n: int, repeat: int = 3) -> tuple[Outcome, object]:
+def dynsys_bratu(n: int, repeat: int = REPEAT) -> tuple[Outcome, object]:
     """The Bratu branch by dynsys from u = 0, lam = 0 round the fold to max|u| = 6."""
     system = bratu(n, lam=0.0)
     seconds, branch = _best(
@@ -177,7 +178,7 @@ def auto_lorenz(folder: Path) -> Outcome:
     constants = auto.constants(
         3, 1, "[1]", nmx=1000, ds=0.01, ds_max=0.5, npar=3, stop="{1: [0.0, 30.0]}"
     )
-    seconds = min(auto.run(executable, constants) for _ in range(3))
+    seconds = min(auto.run(executable, constants) for _ in range(REPEAT))
     rows = auto.read_branches(folder)
     specials = [(r.type, float(r.values[0])) for r in rows if r.type in ("BP", "LP", "HB")]
     return Outcome(seconds, len(rows), specials)
@@ -198,7 +199,7 @@ def auto_bratu(n: int, folder: Path, norm_stop: float) -> Outcome:
         stop="{1: [0.0, 10.0]}",
         extra=f"A1 = {norm_stop!r}",
     )
-    seconds = min(auto.run(executable, constants) for _ in range(3))
+    seconds = min(auto.run(executable, constants) for _ in range(REPEAT))
     rows = auto.read_branches(folder)
     specials = [(r.type, float(r.values[0])) for r in rows if r.type in ("BP", "LP", "HB")]
     return Outcome(seconds, len(rows), specials)

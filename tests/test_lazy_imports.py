@@ -28,6 +28,7 @@ NOT_ON_IMPORT = (
 )
 
 PACKAGES = (
+    "phase",
     "dynsys",
     "dynsys.attractors",
     "dynsys.basins",
@@ -109,3 +110,26 @@ def test_subpackages_are_attributes_and_unknown_names_raise():
         "print(json.dumps(kinds + [error]))"
     )
     assert result == ["module", "module", "module 'dynsys' has no attribute 'no_such_name'"]
+
+
+def test_drawing_a_diagram_does_not_load_the_other_pictures_libraries():
+    loaded = _python(
+        "import json, sys, phase\n"
+        "from phase import draw_diagram\n"
+        "print(json.dumps([m for m in ('networkx', 'scipy.stats', 'phase.graph', 'phase.spectra') "
+        "if m in sys.modules]))"
+    )
+    assert loaded == []
+
+
+def test_phase_unknown_names_raise():
+    result = _python(
+        "import json, phase\n"
+        "try:\n"
+        "    phase.no_such_name\n"
+        "    error = ''\n"
+        "except AttributeError as exc:\n"
+        "    error = str(exc)\n"
+        "print(json.dumps([error, phase.draw_graph is __import__('phase.graph').graph.draw_graph]))"
+    )
+    assert result == ["module 'phase' has no attribute 'no_such_name'", True]
