@@ -319,12 +319,12 @@ def run_compiled(
     x0 = np.ascontiguousarray(x0, dtype=float)
     out = {
         "x_final": np.empty((m, n)),
-        "t_final": np.empty(m),
+        "t_final": np.zeros(m),  # zeros and -1: the loops write these only where they change
         "status": np.empty(m, dtype=np.int8),
-        "n_steps": np.empty(m, dtype=np.int64),
-        "n_rejected": np.empty(m, dtype=np.int64),
+        "n_steps": np.zeros(m, dtype=np.int64),
+        "n_rejected": np.zeros(m, dtype=np.int64),
         "speed_sq": np.empty(m),
-        "region": np.empty(m, dtype=np.int64),
+        "region": np.full(m, -1, dtype=np.int64),
         "evaluations": np.zeros(m, dtype=np.int64),
     }
     conv = options.converge_tol

@@ -211,16 +211,12 @@ def _first_step(field, params, y, v, work, tmp, rtol, atol) -> float:
 def _begin(
     field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms, levels, lyapunov,
     lyapunov_params, trap_levels, trap_normals, trap_offsets, rtol, atol, first_step, x_final,
-    t_final, status, n_steps, n_rejected, speed_sq, region, evaluations,
+    status, speed_sq, region, evaluations,
 ) -> float:  # fmt: skip
     """Start orbit ``i``: its state into ``y``, its field into ``v``. An orbit that stops at
     its start (non-finite, converged, escaped, in a region) is finished here and -1 returned;
     otherwise its first step, with ``evaluations[i]`` the field evaluations so far."""
     n = y.shape[0]
-    region[i] = -1
-    n_steps[i] = 0
-    n_rejected[i] = 0
-    t_final[i] = 0.0
     finite = True
     for j in range(n):
         y[j] = x0[i, j]

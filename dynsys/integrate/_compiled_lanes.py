@@ -258,8 +258,7 @@ def _first_steps(lanes, params, Y, F, W, G, rtol, atol, h) -> None:
 def _starts(
     lanes, lyapunov_lanes, params, x0, lo, hi, centers, forms, levels, lyapunov_params,
     trap_levels, trap_normals, trap_offsets, rtol, atol, conv_sq, escape_sq, first_step,
-    x_final, t_final, status, n_steps, n_rejected, speed_sq, region, evaluations, scratch,
-    code, hit, W, G, PY, PF, PH, PI,
+    x_final, status, speed_sq, region, evaluations, scratch, code, hit, W, G, PY, PF, PH, PI,
 ) -> int:  # fmt: skip
     """Start orbits ``lo ... hi - 1`` (at most one per lane) as :func:`._compiled_kernels._begin`
     starts each: an orbit that stops at its start is finished here; the others are packed into
@@ -284,10 +283,6 @@ def _starts(
     count = 0
     for lane in range(hi - lo):
         i = lo + lane
-        region[i] = -1
-        n_steps[i] = 0
-        n_rejected[i] = 0
-        t_final[i] = 0.0
         finite = True
         for j in range(n):
             finite = finite and math.isfinite(PY[j, lane])
@@ -414,9 +409,8 @@ def dopri5_lanes(
                     waiting = _starts(
                         lanes, lyapunov_lanes, params, x0, next_orbit, hi, centers, forms,
                         levels, lyapunov_params, trap_levels, trap_normals, trap_offsets, rtol,
-                        atol, conv_sq, escape_sq, first_step, x_final, t_final, status, n_steps,
-                        n_rejected, speed_sq, region, evaluations, scratch, codes, hits, Y_NEW,
-                        OUT, PY, PF, PH, PI,
+                        atol, conv_sq, escape_sq, first_step, x_final, status, speed_sq, region,
+                        evaluations, scratch, codes, hits, Y_NEW, OUT, PY, PF, PH, PI,
                     )  # fmt: skip
                     taken = 0
                     next_orbit = hi

@@ -93,7 +93,8 @@ def dopri5_orbits(
     ``region[i]`` is the stop region the orbit ended in (-1: none): the ellipsoids
     ``(centers, forms, levels)`` are numbered first, the trapping regions
     ``V(y) < trap_levels, trap_normals . y > trap_offsets`` (``V = lyapunov(y, lyapunov_params)``)
-    after them.
+    after them. The caller passes ``t_final``, ``n_steps``, ``n_rejected`` and ``evaluations``
+    zeroed and ``region`` filled with -1: an orbit that stops at its start leaves them so.
     """
     m, n = x0.shape
     n_ellipsoids = levels.shape[0]
@@ -115,8 +116,7 @@ def dopri5_orbits(
         h = _begin(
             field, params, x0, i, y, v, work, tmp, conv_sq, escape_sq, centers, forms, levels,
             lyapunov, lyapunov_params, trap_levels, trap_normals, trap_offsets, rtol, atol,
-            first_step, x_final, t_final, status, n_steps, n_rejected, speed_sq, region,
-            evaluations,
+            first_step, x_final, status, speed_sq, region, evaluations,
         )  # fmt: skip
         if h < 0.0:
             continue

@@ -3,8 +3,18 @@ certified early termination (private; the public entry is :func:`descent_runs`).
 
 Each run is plain gradient descent ``W <- W - step grad J(W)`` with the stopping rules of
 :func:`dynsys.integrate.flow` for ``method="gradient_descent"`` and ``converge_block = d``
-(converged when ``max_j |dJ/dw_j| <= gradient_tol``). A run is one call of the compiled loop
-(:mod:`._protocol_kernels`) that releases the GIL, so two threads keep two cores busy without
+(converged when ``max_j |dJ/dw_j| <= gradient_tol``). For small networks (``K d <=
+_LANES_UP_TO``) a run starts in a compiled loop that advances up to ``LANES`` runs together,
+vectorised across runs (:mod:`._lane_kernels`): it returns to Python when one of its runs stops or
+pauses (:class:`_Run` handles that, as for the one-run loop), and a lane whose run is done with
+lanes takes the next fresh run. A run leaves the lanes for the one-run loop
+(:mod:`._protocol_kernels`, BLAS products) when its largest unit gradient first falls below the
+hand-off, ``certify_below / 10``, unless it has ended before. The hand-off is a property of the
+run's own trajectory, and a lane's arithmetic reads only its own run, so every run's arithmetic,
+and its end point, is the same whatever the lanes beside it, the thread or the timing. Once no
+fresh run is left the lanes narrow to the busy runs (a call costs about the same for idle lanes)
+while the other threads finish the runs past the hand-off. Larger networks use the one-run loop
+throughout. The compiled loops release the GIL, so two threads keep two cores busy without
 spawning processes (nothing to re-import, nothing to pickle); the pool of threads is started
 once per process and reused by every call.
 
@@ -25,8 +35,8 @@ the symmetry group.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
-import itertools
 import os
 import threading
 import time
@@ -237,81 +247,177 @@ class _Settings:
     max_steps: int
     certify: bool
     first_pause_sq: float
+    handoff_sq: float
 
 
-def _run_one(i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families: _Families):
-    """Run ``i`` to its end (compiled loop; certificates at its pauses), then label it."""
-    from ._core import loss_core
-    from ._protocol_kernels import PAUSE_BALL, PAUSE_GRADIENT, descend
+class _Run:
+    """One run's resumable state: its iterate (a view of its row of ``runs.X``), iteration,
+    pause thresholds and certificate. Both compiled loops (one run, or ``L`` runs in lanes)
+    return to :meth:`resume` at every stop or pause; :meth:`finish` records the end."""
 
-    W = runs.X[i]
-    K, d = W.shape
-    center = np.zeros((K, d))
-    radius_sq = -1.0
-    pause_sq = s.first_pause_sq if s.certify else 0.0
-    ball = None  # (family, centre image, certificate) the run is heading for
-    attempts = 0
-    k = 0
-    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+    __slots__ = (
+        "W", "attempts", "ball", "center", "code", "families", "i", "k", "pause_sq", "radius_sq",
+        "runs", "s", "teacher",
+    )  # fmt: skip
 
-    def loss_of(X):
-        return float(loss_core(X, teacher.W_star, teacher.a, teacher.a_star))
+    def __init__(self, i: int, runs: _Runs, teacher: _Teacher, s: _Settings, families) -> None:
+        self.i, self.runs, self.teacher, self.s, self.families = i, runs, teacher, s, families
+        self.W = runs.X[i]
+        K, d = self.W.shape
+        self.k = 0
+        self.code = int(Status.RUNNING)
+        self.center = np.zeros((K, d))
+        self.radius_sq = -1.0
+        self.pause_sq = s.first_pause_sq if s.certify else 0.0
+        self.ball = None  # (family, centre image, certificate) the run is heading for
+        self.attempts = 0
 
-    while True:
-        k, code, block_sq, g_sq = descend(
-            W, k, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, pause_sq, center,
-            radius_sq, *args
-        )  # fmt: skip
+    def _loss(self, X: np.ndarray) -> float:
+        from ._core import loss_core
+
+        t = self.teacher
+        return float(loss_core(X, t.W_star, t.a, t.a_star))
+
+    def resume(self, k: int, code: int, block_sq: float, g_sq: float) -> bool:
+        """Take the compiled loop's return at iteration ``k`` (``self.W`` holds its iterate):
+        True when the run has ended, else the thresholds are updated and it goes on."""
+        from ._protocol_kernels import PAUSE_BALL, PAUSE_GRADIENT
+
+        self.k = k
+        self.code = code
         if code not in (PAUSE_GRADIENT, PAUSE_BALL):
-            break
+            return True
+        W, ball = self.W, self.ball
+        K, d = W.shape
         if ball is not None and float(np.linalg.norm(W - ball[1])) <= ball[2].radius * (
             1.0 - 1e-12
         ):
-            code = int(Status.CERTIFIED)
-            break
+            self.code = int(Status.CERTIFIED)
+            return True
         if code == PAUSE_BALL:  # on the edge by rounding: wait for the next gradient pause
-            radius_sq = -1.0
-            continue
-        pause_sq = block_sq * 1e-2  # the next look when the gradient is ten times smaller
-        J = loss_of(W)
+            self.radius_sq = -1.0
+            return False
+        self.pause_sq = block_sq * 1e-2  # the next look when the gradient is ten times smaller
+        J = self._loss(W)
+        families, t = self.families, self.teacher
         found = families.ball_for(W, J, float(np.sqrt(g_sq)))
         if found is None:
-            attempts += 1
-            cert = certify_descent(W, teacher.W_star, s.step, teacher.a, teacher.a_star)
+            self.attempts += 1
+            cert = certify_descent(W, t.W_star, self.s.step, t.a, t.a_star)
             if cert.radius > 0:
                 f = families.add_certified(cert, cert.loss)
                 found = (f, np.asarray(cert.center, dtype=float).reshape(K, d), cert)
         if found is not None:
-            ball = found
-            center = np.ascontiguousarray(ball[1])
-            radius_sq = (ball[2].radius * (1.0 - 1e-9)) ** 2
-            if float(np.linalg.norm(W - center)) <= ball[2].radius * (1.0 - 1e-12):
-                code = int(Status.CERTIFIED)
-                break
-    runs.status[i] = code
-    runs.ints["iterations"][i] = k
-    runs.ints["certificate_attempts"][i] = attempts
-    if code == Status.CERTIFIED:
-        f, limit, cert = ball
-        runs.ints["certified_at"][i] = k
-        runs.ints["label"][i] = f
-        runs.floats["certificate_radius"][i] = cert.radius
-        runs.floats["certificate_distance"][i] = float(np.linalg.norm(W - limit))
-        runs.floats["certificate_contraction"][i] = cert.contraction
-        runs.floats["certificate_mu"][i] = cert.mu_lower
-        runs.floats["certificate_lambda_max"][i] = cert.L_upper
-        runs.floats["certificate_variation"][i] = cert.hessian_variation
-        runs.floats["loss_final"][i] = families.items[f].loss
-    else:
-        limit = W
-        if code in (Status.CONVERGED, Status.MAX_STEPS):
-            J = loss_of(W)
-            runs.floats["loss_final"][i] = J
-            if code == Status.CONVERGED:
-                runs.ints["label"][i] = families.label(W, J)
-    runs.limit[i] = limit
-    grad = _unit_gradient_norms(W, teacher)
-    runs.floats["gradient_final"][i] = float(np.max(grad)) if grad is not None else np.nan
+            self.ball = found
+            self.center = np.ascontiguousarray(found[1])
+            self.radius_sq = (found[2].radius * (1.0 - 1e-9)) ** 2
+            if float(np.linalg.norm(W - self.center)) <= found[2].radius * (1.0 - 1e-12):
+                self.code = int(Status.CERTIFIED)
+                return True
+        return False
+
+    def finish(self) -> None:
+        """Record the ended run in ``runs`` and label its end point."""
+        runs, i, code, k, W = self.runs, self.i, self.code, self.k, self.W
+        runs.status[i] = code
+        runs.ints["iterations"][i] = k
+        runs.ints["certificate_attempts"][i] = self.attempts
+        if code == Status.CERTIFIED:
+            f, limit, cert = self.ball
+            runs.ints["certified_at"][i] = k
+            runs.ints["label"][i] = f
+            runs.floats["certificate_radius"][i] = cert.radius
+            runs.floats["certificate_distance"][i] = float(np.linalg.norm(W - limit))
+            runs.floats["certificate_contraction"][i] = cert.contraction
+            runs.floats["certificate_mu"][i] = cert.mu_lower
+            runs.floats["certificate_lambda_max"][i] = cert.L_upper
+            runs.floats["certificate_variation"][i] = cert.hessian_variation
+            runs.floats["loss_final"][i] = self.families.items[f].loss
+        else:
+            limit = W
+            if code in (Status.CONVERGED, Status.MAX_STEPS):
+                J = self._loss(W)
+                runs.floats["loss_final"][i] = J
+                if code == Status.CONVERGED:
+                    runs.ints["label"][i] = self.families.label(W, J)
+        runs.limit[i] = limit
+        grad = _unit_gradient_norms(W, self.teacher)
+        runs.floats["gradient_final"][i] = float(np.max(grad)) if grad is not None else np.nan
+
+
+def _run_one(run: _Run) -> None:
+    """Run ``run`` to its end in the one-run compiled loop (certificates at its pauses), from
+    wherever it stands, then label it."""
+    from ._protocol_kernels import descend
+
+    s, t = run.s, run.teacher
+    args = (t.a, t.T, t.TU, t.b_t, t.beta_t, t.identity)
+    while True:
+        k, code, block_sq, g_sq = descend(
+            run.W, run.k, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, run.pause_sq,
+            run.center, run.radius_sq, *args
+        )  # fmt: skip
+        if run.resume(k, code, block_sq, g_sq):
+            break
+    run.finish()
+
+
+class _Lanes:
+    """``width`` runs advanced together by :func:`._lane_kernels.descend_lanes`: the lane
+    arrays (runs innermost) and the :class:`_Run` of each lane (None: idle)."""
+
+    def __init__(self, width: int, K: int, d: int, teacher: _Teacher, handoff_sq: float) -> None:
+        from ._lane_kernels import lane_workspace
+
+        self.width, self.teacher, self.handoff_sq = width, teacher, handoff_sq
+        self.W = np.ones((K, d, width))  # idle lanes hold a harmless network and do not move
+        self.W_prev = np.empty_like(self.W)
+        self.g = np.empty_like(self.W)
+        self.center = np.zeros((K, d, width))
+        self.k = np.zeros(width, dtype=np.int64)
+        self.active = np.zeros(width, dtype=np.bool_)
+        self.code = np.zeros(width, dtype=np.int64)
+        self.block = np.zeros(width)
+        self.g_sq = np.zeros(width)
+        self.pause_sq = np.zeros(width)
+        self.radius_sq = np.full(width, -1.0)
+        self.ws = lane_workspace(K, d, teacher.b_t.size, width)
+        self.runs: list[_Run | None] = [None] * width
+
+    def busy(self) -> np.ndarray:
+        return np.flatnonzero(self.active)
+
+    def put(self, v: int, run: _Run | None) -> None:
+        """Give lane ``v`` to ``run`` at its current iterate (None: the lane goes idle)."""
+        self.runs[v] = run
+        self.active[v] = run is not None
+        if run is None:
+            self.W[:, :, v] = 1.0
+            self.radius_sq[v] = -1.0
+            return
+        self.W[:, :, v] = run.W
+        self.k[v] = run.k
+        self.pause_sq[v] = max(run.pause_sq, self.handoff_sq)
+        self.radius_sq[v] = run.radius_sq
+        if run.radius_sq > 0:
+            self.center[:, :, v] = run.center
+
+    def take(self, v: int) -> _Run:
+        """The run of lane ``v`` with its iterate and iteration copied back; the lane goes
+        idle."""
+        run = self.runs[v]
+        run.W[...] = self.W[:, :, v]
+        run.k = int(self.k[v])
+        self.put(v, None)
+        return run
+
+    def resized(self, width: int) -> _Lanes:
+        """Lanes of ``width`` holding this one's busy runs."""
+        K, d, _ = self.W.shape
+        other = _Lanes(width, K, d, self.teacher, self.handoff_sq)
+        for w, v in enumerate(self.busy()):
+            other.put(w, self.take(v))
+        return other
 
 
 def _unit_gradient_norms(W: np.ndarray, teacher: _Teacher) -> np.ndarray | None:
@@ -463,7 +569,10 @@ def descent_runs(
     unchanged). With several threads, which run certifies a family first depends on timing, so
     ``certified_at`` and ``w_final`` of a certified run can differ between calls by the
     iterations between two pauses; ``w_limit``, ``label``, ``loss_final`` and the verdicts do
-    not, and families are numbered by loss. ``workers=1`` repeats bit for bit.
+    not, and families are numbered by loss. Small networks are advanced many at a time,
+    vectorised across runs, until their gradient falls below ``certify_below / 10``, then one at
+    a time (module notes); where a run changes loop depends on its trajectory only, so an
+    uncertified run repeats bit for bit, for any number of threads.
 
     Examples
     --------
@@ -511,6 +620,7 @@ def descent_runs(
         max_steps=int(max_steps),
         certify=bool(certify),
         first_pause_sq=float(certify_below) ** 2,
+        handoff_sq=(0.1 * float(certify_below)) ** 2,
     )
     runs = _Runs(np.ascontiguousarray(W0, dtype=float))
     start = time.perf_counter()
@@ -520,25 +630,135 @@ def descent_runs(
     return _dataset(runs, teacher, settings, families, symmetry, seconds, workers)
 
 
+class _Queue:
+    """The work the threads share: fresh runs (indices), which start in lanes, and the runs
+    that left the lanes, which the one-run loop finishes."""
+
+    LANES = "lanes"  # what :meth:`next` returns to send a thread to the lanes
+
+    def __init__(self, runs, teacher, settings, families, bar, lanes: bool) -> None:
+        self.runs, self.teacher, self.settings, self.families = runs, teacher, settings, families
+        self.fresh: collections.deque = collections.deque(range(len(runs.X)))
+        self.tail: collections.deque = collections.deque()
+        self.cond = threading.Condition()
+        self.lanes = lanes  # False: every run in the one-run loop
+        self.in_lanes = 0  # threads running lanes (they may still add to the tail)
+        self.bar = bar
+
+    def next(self):
+        """:attr:`LANES` while fresh runs are left (the caller then calls :meth:`left` when it
+        leaves the lanes), else a run of the tail, else None once no thread can add to it;
+        waits meanwhile. Without lanes: the next fresh run, else None."""
+        if not self.lanes:
+            return self.pop()
+        with self.cond:
+            while True:
+                if self.fresh:
+                    self.in_lanes += 1
+                    return self.LANES
+                if self.tail:
+                    return self.tail.popleft()
+                if self.in_lanes == 0:
+                    return None
+                self.cond.wait()
+
+    def left(self) -> None:
+        with self.cond:
+            self.in_lanes -= 1
+            self.cond.notify_all()
+
+    def pop(self) -> _Run | None:
+        """A fresh run, or None."""
+        with self.cond:
+            i = self.fresh.popleft() if self.fresh else None
+        return None if i is None else _Run(i, self.runs, self.teacher, self.settings, self.families)
+
+    def push_tail(self, run: _Run) -> None:
+        with self.cond:
+            self.tail.append(run)
+            self.cond.notify()
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+
+def _run_lanes(queue: _Queue, width: int) -> None:
+    """Run fresh runs of the queue in lanes until each ends or its largest unit gradient falls
+    below the hand-off (module notes), then hand it to the one-run loop: a lane whose run stops
+    or pauses goes back to Python (:meth:`_Run.resume` at the run's own pauses), a lane whose
+    run is done with lanes takes the next fresh run. Once no fresh run is left and at most half
+    the lanes are busy, the busy runs move to narrower lanes (a call costs about as much for
+    idle lanes)."""
+    from ._lane_kernels import descend_lanes
+    from ._protocol_kernels import PAUSE_GRADIENT
+
+    _, K, d = queue.runs.X.shape
+    teacher, s = queue.teacher, queue.settings
+    lanes = _Lanes(width, K, d, teacher, s.handoff_sq)
+    args = (teacher.a, teacher.T, teacher.TU, teacher.b_t, teacher.beta_t, teacher.identity)
+    running = int(Status.RUNNING)
+    while True:
+        for v in np.flatnonzero(~lanes.active):
+            run = queue.pop()
+            if run is None:
+                break
+            lanes.put(v, run)
+        busy = lanes.busy()
+        if busy.size == 0:
+            return
+        if busy.size <= lanes.width // 2 and busy.size <= _NARROW:  # no fresh run is left
+            lanes = lanes.resized(1 << (busy.size - 1).bit_length())
+        descend_lanes(
+            lanes.W, lanes.W_prev, lanes.g, lanes.k, lanes.active, lanes.code, lanes.block,
+            lanes.g_sq, s.step, s.tol_sq, s.esc_sq, s.max_steps + 1, s.max_steps, lanes.pause_sq,
+            lanes.center, lanes.radius_sq, *args, lanes.ws
+        )  # fmt: skip
+        for v in np.flatnonzero(lanes.active & (lanes.code != running)):
+            k, code, block_sq = int(lanes.k[v]), int(lanes.code[v]), float(lanes.block[v])
+            run = lanes.take(v)
+            own = code != PAUSE_GRADIENT or block_sq <= run.pause_sq  # not just the hand-off
+            if own and run.resume(k, code, block_sq, lanes.g_sq[v]):
+                run.finish()
+                queue.done()
+                lanes.put(v, queue.pop())
+                continue
+            if block_sq <= s.handoff_sq:
+                queue.push_tail(run)
+                run = queue.pop()
+            lanes.put(v, run)
+
+
+LANES = 32  # runs per lane kernel call, at most
+# the largest K d for which runs start in lanes: per run and iteration, full lanes cost about
+# 0.3, 0.5, 0.65 and 0.85 of the one-run loop at K = d = 6, 10, 15, 20 on an idle core, but
+# their working set (about 20 K d L doubles) leaves the L1/L2 caches and at K = 20 they lose
+# their edge when the core is shared; the narrow lanes at the end cost more besides
+_LANES_UP_TO = 256
+_NARROW = 8  # lanes narrow once no more runs than this are busy: wider calls cost what 32 do
+
+
 def _run_all(runs, teacher, settings, families, workers: int, progress: bool) -> None:
-    order = itertools.count()
-    lock = threading.Lock()
-    n = len(runs.X)
+    """Every run to its end on ``workers`` threads: in lanes up to the hand-off, then in the
+    one-run loop (module notes)."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n, desc="descent", unit="run")
+        bar = tqdm(total=len(runs.X), desc="descent", unit="run")
+    _, K, d = runs.X.shape
+    queue = _Queue(runs, teacher, settings, families, bar, lanes=K * d <= _LANES_UP_TO)
 
     def worker() -> None:
-        while True:
-            with lock:
-                i = next(order)
-            if i >= n:
-                return
-            _run_one(i, runs, teacher, settings, families)
-            if bar is not None:
-                bar.update(1)
+        while (job := queue.next()) is not None:
+            if job is _Queue.LANES:
+                try:
+                    _run_lanes(queue, LANES)
+                finally:
+                    queue.left()
+            else:
+                _run_one(job)
+                queue.done()
 
     try:
         if workers == 1:
