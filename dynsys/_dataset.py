@@ -101,11 +101,17 @@ def indexed_dataset(
     indexes = {}
     for name, values in coords.items():
         array = np.asarray(values)
-        known = _pandas_index(name, array.dtype.str, array.shape, array.tobytes())
-        index = PandasIndex(known, name, coord_dtype=array.dtype, fastpath=True)
+        if array.dtype.kind in _BY_VALUE:
+            known = _pandas_index(name, array.dtype.str, array.shape, array.tobytes())
+            index = PandasIndex(known, name, coord_dtype=array.dtype, fastpath=True)
+        else:  # objects: their bytes are addresses, not values
+            index = PandasIndex(array, name, coord_dtype=array.dtype)
         indexes[name] = index
         out.update(index.create_variables())
     return xr.Dataset._construct_direct(out, set(coords), calculate_dimensions(out), attrs, indexes)
+
+
+_BY_VALUE = "biufcU"  # dtype kinds whose bytes are their values
 
 
 @lru_cache(maxsize=64)
