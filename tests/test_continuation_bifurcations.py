@@ -307,18 +307,14 @@ def test_hopf_of_a_pair_that_is_not_the_nearest_to_the_axis():
     assert float(branch["special_lyapunov"][0]) == pytest.approx(-1.0, rel=1e-6)
 
 
-@pytest.mark.parametrize("shortcut", [True, False])
-def test_the_diagram_tree_is_the_one_xarrays_constructor_builds(monkeypatch, shortcut):
-    """Diagrams put their DataTree together without xarray's constructor
-    (dynsys._dataset.datatree); the tree is the one the constructor gives from the same
-    Datasets: the same nodes, names, parents, variables (in order), encodings and pickles, also
-    where the shortcut is unavailable."""
+def test_the_diagram_tree_is_the_one_xarrays_constructor_builds():
+    """A diagram's DataTree (dynsys._dataset.datatree) is the one xarray's constructor gives
+    from the same Datasets: the same nodes, names, parents, variables (in order), encodings and
+    pickles."""
     import pickle
 
     from dynsys import _dataset
 
-    if not shortcut:
-        monkeypatch.setattr(_dataset, "_tree_shortcut", lambda: False)
     tree = bifurcation_diagram(lorenz(r=0.5), [0.0, 0.0, 0.0], "r", options=LORENZ_OPTIONS)
     root = tree.to_dataset()
     children = {name: tree[name].to_dataset() for name in tree.children}
