@@ -104,6 +104,17 @@ def _baseline_part(W0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return numpy_descent(W0)
 
 
+def _one_blas_thread() -> None:
+    """Pool initializer: one BLAS thread per worker process (two processes already fill the two
+    cores; more threads would oversubscribe them, and idle OpenBLAS threads spin)."""
+    from threadpoolctl import threadpool_limits
+
+    _LIMITS.append(threadpool_limits(limits=1))
+
+
+_LIMITS: list = []
+
+
 def _warm(_: int) -> int:
     numpy_descent(initial_points(3, 2))
     return os.getpid()
@@ -116,7 +127,9 @@ class Baseline:
         import multiprocessing as mp
 
         self.workers = workers
-        self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        self.pool = cf.ProcessPoolExecutor(
+            workers, mp_context=mp.get_context("spawn"), initializer=_one_blas_thread
+        )
         list(self.pool.map(_warm, range(workers)))
 
     def __call__(self, W0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
