@@ -112,6 +112,8 @@ def test_few_chunks_run_one_by_one_with_the_threads_inside():
     assert _in_process_threads(lambda task: task, list(range(100))) == 1  # work without it
     numpy_path = FlowWork(duffing().with_compiled_field(None), {}, FlowOptions())
     assert numpy_path.in_process_threads() == 1  # the numpy path holds the GIL
+    saving = FlowWork(duffing(), {}, FlowOptions(save_times=(0.0, 1.0)))
+    assert saving.in_process_threads() == 1  # saved states: the numpy path too
 
 
 def test_compiled_path_only_where_it_applies():

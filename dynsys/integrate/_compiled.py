@@ -203,7 +203,8 @@ def chunk_threads(system, options: FlowOptions) -> int:
     >>> chunk_threads(double_well(), FlowOptions())  # a field in numpy: the GIL is held
     1
     """
-    if not uses_compiled(system, options, np.zeros(0)):
+    save_times = np.asarray(options.save_times or (), dtype=float)
+    if not uses_compiled(system, options, save_times):
         return 1
     return compiled_threads()
 
