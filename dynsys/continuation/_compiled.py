@@ -138,12 +138,8 @@ class CompiledFunctions:
     points (:meth:`point`) and evaluations (:meth:`evaluate`)."""
 
     def __init__(self, problem) -> None:
-        from ._compiled_types import (
-            FIELD_SIGNATURE,
-            JACOBIAN_SIGNATURE,
-            PARAM_DERIVATIVE_SIGNATURE,
-            first_class,
-        )
+        from .._first_class import first_class
+        from ._compiled_types import FIELD_SIGNATURE, JACOBIAN_SIGNATURE, PARAM_DERIVATIVE_SIGNATURE
 
         field = problem.system.compiled_derivatives
         self.field = field.load()

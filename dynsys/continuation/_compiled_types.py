@@ -14,18 +14,13 @@ signature here (``numba.njit(SIGNATURE, cache=True, nogil=True)``):
 
 from __future__ import annotations
 
-from functools import cache
-
 import numba
-import numba.core.types.function_type
-import numba.extending
 
 __all__ = [
     "FIELD_SIGNATURE",
     "JACOBIAN_SIGNATURE",
     "PARAM_DERIVATIVE_SIGNATURE",
     "compiled_signatures",
-    "first_class",
 ]
 
 F1 = numba.types.Array(numba.float64, 1, "C")
@@ -50,38 +45,3 @@ def compiled_signatures():
     ['array(float64, 1d, C)', 'array(float64, 1d, C)', 'int64', 'array(float64, 1d, C)']
     """
     return FIELD_SIGNATURE, JACOBIAN_SIGNATURE, PARAM_DERIVATIVE_SIGNATURE
-
-
-def first_class(function, signature):
-    """``function`` (a numba dispatcher) as a first-class function value of ``signature`` whose
-    address and type are found once, here.
-
-    A dispatcher passed to a compiled function is looked up anew at every call (its compile
-    result, its address, its type: ~15 us per function); the value returned here carries its
-    address (numba's wrapper-address protocol) and its type, so a call costs none of that. Both
-    run the same compiled code. Anything other than a dispatcher (a ``cfunc``) is returned as it
-    is. The value is made once per dispatcher and signature (~15 us each, once per continuation
-    problem before).
-    """
-    if getattr(function, "get_compile_result", None) is None:
-        return function
-    return _first_class(function, signature)
-
-
-@cache
-def _first_class(dispatcher, signature) -> _FirstClass:
-    """:func:`first_class` of a dispatcher, made once."""
-    return _FirstClass(dispatcher.get_compile_result(signature))
-
-
-class _FirstClass(numba.core.types.function_type.CompileResultWAP):
-    """A compile result as a first-class function, with its numba type made once."""
-
-    def __init__(self, cres) -> None:
-        super().__init__(cres)
-        self.numba_type = numba.types.FunctionType(cres.signature)
-
-
-@numba.extending.typeof_impl.register(_FirstClass)
-def _typeof_first_class(value, context):
-    return value.numba_type

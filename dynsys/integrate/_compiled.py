@@ -236,32 +236,6 @@ def _in_dask_worker() -> bool:
 
 
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
-_ADDRESSES: dict = {}
-
-
-def _by_address(function, signature):
-    """``function`` (a numba dispatcher compiled for ``signature``) as an object that hands
-    numba the address of its compiled code, looked up once per process: numba looks up a
-    dispatcher's address at every call of a loop, about 50 us per function, which a basin map
-    in chunks of a thousand orbits pays hundreds of times."""
-    key = (function, signature)
-    if key not in _ADDRESSES:
-        from numba.core.types.function_type import WrapperAddressProtocol
-        from numba.experimental.function_type import _get_wrapper_address
-
-        class Address(WrapperAddressProtocol):
-            def __init__(self) -> None:
-                self.function = function  # kept alive with its code
-                self.address = _get_wrapper_address(function, signature)
-
-            def __wrapper_address__(self) -> int:
-                return self.address
-
-            def signature(self):
-                return signature
-
-        _ADDRESSES[key] = Address()
-    return _ADDRESSES[key]
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
@@ -283,6 +257,7 @@ def run_compiled(
 ) -> np.ndarray:
     """Integrate every row of ``x0`` on the compiled path; fill ``record`` and return the stop
     region each orbit ended in (-1: none)."""
+    from .._first_class import first_class
     from ._compiled_kernels import no_lyapunov
     from ._compiled_types import (
         FIELD_SIGNATURE,
@@ -292,7 +267,7 @@ def run_compiled(
         LYAPUNOV_SIGNATURE,
     )
 
-    function = _by_address(system.compiled_field.load(), FIELD_SIGNATURE)
+    function = first_class(system.compiled_field.load(), FIELD_SIGNATURE)
     lanes = system.compiled_field.load_lanes()
     regions = StopRegions.empty(system.n) if regions is None else regions
     traps = regions.lyapunov
@@ -307,8 +282,8 @@ def run_compiled(
         kernel = functools.partial(
             dopri5_lanes,
             function,
-            _by_address(lanes, LANE_FIELD_SIGNATURE),
-            _by_address(lyapunov_lanes, LANE_LYAPUNOV_SIGNATURE),
+            first_class(lanes, LANE_FIELD_SIGNATURE),
+            first_class(lyapunov_lanes, LANE_LYAPUNOV_SIGNATURE),
         )
     else:
         from ._compiled_orbits import dopri5_orbits
@@ -345,7 +320,7 @@ def run_compiled(
     forms = np.ascontiguousarray(regions.forms, dtype=float)
     levels = np.ascontiguousarray(regions.levels, dtype=float)
     traps = (
-        _by_address(
+        first_class(
             no_lyapunov if regions.lyapunov is None else regions.lyapunov.compiled_function(),
             LYAPUNOV_SIGNATURE,
         ),
