@@ -242,7 +242,7 @@ def descend(
     beta_t,
     identity,
 ):
-    """Gradient descent on one network from iterate ``W (K, d)`` (updated in place) at iteration
+    """Gradient descent on one network from iterate ``W (K, d)`` (C-contiguous, updated in place) at iteration
     ``k``, until a stopping rule holds or a pause is asked for.
 
     Stopping rules, checked after every step as :func:`dynsys.integrate.flow` does for gradient
@@ -261,13 +261,15 @@ def descend(
     Cf, Pf, Sf, Uf, ttf, stf, CTf = flat_views(ws)
     g = np.empty((K, d))
     W_prev = np.empty((K, d))
+    W_flat = W.reshape(K * d)  # W is C-contiguous (a run's row of the runs' array)
+    Wp_flat = W_prev.reshape(K * d)
+    g_flat = g.reshape(K * d)
     first = True
     while True:
         if not first:
-            for j in range(K):
-                for i in range(d):
-                    W_prev[j, i] = W[j, i]
-                    W[j, i] -= eta * g[j, i]
+            for q in range(K * d):
+                Wp_flat[q] = W_flat[q]
+                W_flat[q] -= eta * g_flat[q]
             k += 1
         ok = _gradient(
             W, a, T, b_t, beta_t, identity, norm, U, UT, C, P, S, side, an, tt, st, TUT, CT,
@@ -278,12 +280,10 @@ def descend(
         x_sq = 0.0
         for j in range(K):
             s = 0.0
-            xs = 0.0
             for i in range(d):
                 s += g[j, i] * g[j, i]
-                xs += W[j, i] * W[j, i]
             g_sq += s
-            x_sq += xs
+            x_sq += norm[j] * norm[j]  # |w_j|, from the gradient
             block = max(block, s)
         ball = np.inf
         if radius_sq > 0.0:
