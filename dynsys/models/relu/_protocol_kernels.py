@@ -242,8 +242,8 @@ def descend(
     beta_t,
     identity,
 ):
-    """Gradient descent on one network from iterate ``W (K, d)`` (C-contiguous, updated in place) at iteration
-    ``k``, until a stopping rule holds or a pause is asked for.
+    """Gradient descent on one network from iterate ``W (K, d)`` (C-contiguous, updated in
+    place) at iteration ``k``, until a stopping rule holds or a pause is asked for.
 
     Stopping rules, checked after every step as :func:`dynsys.integrate.flow` does for gradient
     descent with ``converge_block = d``: converged when ``max_j |dJ/dw_j|^2 <= tol_sq``;
