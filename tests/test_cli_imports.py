@@ -141,3 +141,17 @@ def test_the_search_defaults_written_in_the_region_table_are_the_functions():
 
     parameters = inspect.signature(find_fixed_points).parameters
     assert {name: parameters[name].default for name in _FIND_DEFAULTS} == _FIND_DEFAULTS
+
+
+def test_python_m_dynsys_exits_with_the_commands_code_and_spares_the_shutdown_collection():
+    # `python -m dynsys` freezes the objects once the command has returned, so that the
+    # interpreter's shutdown does not search them for cycles again; the exit code is main's
+    code, frozen = _python(
+        "import gc, json, runpy, sys\n"
+        "sys.argv = ['dynsys', 'continue', 'no_such_spec.toml']\n"
+        "try:\n"
+        "    runpy.run_module('dynsys', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    print(json.dumps([exc.code, gc.get_freeze_count() > 0]))\n"
+    )
+    assert (code, frozen) == (2, True)
