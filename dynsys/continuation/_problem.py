@@ -32,6 +32,23 @@ def _hopf_test(eigenvalues: np.ndarray, thr: float) -> float:
     return float(np.prod(np.sign(re)) * np.min(np.abs(re)))
 
 
+def _hopf_one(eigenvalues: list[complex], zero_tol: float) -> tuple[int, float]:
+    """``(raw_unstable, hopf)`` of one sorted finite spectrum, as :meth:`EquilibriumProblem.
+    _hopf_data` gives them for a stack of one, in Python floats (a trial point of a location
+    needs only these; numpy's per-call overhead would cost more than the arithmetic). The same
+    values: each quantity is a maximum, a minimum, a count or a product of signs of the same
+    doubles, and ``abs`` of a complex is ``hypot`` in both."""
+    thr = zero_tol * max(max(abs(value) for value in eigenvalues), 1.0)
+    raw_unstable = sum(value.real > 0 for value in eigenvalues)
+    nearest, sign, pairs = np.inf, 1.0, False
+    for value in eigenvalues:
+        if value.imag > thr:  # one eigenvalue of each complex pair
+            pairs = True
+            nearest = min(nearest, abs(value.real))
+            sign *= 1.0 if value.real > 0 else (-1.0 if value.real < 0 else 0.0)
+    return raw_unstable, (sign * nearest if pairs else float("nan"))
+
+
 def _sign_changes(values) -> np.ndarray:
     """Whether ``values[k] * values[k + 1] < 0`` (False where either is NaN)."""
     values = np.asarray(values)
@@ -180,9 +197,9 @@ class EquilibriumProblem:
         J = np.asarray(J, dtype=float)
         if not np.isfinite(J).all():
             return None
-        eig = dense_spectrum(J)[None]
-        raw_unstable, hopf = self._hopf_data(eig)
-        return {"eig": eig[0], "raw_unstable": int(raw_unstable[0]), "hopf": float(hopf[0])}
+        eig = dense_spectrum(J)
+        raw_unstable, hopf = _hopf_one(eig.tolist(), self.options.zero_tol)
+        return {"eig": eig, "raw_unstable": raw_unstable, "hopf": hopf}
 
     def _monitor_one(self, J) -> dict[str, Any]:
         opts = self.options
