@@ -15,6 +15,7 @@ from ._compiled import compiled_loop
 from ._linalg import dense_spectra, dense_spectrum, monitor_eigenvalues
 from ._normal_forms import fold_coefficient, lyapunov_coefficient
 from ._options import ContinuationOptions
+from ._points import det_signs, monitored, tangent_params
 
 __all__ = ["EquilibriumProblem"]
 
@@ -146,15 +147,41 @@ class EquilibriumProblem:
                 out[k] = self._monitor_one(J)
         return out
 
-    def _dense_data(self, J: np.ndarray) -> list[dict[str, Any]]:
-        """The monitored data of a stack of finite dense Jacobians ``(N, n, n)``: the same values
-        :meth:`_monitor_one` gives, computed for all of them at once."""
-        opts = self.options
+    def monitor_columns(self, J: np.ndarray) -> dict[str, np.ndarray] | None:
+        """:meth:`monitor_many` of a stack of state Jacobians ``(N, n, n)`` as columns (arrays
+        over the points, keyed as :meth:`monitor`'s dicts), when all of them go in one batch
+        (small, dense and finite); else None."""
+        if self.sparse or self.n > _BATCH_MAX_N or not len(J):
+            return None
+        stack = np.asarray(J, dtype=float)
+        if not np.isfinite(stack).all():
+            return None
+        return self._dense_columns(stack)
+
+    def _dense_columns(self, J: np.ndarray) -> dict[str, np.ndarray]:
+        """The monitored data of a stack of finite dense Jacobians ``(N, n, n)`` as columns: the
+        same values :meth:`_monitor_one` gives, computed for all of them at once."""
         eig = dense_spectra(J)
         index, nullity, kind = classify_eigenvalues(
-            eig, gradient=self.system.is_gradient, zero_tol=opts.zero_tol
+            eig, gradient=self.system.is_gradient, zero_tol=self.options.zero_tol
         )
         raw_unstable, hopf = self._hopf_data(eig)
+        count = eig.shape[0]
+        return {
+            "eig": eig,
+            "index": np.asarray(index),
+            "nullity": np.asarray(nullity),
+            "kind": np.asarray(kind).astype(str),
+            "complete": np.ones(count, dtype=bool),
+            "inertia": np.zeros(count, dtype=bool),
+            "raw_unstable": raw_unstable,
+            "hopf": hopf,
+        }
+
+    def _dense_data(self, J: np.ndarray) -> list[dict[str, Any]]:
+        """The monitored data of a stack of finite dense Jacobians ``(N, n, n)``, one dict a
+        point (:meth:`_dense_columns` row by row)."""
+        columns = self._dense_columns(J)
         return [
             {
                 "eig": row,
@@ -167,12 +194,12 @@ class EquilibriumProblem:
                 "hopf": h,
             }
             for row, i, z, c, r, h in zip(
-                eig,
-                np.asarray(index).tolist(),
-                np.asarray(nullity).tolist(),
-                np.asarray(kind).astype(str).tolist(),
-                raw_unstable.tolist(),
-                hopf.tolist(),
+                columns["eig"],
+                columns["index"].tolist(),
+                columns["nullity"].tolist(),
+                columns["kind"].tolist(),
+                columns["raw_unstable"].tolist(),
+                columns["hopf"].tolist(),
                 strict=True,
             )
         ]
@@ -247,7 +274,7 @@ class EquilibriumProblem:
             out.append(
                 {
                     "type": "LP",
-                    "changes": lambda points: _sign_changes([p.t[-1] for p in points]),
+                    "changes": lambda points: _sign_changes(tangent_params(points)),
                     "value": lambda pt: pt.t[-1],
                     "data": (),  # reads no monitored data
                 }
@@ -256,7 +283,7 @@ class EquilibriumProblem:
             out.append(
                 {
                     "type": "BP",
-                    "changes": lambda points: _sign_changes([p.det_sign for p in points]),
+                    "changes": lambda points: _sign_changes(det_signs(points)),
                     "value": "det",
                 }
             )
@@ -265,8 +292,8 @@ class EquilibriumProblem:
                 {
                     "type": "H",
                     "changes": lambda points: (
-                        _sign_changes([p.data["hopf"] for p in points])  # not at NaN
-                        & _steps([p.data["raw_unstable"] for p in points])
+                        _sign_changes(monitored(points, "hopf"))  # not at NaN
+                        & _steps(monitored(points, "raw_unstable"))
                     ),
                     "value": lambda pt: pt.data["hopf"],
                     "data": ("hopf",),  # the monitored values it reads
@@ -276,7 +303,7 @@ class EquilibriumProblem:
             out.append(
                 {
                     "type": "IC",
-                    "changes": lambda points: _steps([p.data["index"] for p in points]),
+                    "changes": lambda points: _steps(monitored(points, "index")),
                     "value": None,
                     "bisect": (lambda pt: pt.data["raw_unstable"], lambda pt: pt.data["index"]),
                     "unless": ("LP", "BP", "H"),
