@@ -242,6 +242,11 @@ def _tangent_det(t: np.ndarray, sign: int, diag: np.ndarray) -> tuple[np.ndarray
     return t, sign, float(np.sum(np.log(np.abs(diag))))
 
 
+def _last(parts: list[Points]) -> Point:
+    """The last point of the rows of ``parts`` (the start's part is never empty)."""
+    return next(part for part in reversed(parts) if len(part))[-1]
+
+
 def _run(problem, start, options, progress, monitor=True):
     """:func:`dynsys.continuation._palc.run` of an equilibrium problem on the compiled loop."""
     from ._compiled_palc import FULL, palc_run
@@ -260,14 +265,14 @@ def _run(problem, start, options, progress, monitor=True):
     if start.pending is None:  # monitored already: its row is monitored with the others
         J = problem.state_jacobian(start.u)
         start = Point(start.u, start.t, start.iterations, start.det_sign, start.det_log, {}, J)
-    parts = [Points.of([start])]  # the start, then the rows of each chunk
+    parts = [Points.one(start)]  # the start, the rows of each chunk, the end if any
     done = 1
     n_newton = n_rejected = 0
     while True:  # chunks of at most CHUNK points: memory follows the run, not max_points
         cap = min(int(options.max_points) - done + 1, CHUNK)
         U = np.empty((cap, m))
         T = np.empty((cap, m))
-        U[0], T[0] = parts[-1].u[-1], parts[-1].t[-1]
+        U[0], T[0] = _last(parts).u, _last(parts).t
         iters = np.zeros(cap, dtype=np.int64)
         signs = np.zeros(cap, dtype=np.int64)
         diags = np.ones((cap, m))
@@ -313,19 +318,19 @@ def _run(problem, start, options, progress, monitor=True):
             progress.update(count - 1)
         if code != FULL:
             break
-    points = Points.concatenate(parts)
     stop = _STOPS[code]
     last = None
     if stop == Status.PARAM_BOUND:
-        prev = points[-1]
+        prev = _last(parts)
         candidate = Point(beyond, prev.t, 0, 0, 0.0)
         value = options.p_max if side > 0 else options.p_min
         last = _end_on_bound(problem, prev, candidate, (n, value), options)
     elif stop == Status.CLOSED_LOOP:
         with contextlib.suppress(SingularMatrixError):
-            last = evaluate(problem, start.u, points[-1].t, defer=True)
+            last = evaluate(problem, start.u, _last(parts).t, defer=True)
     if last is not None:
-        points = Points.concatenate([points, Points.of([last])])
+        parts.append(Points.one(last))
+    points = Points.concatenate(parts)
     if monitor:
         monitor_points(problem, [points])
     return Run(points, stop, n_newton, n_rejected)

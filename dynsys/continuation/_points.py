@@ -69,6 +69,18 @@ class Points(Sequence):
         out._made = dict(enumerate(points))
         return out
 
+    @classmethod
+    def one(cls, point: Point) -> Points:
+        """The Points of one pending ``point`` with a dense state Jacobian."""
+        return cls(
+            point.u[None],
+            point.t[None],
+            np.array([point.iterations], dtype=np.int64),
+            np.array([point.det_sign], dtype=np.int64),
+            np.array([point.det_log], dtype=float),
+            point.pending[None],
+        )
+
     def __len__(self) -> int:
         return self.u.shape[0]
 
