@@ -170,6 +170,20 @@ class CompiledFunctions:
         self.jacobian(*self._args(u), out)
         return out
 
+    def state_jacobian_in(self, u: np.ndarray):
+        """The state Jacobian as a function of the state alone, at the parameter value of
+        ``u``: ``jac(x)`` is ``state_jacobian(concatenate((x, u[n:])))``, with the parameters
+        prepared once (the normal forms evaluate it at several states)."""
+        _, params = self._args(u)
+        n, jacobian = self.n, self.jacobian
+
+        def jac(x: np.ndarray) -> np.ndarray:
+            out = np.empty((n, n))
+            jacobian(np.ascontiguousarray(x, dtype=float), params, out)
+            return out
+
+        return jac
+
     def param_derivative(self, u: np.ndarray) -> np.ndarray:
         out = np.empty(self.n)
         self.dparam(*self._args(u), self.k, out)

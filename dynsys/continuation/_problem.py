@@ -320,6 +320,8 @@ class EquilibriumProblem:
         def jac(z):
             return self.state_jacobian(np.concatenate((z, u[self.n :])))
 
+        if self.compiled_functions is not None:  # the same Jacobians, fewer copies
+            jac = self.compiled_functions.state_jacobian_in(u)
         if kind == "LP":
             J = self.state_jacobian(u)
             out["fold_a"] = fold_coefficient(J, jac, x, self.param_derivative(u), point.t[:-1])
