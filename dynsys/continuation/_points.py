@@ -29,8 +29,9 @@ _DATA_KEYS = ("eig", "index", "nullity", "kind", "complete", "inertia", "raw_uns
 class Points(Sequence):
     """Points of a run: ``u``, ``t`` ``(N, m)``, ``iterations``, ``det_sign`` (int64) and
     ``det_log`` (float64) ``(N,)``; the state Jacobians still to monitor (``pending``: a stack
-    ``(N, n, n)`` or a list; None once monitored); the monitored data, as columns (a dict of
-    arrays over the rows, keys as the problem's monitored dicts) or as rows (one dict a point).
+    ``(N, n, n)`` from the compiled loop, else a list; None once monitored); the monitored
+    data, as columns (a dict of arrays over the rows, keys as the problem's monitored dicts) or
+    as rows (one dict a point).
     """
 
     def __init__(self, u, t, iterations, det_sign, det_log, pending=None, data=None) -> None:
@@ -55,8 +56,7 @@ class Points(Sequence):
         if any(J is None for J in waiting) and any(J is not None for J in waiting):
             raise ValueError("points to hold as arrays must be all pending or all monitored")
         if all(J is not None for J in waiting) and waiting:
-            dense = all(isinstance(J, np.ndarray) for J in waiting)
-            pending = np.array(waiting, dtype=float) if dense and waiting else waiting
+            pending = waiting  # stacked only if monitored in one batch (monitor_points)
         out = cls(
             np.array([p.u for p in points], dtype=float).reshape(len(points), m),
             np.array([p.t for p in points], dtype=float).reshape(len(points), m),
@@ -197,10 +197,15 @@ def monitor_points(problem, parts: list[Points]) -> None:
         return
     sizes = [len(p) for p in parts]
     columns = None
-    stacks = [p.pending for p in parts]
     by_columns = getattr(problem, "monitor_columns", None)
-    if by_columns is not None and all(isinstance(J, np.ndarray) for J in stacks):
-        columns = by_columns(np.concatenate(stacks) if len(stacks) > 1 else stacks[0])
+    if by_columns is not None:
+        if all(isinstance(p.pending, np.ndarray) for p in parts):  # stacks already
+            stack = (
+                parts[0].pending if len(parts) == 1 else np.concatenate([p.pending for p in parts])
+            )
+        else:
+            stack = [J for p in parts for J in p.pending]
+        columns = by_columns(stack)
     start = 0
     if columns is not None:
         for part, size in zip(parts, sizes, strict=True):

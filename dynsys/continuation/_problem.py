@@ -147,13 +147,13 @@ class EquilibriumProblem:
                 out[k] = self._monitor_one(J)
         return out
 
-    def monitor_columns(self, J: np.ndarray) -> dict[str, np.ndarray] | None:
-        """:meth:`monitor_many` of a stack of state Jacobians ``(N, n, n)`` as columns (arrays
-        over the points, keyed as :meth:`monitor`'s dicts), when all of them go in one batch
-        (small, dense and finite); else None."""
-        if self.sparse or self.n > _BATCH_MAX_N or not len(J):
+    def monitor_columns(self, Js) -> dict[str, np.ndarray] | None:
+        """:meth:`monitor_many` of state Jacobians (a stack ``(N, n, n)`` or a list) as columns
+        (arrays over the points, keyed as :meth:`monitor`'s dicts), when all of them go in one
+        batch (small, dense and finite); else None."""
+        if self.sparse or self.n > _BATCH_MAX_N or not len(Js):
             return None
-        stack = np.asarray(J, dtype=float)
+        stack = np.asarray(Js, dtype=float)
         if not np.isfinite(stack).all():
             return None
         return self._dense_columns(stack)
