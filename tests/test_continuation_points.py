@@ -88,5 +88,5 @@ def test_rows_read_backward_and_concatenated(problem):
 def test_points_of_a_mixed_list_are_refused(problem):
     listed = _pending(problem, _states(2))
     listed[0].pending = None
-    with pytest.raises(ValueError, match="all pending or all monitored"):
+    with pytest.raises(AssertionError, match="all pending or all monitored"):
         Points.of(listed)

@@ -12,7 +12,6 @@ hold.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,7 +53,7 @@ class Points(Sequence):
         waiting = [p.pending for p in points]
         pending = None
         if any(J is None for J in waiting) and any(J is not None for J in waiting):
-            raise ValueError("points to hold as arrays must be all pending or all monitored")
+            raise AssertionError("points held as arrays are all pending or all monitored")
         if all(J is not None for J in waiting) and waiting:
             pending = waiting  # stacked only if monitored in one batch (monitor_points)
         out = cls(
@@ -87,12 +86,7 @@ class Points(Sequence):
     def __getitem__(self, k):
         if isinstance(k, slice):
             return [self[i] for i in range(*k.indices(len(self)))]
-        k = operator.index(k)
-        size = len(self)
-        if k < 0:
-            k += size
-        if not 0 <= k < size:
-            raise IndexError("point index out of range")
+        k = range(len(self))[k]  # from the end when negative; IndexError when out of range
         point = self._made.get(k)
         if point is None:
             point = Point(
@@ -120,7 +114,7 @@ class Points(Sequence):
         if isinstance(self.data, dict):
             return self.data[key]
         if self.data is None:
-            raise ValueError("the points are not monitored yet")
+            raise AssertionError("the points are not monitored yet")
         return np.array([row[key] for row in self.data])
 
     def monitored(self, data) -> None:
