@@ -21,6 +21,9 @@ from ._palc import Point
 
 __all__ = ["Points", "as_points", "det_signs", "monitor_points", "monitored", "tangent_params"]
 
+Data = dict[str, np.ndarray] | list[dict[str, Any]]
+"""Monitored data of the rows: columns (arrays over the rows) or rows (one dict a point)."""
+
 _DATA_KEYS = ("eig", "index", "nullity", "kind", "complete", "inertia", "raw_unstable", "hopf")
 """The keys of a monitored row made from columns, in the order the problem's dicts have them."""
 
@@ -33,14 +36,23 @@ class Points(Sequence):
     as rows (one dict a point).
     """
 
-    def __init__(self, u, t, iterations, det_sign, det_log, pending=None, data=None) -> None:
+    def __init__(
+        self,
+        u: np.ndarray,
+        t: np.ndarray,
+        iterations: np.ndarray,
+        det_sign: np.ndarray,
+        det_log: np.ndarray,
+        pending: np.ndarray | list | None = None,
+        data: Data | None = None,
+    ) -> None:
         self.u = u
         self.t = t
         self.iterations = iterations
         self.det_sign = det_sign
         self.det_log = det_log
         self.pending = pending
-        self.data: dict[str, np.ndarray] | list[dict[str, Any]] | None = data
+        self.data = data
         self._made: dict[int, Point] = {}
 
     @classmethod
@@ -117,7 +129,7 @@ class Points(Sequence):
             raise AssertionError("the points are not monitored yet")
         return np.array([row[key] for row in self.data])
 
-    def monitored(self, data) -> None:
+    def monitored(self, data: Data) -> None:
         """Set the monitored data (columns or rows), also on the Points made so far."""
         self.data, self.pending = data, None
         for k, point in self._made.items():

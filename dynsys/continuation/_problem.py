@@ -34,11 +34,11 @@ def _hopf_test(eigenvalues: np.ndarray, thr: float) -> float:
 
 
 def _hopf_one(eigenvalues: list[complex], zero_tol: float) -> tuple[int, float]:
-    """``(raw_unstable, hopf)`` of one sorted finite spectrum, as :meth:`EquilibriumProblem.
-    _hopf_data` gives them for a stack of one, in Python floats (a trial point of a location
+    """``(raw_unstable, hopf)`` of one sorted finite spectrum in Python floats, the values
+    ``EquilibriumProblem._hopf_data`` gives for a stack of one (a trial point of a location
     needs only these; numpy's per-call overhead would cost more than the arithmetic). The same
-    values: each quantity is a maximum, a minimum, a count or a product of signs of the same
-    doubles, and ``abs`` of a complex is ``hypot`` in both."""
+    values: each is a maximum, a minimum, a count or a product of signs of the same doubles,
+    and ``abs`` of a complex is ``hypot`` in both."""
     thr = zero_tol * max(max(abs(value) for value in eigenvalues), 1.0)
     raw_unstable = sum(value.real > 0 for value in eigenvalues)
     nearest, sign, pairs = np.inf, 1.0, False
@@ -317,11 +317,13 @@ class EquilibriumProblem:
         u = point.u
         x = u[: self.n]
 
-        def jac(z):
-            return self.state_jacobian(np.concatenate((z, u[self.n :])))
-
         if self.compiled_functions is not None:  # the same Jacobians, fewer copies
             jac = self.compiled_functions.state_jacobian_in(u)
+        else:
+
+            def jac(z):
+                return self.state_jacobian(np.concatenate((z, u[self.n :])))
+
         if kind == "LP":
             J = self.state_jacobian(u)
             out["fold_a"] = fold_coefficient(J, jac, x, self.param_derivative(u), point.t[:-1])
