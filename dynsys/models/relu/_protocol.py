@@ -730,11 +730,12 @@ def _run_lanes(queue: _Queue, width: int) -> None:
 
 
 LANES = 32  # runs per lane kernel call, at most
-# the largest K d for which runs start in lanes: per run and iteration, full lanes cost about
-# 0.3, 0.5, 0.65 and 0.85 of the one-run loop at K = d = 6, 10, 15, 20 on an idle core, but
-# their working set (about 20 K d L doubles) leaves the L1/L2 caches and at K = 20 they lose
-# their edge when the core is shared; the narrow lanes at the end cost more besides
-_LANES_UP_TO = 256
+# the largest K d for which runs start in lanes. Whole descent_runs calls (300 runs of the
+# spurious-minimum protocol, one thread, CPU time) took with lanes 0.71, 0.92, 0.98, 1.02 and
+# 1.32 times as long as with the one-run loop alone at K = d = 10, 13, 14, 15, 16: the lanes'
+# working set (about 20 K d L doubles) leaves the caches, and the narrow lanes at the end cost
+# more besides
+_LANES_UP_TO = 196
 _NARROW = 8  # lanes narrow once no more runs than this are busy: wider calls cost what 32 do
 
 
