@@ -14,6 +14,7 @@ from ..errors import InputError, InputTypeError, UnknownParameterError
 from ..maps import Map
 from ._map_branch import continue_map_branch
 from ._options import ContinuationOptions
+from ._points import as_points
 from ._problem import EquilibriumProblem
 from ._specials import end_status, labelled, special_variables
 from ._trace import Traced, check_direction, initial_tangent, orient, refine_start, trace
@@ -273,12 +274,12 @@ def branch_dataset(
 ) -> xr.Dataset:
     """Assemble the branch Dataset (layout documented in :func:`continue_branch`)."""
     n = problem.n
-    pts = traced.points
-    U = np.array([p.u for p in pts])
-    eig = np.array([p.data["eig"] for p in pts])
-    index = np.array([p.data["index"] for p in pts], dtype=np.int64)
-    nullity = np.array([p.data["nullity"] for p in pts], dtype=np.int64)
-    kind = np.array([p.data["kind"] for p in pts], dtype=str)
+    pts = as_points(traced.points)
+    U = np.ascontiguousarray(pts.u, dtype=float)
+    eig = np.asarray(pts.column("eig"))
+    index = np.asarray(pts.column("index"), dtype=np.int64)
+    nullity = np.asarray(pts.column("nullity"), dtype=np.int64)
+    kind = np.array(pts.column("kind").tolist(), dtype=str)
     variables: dict[str, xr.Variable] = {
         "param": xr.Variable("step", U[:, n], {"long_name": f"parameter {problem.param}"}),
         "x": xr.Variable(("step", "state"), U[:, :n], {"long_name": "state"}),
@@ -300,20 +301,20 @@ def branch_dataset(
         ),
         "newton_iterations": xr.Variable(
             "step",
-            np.array([p.iterations for p in pts], dtype=np.int64),
+            np.asarray(pts.iterations, dtype=np.int64),
             {"long_name": "corrector Newton iterations"},
         ),
         "tangent_param": xr.Variable(
             "step",
-            np.array([p.t[-1] for p in pts]),
+            np.array(pts.t[:, -1], dtype=float),
             {"long_name": "parameter component of the unit tangent (fold test function)"},
         ),
         **_special_table(problem, traced, index, n),
     }
-    complete = all(p.data["complete"] for p in pts)
+    complete = bool(np.all(pts.column("complete")))
     if complete:
         index_method = "all eigenvalues"
-    elif all(p.data["inertia"] for p in pts):
+    elif np.all(pts.column("inertia")):
         index_method = "inertia of the symmetric Jacobian (exact)"
     else:
         index_method = "monitored eigenvalues only (a lower bound)"

@@ -8,7 +8,8 @@ stepped by :func:`._compiled_palc.palc_run`: the same predictor, corrector, step
 rules, with the arithmetic of the Python loop (the same LAPACK factorisations, BLAS dot products
 and operations in the same order), hence the same points, bit for bit. Python keeps the rest: the
 end of a run on a parameter bound, the point closing a loop, the monitoring (in one batch, as
-before), the special points and the Dataset. Once the loop is loaded, the problem's
+before), the special points and the Dataset. A compiled run's points stay in the arrays the loop
+filled (:class:`~dynsys.continuation._points.Points`). Once the loop is loaded, the problem's
 :class:`CompiledFunctions` also serve the Python side: its residual and Jacobians, and each
 :func:`~dynsys.continuation._palc.evaluate` and corrected trial point (the end on a bound, the
 points that locate special points) in one compiled call, again with the same values. Everything
@@ -45,10 +46,10 @@ from ._palc import (
     Point,
     Run,
     _end_on_bound,
-    complete_monitoring,
     evaluate,
     python_run,
 )
+from ._points import Points, monitor_points
 
 __all__ = ["MAX_STATES", "WARM_UP_POINTS", "compiled_loop", "numba_available"]
 
@@ -169,6 +170,20 @@ class CompiledFunctions:
         self.jacobian(*self._args(u), out)
         return out
 
+    def state_jacobian_in(self, u: np.ndarray):
+        """The state Jacobian as a function of the state alone, at the parameter value of
+        ``u``: ``jac(x)`` is ``state_jacobian(concatenate((x, u[n:])))``, with the parameters
+        prepared once (the normal forms evaluate it at several states)."""
+        _, params = self._args(u)
+        n, jacobian = self.n, self.jacobian
+
+        def jac(x: np.ndarray) -> np.ndarray:
+            out = np.empty((n, n))
+            jacobian(np.ascontiguousarray(x, dtype=float), params, out)
+            return out
+
+        return jac
+
     def param_derivative(self, u: np.ndarray) -> np.ndarray:
         out = np.empty(self.n)
         self.dparam(*self._args(u), self.k, out)
@@ -241,6 +256,11 @@ def _tangent_det(t: np.ndarray, sign: int, diag: np.ndarray) -> tuple[np.ndarray
     return t, sign, float(np.sum(np.log(np.abs(diag))))
 
 
+def _last(parts: list[Points]) -> Point:
+    """The last point of the rows of ``parts`` (the start's part is never empty)."""
+    return next(part for part in reversed(parts) if len(part))[-1]
+
+
 def _run(problem, start, options, progress, monitor=True):
     """:func:`dynsys.continuation._palc.run` of an equilibrium problem on the compiled loop."""
     from ._compiled_palc import FULL, palc_run
@@ -256,13 +276,17 @@ def _run(problem, start, options, progress, monitor=True):
     state = np.array([float(options.ds), 0.0])  # the step, the arclength travelled
     stats = np.zeros(5, dtype=np.int64)
     beyond = np.empty(m)
-    points = [start]
+    if start.pending is None:  # monitored already: its row is monitored with the others
+        J = problem.state_jacobian(start.u)
+        start = Point(start.u, start.t, start.iterations, start.det_sign, start.det_log, {}, J)
+    parts = [Points.one(start)]  # the start, the rows of each chunk, the end if any
+    done = 1
     n_newton = n_rejected = 0
     while True:  # chunks of at most CHUNK points: memory follows the run, not max_points
-        cap = min(int(options.max_points) - len(points) + 1, CHUNK)
+        cap = min(int(options.max_points) - done + 1, CHUNK)
         U = np.empty((cap, m))
         T = np.empty((cap, m))
-        U[0], T[0] = points[-1].u, points[-1].t
+        U[0], T[0] = _last(parts).u, _last(parts).t
         iters = np.zeros(cap, dtype=np.int64)
         signs = np.zeros(cap, dtype=np.int64)
         diags = np.ones((cap, m))
@@ -273,7 +297,7 @@ def _run(problem, start, options, progress, monitor=True):
             functions.k,
             u0,
             t0,
-            len(points),
+            done,
             float(options.ds_min),
             float(options.ds_max),
             int(options.max_points),
@@ -300,35 +324,27 @@ def _run(problem, start, options, progress, monitor=True):
         n_newton += int(stats[1])
         n_rejected += int(stats[2])
         # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
-        logs = np.sum(np.log(np.abs(diags[1:count])), axis=1).tolist()
-        new = slice(1, count)  # rows of the new points, as views (one per point, as before)
-        points.extend(
-            Point(u, t, i, s, log, {}, J)
-            for u, t, i, s, log, J in zip(
-                U[new],
-                T[new],
-                iters[new].tolist(),
-                signs[new].tolist(),
-                logs,
-                jacs[new],
-                strict=True,
-            )
-        )
+        logs = np.sum(np.log(np.abs(diags[1:count])), axis=1)
+        new = slice(1, count)  # rows of the new points
+        parts.append(Points(U[new], T[new], iters[new], signs[new], logs, jacs[new]))
+        done += count - 1
         if progress is not None and count > 1:
             progress.update(count - 1)
         if code != FULL:
             break
     stop = _STOPS[code]
+    last = None
     if stop == Status.PARAM_BOUND:
-        prev = points[-1]
+        prev = _last(parts)
         candidate = Point(beyond, prev.t, 0, 0, 0.0)
         value = options.p_max if side > 0 else options.p_min
-        end = _end_on_bound(problem, prev, candidate, (n, value), options)
-        if end is not None:
-            points.append(end)
+        last = _end_on_bound(problem, prev, candidate, (n, value), options)
     elif stop == Status.CLOSED_LOOP:
         with contextlib.suppress(SingularMatrixError):
-            points.append(evaluate(problem, start.u, points[-1].t, defer=True))
+            last = evaluate(problem, start.u, _last(parts).t, defer=True)
+    if last is not None:
+        parts.append(Points.one(last))
+    points = Points.concatenate(parts)
     if monitor:
-        complete_monitoring(problem, points)
+        monitor_points(problem, [points])
     return Run(points, stop, n_newton, n_rejected)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._dataset import datatree, provenance
+from .._dataset import datatree, indexed_dataset, provenance
 from .._status import Status
 from ..errors import ContinuationError, InputError
 from ..maps import Map
@@ -156,15 +156,17 @@ def bifurcation_diagram(
         nodes.append((name, child, depth + 1, parent, row))
         register(name, child, depth + 1)
     describe_traced(problem, [traced for _, traced, *_ in nodes])
-    root = xr.Dataset(
-        attrs=provenance(
+    root = indexed_dataset(  # no variables: xr.Dataset(attrs=...), without its merge
+        {},
+        {},
+        provenance(
             system,
             continuation_param=param,
             max_depth=int(max_depth),
             n_branches=len(nodes),
             n_failed_switches=failed,
             **options.as_attrs(),
-        )
+        ),
     )
     children = {
         name: branch_dataset(

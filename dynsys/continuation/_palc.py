@@ -15,6 +15,7 @@ Applications of Bifurcation Theory, Academic Press (1977).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,9 +61,10 @@ class Point:
 @dataclass
 class Run:
     """The points of one direction of a continuation, and why it stopped (PARAM_BOUND,
-    STATE_BOUND, MAX_POINTS, CLOSED_LOOP or STEP_UNDERFLOW)."""
+    STATE_BOUND, MAX_POINTS, CLOSED_LOOP or STEP_UNDERFLOW). The compiled loop holds its points
+    as arrays (:class:`~dynsys.continuation._points.Points`, a sequence of Point)."""
 
-    points: list[Point]
+    points: Sequence[Point]
     stop_reason: Status
     n_newton: int = 0
     n_rejected: int = 0

@@ -15,6 +15,7 @@ from ._compiled import compiled_loop
 from ._linalg import dense_spectra, dense_spectrum, monitor_eigenvalues
 from ._normal_forms import fold_coefficient, lyapunov_coefficient
 from ._options import ContinuationOptions
+from ._points import det_signs, monitored, tangent_params
 
 __all__ = ["EquilibriumProblem"]
 
@@ -30,6 +31,23 @@ def _hopf_test(eigenvalues: np.ndarray, thr: float) -> float:
     if re.size == 0:
         return float("nan")
     return float(np.prod(np.sign(re)) * np.min(np.abs(re)))
+
+
+def _hopf_one(eigenvalues: list[complex], zero_tol: float) -> tuple[int, float]:
+    """``(raw_unstable, hopf)`` of one sorted finite spectrum in Python floats, the values
+    ``EquilibriumProblem._hopf_data`` gives for a stack of one (a trial point of a location
+    needs only these; numpy's per-call overhead would cost more than the arithmetic). The same
+    values: each is a maximum, a minimum, a count or a product of signs of the same doubles,
+    and ``abs`` of a complex is ``hypot`` in both."""
+    thr = zero_tol * max(max(abs(value) for value in eigenvalues), 1.0)
+    raw_unstable = sum(value.real > 0 for value in eigenvalues)
+    nearest, sign, pairs = np.inf, 1.0, False
+    for value in eigenvalues:
+        if value.imag > thr:  # one eigenvalue of each complex pair
+            pairs = True
+            nearest = min(nearest, abs(value.real))
+            sign *= 1.0 if value.real > 0 else (-1.0 if value.real < 0 else 0.0)
+    return raw_unstable, (sign * nearest if pairs else float("nan"))
 
 
 def _sign_changes(values) -> np.ndarray:
@@ -129,15 +147,41 @@ class EquilibriumProblem:
                 out[k] = self._monitor_one(J)
         return out
 
-    def _dense_data(self, J: np.ndarray) -> list[dict[str, Any]]:
-        """The monitored data of a stack of finite dense Jacobians ``(N, n, n)``: the same values
-        :meth:`_monitor_one` gives, computed for all of them at once."""
-        opts = self.options
+    def monitor_columns(self, Js) -> dict[str, np.ndarray] | None:
+        """:meth:`monitor_many` of state Jacobians (a stack ``(N, n, n)`` or a list) as columns
+        (arrays over the points, keyed as :meth:`monitor`'s dicts), when all of them go in one
+        batch (small, dense and finite); else None."""
+        if self.sparse or self.n > _BATCH_MAX_N or not len(Js):
+            return None
+        stack = np.asarray(Js, dtype=float)
+        if not np.isfinite(stack).all():
+            return None
+        return self._dense_columns(stack)
+
+    def _dense_columns(self, J: np.ndarray) -> dict[str, np.ndarray]:
+        """The monitored data of a stack of finite dense Jacobians ``(N, n, n)`` as columns: the
+        same values :meth:`_monitor_one` gives, computed for all of them at once."""
         eig = dense_spectra(J)
         index, nullity, kind = classify_eigenvalues(
-            eig, gradient=self.system.is_gradient, zero_tol=opts.zero_tol
+            eig, gradient=self.system.is_gradient, zero_tol=self.options.zero_tol
         )
         raw_unstable, hopf = self._hopf_data(eig)
+        count = eig.shape[0]
+        return {
+            "eig": eig,
+            "index": np.asarray(index),
+            "nullity": np.asarray(nullity),
+            "kind": np.asarray(kind).astype(str),
+            "complete": np.ones(count, dtype=bool),
+            "inertia": np.zeros(count, dtype=bool),
+            "raw_unstable": raw_unstable,
+            "hopf": hopf,
+        }
+
+    def _dense_data(self, J: np.ndarray) -> list[dict[str, Any]]:
+        """The monitored data of a stack of finite dense Jacobians ``(N, n, n)``, one dict a
+        point (:meth:`_dense_columns` row by row)."""
+        columns = self._dense_columns(J)
         return [
             {
                 "eig": row,
@@ -150,12 +194,12 @@ class EquilibriumProblem:
                 "hopf": h,
             }
             for row, i, z, c, r, h in zip(
-                eig,
-                np.asarray(index).tolist(),
-                np.asarray(nullity).tolist(),
-                np.asarray(kind).astype(str).tolist(),
-                raw_unstable.tolist(),
-                hopf.tolist(),
+                columns["eig"],
+                columns["index"].tolist(),
+                columns["nullity"].tolist(),
+                columns["kind"].tolist(),
+                columns["raw_unstable"].tolist(),
+                columns["hopf"].tolist(),
                 strict=True,
             )
         ]
@@ -180,9 +224,9 @@ class EquilibriumProblem:
         J = np.asarray(J, dtype=float)
         if not np.isfinite(J).all():
             return None
-        eig = dense_spectrum(J)[None]
-        raw_unstable, hopf = self._hopf_data(eig)
-        return {"eig": eig[0], "raw_unstable": int(raw_unstable[0]), "hopf": float(hopf[0])}
+        eig = dense_spectrum(J)
+        raw_unstable, hopf = _hopf_one(eig.tolist(), self.options.zero_tol)
+        return {"eig": eig, "raw_unstable": raw_unstable, "hopf": hopf}
 
     def _monitor_one(self, J) -> dict[str, Any]:
         opts = self.options
@@ -230,7 +274,7 @@ class EquilibriumProblem:
             out.append(
                 {
                     "type": "LP",
-                    "changes": lambda points: _sign_changes([p.t[-1] for p in points]),
+                    "changes": lambda points: _sign_changes(tangent_params(points)),
                     "value": lambda pt: pt.t[-1],
                     "data": (),  # reads no monitored data
                 }
@@ -239,7 +283,7 @@ class EquilibriumProblem:
             out.append(
                 {
                     "type": "BP",
-                    "changes": lambda points: _sign_changes([p.det_sign for p in points]),
+                    "changes": lambda points: _sign_changes(det_signs(points)),
                     "value": "det",
                 }
             )
@@ -248,8 +292,8 @@ class EquilibriumProblem:
                 {
                     "type": "H",
                     "changes": lambda points: (
-                        _sign_changes([p.data["hopf"] for p in points])  # not at NaN
-                        & _steps([p.data["raw_unstable"] for p in points])
+                        _sign_changes(monitored(points, "hopf"))  # not at NaN
+                        & _steps(monitored(points, "raw_unstable"))
                     ),
                     "value": lambda pt: pt.data["hopf"],
                     "data": ("hopf",),  # the monitored values it reads
@@ -259,7 +303,7 @@ class EquilibriumProblem:
             out.append(
                 {
                     "type": "IC",
-                    "changes": lambda points: _steps([p.data["index"] for p in points]),
+                    "changes": lambda points: _steps(monitored(points, "index")),
                     "value": None,
                     "bisect": (lambda pt: pt.data["raw_unstable"], lambda pt: pt.data["index"]),
                     "unless": ("LP", "BP", "H"),
@@ -273,8 +317,12 @@ class EquilibriumProblem:
         u = point.u
         x = u[: self.n]
 
-        def jac(z):
-            return self.state_jacobian(np.concatenate((z, u[self.n :])))
+        if self.compiled_functions is not None:  # the same Jacobians, fewer copies
+            jac = self.compiled_functions.state_jacobian_in(u)
+        else:
+
+            def jac(z):
+                return self.state_jacobian(np.concatenate((z, u[self.n :])))
 
         if kind == "LP":
             J = self.state_jacobian(u)

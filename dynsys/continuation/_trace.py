@@ -3,6 +3,7 @@ the two directions into one ordered branch."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,8 @@ from ._linalg import (
     dense_null_vectors,
     start_vector,
 )
-from ._palc import Point, complete_monitoring, evaluate, newton, run
+from ._palc import Point, evaluate, newton, run
+from ._points import Points, monitor_points
 
 __all__ = ["Traced", "describe_traced", "initial_tangent", "orient", "refine_start", "trace"]
 
@@ -32,7 +34,7 @@ class Traced:
     for a direction not traced). ``undescribed``: after a trace with ``describe=False``, pairs
     (special point as located, the same in ``specials``) for :func:`describe_traced`."""
 
-    points: list[Point]
+    points: Sequence[Point]
     arclength: np.ndarray
     specials: list[Special]
     start_step: int
@@ -109,12 +111,16 @@ def _start(problem, u: np.ndarray, t: np.ndarray, at_branch_point: bool) -> Poin
     return Point(u, t, 0, 0, 0.0, problem.monitor(u, J))
 
 
-def _arclength(points: list[Point]) -> np.ndarray:
+def _arclength(points: Sequence[Point]) -> np.ndarray:
     """Pseudo-arclength along the points from the first: the sums of ``a.t @ (b.u - a.u)``
     over neighbours ``a``, ``b`` (one stacked ``matmul`` of vectors, which takes each product
     as ``a.t @ d`` does), from 0."""
-    U = np.array([p.u for p in points])
-    T = np.array([p.t for p in points[:-1]]).reshape(U.shape[0] - 1, U.shape[1])
+    if isinstance(points, Points):  # their arrays (C-contiguous, as gathered ones are)
+        U = np.ascontiguousarray(points.u)
+        T = np.ascontiguousarray(points.t[:-1])
+    else:
+        U = np.array([p.u for p in points])
+        T = np.array([p.t for p in points[:-1]]).reshape(U.shape[0] - 1, U.shape[1])
     steps = np.matmul(T[:, None, :], (U[1:] - U[:-1])[:, :, None])[:, 0, 0]
     return np.cumsum(np.concatenate([[0.0], steps]))
 
@@ -169,10 +175,12 @@ def trace(
         finally:
             if bar is not None:
                 bar.close()
-        if not together:  # located before the next run: locating may re-anchor the problem
+        if together:  # held as arrays (the compiled loop's are already)
+            results[sign].points = Points.of(results[sign].points)
+        else:  # located before the next run: locating may re-anchor the problem
             runs[sign] = located(results[sign])
     if together:
-        complete_monitoring(problem, [p for result in results.values() for p in result.points])
+        monitor_points(problem, [result.points for result in results.values()])
         runs = {sign: located(result) for sign, result in results.items()}
         if describe:
             describe_specials(problem, [s for _, found in runs.values() for s in found])
@@ -225,11 +233,15 @@ def _joined(runs: dict) -> Traced:
         )
     b_run, b_specials = backward
     nb = len(b_run.points) - 1  # backward points other than the start
-    back_points = [
-        Point(p.u, -p.t, p.iterations, -p.det_sign, p.det_log, p.data)
-        for p in reversed(b_run.points[1:])
-    ]
-    points = back_points + f_run.points
+    if isinstance(b_run.points, Points) and isinstance(f_run.points, Points):
+        back = b_run.points.rows(nb, 0, -1, flip=True)  # reversed, read forward
+        points = Points.concatenate([back, f_run.points])
+    else:
+        back_points = [
+            Point(p.u, -p.t, p.iterations, -p.det_sign, p.det_log, p.data)
+            for p in reversed(b_run.points[1:])
+        ]
+        points = back_points + f_run.points
     s_back = -_arclength(b_run.points)[1:][::-1]
     arclength = np.concatenate([s_back, _arclength(f_run.points)])
     specials = []
