@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "examples" / "lorenz_continuation.toml"
 
@@ -125,14 +127,15 @@ def test_continue_loads_only_what_it_runs(tmp_path):
     assert (tmp_path / "out" / "diagram.png").is_file()
 
 
-def test_the_lazy_registry_is_the_model_registry():
-    from dynsys.cli.registry import MODEL_NAMES, LazyModels
+def test_the_model_registry_names_the_factories_of_dynsys_models():
+    from dynsys import models
     from dynsys.models import MODELS
 
-    models = LazyModels()
-    assert list(models) == list(MODELS) == list(MODEL_NAMES)
-    assert all(models[name] is MODELS[name] for name in MODELS)
-    assert models.get("henon") is None and "henon" not in models  # in dynsys.models, not MODELS
+    assert len(MODELS) == 17 and len(set(MODELS)) == 17
+    assert all(MODELS[name] is getattr(models, name) for name in MODELS)
+    assert MODELS.get("henon") is None and "henon" not in MODELS  # in dynsys.models, not MODELS
+    with pytest.raises(KeyError):
+        MODELS["henon"]
 
 
 def test_the_search_defaults_written_in_the_region_table_are_the_functions():

@@ -94,8 +94,8 @@ def _basins_run(command: str, spec: dict) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     """Load and check the spec, build the system, lock the output folder, run the command."""
+    from ..models import MODELS
     from .checks import preflight
-    from .registry import LazyModels
     from .run_folder import RunFolder
     from .schema import schema_for
     from .search_path import spec_folder_on_path
@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
         sys.path.insert(0, str(Path(folder).resolve()))
     spec = load_spec(args.spec, schema_for(args.command))
     with spec_folder_on_path(args.spec, spec["model"]):
-        system = resolve_system(spec["model"], LazyModels())
+        system = resolve_system(spec["model"], MODELS)
     preflight(args.command, spec, system)
     target = _out_dir(args, spec)
     chunks = None
