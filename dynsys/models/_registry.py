@@ -35,11 +35,11 @@ class ModelRegistry(Mapping[str, Callable[..., Any]]):
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self._names = tuple(names)
+        self._known = dict.fromkeys(self._names, "dynsys.models")
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
-        if name not in self._names:
-            raise KeyError(name)
-        return getattr(importlib.import_module("dynsys.models"), name)
+        package = self._known[name]  # a KeyError for a name the mapping does not hold
+        return getattr(importlib.import_module(package), name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -48,7 +48,7 @@ class ModelRegistry(Mapping[str, Callable[..., Any]]):
         return len(self._names)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._names
+        return name in self._known
 
     def __repr__(self) -> str:
         return f"ModelRegistry({list(self._names)})"
