@@ -48,7 +48,7 @@ class ModelRegistry(Mapping[str, Callable[..., Any]]):
         return len(self._names)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._known
+        return name in self._names
 
     def __repr__(self) -> str:
         return f"ModelRegistry({list(self._names)})"
