@@ -731,11 +731,11 @@ def _run_lanes(queue: _Queue, width: int) -> None:
 
 LANES = 32  # runs per lane kernel call, at most
 # the largest K d for which runs start in lanes. Whole descent_runs calls (300 runs of the
-# spurious-minimum protocol, one thread, CPU time) took with lanes 0.71, 0.92, 0.98, 1.02 and
-# 1.32 times as long as with the one-run loop alone at K = d = 10, 13, 14, 15, 16: the lanes'
-# working set (about 20 K d L doubles) leaves the caches, and the narrow lanes at the end cost
-# more besides
-_LANES_UP_TO = 196
+# spurious-minimum protocol, one thread, CPU time, idle machine) took 0.88, 0.92, 1.04, 0.99 and
+# 1.30 times as long with lanes as with the one-run loop alone at K = d = 12, 13, 14, 15, 16: the
+# lanes' working set (about 20 K d L doubles) leaves the caches, and the narrow lanes at the end
+# cost more besides
+_LANES_UP_TO = 180
 _NARROW = 8  # lanes narrow once no more runs than this are busy: wider calls cost what 32 do
 
 
