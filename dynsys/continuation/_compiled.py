@@ -139,18 +139,19 @@ class CompiledFunctions:
     points (:meth:`point`) and evaluations (:meth:`evaluate`)."""
 
     def __init__(self, problem) -> None:
-        from .._first_class import first_class
+        from .._first_class import address
         from ._compiled_types import FIELD_SIGNATURE, JACOBIAN_SIGNATURE, PARAM_DERIVATIVE_SIGNATURE
 
         field = problem.system.compiled_derivatives
         self.field = field.load()
         self.jacobian, self.dparam = field.load_derivatives()
         self.kernels = (
-            first_class(self.field, FIELD_SIGNATURE),
-            first_class(self.jacobian, JACOBIAN_SIGNATURE),
-            first_class(self.dparam, PARAM_DERIVATIVE_SIGNATURE),
+            address(self.field, FIELD_SIGNATURE),
+            address(self.jacobian, JACOBIAN_SIGNATURE),
+            address(self.dparam, PARAM_DERIVATIVE_SIGNATURE),
         )
-        """The three functions as the compiled loops take them (addresses looked up once)."""
+        """The three functions as the compiled loops take them: the addresses of their compiled
+        code (the dispatchers, held here, keep it alive)."""
         self.params = np.array([float(problem.base[name]) for name in field.params])
         self.k = field.params.index(problem.param)
         self.n = problem.n
