@@ -171,19 +171,12 @@ class CompiledFunctions:
         self.jacobian(*self._args(u), out)
         return out
 
-    def state_jacobian_in(self, u: np.ndarray):
+    def state_jacobian_in(self, u: np.ndarray) -> _StateJacobian:
         """The state Jacobian as a function of the state alone, at the parameter value of
         ``u``: ``jac(x)`` is ``state_jacobian(concatenate((x, u[n:])))``, with the parameters
-        prepared once (the normal forms evaluate it at several states)."""
-        _, params = self._args(u)
-        n, jacobian = self.n, self.jacobian
-
-        def jac(x: np.ndarray) -> np.ndarray:
-            out = np.empty((n, n))
-            jacobian(np.ascontiguousarray(x, dtype=float), params, out)
-            return out
-
-        return jac
+        prepared once (the normal forms evaluate it at several states, and take its
+        finite-difference derivatives from ``jac.stencil``)."""
+        return _StateJacobian(self.jacobian, self.kernels[1], self._args(u)[1], self.n)
 
     def param_derivative(self, u: np.ndarray) -> np.ndarray:
         out = np.empty(self.n)
@@ -247,6 +240,45 @@ class CompiledFunctions:
             J,
         )
         return (*_tangent_det(t, sign, diag), J)
+
+
+class _StateJacobian:
+    """The state Jacobian at fixed parameters as a function of the state (``jac(x)``), and
+    the finite-difference stencils of its derivatives in one compiled call
+    (:meth:`stencil`)."""
+
+    def __init__(self, jacobian, address: int, params: np.ndarray, n: int) -> None:
+        self.jacobian = jacobian
+        self.address = address
+        self.params = params
+        self.n = n
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty((self.n, self.n))
+        self.jacobian(np.ascontiguousarray(x, dtype=float), self.params, out)
+        return out
+
+    def stencil(self, x: np.ndarray, d: np.ndarray, h: float, second: bool):
+        """What :func:`~dynsys.continuation._normal_forms.jacobian_derivatives` computes from
+        the Jacobians at ``x + k h d`` (``k`` = -2, -1, 1, 2, and 0 with ``second``), the same
+        values (:func:`._compiled_stencil.state_stencil`); None for a complex direction."""
+        if np.iscomplexobj(x) or np.iscomplexobj(d):
+            return None
+        from ._compiled_stencil import state_stencil
+
+        first = np.empty((self.n, self.n))
+        other = np.empty((self.n, self.n))
+        state_stencil(
+            self.address,
+            self.params,
+            np.ascontiguousarray(x, dtype=float),
+            np.ascontiguousarray(d, dtype=float),
+            float(h),
+            bool(second),
+            first,
+            other,
+        )
+        return (first, other) if second else first
 
 
 def _tangent_det(t: np.ndarray, sign: int, diag: np.ndarray) -> tuple[np.ndarray, int, float]:
