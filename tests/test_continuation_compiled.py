@@ -344,3 +344,26 @@ def test_compiled_jacobian_stencil_gives_the_python_derivatives(param):
             theirs = jacobian_derivatives(lambda z, jac=jac: jac(z), x, d, second=second)
             for a, b in zip(*((ours, theirs) if second else ((ours,), (theirs,))), strict=True):
                 np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("param", ["mu", "c"])
+def test_compiled_residual_jacobian_stencil_gives_the_python_derivatives(param):
+    """The branch switch's derivatives of ``[J, f_p]`` from the compiled stencil equal those of
+    the problem's Jacobian calls, bit for bit (the continued parameter varies with the point)."""
+    from dynsys.continuation._compiled import CompiledFunctions
+    from dynsys.continuation._normal_forms import jacobian_derivatives
+
+    problem, _ = equilibrium_problem(fold_system(), param, None, ContinuationOptions())
+    assert problem.jacobian_function() == problem.jacobian  # no compiled functions yet
+    problem.compiled_functions = CompiledFunctions(problem)
+    jac = problem.jacobian_function()
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        u = rng.normal(size=3) * 10.0 ** rng.integers(-3, 3)
+        d = rng.normal(size=3)
+        np.testing.assert_array_equal(jac(u), problem.jacobian(u))
+        for second in (False, True):
+            ours = jacobian_derivatives(jac, u, d, second=second)
+            theirs = jacobian_derivatives(problem.jacobian, u, d, second=second)
+            for a, b in zip(*((ours, theirs) if second else ((ours,), (theirs,))), strict=True):
+                np.testing.assert_array_equal(a, b)

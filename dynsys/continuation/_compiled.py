@@ -178,6 +178,12 @@ class CompiledFunctions:
         finite-difference derivatives from ``jac.stencil``)."""
         return _StateJacobian(self.jacobian, self.kernels[1], self._args(u)[1], self.n)
 
+    def jacobian_function(self, jacobian) -> _FullJacobian:
+        """``jacobian`` (the problem's Jacobian ``[J, f_p]`` of the residual, by these
+        functions) as a callable whose finite-difference derivatives come in one compiled call
+        (``stencil``)."""
+        return _FullJacobian(jacobian, self.kernels[1], self.kernels[2], self.params, self.k)
+
     def param_derivative(self, u: np.ndarray) -> np.ndarray:
         out = np.empty(self.n)
         self.dparam(*self._args(u), self.k, out)
@@ -272,6 +278,44 @@ class _StateJacobian:
             self.address,
             self.params,
             np.ascontiguousarray(x, dtype=float),
+            np.ascontiguousarray(d, dtype=float),
+            float(h),
+            bool(second),
+            first,
+            other,
+        )
+        return (first, other) if second else first
+
+
+class _FullJacobian:
+    """The Jacobian ``[J, f_p]`` of the residual as a function of the unknowns (``jac(u)``,
+    the problem's), and the finite-difference stencils of its derivatives in one compiled call
+    (:meth:`stencil`)."""
+
+    def __init__(self, jacobian, jacobian_at: int, dparam_at: int, params, k: int) -> None:
+        self.jacobian = jacobian
+        self.addresses = (jacobian_at, dparam_at)
+        self.params = params
+        self.k = k
+
+    def __call__(self, u: np.ndarray):
+        return self.jacobian(u)
+
+    def stencil(self, u: np.ndarray, d: np.ndarray, h: float, second: bool):
+        """As :meth:`_StateJacobian.stencil`, for the Jacobian of the residual
+        (:func:`._compiled_stencil.full_stencil`)."""
+        if np.iscomplexobj(u) or np.iscomplexobj(d):
+            return None
+        from ._compiled_stencil import full_stencil
+
+        n = u.shape[0] - 1
+        first = np.empty((n, n + 1))
+        other = np.empty((n, n + 1))
+        full_stencil(
+            *self.addresses,
+            self.params.copy(),
+            self.k,
+            np.ascontiguousarray(u, dtype=float),
             np.ascontiguousarray(d, dtype=float),
             float(h),
             bool(second),

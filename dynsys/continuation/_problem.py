@@ -120,6 +120,13 @@ class EquilibriumProblem:
     def jacobian(self, u: np.ndarray):
         return self.linearization(u)[0]
 
+    def jacobian_function(self):
+        """:meth:`jacobian`, or, where compiled functions serve it, the same function with the
+        finite-difference stencils of its derivatives in one compiled call (``stencil``)."""
+        if self.compiled_functions is None:
+            return self.jacobian
+        return self.compiled_functions.jacobian_function(self.jacobian)
+
     def anchor(self, point) -> None:
         """Called before each step from ``point``; nothing to refresh here."""
 
