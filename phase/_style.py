@@ -14,6 +14,7 @@ __all__ = [
     "PALETTE",
     "RC",
     "attractor_color",
+    "axes_or_current",
     "capped_legend",
     "kind_style",
     "label_from_attrs",
@@ -53,6 +54,19 @@ _SADDLE = {"marker": "X", "color": PALETTE[1], "markerfacecolor": PALETTE[1]}
 _SADDLE_FOCUS = {"marker": "P", "color": PALETTE[1], "markerfacecolor": "#f5cf7f"}
 _CENTRE = {"marker": "D", "color": PALETTE[2], "markerfacecolor": "white"}
 _DEGENERATE = {"marker": "s", "color": "#666666", "markerfacecolor": "#bbbbbb"}
+
+
+def axes_or_current(ax):
+    """``ax``, or pyplot's current Axes when ``ax`` is None.
+
+    pyplot is imported only then: drawing on a given Axes (a ``Figure`` with the Agg canvas, as
+    the command line does) does not pay for it.
+    """
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.gca()
 
 
 def palette_color(k: int) -> str:

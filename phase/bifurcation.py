@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
@@ -48,6 +47,7 @@ from ._diagram import (
 )
 from ._kinds import dataset_kind, require
 from ._measures import LOSS_NAMES, Measure, branch_context, evaluate
+from ._style import axes_or_current
 from .cycles import _cycle_keys, _cycle_tracks
 
 __all__ = [
@@ -266,7 +266,7 @@ def draw_branch(
     (['-', '--'], ['BP'])
     """
     kind = require(branch, "draw_branch", *_BRANCH_KINDS)
-    ax = ax or plt.gca()
+    ax = axes_or_current(ax)
     entries = LegendEntries()
     drawn, ylabel, _ = _draw_one(
         branch, kind, measure, system, ax, label_specials, linewidth, _seen, entries
@@ -381,7 +381,7 @@ def draw_diagram(
     >>> sorted({round(float(m.get_xdata()[0]), 6) for m in drawn.markers})  # r = 3, 1 + sqrt 6
     [3.0, 3.44949]
     """
-    ax = ax or plt.gca()
+    ax = axes_or_current(ax)
     branches = _branches(diagram)
     kinds = [require(b, "draw_diagram", *_BRANCH_KINDS) for b in branches]
     drawn = DiagramArtists([], [], [])
@@ -458,7 +458,7 @@ def draw_fold_curve(
     >>> [t.get_text() for t in drawn.texts]
     ['CP']
     """
-    ax = ax or plt.gca()
+    ax = axes_or_current(ax)
     sign = np.asarray(curve["fold_a"].values, dtype=float) >= 0
     keys = [bool(sign[k]) for k in range(max(len(sign) - 1, 1))]
     return _parameter_plane_curve(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from matplotlib.collections import LineCollection
@@ -41,6 +40,7 @@ from ._diagram import (
 from ._kinds import require
 from ._measures import Measure, branch_context, evaluate, periodic_extremes, state_index
 from ._plane import label_plane, plane_indices
+from ._style import axes_or_current
 
 __all__ = [
     "FamilyArtists",
@@ -219,7 +219,7 @@ def draw_cycle_branch(
     (True, '-')
     """
     require(branch, "draw_cycle_branch", "cycle branch")
-    ax = ax or plt.gca()
+    ax = axes_or_current(ax)
     tracks, ylabel, _ = _cycle_tracks(branch, measure, system=system)
     entries = LegendEntries()
     drawn = draw_tracks(
@@ -344,7 +344,7 @@ def draw_periodic_orbit(
     (True, '-')
     """
     kind = require(cycle, "draw_periodic_orbit", "cycle", "cycle branch")
-    ax = ax or plt.gca()
+    ax = axes_or_current(ax)
     X, stable, index, period, p = _one_cycle(cycle, kind, step, "draw_periodic_orbit")
     names = _names(cycle)
     i, j = plane_indices(names, plane)
@@ -464,7 +464,7 @@ def draw_cycle_family(
     require(branch, "draw_cycle_family", "cycle branch")
     if isinstance(every, bool) or not isinstance(every, int | np.integer) or every < 1:
         raise InputError(f"`every` must be a positive integer; got {every!r}.")
-    ax = ax or plt.gca()
+    ax = axes_or_current(ax)
     names = _names(branch)
     i, j = plane_indices(names, plane)
     m = branch.sizes["step"]

@@ -85,9 +85,11 @@ def _chunk_folder(target: Path, spec: dict) -> Path:
 
 def _basins_run(command: str, spec: dict) -> bool:
     """Whether the run computes basins (the ``basins`` command, or its stage in analyze)."""
+    if command != "analyze":
+        return command == "basins"
     from .basins_stage import basins_requested
 
-    return command == "basins" or (command == "analyze" and basins_requested(spec))
+    return basins_requested(spec)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -191,10 +193,33 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: print ``dynsys <version>`` and exit, looking the version up (installed
+    package metadata) only when the option is given."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS):
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=default,
+            help="show program's version number and exit",
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .version import version
+
+        print(f"dynsys {version()}")
+        parser.exit()
+
+
 def build_parser(prog: str = "dynsys") -> argparse.ArgumentParser:
-    """The argument parser of the ``dynsys`` command."""
+    """The argument parser of the ``dynsys`` command.
+
+    Building it imports no stage of the command (nor scipy, xarray or matplotlib): each command
+    imports what it runs when it runs.
+    """
     from .starter import KINDS
-    from .version import version
 
     # --progress is accepted before the command (dynsys --progress analyze ...) and after it;
     # SUPPRESS keeps a subcommand's default from overwriting the value given before it.
@@ -207,7 +232,7 @@ def build_parser(prog: str = "dynsys") -> argparse.ArgumentParser:
         description="Dynamical-systems analysis with numerical continuation.",
         parents=[progress],
     )
-    parser.add_argument("--version", action="version", version=f"dynsys {version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser(
         "init", parents=[progress], help="write a commented starter spec (every key explained)"

@@ -13,9 +13,6 @@ from .. import Status
 from ..errors import SpecError
 from ..integrate import FlowOptions
 from ..system import System
-from .basins_stage import basins_requested, run_basins_stage
-from .continuation_stage import continuation_requested, run_continuation_stage
-from .graph_stage import graph_requested, run_graph_stage
 from .region import find_region_points, sample_region
 from .spec import Key, positive
 
@@ -51,6 +48,9 @@ def run_analyze(
 ) -> dict[str, Path]:
     """Run the analyze stages on a validated spec into ``out_dir``; return the files written."""
     from ..io import save
+    from .basins_stage import basins_requested, run_basins_stage
+    from .continuation_stage import continuation_requested, run_continuation_stage
+    from .graph_stage import graph_requested, run_graph_stage
 
     print(f"{system!r}")
     points, lower, upper = find_region_points(spec, system)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import xarray as xr
+from typing import TYPE_CHECKING, Any
 
 from ..basins import BasinOptions, Gaussian, NetworkInit, Plane, SmallBall, UniformBox
 from ..errors import DynsysError, SpecError
 from .spec import Key, OptionsTable, non_negative, positive
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "BASINS_TABLE",

@@ -19,14 +19,16 @@ on the way (end points verified by Newton).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from .. import explain
 from ..errors import SpecError
 from .basins_spec import BASINS_TABLE, MODES, changed_keys, run_basins_table
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "BASINS_TABLE",

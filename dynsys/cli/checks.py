@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import DynsysError, SpecError
-from .basins_spec import sampler_from_table
 from .region import region_bounds
 
 __all__ = ["MAX_BYTES", "MAX_SECONDS", "preflight"]
@@ -91,7 +90,7 @@ def _portrait(spec: dict[str, Any], system) -> None:
 
 
 def _basins(spec: dict[str, Any], system) -> None:
-    from .basins_spec import MODES, grid_from_table
+    from .basins_spec import MODES, grid_from_table, sampler_from_table
 
     table = spec.get("basins")
     if not table or not table["mode"] or not table["enabled"]:

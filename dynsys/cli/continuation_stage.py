@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from .. import Status, explain, status_names
 from ..continuation import ContinuationOptions
@@ -29,6 +28,9 @@ from ..errors import SpecError
 from .curves_stage import CURVES_KEYS, curves_requested, run_curves
 from .cycles_stage import cycles_requested, run_cycles
 from .spec import Key, OptionsTable, non_negative, one_of, positive
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "CONTINUATION_TABLE",
@@ -236,6 +238,8 @@ def special_point_table(diagram: xr.DataTree | xr.Dataset) -> str:
     >>> print(special_point_table(branch).splitlines()[1].split()[:3])
     ['branch', 'LP', '0']
     """
+    import xarray as xr
+
     if isinstance(diagram, xr.Dataset):
         branches = {"branch": diagram}
     else:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from .. import status_names
 from ..errors import SpecError
 from .spec import Key, positive
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["CURVES_KEYS", "curves_requested", "run_curves"]
 
@@ -75,6 +77,8 @@ def curves_requested(table: dict[str, Any], system) -> bool:
 
 def _curves(tree: xr.DataTree, system, table: dict[str, Any], progress: bool) -> xr.DataTree:
     """Fold and Hopf curves through the special points of every branch, one DataTree."""
+    import xarray as xr
+
     from ..continuation import two_parameter_diagram
     from ..io import provenance
 

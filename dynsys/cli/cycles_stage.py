@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from .. import Status, explain, status_names
 from ..cycles import CycleOptions
 from ..errors import ContinuationError, SpecError
 from .spec import Key, OptionsTable, positive
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["CYCLES_TABLE", "cycles_requested", "run_cycles"]
 
@@ -197,6 +199,8 @@ def run_cycles(
 ) -> dict[str, Path]:
     """Follow the cycles born at the Hopf points of ``tree``; print them and their special
     points; write ``cycles.nc`` and ``cycles.png``."""
+    import xarray as xr
+
     from ..io import provenance, save
 
     branches, failed = _branches(tree, system, spec, progress)

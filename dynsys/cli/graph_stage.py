@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from ..graph import GraphOptions
 from .spec import Key, OptionsTable
 
 if TYPE_CHECKING:
     import networkx as nx
+    import xarray as xr
 
 __all__ = ["GRAPH_TABLE", "graph_requested", "run_graph", "run_graph_stage"]
 

@@ -6,16 +6,17 @@ functions that read them; the stages of :mod:`dynsys.cli` start from the points 
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from ..errors import SpecError
-from ..fixedpoints import NewtonOptions, find_fixed_points
+from ..fixedpoints import NewtonOptions
 from ..system import System
 from .spec import Key, OptionsTable, non_negative, positive
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "FIXED_POINTS_TABLE",
@@ -33,9 +34,10 @@ __all__ = [
 MAX_COORDINATE = 1e100
 """Largest size of a region corner (beyond it widths and field values overflow)."""
 
-_FIND_DEFAULTS = {
-    name: p.default for name, p in inspect.signature(find_fixed_points).parameters.items()
-}
+_FIND_DEFAULTS = {"dedup_tol": 1e-6, "deflation": False}
+"""The defaults of these keyword arguments of :func:`dynsys.fixedpoints.find_fixed_points`,
+written out so that reading a spec does not import the search (and scipy.optimize); a test
+checks them against the function's signature."""
 
 MODEL_TABLE = {
     "name": Key("str", "", doc="a model from dynsys.models.MODELS"),
@@ -181,6 +183,8 @@ def find_region_points(
     >>> sorted(points["kind"].values.tolist())
     ['minimum', 'minimum', 'saddle-1']
     """
+    from ..fixedpoints import find_fixed_points
+
     lower, upper = region_bounds(spec, system)
     fp = spec["fixed_points"]
     seeds = sample_region(lower, upper, fp["seeds"], fp["rng_seed"])

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from ..errors import InputError
 from .analyze import PORTRAIT_TABLE
-from .basins_stage import BASINS_TABLE
+from .basins_spec import BASINS_TABLE
 from .continuation_stage import CONTINUATION_TABLE, START_TABLE
 from .cycles_stage import CYCLES_TABLE
 from .graph_stage import GRAPH_TABLE

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, InputTypeError, SpecError
-from .schema import schema_for
-from .spec import reference
 
 __all__ = ["KINDS", "starter_text", "write_starter"]
 
@@ -125,6 +123,9 @@ def starter_text(kind: str = "analyze", path: str = "THIS_FILE") -> str:
     >>> tomllib.loads(starter_text("analyze"))["model"]
     {'name': 'double_well'}
     """
+    from .schema import schema_for  # the schema imports the stages' tables: only when writing
+    from .spec import reference
+
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; choose one of {sorted(KINDS)}.")
     what, tables, values = KINDS[kind]
