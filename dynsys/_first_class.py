@@ -15,7 +15,7 @@ import numba
 import numba.core.types.function_type
 import numba.extending
 
-__all__ = ["first_class"]
+__all__ = ["address", "first_class", "function_at"]
 
 
 def first_class(function, signature):
@@ -57,3 +57,45 @@ class _FirstClass(numba.core.types.function_type.CompileResultWAP):
 @numba.extending.typeof_impl.register(_FirstClass)
 def _typeof_first_class(value, context):
     return value.numba_type
+
+
+def address(function, signature) -> int:
+    """The address of the compiled code of ``function`` (a numba dispatcher, or a ``cfunc``)
+    for ``signature``: what a compiled loop made with :func:`function_at` calls, passed as an
+    integer (no per-call lookup at all: a first-class function argument is still unboxed at
+    every call, ~3 us each).
+
+    Examples
+    --------
+    >>> import numba
+    >>> sig = numba.float64(numba.float64)
+    >>> twice = numba.njit(sig)(lambda x: 2.0 * x)
+    >>> address(twice, sig) == first_class(twice, sig).address
+    True
+    """
+    return int(first_class(function, signature).address)
+
+
+@cache
+def function_at(signature):
+    """An intrinsic ``at(address)`` for compiled code: the first-class function of
+    ``signature`` whose compiled code is at ``address`` (from :func:`address`), called as a
+    first-class function argument is (through its C wrapper)."""
+    function_type = numba.types.FunctionType(signature)
+
+    @numba.extending.intrinsic
+    def at(typingctx, where):
+        if not isinstance(where, numba.types.Integer):
+            return None
+
+        def codegen(context, builder, sig, args):
+            value = numba.core.cgutils.create_struct_proxy(function_type)(context, builder)
+            pointer = context.get_value_type(numba.types.voidptr)
+            value.c_addr = builder.inttoptr(args[0], pointer)
+            value.py_addr = pointer(None)
+            value.jit_addr = pointer(None)
+            return value._getvalue()
+
+        return function_type(where), codegen
+
+    return at

@@ -323,3 +323,48 @@ def test_a_compiled_trial_point_is_newton_then_evaluate_bit_for_bit(border):
     for problem in (fast, slow):
         with pytest.raises(SingularMatrixError):
             evaluate(problem, a[0], singular)
+
+
+@pytest.mark.parametrize("param", ["mu", "c"])
+def test_compiled_jacobian_stencil_gives_the_python_derivatives(param):
+    """The normal forms' Jacobian derivatives from the compiled stencil equal those of the
+    Jacobian calls, bit for bit (a Jacobian that depends on the state)."""
+    from dynsys.continuation._compiled import CompiledFunctions
+    from dynsys.continuation._normal_forms import jacobian_derivatives
+
+    problem, _ = equilibrium_problem(fold_system(), param, None, ContinuationOptions())
+    functions = CompiledFunctions(problem)
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        u = rng.normal(size=3) * 10.0 ** rng.integers(-3, 3)
+        jac = functions.state_jacobian_in(u)
+        x, d = u[:2], rng.normal(size=2)
+        for second in (False, True):
+            ours = jacobian_derivatives(jac, x, d, second=second)
+            theirs = jacobian_derivatives(lambda z, jac=jac: jac(z), x, d, second=second)
+            for a, b in zip(*((ours, theirs) if second else ((ours,), (theirs,))), strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("param", ["mu", "c"])
+def test_compiled_residual_jacobian_stencil_gives_the_python_derivatives(param):
+    """The branch switch's derivatives of ``[J, f_p]`` from the compiled stencil equal those of
+    the problem's Jacobian calls, bit for bit (the continued parameter varies with the point)."""
+    from dynsys.continuation._compiled import CompiledFunctions
+    from dynsys.continuation._normal_forms import jacobian_derivatives
+
+    problem, _ = equilibrium_problem(fold_system(), param, None, ContinuationOptions())
+    problem.compiled_functions = None  # (set already once the process has loaded the loop)
+    assert problem.jacobian_function() == problem.jacobian
+    problem.compiled_functions = CompiledFunctions(problem)
+    jac = problem.jacobian_function()
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        u = rng.normal(size=3) * 10.0 ** rng.integers(-3, 3)
+        d = rng.normal(size=3)
+        np.testing.assert_array_equal(jac(u), problem.jacobian(u))
+        for second in (False, True):
+            ours = jacobian_derivatives(jac, u, d, second=second)
+            theirs = jacobian_derivatives(problem.jacobian, u, d, second=second)
+            for a, b in zip(*((ours, theirs) if second else ((ours,), (theirs,))), strict=True):
+                np.testing.assert_array_equal(a, b)

@@ -37,6 +37,7 @@ from functools import cache
 import numpy as np
 
 from .._status import Status
+from ._compiled_jacobians import ResidualJacobian, StateJacobian
 from ._linalg import SingularMatrixError
 from ._palc import (
     _GROW_BELOW,
@@ -139,18 +140,19 @@ class CompiledFunctions:
     points (:meth:`point`) and evaluations (:meth:`evaluate`)."""
 
     def __init__(self, problem) -> None:
-        from .._first_class import first_class
+        from .._first_class import address
         from ._compiled_types import FIELD_SIGNATURE, JACOBIAN_SIGNATURE, PARAM_DERIVATIVE_SIGNATURE
 
         field = problem.system.compiled_derivatives
         self.field = field.load()
         self.jacobian, self.dparam = field.load_derivatives()
         self.kernels = (
-            first_class(self.field, FIELD_SIGNATURE),
-            first_class(self.jacobian, JACOBIAN_SIGNATURE),
-            first_class(self.dparam, PARAM_DERIVATIVE_SIGNATURE),
+            address(self.field, FIELD_SIGNATURE),
+            address(self.jacobian, JACOBIAN_SIGNATURE),
+            address(self.dparam, PARAM_DERIVATIVE_SIGNATURE),
         )
-        """The three functions as the compiled loops take them (addresses looked up once)."""
+        """The three functions as the compiled loops take them: the addresses of their compiled
+        code (the dispatchers, held here, keep it alive)."""
         self.params = np.array([float(problem.base[name]) for name in field.params])
         self.k = field.params.index(problem.param)
         self.n = problem.n
@@ -170,19 +172,18 @@ class CompiledFunctions:
         self.jacobian(*self._args(u), out)
         return out
 
-    def state_jacobian_in(self, u: np.ndarray):
+    def state_jacobian_in(self, u: np.ndarray) -> StateJacobian:
         """The state Jacobian as a function of the state alone, at the parameter value of
         ``u``: ``jac(x)`` is ``state_jacobian(concatenate((x, u[n:])))``, with the parameters
-        prepared once (the normal forms evaluate it at several states)."""
-        _, params = self._args(u)
-        n, jacobian = self.n, self.jacobian
+        prepared once (the normal forms evaluate it at several states, and take its
+        finite-difference derivatives from ``jac.stencil``)."""
+        return StateJacobian(self.jacobian, self.kernels[1], self._args(u)[1], self.n)
 
-        def jac(x: np.ndarray) -> np.ndarray:
-            out = np.empty((n, n))
-            jacobian(np.ascontiguousarray(x, dtype=float), params, out)
-            return out
-
-        return jac
+    def jacobian_function(self, jacobian) -> ResidualJacobian:
+        """``jacobian`` (the problem's Jacobian ``[J, f_p]`` of the residual, by these
+        functions) as a callable whose finite-difference derivatives come in one compiled call
+        (``stencil``)."""
+        return ResidualJacobian(jacobian, self.kernels[1], self.kernels[2], self.params, self.k)
 
     def param_derivative(self, u: np.ndarray) -> np.ndarray:
         out = np.empty(self.n)
@@ -253,7 +254,7 @@ def _tangent_det(t: np.ndarray, sign: int, diag: np.ndarray) -> tuple[np.ndarray
     logarithm as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal."""
     if sign == 0:
         return t, 0, -np.inf
-    return t, sign, float(np.sum(np.log(np.abs(diag))))
+    return t, sign, float(np.add.reduce(np.log(np.abs(diag))))  # np.sum, without its wrapper
 
 
 def _last(parts: list[Points]) -> Point:
@@ -324,7 +325,7 @@ def _run(problem, start, options, progress, monitor=True):
         n_newton += int(stats[1])
         n_rejected += int(stats[2])
         # log|det| as Factorization.det_sign_log takes it: the sum of the logs of the LU diagonal
-        logs = np.sum(np.log(np.abs(diags[1:count])), axis=1)
+        logs = np.add.reduce(np.log(np.abs(diags[1:count])), axis=1)  # np.sum(..., axis=1)
         new = slice(1, count)  # rows of the new points
         parts.append(Points(U[new], T[new], iters[new], signs[new], logs, jacs[new]))
         done += count - 1

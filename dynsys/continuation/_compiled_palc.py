@@ -25,6 +25,7 @@ from numba.core import types
 from numba.extending import overload
 from numba.np import linalg as _nb_linalg
 
+from .._first_class import function_at
 from ._compiled_types import F1, F2, FIELD_SIGNATURE, JACOBIAN_SIGNATURE, PARAM_DERIVATIVE_SIGNATURE
 
 # Why a compiled run stopped (the Python side maps these to dynsys.Status).
@@ -36,6 +37,11 @@ CLOSED_LOOP = 4  # Python closes the loop with the start point
 FULL = 5  # the output arrays are full: Python stores the points and calls again to go on
 
 _F_INT = _nb_linalg.F_INT_nptype
+# The model's functions reach the kernels as the addresses of their compiled code (int64): an
+# address costs nothing to pass, a first-class function argument ~3 us a call to unbox.
+_FIELD = function_at(FIELD_SIGNATURE)
+_JACOBIAN = function_at(JACOBIAN_SIGNATURE)
+_PARAM_DERIVATIVE = function_at(PARAM_DERIVATIVE_SIGNATURE)
 
 
 def _gesv(a, ipiv, b):  # pragma: no cover - replaced by the overload in compiled code
@@ -204,10 +210,7 @@ def _segment_distance(point, a, b, work) -> float:
 
 _I1 = types.Array(types.int64, 1, "C")
 _SIGNATURE = types.void(
-    types.FunctionType(FIELD_SIGNATURE),
-    types.FunctionType(JACOBIAN_SIGNATURE),
-    types.FunctionType(PARAM_DERIVATIVE_SIGNATURE),
-    F1, types.int64, F1, F1, types.int64,
+    types.int64, types.int64, types.int64, F1, types.int64, F1, F1, types.int64,
     types.float64, types.float64, types.int64, types.float64, types.float64,
     types.float64, types.float64, types.int64, types.float64, types.int64, types.int64,
     types.float64,
@@ -216,11 +219,12 @@ _SIGNATURE = types.void(
 
 
 @numba.njit(_SIGNATURE, cache=True, nogil=True, error_model="numpy")
-def palc_run(field, jacobian, dparam, params, k, u0, t0, done, ds_min, ds_max, max_points,
-             p_min, p_max, x_max, tol, max_iter, min_cos, grow_below, shrink_above, growth, U, T,
-             iters, signs, diags, jacs, beyond, stats, state):  # fmt: skip
+def palc_run(field_at, jacobian_at, dparam_at, params, k, u0, t0, done, ds_min, ds_max,
+             max_points, p_min, p_max, x_max, tol, max_iter, min_cos, grow_below, shrink_above,
+             growth, U, T, iters, signs, diags, jacs, beyond, stats, state):  # fmt: skip
     """Continue a run as :func:`dynsys.continuation._palc.run` does, until a stop condition or
-    until the output arrays are full.
+    until the output arrays are full. ``field_at``, ``jacobian_at`` and ``dparam_at`` are the
+    addresses of the model's compiled functions (:func:`dynsys._first_class.address`).
 
     The run started at ``(u0, t0)`` and has ``done`` points so far, the last one ``U[0]`` with
     unit tangent ``T[0]``; ``state`` holds the step ``ds`` and the arclength travelled, and
@@ -231,6 +235,9 @@ def palc_run(field, jacobian, dparam, params, k, u0, t0, done, ds_min, ds_max, m
     stop code (``PARAM_BOUND``: ``beyond`` is the candidate past the bound, ``stats[4]`` +1 for
     p_max, -1 for p_min; ``FULL``: call again from the last point).
     """
+    field = _FIELD(field_at)
+    jacobian = _JACOBIAN(jacobian_at)
+    dparam = _PARAM_DERIVATIVE(dparam_at)
     m = u0.shape[0]
     n = m - 1
     x = np.empty(n)
@@ -333,22 +340,23 @@ def palc_run(field, jacobian, dparam, params, k, u0, t0, done, ds_min, ds_max, m
 
 
 _POINT_SIGNATURE = types.int64(
-    types.FunctionType(FIELD_SIGNATURE),
-    types.FunctionType(JACOBIAN_SIGNATURE),
-    types.FunctionType(PARAM_DERIVATIVE_SIGNATURE),
-    F1, types.int64, F1, F1, types.float64, types.float64, types.int64, F1, F1, F1, F2, _I1,
+    types.int64, types.int64, types.int64, F1, types.int64, F1, F1, types.float64, types.float64,
+    types.int64, F1, F1, F1, F2, _I1,
 )  # fmt: skip
 
 
 @numba.njit(_POINT_SIGNATURE, cache=True, nogil=True, error_model="numpy")
-def palc_point(field, jacobian, dparam, params, k, u, row, target, tol, max_iter, border, t, diag,
-               J, sign):  # fmt: skip
+def palc_point(field_at, jacobian_at, dparam_at, params, k, u, row, target, tol, max_iter, border,
+               t, diag, J, sign):  # fmt: skip
     """:func:`dynsys.continuation._palc.newton` on ``G(u) = 0``, ``row . u = target`` from ``u``
     (in place), then at the solution what :func:`dynsys.continuation._palc.evaluate` bordered by
     ``border`` computes: the unit tangent into ``t``, the LU diagonal into ``diag``, the state
     Jacobian into ``J`` and the determinant sign into ``sign[0]`` (0: the bordered matrix is
     singular). Returns Newton's iterations, or -1 when it failed (the outputs are then not set).
     """
+    field = _FIELD(field_at)
+    jacobian = _JACOBIAN(jacobian_at)
+    dparam = _PARAM_DERIVATIVE(dparam_at)
     m = u.shape[0]
     n = m - 1
     x = np.empty(n)
@@ -365,17 +373,17 @@ def palc_point(field, jacobian, dparam, params, k, u, row, target, tol, max_iter
 
 
 _EVALUATE_SIGNATURE = types.int64(
-    types.FunctionType(JACOBIAN_SIGNATURE),
-    types.FunctionType(PARAM_DERIVATIVE_SIGNATURE),
-    F1, types.int64, F1, F1, F1, F1, F2,
+    types.int64, types.int64, F1, types.int64, F1, F1, F1, F1, F2,
 )  # fmt: skip
 
 
 @numba.njit(_EVALUATE_SIGNATURE, cache=True, nogil=True, error_model="numpy")
-def palc_evaluate(jacobian, dparam, params, k, u, border, t, diag, J):
+def palc_evaluate(jacobian_at, dparam_at, params, k, u, border, t, diag, J):
     """What :func:`dynsys.continuation._palc.evaluate` computes at ``u`` bordered by ``border``:
     the unit tangent into ``t``, the LU diagonal into ``diag``, the state Jacobian into ``J``;
     returns the determinant sign (0: the bordered matrix is singular)."""
+    jacobian = _JACOBIAN(jacobian_at)
+    dparam = _PARAM_DERIVATIVE(dparam_at)
     m = u.shape[0]
     n = m - 1
     x = np.empty(n)

@@ -9,6 +9,7 @@ point); it is then the best estimate found, known to lie in its bracket."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,9 +86,10 @@ class _Branch:
         if point is None:
             return None
         allowed = 0.5 * abs(s - s_near) + 100.0 * self.options.newton.step_tol * (
-            1.0 + float(np.max(np.abs(point.u)))
+            1.0 + float(np.abs(point.u).max())
         )
-        if float(np.linalg.norm(point.u - guess)) > allowed:
+        jump = point.u - guess
+        if math.sqrt(jump.dot(jump)) > allowed:  # np.linalg.norm's value, without its checks
             return None
         if point.det_sign == 0:  # exactly at a branch point: no tangent to compare
             return point

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 
+from ._eig import eig_left_right
 from ._linalg import Factorization, SingularMatrixError, dense_null_vectors
 
 __all__ = ["fold_coefficient", "fold_null_vectors", "jacobian_derivatives", "lyapunov_coefficient"]
@@ -29,12 +29,17 @@ _REL_STEP = 2e-3  # near eps**(1/6): balances truncation and rounding in the sec
 def jacobian_derivatives(
     jac: Callable[[np.ndarray], object], x: np.ndarray, d: np.ndarray, *, second: bool = False
 ):
-    """First (and second) derivative of ``J(x + e d)`` in ``e`` at 0, dense or sparse."""
+    """First (and second) derivative of ``J(x + e d)`` in ``e`` at 0, dense or sparse (from
+    ``jac.stencil(x, d, h, second)`` where ``jac`` has one: the same values)."""
     size = float(np.linalg.norm(d))
     if size == 0.0:
         zero = jac(x) * 0.0
         return (zero, zero) if second else zero
     h = _REL_STEP * max(1.0, float(np.max(np.abs(x)))) / size
+    stencil = getattr(jac, "stencil", None)  # the same values in one compiled call
+    found = None if stencil is None else stencil(x, d, h, second)
+    if found is not None:
+        return found
     Jm2, Jm1, Jp1, Jp2 = (jac(x + k * h * d) for k in (-2.0, -1.0, 1.0, 2.0))
     first = (Jm2 - 8.0 * Jm1 + 8.0 * Jp1 - Jp2) / (12.0 * h)
     if not second:
@@ -97,7 +102,7 @@ def lyapunov_coefficient(J: np.ndarray, jac, x: np.ndarray, omega: float) -> flo
     Negative: supercritical (a stable cycle is born); positive: subcritical.
     """
     A = np.asarray(J, dtype=float)
-    values, left, right = sla.eig(A, left=True, right=True)
+    values, left, right = eig_left_right(A)  # scipy.linalg.eig's values, for less
     i = int(np.argmin(np.abs(values - 1j * omega)))
     q = right[:, i] / np.linalg.norm(right[:, i])
     c = left[:, i].conj() @ q

@@ -34,7 +34,7 @@ def _hopf_test(eigenvalues: np.ndarray, thr: float) -> float:
 
 
 def _hopf_one(eigenvalues: list[complex], zero_tol: float) -> tuple[int, float]:
-    """``(raw_unstable, hopf)`` of one sorted finite spectrum in Python floats, the values
+    """``(raw_unstable, hopf)`` of one finite spectrum (in any order) in Python floats, the values
     ``EquilibriumProblem._hopf_data`` gives for a stack of one (a trial point of a location
     needs only these; numpy's per-call overhead would cost more than the arithmetic). The same
     values: each is a maximum, a minimum, a count or a product of signs of the same doubles,
@@ -119,6 +119,13 @@ class EquilibriumProblem:
 
     def jacobian(self, u: np.ndarray):
         return self.linearization(u)[0]
+
+    def jacobian_function(self):
+        """:meth:`jacobian`, or, where compiled functions serve it, the same function with the
+        finite-difference stencils of its derivatives in one compiled call (``stencil``)."""
+        if self.compiled_functions is None:
+            return self.jacobian
+        return self.compiled_functions.jacobian_function(self.jacobian)
 
     def anchor(self, point) -> None:
         """Called before each step from ``point``; nothing to refresh here."""
@@ -216,7 +223,7 @@ class EquilibriumProblem:
     def monitor_partial(self, u: np.ndarray, J, keys) -> dict[str, Any] | None:
         """The monitored values ``keys`` of one point when they can be had for less than all of
         :meth:`monitor` (the eigenvalues and the Hopf test of a small dense finite Jacobian, with
-        :meth:`monitor`'s values), else None."""
+        :meth:`monitor`'s values; the eigenvalues only when ``keys`` names them), else None."""
         if not set(keys) <= {"eig", "hopf", "raw_unstable"} or self.sparse:
             return None
         if self.n > _BATCH_MAX_N:
@@ -224,8 +231,11 @@ class EquilibriumProblem:
         J = np.asarray(J, dtype=float)
         if not np.isfinite(J).all():
             return None
-        eig = dense_spectrum(J)
+        ordered = "eig" in keys  # the Hopf test does not depend on the order of the spectrum
+        eig = dense_spectrum(J, ordered=ordered)
         raw_unstable, hopf = _hopf_one(eig.tolist(), self.options.zero_tol)
+        if not ordered:
+            return {"raw_unstable": raw_unstable, "hopf": hopf}
         return {"eig": eig, "raw_unstable": raw_unstable, "hopf": hopf}
 
     def _monitor_one(self, J) -> dict[str, Any]:

@@ -73,8 +73,10 @@ def branch_direction(problem, u: np.ndarray, t_parent: np.ndarray) -> tuple[np.n
     """Unit tangent of the other branch through the branch point ``u``, and the method used
     ("branching equation" or "kernel")."""
     q1, q2, psi = _null_basis(problem, u, t_parent)
-    D1 = jacobian_derivatives(problem.jacobian, u, q1)
-    D2 = jacobian_derivatives(problem.jacobian, u, q2)
+    jacobian_function = getattr(problem, "jacobian_function", None)
+    jac = problem.jacobian if jacobian_function is None else jacobian_function()
+    D1 = jacobian_derivatives(jac, u, q1)
+    D2 = jacobian_derivatives(jac, u, q2)
     c11, c12, c22 = float(psi @ (D1 @ q1)), float(psi @ (D1 @ q2)), float(psi @ (D2 @ q2))
     C = np.array([[c11, c12], [c12, c22]])
     scale = float(np.max(np.abs(C)))
