@@ -15,7 +15,7 @@ import numba
 import numba.core.types.function_type
 import numba.extending
 
-__all__ = ["address", "first_class", "function_at"]
+__all__ = ["address", "calls_by_address", "first_class", "function_at"]
 
 
 def first_class(function, signature):
@@ -99,3 +99,37 @@ def function_at(signature):
         return function_type(where), codegen
 
     return at
+
+
+_PROBE_SIGNATURE = numba.float64(numba.float64)
+
+
+@numba.cfunc(_PROBE_SIGNATURE, cache=True)
+def _probe_target(x):  # pragma: no cover - called from compiled code only
+    return 2.0 * x + 1.0
+
+
+_probe_at = function_at(_PROBE_SIGNATURE)
+
+
+@numba.njit(cache=True)
+def _probe_call(where, x):
+    return _probe_at(where)(x)
+
+
+@cache
+def calls_by_address() -> bool:
+    """Whether compiled code can call a function through :func:`function_at` (checked once
+    per process on a small function: the intrinsic builds numba's function value by hand, so a
+    numba release that lays that value out otherwise makes this False, and the callers run
+    their Python path instead).
+
+    Examples
+    --------
+    >>> calls_by_address()
+    True
+    """
+    try:
+        return _probe_call(int(_probe_target.address), 3.0) == 7.0
+    except Exception:  # noqa: BLE001 - any failure to compile or call means: not usable
+        return False

@@ -155,6 +155,35 @@ def test_lorenz_diagram_is_the_python_loops_bit_for_bit():
     assert abs(float(fast["branch0"].dataset["special_param"][0]) - 1.0) < 1e-10
 
 
+def test_a_numba_that_cannot_call_by_address_leaves_the_python_loop_with_a_warning(monkeypatch):
+    # the kernels call the model's functions through numba function values built by hand
+    # (dynsys._first_class.function_at); should a numba release lay those out otherwise, the
+    # probe fails and the diagram is the Python loop's, with one warning
+    from dynsys import _first_class
+
+    python = _compiled.python_run
+    runs = []
+
+    def python_run(*args, **kwargs):
+        runs.append(1)
+        return python(*args, **kwargs)
+
+    monkeypatch.setattr(_first_class, "calls_by_address", lambda: False)
+    monkeypatch.setattr(_compiled, "python_run", python_run)
+    _compiled._kernel_loads.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="cannot call functions by address"):
+            tree = bifurcation_diagram(lorenz(r=0.5), [0.0, 0.0, 0.0], "r", options=LORENZ_OPTIONS)
+    finally:
+        _compiled._kernel_loads.cache_clear()
+    assert runs  # every run went to the Python loop
+    slow = bifurcation_diagram(
+        lorenz(r=0.5).with_compiled_field(None), [0.0, 0.0, 0.0], "r", options=LORENZ_OPTIONS
+    )
+    for name in slow.children:
+        assert_same_branch(tree[name].dataset, slow[name].dataset)
+
+
 def test_fold_branch_is_the_python_loops_bit_for_bit():
     c = 2.0
     options = ContinuationOptions(ds_max=0.2, p_min=-1.0, p_max=1.0)

@@ -93,21 +93,27 @@ def compiled_loop(problem):
         or not numba_available()
     ):
         return None
-    if _Process.loaded:  # the kernels are in memory: the compiled functions serve at once
+    if _Process.loaded and _kernel_loads():  # the kernels are in memory: they serve at once
         problem.compiled_functions = CompiledFunctions(problem)
     return _run_compilable
 
 
 @cache
 def _kernel_loads() -> bool:
-    """Whether the compiled loop's module loads. It reaches LAPACK through numba's own
-    (private) binding; should a numba release move it, the Python loop runs, with the same
-    points, and a warning says so once."""
+    """Whether the compiled loop's module loads and can call the model's functions by address.
+    It reaches LAPACK through numba's own (private) binding and builds numba's function values
+    by hand (:func:`dynsys._first_class.function_at`); should a numba release change either,
+    the Python loop runs, with the same points, and a warning says so once."""
     try:
+        from .._first_class import calls_by_address
         from ._compiled_palc import palc_run  # noqa: F401
+
+        reason = None if calls_by_address() else "numba cannot call functions by address"
     except (ImportError, AttributeError) as error:
+        reason = str(error)
+    if reason is not None:
         warnings.warn(
-            f"the compiled continuation loop could not be loaded ({error}); the Python loop "
+            f"the compiled continuation loop could not be loaded ({reason}); the Python loop "
             "runs instead (same points, slower).",
             RuntimeWarning,
             stacklevel=3,
