@@ -8,6 +8,7 @@ benchmark: a ratio means little without the load it was measured under.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import os
@@ -62,6 +63,25 @@ def load() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
+@contextlib.contextmanager
+def same_environment():
+    """Run a benchmark and put ``os.environ`` back as it was: each benchmark, and every process
+    it starts, sees the environment the run began with.
+
+    dask's ``LocalCluster`` (the basin map's scaling) sets its workers' variables in the parent
+    process's environment (``MALLOC_TRIM_THRESHOLD_``, ``OMP_NUM_THREADS``, ...). Processes
+    started later inherit them, and ``MALLOC_TRIM_THRESHOLD_`` turns off glibc's adaptive mmap
+    threshold: numpy's large temporaries are then mapped and unmapped at every allocation, and
+    the descent baseline's workers ran at half speed at K = 15 and 20 after the basins bench.
+    """
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def main(argv: list[str]) -> int:
     names = sorted(
         m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_")
@@ -74,7 +94,8 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name} == (load average {load()})", flush=True)
         start = time.perf_counter()
-        module.main()
+        with same_environment():
+            module.main()
         elapsed = time.perf_counter() - start
         print(f"   ({elapsed:.1f} s; load average after {load()})\n", flush=True)
     return 0
