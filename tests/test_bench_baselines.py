@@ -96,3 +96,25 @@ def test_sparse_baseline_and_dynsys_agree_on_an_8x8_grid():
     assert theirs["fold"] == pytest.approx(ours, rel=bench_sparse.FOLD_AGREEMENT)
     # and both near the continuum fold (the error is O(h^2), h = 1/9)
     assert abs(ours - bench_sparse.BRATU_2D_FOLD) < 0.05
+
+
+# ---------------------------------------------------------------------------- the runner
+def test_each_bench_starts_from_the_runs_environment(monkeypatch):
+    # a bench that changes os.environ (dask's LocalCluster sets MALLOC_TRIM_THRESHOLD_ and
+    # thread counts there) must not hand its variables to the processes of the next bench
+    import os
+
+    from benchmarks.__main__ import same_environment
+
+    monkeypatch.setenv("DYNSYS_BENCH_KEPT", "1")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    before = dict(os.environ)
+    with same_environment():
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
+        os.environ["DYNSYS_BENCH_KEPT"] = "changed"
+        del os.environ["DYNSYS_BENCH_KEPT"]
+    assert dict(os.environ) == before
+    with pytest.raises(RuntimeError), same_environment():
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
+        raise RuntimeError("a bench that fails")
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
