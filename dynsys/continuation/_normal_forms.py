@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 
-from ._eig import eig_left_right
 from ._linalg import Factorization, SingularMatrixError, dense_null_vectors
 
 __all__ = ["fold_coefficient", "fold_null_vectors", "jacobian_derivatives", "lyapunov_coefficient"]
@@ -102,7 +102,7 @@ def lyapunov_coefficient(J: np.ndarray, jac, x: np.ndarray, omega: float) -> flo
     Negative: supercritical (a stable cycle is born); positive: subcritical.
     """
     A = np.asarray(J, dtype=float)
-    values, left, right = eig_left_right(A)  # scipy.linalg.eig's values, for less
+    values, left, right = sla.eig(A, left=True, right=True)
     i = int(np.argmin(np.abs(values - 1j * omega)))
     q = right[:, i] / np.linalg.norm(right[:, i])
     c = left[:, i].conj() @ q
