@@ -101,28 +101,12 @@ def function_at(signature):
     return at
 
 
-_PROBE_SIGNATURE = numba.float64(numba.float64)
-
-
-@numba.cfunc(_PROBE_SIGNATURE, cache=True)
-def _probe_target(x):  # pragma: no cover - called from compiled code only
-    return 2.0 * x + 1.0
-
-
-_probe_at = function_at(_PROBE_SIGNATURE)
-
-
-@numba.njit(cache=True)
-def _probe_call(where, x):
-    return _probe_at(where)(x)
-
-
 @cache
 def calls_by_address() -> bool:
     """Whether compiled code can call a function through :func:`function_at` (checked once
-    per process on a small function: the intrinsic builds numba's function value by hand, so a
-    numba release that lays that value out otherwise makes this False, and the callers run
-    their Python path instead).
+    per process on a small function, :mod:`dynsys._first_class_probe`, compiled only when this
+    is asked: the intrinsic builds numba's function value by hand, so a numba release that lays
+    that value out otherwise makes this False, and the callers run their Python path instead).
 
     Examples
     --------
@@ -130,6 +114,8 @@ def calls_by_address() -> bool:
     True
     """
     try:
-        return _probe_call(int(_probe_target.address), 3.0) == 7.0
+        from ._first_class_probe import probe_call, probe_target
+
+        return probe_call(int(probe_target.address), 3.0) == 7.0
     except Exception:  # noqa: BLE001 - any failure to compile or call means: not usable
         return False
