@@ -15,7 +15,7 @@ import numba
 import numba.core.types.function_type
 import numba.extending
 
-__all__ = ["address", "calls_by_address", "first_class", "function_at"]
+__all__ = ["address", "first_class", "function_at"]
 
 
 def first_class(function, signature):
@@ -99,23 +99,3 @@ def function_at(signature):
         return function_type(where), codegen
 
     return at
-
-
-@cache
-def calls_by_address() -> bool:
-    """Whether compiled code can call a function through :func:`function_at` (checked once
-    per process on a small function, :mod:`dynsys._first_class_probe`, compiled only when this
-    is asked: the intrinsic builds numba's function value by hand, so a numba release that lays
-    that value out otherwise makes this False, and the callers run their Python path instead).
-
-    Examples
-    --------
-    >>> calls_by_address()
-    True
-    """
-    try:
-        from ._first_class_probe import probe_call, probe_target
-
-        return probe_call(int(probe_target.address), 3.0) == 7.0
-    except Exception:  # noqa: BLE001 - any failure to compile or call means: not usable
-        return False

@@ -159,7 +159,7 @@ def test_a_numba_that_cannot_call_by_address_leaves_the_python_loop_with_a_warni
     # the kernels call the model's functions through numba function values built by hand
     # (dynsys._first_class.function_at); should a numba release lay those out otherwise, the
     # probe fails and the diagram is the Python loop's, with one warning
-    from dynsys import _first_class
+    from dynsys import _address_check
 
     python = _compiled.python_run
     runs = []
@@ -168,7 +168,7 @@ def test_a_numba_that_cannot_call_by_address_leaves_the_python_loop_with_a_warni
         runs.append(1)
         return python(*args, **kwargs)
 
-    monkeypatch.setattr(_first_class, "calls_by_address", lambda: False)
+    monkeypatch.setattr(_address_check, "calls_by_address", lambda: False)
     monkeypatch.setattr(_compiled, "python_run", python_run)
     _compiled._kernel_loads.cache_clear()
     try:

@@ -105,7 +105,7 @@ def _kernel_loads() -> bool:
     by hand (:func:`dynsys._first_class.function_at`); should a numba release change either,
     the Python loop runs, with the same points, and a warning says so once."""
     try:
-        from .._first_class import calls_by_address
+        from .._address_check import calls_by_address
         from ._compiled_palc import palc_run  # noqa: F401
 
         reason = None if calls_by_address() else "numba cannot call functions by address"
