@@ -34,12 +34,11 @@ class ModelRegistry(Mapping[str, Callable[..., Any]]):
     """
 
     def __init__(self, names: tuple[str, ...]) -> None:
-        self._names = tuple(names)
-        self._known = dict.fromkeys(self._names, "dynsys.models")
+        self._names = dict.fromkeys(names)  # ordered; a lookup of another name is a KeyError
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
-        package = self._known[name]  # a KeyError for a name the mapping does not hold
-        return getattr(importlib.import_module(package), name)
+        self._names[name]  # a KeyError for a name the mapping does not hold
+        return getattr(importlib.import_module("dynsys.models"), name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -48,7 +47,7 @@ class ModelRegistry(Mapping[str, Callable[..., Any]]):
         return len(self._names)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._names
+        return isinstance(name, str) and name in self._names
 
     def __repr__(self) -> str:
         return f"ModelRegistry({list(self._names)})"
