@@ -83,14 +83,21 @@ def _norm(v) -> float:
     return math.sqrt(np.dot(v, v))
 
 
+@numba.njit(inline="always")
+def _split(u, x, params, k) -> None:
+    """The unknowns ``u`` into the state ``x`` and the continued parameter ``params[k]``."""
+    n = x.shape[0]
+    for i in range(n):
+        x[i] = u[i]
+    params[k] = u[n]
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _bordered(jacobian, dparam, params, k, u, border, x, fp, J, A) -> bool:
     """``[J, f_p; border^T]`` at ``u`` into ``A`` (column-major) and ``J``; False when an entry is
     not finite (the Python path's Factorization refuses such a matrix)."""
     n = x.shape[0]
-    for i in range(n):
-        x[i] = u[i]
-    params[k] = u[n]
+    _split(u, x, params, k)
     jacobian(x, params, J)
     dparam(x, params, k, fp)
     finite = True
@@ -127,9 +134,7 @@ def _newton(field, jacobian, dparam, params, k, u, row, target, tol, max_iter, x
     n = x.shape[0]
     previous = math.inf
     for it in range(1, max_iter + 1):
-        for i in range(n):
-            x[i] = u[i]
-        params[k] = u[n]
+        _split(u, x, params, k)
         field(x, params, r)
         for i in range(n):
             if not math.isfinite(r[i]):

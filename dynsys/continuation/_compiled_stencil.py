@@ -15,6 +15,7 @@ import numpy as np
 from numba.core import types
 
 from .._first_class import function_at
+from ._compiled_palc import _split
 from ._compiled_types import F1, F2, JACOBIAN_SIGNATURE, PARAM_DERIVATIVE_SIGNATURE
 
 _JACOBIAN = function_at(JACOBIAN_SIGNATURE)
@@ -91,9 +92,7 @@ def full_stencil(jacobian_at, dparam_at, params, k, u, d, h, second, first_out, 
         step = _STEPS[slot] * h
         for i in range(m):
             z[i] = u[i] + step * d[i] if slot < 4 else u[i]
-        for i in range(n):
-            x[i] = z[i]
-        params[k] = z[n]
+        _split(z, x, params, k)
         jacobian(x, params, J)
         dparam(x, params, k, fp)
         for i in range(n):
